@@ -1,0 +1,60 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Numeric code is 14–400× slower unoptimised, so these targets get -O even in debug builds.
+let optimizedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+let cOptimizedInDebug: [CSetting] = [.unsafeFlags(["-O2"], .when(configuration: .debug))]
+
+let package = Package(
+    name: "vpgea",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "vpgea-gguf", targets: ["vpgea-gguf"]),
+        .executable(name: "vpgea-fetch", targets: ["vpgea-fetch"]),
+        .library(name: "GGUF", targets: ["GGUF"]),
+        .library(name: "Quants", targets: ["Quants"]),
+        .library(name: "ModelStore", targets: ["ModelStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+    ],
+    targets: [
+        // System libraries (Debian: libopenblas-dev, libomp-dev).
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        // C kernels: the only place for intrinsics and OpenMP.
+        .target(name: "CKernels",
+                cSettings: cOptimizedInDebug + [.unsafeFlags(["-fopenmp"])],
+                linkerSettings: [.linkedLibrary("omp5")]),
+
+        // Quant formats: block layouts and scalar reference dequantization.
+        .target(name: "Quants", swiftSettings: optimizedInDebug),
+        // GGUF reader (mmap, bounds-checked) and writer.
+        .target(name: "GGUF", dependencies: ["Quants"], swiftSettings: optimizedInDebug),
+        // Terminal helpers shared by the command-line tools.
+        .target(name: "ConsoleUI", dependencies: ["ModelStore"]),
+        // Model catalog, download (pip), assembly and verification.
+        .target(name: "ModelStore", dependencies: [
+            "GGUF",
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ], swiftSettings: optimizedInDebug),
+
+        .executableTarget(name: "vpgea-gguf", dependencies: [
+            "GGUF", "ModelStore", "ConsoleUI",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "vpgea-fetch", dependencies: [
+            "ModelStore", "ConsoleUI",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .target(name: "TestSupport", dependencies: ["GGUF", "ModelStore"], path: "Tests/TestSupport"),
+        .testTarget(name: "QuantsTests", dependencies: ["Quants", "GGUF", "TestSupport"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore", "TestSupport"]),
+        .testTarget(name: "CKernelsTests", dependencies: ["CKernels", "CBLAS"]),
+    ]
+)
