@@ -115,9 +115,11 @@ public struct GGUFHeader: Sendable {
                 throw GGUFError(.unknownTensorType(tensor: name, type: rawType), at: typeAt)
             }
             let rowLength = dims.first ?? 1
-            guard rowLength % type.format.blockSize == 0,
-                  let rowBytes = type.format.rowBytes(rowLength) else {
+            guard rowLength % type.format.blockSize == 0 else {
                 throw GGUFError(.notWholeBlocks(tensor: name, type: type.name, rowLength: rowLength), at: typeAt)
+            }
+            guard let rowBytes = type.format.rowBytes(rowLength) else {
+                throw GGUFError(.badDimension(tensor: name, "byte size overflows"), at: typeAt)
             }
             let rows = rowLength == 0 ? 0 : elements / rowLength
             let (byteCount, overflow) = rows.multipliedReportingOverflow(by: rowBytes)

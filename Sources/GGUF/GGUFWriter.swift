@@ -31,8 +31,8 @@ public struct GGUFWriter {
         self.init(version: file.header.version)
         metadata = file.metadata
         for t in file.tensors {
-            let data = file.data(of: t)
-            try addTensor(name: t.name, type: t.type, dims: t.dims, byteCount: t.byteCount) { Array(data) }
+            // The closure keeps `file`, and so its mapping, alive until the data is written.
+            try addTensor(name: t.name, type: t.type, dims: t.dims, byteCount: t.byteCount) { Array(file.data(of: t)) }
         }
     }
 
@@ -125,7 +125,7 @@ public struct GGUFWriter {
             if !closed { fclose(file); unlink(temporary) }
         }
         let header = headerBytes()
-        let total = header.count + (tensors.last.map { offsets.last! + $0.byteCount } ?? 0)
+        let total = header.count + tensors.reduce(0) { $0 + padded($1.byteCount) }
         var written = 0
         func put(_ bytes: [UInt8]) throws {
             guard bytes.withUnsafeBytes({ fwrite($0.baseAddress, 1, $0.count, file) }) == bytes.count else {
@@ -135,13 +135,14 @@ public struct GGUFWriter {
             progress?(written, total)
         }
         try put(header)
-        for (i, t) in tensors.enumerated() {
+        for t in tensors {
             let data = try t.produce()
             guard data.count == t.byteCount else {
                 throw GGUFError(.invalidInput("tensor \"\(t.name)\" produced \(data.count) bytes, \(t.byteCount) expected"), at: written)
             }
             try put(data)
-            if i + 1 < tensors.count { try put([UInt8](repeating: 0, count: padded(t.byteCount) - t.byteCount)) }
+            // Every tensor, the last too, is padded to the alignment, as llama.cpp and gguf-py write them.
+            try put([UInt8](repeating: 0, count: padded(t.byteCount) - t.byteCount))
         }
         closed = true
         guard fflush(file) == 0, fsync(fileno(file)) == 0, fclose(file) == 0 else {
