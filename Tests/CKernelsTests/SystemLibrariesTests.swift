@@ -1,0 +1,36 @@
+import CBLAS
+import CKernels
+import Testing
+
+/// The system libraries are wired in: OpenBLAS sgemm and an OpenMP kernel agree with plain Double loops.
+@Suite struct SystemLibrariesTests {
+    @Test func openBLASSgemmMatchesNaiveProduct() {
+        let m = 7, n = 5, k = 33
+        var rng = SystemRandomNumberGenerator()
+        let a = (0..<m * k).map { _ in Float.random(in: -1...1, using: &rng) }  // [m, k]
+        let b = (0..<k * n).map { _ in Float.random(in: -1...1, using: &rng) }  // [k, n]
+        var c = [Float](repeating: 0, count: m * n)                               // [m, n]
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                    1, a, Int32(k), b, Int32(n), 0, &c, Int32(n))
+        for i in 0..<m {
+            for j in 0..<n {
+                let want = (0..<k).reduce(0.0) { $0 + Double(a[i * k + $1]) * Double(b[$1 * n + j]) }
+                #expect(abs(Double(c[i * n + j]) - want) < 1e-4)
+            }
+        }
+    }
+
+    @Test func openMPMatvecMatchesNaiveProduct() {
+        #expect(vpg_omp_max_threads() >= 1)
+        let rows = 101, cols = 67
+        var rng = SystemRandomNumberGenerator()
+        let a = (0..<rows * cols).map { _ in Float.random(in: -1...1, using: &rng) }  // [rows, cols]
+        let x = (0..<cols).map { _ in Float.random(in: -1...1, using: &rng) }         // [cols]
+        var y = [Float](repeating: .nan, count: rows)                                  // [rows]
+        vpg_matvec_f32(a, x, &y, Int64(rows), Int64(cols))
+        for r in 0..<rows {
+            let want = (0..<cols).reduce(0.0) { $0 + Double(a[r * cols + $1]) * Double(x[$1]) }
+            #expect(abs(Double(y[r]) - want) < 1e-4)
+        }
+    }
+}
