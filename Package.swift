@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "vpgea-gguf", targets: ["vpgea-gguf"]),
         .executable(name: "vpgea-fetch", targets: ["vpgea-fetch"]),
+        .executable(name: "vpgea-tokenize", targets: ["vpgea-tokenize"]),
         .library(name: "GGUF", targets: ["GGUF"]),
         .library(name: "Quants", targets: ["Quants"]),
         .library(name: "ModelStore", targets: ["ModelStore"]),
@@ -32,6 +33,8 @@ let package = Package(
         .target(name: "Quants", swiftSettings: optimizedInDebug),
         // GGUF reader (mmap, bounds-checked) and writer.
         .target(name: "GGUF", dependencies: ["Quants"], swiftSettings: optimizedInDebug),
+        // Byte-level BPE tokenizer (llama.cpp's gpt2 vocabularies: qwen2, deepseek-r1-qwen).
+        .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: optimizedInDebug),
         // Terminal helpers shared by the command-line tools.
         .target(name: "ConsoleUI", dependencies: ["ModelStore"]),
         // Model catalog, download (pip), assembly and verification.
@@ -49,6 +52,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        .executableTarget(name: "vpgea-tokenize", dependencies: [
+            "GGUF", "Tokenizers", "ModelStore", "ConsoleUI",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
         .target(name: "TestSupport", dependencies: ["GGUF", "ModelStore"], path: "Tests/TestSupport"),
         .testTarget(name: "QuantsTests", dependencies: ["Quants", "GGUF", "TestSupport"],
                     resources: [.copy("Fixtures")]),
@@ -57,6 +65,9 @@ let package = Package(
         .testTarget(name: "ModelStoreTests", dependencies: [
             "ModelStore", "GGUF", "TestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
+        .testTarget(name: "TokenizerTests", dependencies: [
+            "Tokenizers", "GGUF", "TestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ], resources: [.copy("Fixtures")]),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels", "CBLAS"]),
     ]
 )

@@ -1,0 +1,59 @@
+import ArgumentParser
+import ConsoleUI
+import Foundation
+import GGUF
+import ModelStore
+import Tokenizers
+
+@main
+struct TokenizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vpgea-tokenize",
+        abstract: "Tokenize UTF-8 text from standard input with a model's tokenizer, as a JSON array of ids.",
+        discussion: """
+            Special tokens such as <|im_start|> are recognised in the text unless --no-special is given. \
+            A BOS token is added when the model asks for it (add_bos_token), unless --no-bos is given.
+            With --decode, standard input is a JSON array of ids and the output is their text.
+            Example: echo -n 'Hello, world!' | vpgea-tokenize qwen2.5-coder-0.5b
+            """)
+
+    @Argument(help: "A GGUF path or a catalog name.")
+    var model: String
+
+    @Flag(name: .customLong("no-special"), help: "Treat special-token text as plain text.")
+    var noSpecial = false
+
+    @Flag(name: .customLong("no-bos"), help: "Never add the BOS token.")
+    var noBOS = false
+
+    @Flag(help: "Read a JSON array of ids and print the text.")
+    var decode = false
+
+    mutating func run() throws {
+        do {
+            let url = try ModelStore().resolve(model, events: FetchReporter().handle)
+            let tokenizer = try Tokenizer(gguf: try GGUFFile(path: url.path).header)
+            let input = FileHandle.standardInput.readDataToEndOfFile()
+            if decode {
+                guard let ids = try? JSONSerialization.jsonObject(with: input) as? [Int] else {
+                    printError("error: --decode expects a JSON array of integers on standard input")
+                    throw ExitCode.failure
+                }
+                if let bad = ids.first(where: { $0 < 0 || $0 >= tokenizer.vocabularySize }) {
+                    printError("error: id \(bad) is outside the vocabulary (0..<\(tokenizer.vocabularySize))")
+                    throw ExitCode.failure
+                }
+                FileHandle.standardOutput.write(Data(tokenizer.decode(ids).utf8))
+            } else {
+                let text = String(decoding: input, as: UTF8.self)
+                let ids = tokenizer.encode(text, parseSpecial: !noSpecial, addBOS: noBOS ? false : nil)
+                print("[" + ids.map(String.init).joined(separator: ", ") + "]")
+            }
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode.failure
+        }
+    }
+}
