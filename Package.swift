@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "GGUF", dependencies: ["Quants"], swiftSettings: optimizedInDebug),
         // Byte-level BPE tokenizer (llama.cpp's gpt2 vocabularies: qwen2, deepseek-r1-qwen).
         .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: optimizedInDebug),
+        // Jinja subset that renders a model's own chat template.
+        .target(name: "ChatTemplate"),
         // Terminal helpers shared by the command-line tools.
         .target(name: "ConsoleUI", dependencies: ["ModelStore"]),
         // Model catalog, download (pip), assembly and verification.
@@ -68,6 +70,8 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: [
             "Tokenizers", "GGUF", "TestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ChatTemplateTests", dependencies: ["ChatTemplate", "TestSupport"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels", "CBLAS"]),
     ]
 )
