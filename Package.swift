@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "vpgea-gguf", targets: ["vpgea-gguf"]),
         .executable(name: "vpgea-fetch", targets: ["vpgea-fetch"]),
         .executable(name: "vpgea-tokenize", targets: ["vpgea-tokenize"]),
+        .executable(name: "vpgea-logits", targets: ["vpgea-logits"]),
         .library(name: "GGUF", targets: ["GGUF"]),
         .library(name: "Quants", targets: ["Quants"]),
         .library(name: "ModelStore", targets: ["ModelStore"]),
@@ -33,10 +34,19 @@ let package = Package(
         .target(name: "Quants", swiftSettings: optimizedInDebug),
         // GGUF reader (mmap, bounds-checked) and writer.
         .target(name: "GGUF", dependencies: ["Quants"], swiftSettings: optimizedInDebug),
+        // Kernels: matrix products (dequantize + OpenBLAS), norms, rotary, attention, threads.
+        .target(name: "Kernels", dependencies: ["Quants", "CBLAS", "CKernels"], swiftSettings: optimizedInDebug),
+        // The Qwen2 architecture: configuration, weights, KV cache and forward pass.
+        .target(name: "Qwen2", dependencies: ["GGUF", "Kernels"], swiftSettings: optimizedInDebug),
         // Byte-level BPE tokenizer (llama.cpp's gpt2 vocabularies: qwen2, deepseek-r1-qwen).
         .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: optimizedInDebug),
         // Jinja subset that renders a model's own chat template.
         .target(name: "ChatTemplate"),
+        // Loading a model bundle, generation, perplexity, logit summaries.
+        .target(name: "Engine", dependencies: ["Qwen2", "Tokenizers", "ChatTemplate", "Sampling", "GGUF"],
+                swiftSettings: optimizedInDebug),
+        // Samplers and logit processors.
+        .target(name: "Sampling", swiftSettings: optimizedInDebug),
         // Terminal helpers shared by the command-line tools.
         .target(name: "ConsoleUI", dependencies: ["ModelStore"]),
         // Model catalog, download (pip), assembly and verification.
@@ -59,6 +69,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        .executableTarget(name: "vpgea-logits", dependencies: [
+            "Engine", "Qwen2", "GGUF", "ModelStore", "ConsoleUI",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
         .target(name: "TestSupport", dependencies: ["GGUF", "ModelStore"], path: "Tests/TestSupport"),
         .testTarget(name: "QuantsTests", dependencies: ["Quants", "GGUF", "TestSupport"],
                     resources: [.copy("Fixtures")]),
@@ -71,6 +86,8 @@ let package = Package(
             "Tokenizers", "GGUF", "TestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "ChatTemplateTests", dependencies: ["ChatTemplate", "TestSupport"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "Qwen2Tests", dependencies: ["Qwen2", "Engine", "Tokenizers", "ModelStore", "TestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels", "CBLAS"]),
     ]

@@ -44,8 +44,8 @@ public enum Dequantize {
         guard count % type.format.blockSize == 0 else { throw .notWholeBlocks(type, count: count) }
     }
 
-    /// The loop over blocks, for a type and count that `check` accepted.
-    static func unchecked(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+    /// The loop over blocks, for a type and count that `check` accepted (the caller guarantees both).
+    public static func unchecked(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, count: Int) {
         let format = type.format
         for b in 0..<count / format.blockSize {
             let x = src + b * format.bytesPerBlock

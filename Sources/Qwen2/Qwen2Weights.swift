@@ -1,0 +1,74 @@
+import GGUF
+import Kernels
+import Quants
+
+/// One transformer block's weights, named as in the GGUF (`blk.N.<name>`).
+public struct Qwen2Layer: @unchecked Sendable {
+    public let attnNorm: [Float]          // [embd]
+    public let attnQ: WeightMatrix        // [headCount*headDim, embd]
+    public let attnK: WeightMatrix        // [kvDim, embd]
+    public let attnV: WeightMatrix        // [kvDim, embd]
+    public let attnQBias: [Float]         // [headCount*headDim]
+    public let attnKBias: [Float]         // [kvDim]
+    public let attnVBias: [Float]         // [kvDim]
+    public let attnOutput: WeightMatrix   // [embd, headCount*headDim]
+    public let ffnNorm: [Float]           // [embd]
+    public let ffnGate: WeightMatrix      // [ff, embd]
+    public let ffnUp: WeightMatrix        // [ff, embd]
+    public let ffnDown: WeightMatrix      // [embd, ff]
+}
+
+/// All weights of a Qwen2 model. Matrices point into the memory-mapped file (never copied); the small f32
+/// vectors (norms, biases) are copied out.
+public struct Qwen2Weights: @unchecked Sendable {
+    public let tokenEmbd: WeightMatrix    // [vocab, embd]
+    public let layers: [Qwen2Layer]
+    public let outputNorm: [Float]        // [embd]
+    public let output: WeightMatrix       // [vocab, embd] (token_embd when the model ties them)
+
+    public init(file: GGUFFile, config c: Qwen2Config) throws(GGUFError) {
+        func matrix(_ name: String, rows: Int, cols: Int) throws(GGUFError) -> WeightMatrix {
+            let t = try file.tensor(name)
+            guard t.dims.count == 2, t.dims[0] == cols, t.dims[1] == rows else {
+                throw GGUFError(.invalidInput("tensor \(name) has shape \(t.dims), expected [\(cols), \(rows)]"), at: 0)
+            }
+            guard t.type.format.canDequantize else {
+                throw GGUFError(.invalidInput("tensor \(name) uses \(t.type.name), which vpgea cannot compute with; supported: "
+                    + GGMLType.dequantizable.map(\.name).joined(separator: ", ")), at: 0)
+            }
+            return WeightMatrix(type: t.type, data: file.data(of: t).baseAddress!, rows: rows, cols: cols)
+        }
+        func vector(_ name: String, _ count: Int) throws(GGUFError) -> [Float] {
+            let t = try file.tensor(name)
+            guard t.elementCount == count, t.type.format.canDequantize else {
+                throw GGUFError(.invalidInput("tensor \(name): \(t.elementCount) × \(t.type.name), expected \(count) floats"), at: 0)
+            }
+            var out = [Float](repeating: 0, count: count)
+            out.withUnsafeMutableBufferPointer { Dequantize.unchecked(t.type, file.data(of: t).baseAddress!, $0.baseAddress!, count: count) }
+            return out
+        }
+        let e = c.embeddingLength, q = c.headCount * c.headDim
+        tokenEmbd = try matrix("token_embd.weight", rows: c.vocabularySize, cols: e)
+        var layers: [Qwen2Layer] = []
+        for i in 0..<c.layerCount {
+            let b = "blk.\(i)."
+            layers.append(Qwen2Layer(
+                attnNorm: try vector(b + "attn_norm.weight", e),
+                attnQ: try matrix(b + "attn_q.weight", rows: q, cols: e),
+                attnK: try matrix(b + "attn_k.weight", rows: c.kvDim, cols: e),
+                attnV: try matrix(b + "attn_v.weight", rows: c.kvDim, cols: e),
+                attnQBias: try vector(b + "attn_q.bias", q),
+                attnKBias: try vector(b + "attn_k.bias", c.kvDim),
+                attnVBias: try vector(b + "attn_v.bias", c.kvDim),
+                attnOutput: try matrix(b + "attn_output.weight", rows: e, cols: q),
+                ffnNorm: try vector(b + "ffn_norm.weight", e),
+                ffnGate: try matrix(b + "ffn_gate.weight", rows: c.feedForwardLength, cols: e),
+                ffnUp: try matrix(b + "ffn_up.weight", rows: c.feedForwardLength, cols: e),
+                ffnDown: try matrix(b + "ffn_down.weight", rows: e, cols: c.feedForwardLength)))
+        }
+        self.layers = layers
+        outputNorm = try vector("output_norm.weight", e)
+        output = file.header.tensor("output.weight") == nil
+            ? tokenEmbd : try matrix("output.weight", rows: c.vocabularySize, cols: e)
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import ConsoleUI
+import Engine
+import Foundation
+import GGUF
+import ModelStore
+import Qwen2
+
+@main
+struct LogitsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vpgea-logits",
+        abstract: "Decode token ids as one batch and print the top logits at every position, as JSON lines.",
+        discussion: """
+            Each line: {"pos": i, "top": [[id, logit], …], "logsumexp": x}. The ids are decoded from an empty \
+            cache in one batch, with no BOS added. Example: vpgea-logits model.gguf --ids 785,6722,315 --top 5
+            """)
+
+    @Argument(help: "A GGUF path or a catalog name.")
+    var model: String
+
+    @Option(help: "Comma-separated token ids.")
+    var ids: String
+
+    @Option(help: "How many of the largest logits to print per position.")
+    var top = 20
+
+    @Option(name: [.short, .customLong("threads")], help: "Threads (default: all cores).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    mutating func run() throws {
+        let tokens = ids.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !tokens.isEmpty, tokens.count == ids.split(separator: ",").count else {
+            printError("error: --ids must be comma-separated integers, e.g. --ids 785,6722,315")
+            throw ExitCode.failure
+        }
+        do {
+            let url = try ModelStore().resolve(model, events: FetchReporter().handle)
+            let model = try Qwen2Model(path: url.path)
+            let session = Qwen2Session(model: model, contextSize: max(tokens.count, 16), maxBatch: 512, threads: threads)
+            let logits = try session.decode(tokens, logits: .all)
+            let vocab = model.config.vocabularySize
+            for pos in 0..<tokens.count {
+                let row = logits[(pos * vocab)..<((pos + 1) * vocab)]
+                let best = LogitStats.top(row, top).map { "[\($0.id), \($0.logit)]" }.joined(separator: ", ")
+                print("{\"pos\": \(pos), \"top\": [\(best)], \"logsumexp\": \(LogitStats.logSumExp(row))}")
+            }
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode.failure
+        }
+    }
+}

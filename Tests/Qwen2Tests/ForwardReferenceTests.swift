@@ -1,0 +1,102 @@
+import Engine
+import Foundation
+import ModelStore
+import Qwen2
+import TestSupport
+import Testing
+
+/// The forward pass against llama.cpp (logits.json, greedy.json) and PyTorch fp32 (torch-logits-fp32.json).
+/// The 0.5B model runs in CI; the 1.5B checks run when it has been fetched (`vpgea-fetch qwen2.5-coder-1.5b`).
+@Suite(.serialized) struct ForwardReferenceTests {
+    static let small = Catalog.testModel
+    static let large = Catalog.model(named: "qwen2.5-coder-1.5b")!
+    static var largePresent: Bool { References.path(of: large) != nil }
+
+    static func session(_ model: CatalogModel, context: Int = 2048) throws -> Qwen2Session {
+        let path = try #require(References.path(of: model), "\(model.name) is not fetched")
+        return Qwen2Session(model: try Qwen2Model(path: path), contextSize: context, maxBatch: 512,
+                            threads: ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// Top-1 where llama.cpp's margin exceeds 0.5, and |Δlogit| ≤ 1.0 over the top-20 entries both share.
+    static func compareWithLlamaCpp(_ model: CatalogModel) throws {
+        let session = try session(model)
+        let vocab = session.model.config.vocabularySize
+        var maxError: Float = 0, positions = 0, decisive = 0, agree = 0
+        for prompt in References.logits.models[References.key(for: model)]!.prompts {
+            session.reset()
+            let logits = try session.decode(prompt.token_ids, logits: .all)
+            for p in prompt.positions {
+                let row = logits[(p.pos * vocab)..<((p.pos + 1) * vocab)]
+                let ours = LogitStats.top(row, 20)
+                let oursById = Dictionary(uniqueKeysWithValues: ours.map { ($0.id, $0.logit) })
+                for e in p.top20 {
+                    if let o = oursById[e.id] { maxError = max(maxError, abs(o - e.logit)) }
+                }
+                positions += 1
+                if p.top20[0].logit - p.top20[1].logit > 0.5 {
+                    decisive += 1
+                    if ours[0].id == p.top20[0].id { agree += 1 } else {
+                        Issue.record("\(prompt.name) pos \(p.pos): top-1 \(ours[0].id), llama.cpp \(p.top20[0].id)")
+                    }
+                }
+            }
+        }
+        print("\(model.name) vs llama.cpp: \(positions) positions, max |Δlogit| on shared top-20 = \(maxError), "
+            + "top-1 agrees at \(agree)/\(decisive) positions with margin > 0.5")
+        #expect(maxError <= 1.0)
+        #expect(agree == decisive)
+    }
+
+    @Test func logitsMatchLlamaCppOnTheTestModel() throws { try Self.compareWithLlamaCpp(Self.small) }
+
+    @Test(.enabled(if: largePresent, "the 1.5B model is not fetched"))
+    func logitsMatchLlamaCppOn1_5B() throws { try Self.compareWithLlamaCpp(Self.large) }
+
+    @Test func logitsMatchPyTorchFP32() throws {
+        let session = try Self.session(Self.small)
+        let vocab = session.model.config.vocabularySize
+        var maxError: Float = 0, maxLSE = 0.0
+        for sequence in References.torch.sequences {
+            session.reset()
+            let logits = try session.decode(sequence.ids, logits: .all)
+            for p in sequence.positions {
+                let row = logits[(p.pos * vocab)..<((p.pos + 1) * vocab)]
+                for (id, want) in zip(p.top_ids, p.top_logits) {
+                    maxError = max(maxError, abs(row[row.startIndex + id] - want))
+                }
+                maxLSE = max(maxLSE, abs(LogitStats.logSumExp(row) - p.logsumexp))
+            }
+        }
+        print("0.5B vs PyTorch fp32: max |Δlogit| on its top-20 = \(maxError), max |Δlogsumexp| = \(maxLSE)")
+        #expect(maxError < 0.05)
+        #expect(maxLSE < 0.05)
+    }
+
+    /// Teacher forcing llama.cpp's greedy continuations: our argmax equals theirs wherever their margin > 0.5.
+    static func teacherForce(_ model: CatalogModel) throws {
+        let session = try session(model)
+        let vocab = session.model.config.vocabularySize
+        var steps = 0, decisive = 0, agree = 0
+        for chat in References.greedy.models[References.key(for: model)]!.chats {
+            session.reset()
+            let ids = chat.prompt_token_ids + chat.generated_token_ids
+            let first = chat.prompt_token_ids.count - 1
+            let logits = try session.decode(Array(ids.dropLast()), logits: .from(first))
+            for (s, want) in chat.generated_token_ids.enumerated() {
+                let ours = LogitStats.argmax(logits[(s * vocab)..<((s + 1) * vocab)])
+                steps += 1
+                guard chat.argmax_logits[s] - chat.runner_up_logits[s] > 0.5 else { continue }
+                decisive += 1
+                if ours == want { agree += 1 } else { Issue.record("\(chat.name) step \(s): \(ours) vs \(want)") }
+            }
+        }
+        print("\(model.name) greedy teacher forcing: \(agree)/\(decisive) decisive steps agree (\(steps) steps)")
+        #expect(agree == decisive && decisive > 0)
+    }
+
+    @Test func greedyTeacherForcingOnTheTestModel() throws { try Self.teacherForce(Self.small) }
+
+    @Test(.enabled(if: largePresent, "the 1.5B model is not fetched"))
+    func greedyTeacherForcingOn1_5B() throws { try Self.teacherForce(Self.large) }
+}
