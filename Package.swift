@@ -13,6 +13,8 @@ let package = Package(
         .executable(name: "vpgea-fetch", targets: ["vpgea-fetch"]),
         .executable(name: "vpgea-tokenize", targets: ["vpgea-tokenize"]),
         .executable(name: "vpgea-logits", targets: ["vpgea-logits"]),
+        .executable(name: "vpgea-perplexity", targets: ["vpgea-perplexity"]),
+        .executable(name: "vpgea-run", targets: ["vpgea-run"]),
         .library(name: "GGUF", targets: ["GGUF"]),
         .library(name: "Quants", targets: ["Quants"]),
         .library(name: "ModelStore", targets: ["ModelStore"]),
@@ -71,6 +73,15 @@ let package = Package(
 
         .executableTarget(name: "vpgea-logits", dependencies: [
             "Engine", "Qwen2", "GGUF", "ModelStore", "ConsoleUI",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .executableTarget(name: "vpgea-perplexity", dependencies: [
+            "Engine", "Qwen2", "ModelStore", "ConsoleUI",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "vpgea-run", dependencies: [
+            "Engine", "Qwen2", "Sampling", "ChatTemplate", "Tokenizers", "ModelStore", "ConsoleUI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
