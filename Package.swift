@@ -100,6 +100,8 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "Qwen2Tests", dependencies: ["Qwen2", "Engine", "Tokenizers", "ModelStore", "TestSupport"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Quants"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Sampling", "Qwen2", "ChatTemplate", "TestSupport", "ModelStore"]),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels", "CBLAS"]),
     ]
 )

@@ -29,6 +29,10 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 public struct Candidates {
     public var ids: [Int]
     public var logits: [Float]
+    public init(ids: [Int], logits: [Float]) {
+        self.ids = ids
+        self.logits = logits
+    }
 }
 
 /// One step of the sampling pipeline. Each is a small value; a sampler is a list of them.

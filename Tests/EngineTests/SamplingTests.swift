@@ -1,0 +1,82 @@
+import Engine
+import Foundation
+import Sampling
+import Testing
+
+@Suite struct SamplingTests {
+    let logits: [Float] = [1.0, 3.0, 2.5, -1.0, 0.5, 2.9, -4.0, 0.0]
+
+    func sample(_ p: SamplingParameters, times: Int = 2000, history: [Int] = []) -> [Int: Int] {
+        var sampler = Sampler(p)
+        var counts: [Int: Int] = [:]
+        for _ in 0..<times { counts[sampler.sample(logits[...], history: history[...]), default: 0] += 1 }
+        return counts
+    }
+
+    @Test func greedyIsArgmax() {
+        #expect(sample(.greedy, times: 5) == [1: 5])
+    }
+
+    @Test func seededRunsRepeat() {
+        var p = SamplingParameters()
+        p.seed = 42
+        var a = Sampler(p), b = Sampler(p)
+        let xs = (0..<50).map { _ in a.sample(logits[...]) }, ys = (0..<50).map { _ in b.sample(logits[...]) }
+        #expect(xs == ys)
+        p.seed = 43
+        var c = Sampler(p)
+        #expect((0..<50).map { _ in c.sample(logits[...]) } != xs)
+    }
+
+    @Test func plainSamplingFollowsSoftmax() {
+        var p = SamplingParameters()
+        p.temperature = 1; p.topK = 0; p.topP = 1; p.minP = 0; p.seed = 7
+        let n = 20000
+        let counts = sample(p, times: n)
+        let probs = LogitProcessor.probabilities(logits)
+        for (i, q) in probs.enumerated() {
+            let observed = Double(counts[i, default: 0]) / Double(n)
+            #expect(abs(observed - Double(q)) < 4 * (Double(q) * (1 - Double(q)) / Double(n)).squareRoot() + 1e-3, "token \(i)")
+        }
+    }
+
+    @Test func filtersKeepWhatTheyShould() {
+        var p = SamplingParameters()
+        p.temperature = 1; p.topP = 1; p.minP = 0; p.topK = 2
+        #expect(Set(sample(p).keys).isSubset(of: [1, 5]))
+        p.topK = 0; p.minP = 0.5   // keeps logits ≥ 3 + ln 0.5 ≈ 2.31: ids 1, 5, 2
+        #expect(Set(sample(p).keys).isSubset(of: [1, 5, 2]))
+        p.minP = 0; p.topP = 0.5
+        let kept = Set(sample(p).keys)
+        #expect(kept.isSubset(of: [1, 5]) && kept.contains(1))
+    }
+
+    @Test func repetitionPenaltyFollowsLlamaCpp() {
+        var c = Candidates(ids: [0, 1, 3], logits: [2.0, 3.0, -1.0])
+        LogitProcessor.repetition(penalty: 2, lastN: 64).apply(&c, history: [1, 3])
+        #expect(c.logits == [2.0, 1.5, -2.0])
+        var d = Candidates(ids: [0, 1], logits: [1, 1])
+        LogitProcessor.presence(presence: 0.5, frequency: 0.25, lastN: 64).apply(&d, history: [1, 1, 1])
+        #expect(d.logits == [1, 1 - 0.5 - 0.75])
+    }
+}
+
+@Suite struct ThinkFilterTests {
+    @Test func splitsReasoningAcrossPieces() {
+        var f = ThinkFilter()
+        var parts: [(ThinkFilter.Kind, String)] = []
+        for piece in ["<th", "ink>\nLet me", " think.</", "think>\n\nThe answer", " is 4."] { parts += f.feed(piece) }
+        parts += f.flush()
+        let reasoning = parts.filter { $0.0 == .reasoning }.map(\.1).joined()
+        let answer = parts.filter { $0.0 == .answer }.map(\.1).joined()
+        #expect(reasoning == "\nLet me think.")
+        #expect(answer == "\n\nThe answer is 4.")
+    }
+
+    @Test func plainTextPassesThrough() {
+        var f = ThinkFilter()
+        let parts = f.feed("a < b and <t") + f.flush()
+        #expect(parts.map(\.1).joined() == "a < b and <t")
+        #expect(parts.allSatisfy { $0.0 == .answer })
+    }
+}

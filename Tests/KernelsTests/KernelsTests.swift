@@ -1,0 +1,115 @@
+import Foundation
+import Kernels
+import Quants
+import Testing
+
+/// Each kernel against a plain Double computation of the same formula.
+@Suite struct KernelsTests {
+    func random(_ n: Int, _ scale: Float = 1) -> [Float] {
+        var g = SystemRandomNumberGenerator()
+        return (0..<n).map { _ in Float.random(in: -scale...scale, using: &g) }
+    }
+
+    struct Shape: Sendable, CustomTestStringConvertible {
+        let type: GGMLType, cols: Int
+        var testDescription: String { "\(type.name)×\(cols)" }
+    }
+
+    @Test(arguments: [Shape(type: .f32, cols: 64), Shape(type: .q8_0, cols: 96), Shape(type: .q4_K, cols: 256),
+                      Shape(type: .q6_K, cols: 512), Shape(type: .q5_0, cols: 32)], [1, 3, 17])
+    func matmulMatchesDoubleProduct(_ shape: Shape, _ n: Int) throws {
+        let type = shape.type, cols = shape.cols
+        let rows = 300   // more than two panels, not a multiple of the panel size
+        // Random valid blocks: random bytes with small finite scales, dequantized by the scalar reference.
+        var bytes = [UInt8]((0..<(rows * type.format.rowBytes(cols)!)).map { _ in UInt8.random(in: 0...255) })
+        if type == .f32 {
+            bytes = random(rows * cols).withUnsafeBytes { Array($0) }
+        } else {
+            let f = type.format
+            for b in 0..<(bytes.count / f.bytesPerBlock) {
+                let scaleAt = type == .q6_K ? 208 : 0
+                let half = floatToHalf(Float.random(in: 0.001...0.01))
+                bytes[b * f.bytesPerBlock + scaleAt] = UInt8(half & 0xFF)
+                bytes[b * f.bytesPerBlock + scaleAt + 1] = UInt8(half >> 8)
+                if type == .q4_K { bytes[b * f.bytesPerBlock + 2] = 0; bytes[b * f.bytesPerBlock + 3] = 0 }
+            }
+        }
+        let input = random(n * cols)
+        let weights = try Dequantize.row(type, bytes: bytes, count: rows * cols)   // [rows, cols]
+        var out = [Float](repeating: .nan, count: n * rows)
+        let matmul = MatMul(threads: 2)
+        bytes.withUnsafeBytes { raw in
+            let w = WeightMatrix(type: type, data: raw.baseAddress!, rows: rows, cols: cols)
+            input.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { matmul.multiply(w, x.baseAddress!, $0.baseAddress!, n: n) } }
+        }
+        var worst = 0.0
+        for t in 0..<n {
+            for r in 0..<rows {
+                var want = 0.0
+                for k in 0..<cols { want += Double(weights[r * cols + k]) * Double(input[t * cols + k]) }
+                worst = max(worst, abs(Double(out[t * rows + r]) - want) / max(1, abs(want)))
+            }
+        }
+        #expect(worst < 1e-4, "\(type.name) n=\(n): relative error \(worst)")
+    }
+
+    @Test func rmsNormMatchesFormula() {
+        let n = 3, dim = 37
+        let x = random(n * dim, 3), w = random(dim)
+        var y = [Float](repeating: 0, count: n * dim)
+        Ops.rmsNorm(x, w, &y, n: n, dim: dim, eps: 1e-6)
+        for t in 0..<n {
+            let ms = (0..<dim).reduce(0.0) { $0 + Double(x[t * dim + $1]) * Double(x[t * dim + $1]) } / Double(dim)
+            for i in 0..<dim {
+                let want = Double(x[t * dim + i]) / (ms + 1e-6).squareRoot() * Double(w[i])
+                #expect(abs(Double(y[t * dim + i]) - want) < 1e-5)
+            }
+        }
+    }
+
+    @Test func ropePairsIWithIPlusHalf() {
+        let heads = 2, headDim = 8, n = 2
+        let x0 = random(n * heads * headDim)
+        var x = x0
+        let positions: [Int32] = [0, 5]
+        Ops.rope(&x, positions: positions, n: n, heads: heads, headDim: headDim, base: 10000)
+        for t in 0..<n {
+            for h in 0..<heads {
+                for i in 0..<headDim / 2 {
+                    let theta = Double(positions[t]) * pow(10000.0, -2.0 * Double(i) / Double(headDim))
+                    let base = t * heads * headDim + h * headDim
+                    let a = Double(x0[base + i]), b = Double(x0[base + i + headDim / 2])
+                    #expect(abs(Double(x[base + i]) - (a * cos(theta) - b * sin(theta))) < 1e-5)
+                    #expect(abs(Double(x[base + i + headDim / 2]) - (a * sin(theta) + b * cos(theta))) < 1e-5)
+                }
+            }
+        }
+    }
+
+    @Test func attentionMatchesNaiveCausalGQA() {
+        let heads = 4, kvHeads = 2, headDim = 16, n = 5, start = 3, ctx = 16
+        let q = random(n * heads * headDim)
+        let keys = random(ctx * kvHeads * headDim), values = random(ctx * kvHeads * headDim)
+        var out = [Float](repeating: .nan, count: n * heads * headDim)
+        var scratch = [Float](repeating: 0, count: 2 * ctx)
+        Attention.run(q: q, keys: keys, values: values, out: &out, n: n, start: start, heads: heads, kvHeads: kvHeads,
+                      headDim: headDim, scratch: &scratch, ctx: ctx, threads: 2)
+        for t in 0..<n {
+            for h in 0..<heads {
+                let kvh = h / (heads / kvHeads)
+                let length = start + t + 1
+                var scores = (0..<length).map { j in
+                    (0..<headDim).reduce(0.0) { $0 + Double(q[(t * heads + h) * headDim + $1]) * Double(keys[(j * kvHeads + kvh) * headDim + $1]) }
+                        / Double(headDim).squareRoot()
+                }
+                let m = scores.max()!
+                scores = scores.map { exp($0 - m) }
+                let s = scores.reduce(0, +)
+                for d in 0..<headDim {
+                    let want = (0..<length).reduce(0.0) { $0 + scores[$1] / s * Double(values[$1 * kvHeads * headDim + kvh * headDim + d]) }
+                    #expect(abs(Double(out[(t * heads + h) * headDim + d]) - want) < 1e-5)
+                }
+            }
+        }
+    }
+}
