@@ -102,6 +102,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Quants"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Sampling", "Qwen2", "ChatTemplate", "TestSupport", "ModelStore"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels", "CBLAS"]),
     ]
 )

@@ -31,7 +31,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "A system message.")
     var system: String?
 
-    @Option(name: [.short, .customLong("max-tokens")], help: "Most tokens per answer.")
+    @Option(name: [.customShort("n"), .customLong("max-tokens")], help: "Most tokens per answer.")
     var maxTokens = 1024
 
     @Option(help: "Temperature; 0 is greedy.")

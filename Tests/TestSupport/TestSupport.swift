@@ -16,6 +16,7 @@ public enum TestSupport {
 
     public struct OracleError: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Runs a script from `Tools/oracles/` with the oracle interpreter and returns its standard output.

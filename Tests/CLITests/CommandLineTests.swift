@@ -1,0 +1,83 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The commands as a user runs them: exit codes, one-line errors, output formats.
+/// They run the binaries that `swift build` puts in .build/debug (Tools/test builds them first).
+@Suite struct CommandLineTests {
+    struct Output {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    static func run(_ tool: String, _ arguments: [String], input: String = "") throws -> Output {
+        let binary = TestSupport.repositoryRoot.appendingPathComponent(".build/debug/\(tool)")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            throw TestSupport.OracleError(description: "\(binary.path) is missing: run `swift build` first (Tools/test does)")
+        }
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = arguments
+        let out = Pipe(), err = Pipe(), inp = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = inp
+        try p.run()
+        inp.fileHandleForWriting.write(Data(input.utf8))
+        try inp.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    @Test func badModelsGiveOneLineErrors() throws {
+        let missing = try Self.run("vpgea-run", ["/nonexistent/model.gguf", "-p", "hi"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.hasPrefix("error: ") && missing.stderr.split(separator: "\n").count == 1, "\(missing.stderr)")
+
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let text = dir.appendingPathComponent("notes.gguf")
+        try Data("just text\n".utf8).write(to: text)
+        let notGGUF = try Self.run("vpgea-run", [text.path, "-p", "hi"])
+        #expect(notGGUF.status != 0)
+        #expect(notGGUF.stderr.contains("not a GGUF file"))
+    }
+
+    @Test func tooLongPromptIsRefused() throws {
+        let model = try TestSupport.testModelPath()
+        let r = try Self.run("vpgea-run", [model, "-p", String(repeating: "word ", count: 300), "-c", "64"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("context"), "\(r.stderr)")
+    }
+
+    @Test func oneShotAnswer() throws {
+        let r = try Self.run("vpgea-run", [try TestSupport.testModelPath(), "-p", "What is 2+2? Answer with a number only.",
+                                           "--temp", "0", "-n", "8", "--verbose"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("4"))
+        #expect(r.stderr.contains("t/s"))
+    }
+
+    @Test func tokenizeAndLogitsFormats() throws {
+        let model = try TestSupport.testModelPath()
+        let ids = try Self.run("vpgea-tokenize", [model], input: "Hello, world!")
+        #expect(ids.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[9707, 11, 1879, 0]")
+        let back = try Self.run("vpgea-tokenize", [model, "--decode"], input: "[9707, 11, 1879, 0]")
+        #expect(back.stdout == "Hello, world!")
+        let logits = try Self.run("vpgea-logits", [model, "--ids", "9707,11", "--top", "3"])
+        let lines = logits.stdout.split(separator: "\n")
+        #expect(lines.count == 2)
+        let first = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any]
+        #expect(first?["pos"] as? Int == 0)
+        #expect((first?["top"] as? [[Double]])?.count == 3)
+        #expect(first?["logsumexp"] is Double)
+    }
+
+    @Test func inspectPrintsJSON() throws {
+        let r = try Self.run("vpgea-gguf", [try TestSupport.testModelPath(), "--json"])
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        #expect((json?["tensors"] as? [Any])?.count == 291)
+    }
+}
