@@ -58,7 +58,7 @@ let package = Package(
         ], swiftSettings: optimizedInDebug),
 
         .executableTarget(name: "vpgea-gguf", dependencies: [
-            "GGUF", "ModelStore", "ConsoleUI",
+            "GGUF", "ModelStore", "ConsoleUI", "ChatTemplate",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vpgea-fetch", dependencies: [

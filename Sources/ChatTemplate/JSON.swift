@@ -35,7 +35,8 @@ public enum JSON {
         }
     }
 
-    static func quote(_ s: String) -> String {
+    /// A JSON string literal, as Python writes it with ensure_ascii=False.
+    public static func quote(_ s: String) -> String {
         var out = "\""
         for c in s.unicodeScalars {
             switch c {
