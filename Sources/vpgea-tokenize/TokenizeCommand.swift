@@ -29,10 +29,31 @@ struct TokenizeCommand: ParsableCommand {
     @Flag(help: "Read a JSON array of ids and print the text.")
     var decode = false
 
+    @Option(help: "Measure encoding speed on this text file instead (median of 5 runs, MB/s).")
+    var benchmark: String?
+
     mutating func run() throws {
         do {
             let url = try ModelStore().resolve(model, events: FetchReporter().handle)
             let tokenizer = try Tokenizer(gguf: try GGUFFile(path: url.path).header)
+            if let benchmark {
+                guard let data = FileManager.default.contents(atPath: benchmark) else {
+                    printError("error: cannot read \(benchmark)")
+                    throw ExitCode.failure
+                }
+                let text = String(decoding: data, as: UTF8.self)
+                var times: [Double] = []
+                var count = 0
+                for _ in 0..<5 {
+                    let start = ContinuousClock.now
+                    count = tokenizer.encode(text, addBOS: false).count
+                    times.append((ContinuousClock.now - start).seconds)
+                }
+                let median = times.sorted()[2]
+                print(String(format: "%d bytes -> %d tokens, median %.3f s of 5 runs, %.2f MB/s",
+                             data.count, count, median, Double(data.count) / median / 1e6))
+                return
+            }
             let input = FileHandle.standardInput.readDataToEndOfFile()
             if decode {
                 guard let ids = try? JSONSerialization.jsonObject(with: input) as? [Int] else {
