@@ -19,14 +19,17 @@ import Testing
     }
 
     /// Top-1 where llama.cpp's margin exceeds 0.5, and |Δlogit| ≤ 1.0 over the top-20 entries both share.
-    static func compareWithLlamaCpp(_ model: CatalogModel) throws {
+    /// `skipFirstPosition`: on the 1.5B, llama.cpp's logits at position 0 are off by up to ~15 (its int8
+    /// activations lose the model's outsized first-token activations); an exact float64 oracle checks that
+    /// position instead (`firstTokenMatchesFloat64OracleOn1_5B`).
+    static func compareWithLlamaCpp(_ model: CatalogModel, skipFirstPosition: Bool = false) throws {
         let session = try session(model)
         let vocab = session.model.config.vocabularySize
         var maxError: Float = 0, positions = 0, decisive = 0, agree = 0
         for prompt in References.logits.models[References.key(for: model)]!.prompts {
             session.reset()
             let logits = try session.decode(prompt.token_ids, logits: .all)
-            for p in prompt.positions {
+            for p in prompt.positions where !(skipFirstPosition && p.pos == 0) {
                 let row = logits[(p.pos * vocab)..<((p.pos + 1) * vocab)]
                 let ours = LogitStats.top(row, 20)
                 let oursById = Dictionary(uniqueKeysWithValues: ours.map { ($0.id, $0.logit) })
@@ -51,7 +54,20 @@ import Testing
     @Test func logitsMatchLlamaCppOnTheTestModel() throws { try Self.compareWithLlamaCpp(Self.small) }
 
     @Test(.enabled(if: largePresent, "the 1.5B model is not fetched"))
-    func logitsMatchLlamaCppOn1_5B() throws { try Self.compareWithLlamaCpp(Self.large) }
+    func logitsMatchLlamaCppOn1_5B() throws { try Self.compareWithLlamaCpp(Self.large, skipFirstPosition: true) }
+
+    @Test(.enabled(if: largePresent, "the 1.5B model is not fetched"))
+    func firstTokenMatchesFloat64OracleOn1_5B() throws {
+        struct Oracle: Decodable { let token: Int; let top: [[Double]] }
+        let oracle = try JSONDecoder().decode(Oracle.self, from: References.data("first-token-1.5b", "json"))
+        let session = try Self.session(Self.large)
+        let row = try session.decode([oracle.token], logits: .last)
+        let ours = LogitStats.top(row[...], oracle.top.count)
+        for (o, want) in zip(ours, oracle.top) {
+            #expect(o.id == Int(want[0]))
+            #expect(abs(Double(o.logit) - want[1]) < 1e-3)
+        }
+    }
 
     @Test func logitsMatchPyTorchFP32() throws {
         let session = try Self.session(Self.small)
