@@ -1,19 +1,31 @@
 import CBLAS
+import CKernels
 import Quants
 
-/// `out = input · Wᵀ`: quantized weights are dequantized a panel of rows at a time and multiplied with
-/// OpenBLAS sgemm (single-threaded; our threads split the rows). This is the exact-math path: the activations
-/// stay f32. Faster integer kernels come separately, with this as their reference.
+/// `out = input · Wᵀ`, with f32 activations (exact math). Two ways, chosen by batch size:
+/// - a few tokens (generation): fused dot kernels that read each quantized row once and multiply it with the
+///   activations without dequantizing to memory (SIMD chosen at run time, `VPGEA_KERNELS` forces a path);
+/// - many tokens (prompt processing): panels of rows dequantized to f32 and OpenBLAS sgemm (single-threaded;
+///   our threads split the rows).
 public final class MatMul: @unchecked Sendable {
     public let threads: Int
+    /// The instruction-set path of the fused kernels (`vpg_path`).
+    public let path: Int32
     static let panelRows = 128
+    static let fusedRows = 64
+    /// Up to this many tokens use the fused kernels: reading the weights once per token still beats sgemm.
+    static let fusedMaxTokens = 4
     private var panels: [UnsafeMutablePointer<Float>] = []   // [threads][panelRows, maxCols] f32
     private var panelCapacity = 0
 
-    public init(threads: Int) {
+    public init(threads: Int, path: Int32? = nil) {
         self.threads = max(threads, 1)
+        self.path = path ?? vpg_best_path()
         openblas_set_num_threads(1)
     }
+
+    /// Whether `type` has a fused dot kernel.
+    public func hasFusedKernel(_ type: GGMLType) -> Bool { vpg_dot_kernel(Int32(type.rawValue), path) != nil }
 
     deinit { panels.forEach { $0.deallocate() } }
 
@@ -28,6 +40,17 @@ public final class MatMul: @unchecked Sendable {
             let a = weight.data.assumingMemoryBound(to: Float.self)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(weight.rows), Int32(k),
                         1, input, Int32(k), a, Int32(k), 0, output, Int32(ld))
+            return
+        }
+        if n <= Self.fusedMaxTokens, let dot = vpg_dot_kernel(Int32(weight.type.rawValue), path) {
+            let parts = (weight.rows + Self.fusedRows - 1) / Self.fusedRows
+            parallelFor(parts: parts, threads: threads) { p in
+                let r0 = p * Self.fusedRows, r1 = min(r0 + Self.fusedRows, weight.rows)
+                for t in 0..<n {
+                    vpg_matvec_rows(dot, weight.data, Int64(weight.rowBytes), input + t * k, output + t * ld + r0,
+                                    Int64(r0), Int64(r1), Int64(k))
+                }
+            }
             return
         }
         reservePanels(cols: k)

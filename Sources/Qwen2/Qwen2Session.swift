@@ -32,13 +32,15 @@ public final class Qwen2Session {
     private let scores: UnsafeMutablePointer<Float>     // [threads, contextSize] attention scratch
     private var logits: [Float] = []                    // [rows, vocab], grown on demand
 
-    public init(model: Qwen2Model, contextSize: Int = 4096, maxBatch: Int = 512, threads: Int = 2) {
+    /// `kernelPath` forces an instruction-set path for the generation kernels (tests use it); nil picks the best.
+    public init(model: Qwen2Model, contextSize: Int = 4096, maxBatch: Int = 512, threads: Int = 2,
+                kernelPath: Int32? = nil) {
         let c = model.config
         self.model = model
         self.contextSize = contextSize
         self.maxBatch = maxBatch
         self.threads = max(threads, 1)
-        matmul = MatMul(threads: threads)
+        matmul = MatMul(threads: threads, path: kernelPath)
         func buffer(_ n: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
             p.initialize(repeating: 0, count: max(n, 1))

@@ -1,3 +1,4 @@
+import CKernels
 import Engine
 import Foundation
 import ModelStore
@@ -67,6 +68,29 @@ import Testing
             #expect(o.id == Int(want[0]))
             #expect(abs(Double(o.logit) - want[1]) < 1e-3)
         }
+    }
+
+    /// Token-by-token decoding (the generation kernels) on every instruction-set path this CPU has, against
+    /// llama.cpp's logits for the same positions.
+    @Test(arguments: [Int32(VPG_PATH_GENERIC.rawValue), Int32(VPG_PATH_AVX2.rawValue)].filter { vpg_path_supported($0) != 0 })
+    func tokenByTokenDecodingMatchesLlamaCpp(_ path: Int32) throws {
+        let file = try #require(References.path(of: Self.small))
+        let session = Qwen2Session(model: try Qwen2Model(path: file), contextSize: 256, maxBatch: 64,
+                                   threads: ProcessInfo.processInfo.activeProcessorCount, kernelPath: path)
+        let vocab = session.model.config.vocabularySize
+        var maxError: Float = 0
+        for prompt in References.logits.models[References.key(for: Self.small)]!.prompts.prefix(2) {
+            session.reset()
+            for p in prompt.positions {
+                let row = try session.decode([prompt.token_ids[p.pos]], logits: .last)
+                let ours = LogitStats.top(row[...], 20)
+                let byId = Dictionary(uniqueKeysWithValues: ours.map { ($0.id, $0.logit) })
+                for e in p.top20 { if let o = byId[e.id] { maxError = max(maxError, abs(o - e.logit)) } }
+                if p.top20[0].logit - p.top20[1].logit > 0.5 { #expect(ours[0].id == p.top20[0].id, "\(prompt.name) \(p.pos)") }
+            }
+        }
+        print("token-by-token decoding, kernel path \(path): max |Δlogit| vs llama.cpp = \(maxError)")
+        #expect(maxError <= 1.0)
     }
 
     @Test func logitsMatchPyTorchFP32() throws {

@@ -1,0 +1,41 @@
+// The one place that probes the CPU and picks kernels.
+#include <stdlib.h>
+#include <string.h>
+#include "CKernels.h"
+#include "quant_blocks.h"
+
+int vpg_path_supported(int path) {
+    if (path == VPG_PATH_GENERIC) return 1;
+#if defined(__x86_64__)
+    if (path == VPG_PATH_AVX2) {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    }
+#endif
+    return 0;
+}
+
+int vpg_best_path(void) {
+    const char *forced = getenv("VPGEA_KERNELS");
+    if (forced && strcmp(forced, "generic") == 0) return VPG_PATH_GENERIC;
+    if (forced && strcmp(forced, "avx2") == 0) return vpg_path_supported(VPG_PATH_AVX2) ? VPG_PATH_AVX2 : VPG_PATH_GENERIC;
+    return vpg_path_supported(VPG_PATH_AVX2) ? VPG_PATH_AVX2 : VPG_PATH_GENERIC;
+}
+
+vpg_dot_fn vpg_dot_kernel(int ggml_type, int path) {
+    const int simd = path == VPG_PATH_AVX2 && vpg_path_supported(VPG_PATH_AVX2);
+    switch (ggml_type) {
+    case 2: return simd ? vpg_dot_q4_0_avx2 : vpg_dot_q4_0_generic;
+    case 6: return simd ? vpg_dot_q5_0_avx2 : vpg_dot_q5_0_generic;
+    case 8: return simd ? vpg_dot_q8_0_avx2 : vpg_dot_q8_0_generic;
+    case 12: return simd ? vpg_dot_q4_k_avx2 : vpg_dot_q4_k_generic;
+    case 14: return simd ? vpg_dot_q6_k_avx2 : vpg_dot_q6_k_generic;
+    default: return NULL;
+    }
+}
+
+void vpg_matvec_rows(vpg_dot_fn dot, const void *rows, int64_t row_bytes, const float *x, float *y,
+                     int64_t r0, int64_t r1, int64_t cols) {
+    const uint8_t *base = rows;
+    for (int64_t r = r0; r < r1; r++) y[r - r0] = dot(base + r * row_bytes, x, cols);
+}

@@ -1,0 +1,39 @@
+// Block-format helpers shared by the generic and SIMD dot kernels (layouts: Quants/QuantFormat.swift).
+#ifndef VPGEA_QUANT_BLOCKS_H
+#define VPGEA_QUANT_BLOCKS_H
+
+#include <stdint.h>
+#include <string.h>
+
+/// The f16 at p, as f32 (exact).
+static inline float vpg_f16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    _Float16 f;
+    memcpy(&f, &h, 2);
+    return (float)f;
+}
+
+/// Scale and min of sub-block j (0..7) from the 12 packed scale bytes of Q4_K / Q5_K.
+static inline void vpg_scale_min_k4(int j, const uint8_t *q, int *d, int *m) {
+    if (j < 4) {
+        *d = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *d = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+        *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
+float vpg_dot_q8_0_generic(const void *row, const float *x, int64_t n);
+float vpg_dot_q4_0_generic(const void *row, const float *x, int64_t n);
+float vpg_dot_q5_0_generic(const void *row, const float *x, int64_t n);
+float vpg_dot_q4_k_generic(const void *row, const float *x, int64_t n);
+float vpg_dot_q6_k_generic(const void *row, const float *x, int64_t n);
+float vpg_dot_q8_0_avx2(const void *row, const float *x, int64_t n);
+float vpg_dot_q4_0_avx2(const void *row, const float *x, int64_t n);
+float vpg_dot_q5_0_avx2(const void *row, const float *x, int64_t n);
+float vpg_dot_q4_k_avx2(const void *row, const float *x, int64_t n);
+float vpg_dot_q6_k_avx2(const void *row, const float *x, int64_t n);
+
+#endif
