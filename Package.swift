@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "vpgea-logits", targets: ["vpgea-logits"]),
         .executable(name: "vpgea-perplexity", targets: ["vpgea-perplexity"]),
         .executable(name: "vpgea-run", targets: ["vpgea-run"]),
+        .executable(name: "vpgea-bench", targets: ["vpgea-bench"]),
         .library(name: "GGUF", targets: ["GGUF"]),
         .library(name: "Quants", targets: ["Quants"]),
         .library(name: "ModelStore", targets: ["ModelStore"]),
@@ -45,7 +46,7 @@ let package = Package(
         // Jinja subset that renders a model's own chat template.
         .target(name: "ChatTemplate"),
         // Loading a model bundle, generation, perplexity, logit summaries.
-        .target(name: "Engine", dependencies: ["Qwen2", "Tokenizers", "ChatTemplate", "Sampling", "GGUF"],
+        .target(name: "Engine", dependencies: ["Qwen2", "Kernels", "Tokenizers", "ChatTemplate", "Sampling", "GGUF"],
                 swiftSettings: optimizedInDebug),
         // Samplers and logit processors.
         .target(name: "Sampling", swiftSettings: optimizedInDebug),
@@ -82,6 +83,11 @@ let package = Package(
         ]),
         .executableTarget(name: "vpgea-run", dependencies: [
             "Engine", "Qwen2", "Sampling", "ChatTemplate", "Tokenizers", "ModelStore", "ConsoleUI",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .executableTarget(name: "vpgea-bench", dependencies: [
+            "Engine", "Qwen2", "ModelStore", "ConsoleUI", "CKernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

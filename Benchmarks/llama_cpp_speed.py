@@ -1,0 +1,33 @@
+#!/usr/bin/env python3
+"""llama.cpp's prompt and generation speed on this machine, through llama-cpp-python (pip install
+llama-cpp-python builds llama.cpp from source), flash attention off. For side-by-side figures with
+`vpgea-run --verbose` until vpgea-bench exists.
+Usage: llama_cpp_speed.py MODEL.gguf [threads] [runs]"""
+import statistics
+import sys
+import time
+
+from llama_cpp import Llama
+
+model = sys.argv[1]
+threads = int(sys.argv[2]) if len(sys.argv) > 2 else 2
+runs = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+llm = Llama(model_path=model, n_ctx=1024, n_batch=512, n_threads=threads, n_threads_batch=threads,
+            flash_attn=False, verbose=False)
+prompt = list(range(1000, 1512))   # 512 ordinary tokens
+pp, tg = [], []
+for _ in range(runs):
+    llm.reset()
+    t = time.perf_counter()
+    llm.eval(prompt)
+    pp.append(len(prompt) / (time.perf_counter() - t))
+    llm.reset()
+    llm.eval([1000])
+    t = time.perf_counter()
+    token = 1000
+    for _ in range(64):
+        llm.eval([token])
+        token = 1001
+    tg.append(64 / (time.perf_counter() - t))
+print(f"llama.cpp {model.split('/')[-1]} threads={threads}: pp512 {statistics.median(pp):.1f} t/s, "
+      f"tg64 {statistics.median(tg):.1f} t/s (medians of {runs})")

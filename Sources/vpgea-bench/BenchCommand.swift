@@ -1,0 +1,118 @@
+import ArgumentParser
+import CKernels
+import ConsoleUI
+import Engine
+import Foundation
+import ModelStore
+import Qwen2
+
+@main
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vpgea-bench",
+        abstract: "Measure prompt-processing and generation throughput, with llama-bench's options and names.",
+        discussion: """
+            pp512 processes 512 tokens in one batch; tg128 generates 128 tokens one at a time; "@ d1024" runs \
+            after a context of 1024 tokens. Each figure is the mean ± standard deviation of -r repetitions after \
+            a warm-up. Run it on an idle machine: a run during which other processes used the CPU is flagged.
+            Example: vpgea-bench -m qwen2.5-coder-0.5b -t 1,2 -p 512 -n 128 -d 0,1024 -r 5 -o md
+            """)
+
+    @Option(name: .short, help: "Models: GGUF paths or catalog names, comma-separated.")
+    var m: String = Catalog.testModel.name
+
+    @Option(name: .short, help: "Thread counts, comma-separated.")
+    var t: String = "\(ProcessInfo.processInfo.activeProcessorCount)"
+
+    @Option(name: .short, help: "Prompt lengths for pp tests, comma-separated (0: none).")
+    var p: String = "512"
+
+    @Option(name: .short, help: "Generation lengths for tg tests, comma-separated (0: none).")
+    var n: String = "128"
+
+    @Option(name: .short, help: "Context depths, comma-separated.")
+    var d: String = "0"
+
+    @Option(name: .short, help: "Repetitions per test.")
+    var r = 5
+
+    @Option(name: .short, help: "Output: md, json or csv.")
+    var o: Format = .md
+
+    enum Format: String, ExpressibleByArgument { case md, json, csv }
+
+    func ints(_ s: String, _ flag: String) throws -> [Int] {
+        let values = s.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 }) else {
+            throw ValidationError("-\(flag) takes comma-separated non-negative integers, not \"\(s)\"")
+        }
+        return values.map { $0! }
+    }
+
+    mutating func run() throws {
+        let threads = try ints(t, "t"), prompts = try ints(p, "p"), gens = try ints(n, "n"), depths = try ints(d, "d")
+        let path = vpg_best_path() == Int32(VPG_PATH_AVX2.rawValue) ? "avx2+fma" : "generic"
+        printError("machine: \(MachineFacts.cpuModel), \(ProcessInfo.processInfo.activeProcessorCount) cores, kernels: \(path)")
+        let bandwidth = MachineFacts.readBandwidth(threads: threads.max() ?? 1)
+        printError(String(format: "memory read bandwidth (%d threads): %.1f GB/s", threads.max() ?? 1, bandwidth))
+        var rows: [(model: String, size: Int, result: Benchmark.Result)] = []
+        for spec in m.split(separator: ",").map(String.init) {
+            let url: URL
+            let model: Qwen2Model
+            do {
+                url = try ModelStore().resolve(spec, events: FetchReporter().handle)
+                model = try Qwen2Model(path: url.path)
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode.failure
+            }
+            var tests: [Benchmark.Test] = []
+            for depth in depths {
+                tests += prompts.filter { $0 > 0 }.map { Benchmark.Test(prompt: $0, generate: 0, depth: depth) }
+                tests += gens.filter { $0 > 0 }.map { Benchmark.Test(prompt: 0, generate: $0, depth: depth) }
+            }
+            for threadCount in threads {
+                let context = (depths.max() ?? 0) + max(prompts.max() ?? 0, gens.max() ?? 0) + 8
+                let session = Qwen2Session(model: model, contextSize: context, maxBatch: 512, threads: threadCount)
+                for test in tests {
+                    let result = try Benchmark.run(test, session: session, repetitions: r)
+                    if result.foreignLoad > 0.1 {
+                        printError(String(format: "warning: other processes used %.0f%% of the CPU during %@: not comparable",
+                                          result.foreignLoad * 100, test.name))
+                    }
+                    printError(String(format: "%@ %@ t=%d: %.2f ± %.2f t/s", url.lastPathComponent, test.name, threadCount,
+                                      result.mean, result.stddev))
+                    rows.append((url.lastPathComponent, model.file.fileSize, result))
+                }
+            }
+        }
+        let rss = MachineFacts.peakRSSMiB
+        switch o {
+        case .md:
+            print("| model | size | threads | test | t/s |")
+            print("| --- | ---: | ---: | --- | ---: |")
+            for row in rows {
+                print(String(format: "| %@ | %.2f GiB | %d | %@ | %.2f ± %.2f |", row.model, Double(row.size) / 1_073_741_824,
+                             row.result.threads, row.result.test.name, row.result.mean, row.result.stddev))
+            }
+            print(String(format: "\n%@, kernels %@, read bandwidth %.1f GB/s, peak RSS %.0f MiB", MachineFacts.cpuModel,
+                         path, bandwidth, rss))
+        case .csv:
+            print("model_filename,n_threads,n_prompt,n_gen,n_depth,avg_ts,stddev_ts,foreign_load")
+            for row in rows {
+                let t = row.result.test
+                print("\(row.model),\(row.result.threads),\(t.prompt),\(t.generate),\(t.depth),\(row.result.mean),\(row.result.stddev),\(row.result.foreignLoad)")
+            }
+        case .json:
+            let items = rows.map { row -> String in
+                let t = row.result.test
+                return "{\"model_filename\": \"\(row.model)\", \"model_size\": \(row.size), \"n_threads\": \(row.result.threads), "
+                    + "\"n_prompt\": \(t.prompt), \"n_gen\": \(t.generate), \"n_depth\": \(t.depth), \"avg_ts\": \(row.result.mean), "
+                    + "\"stddev_ts\": \(row.result.stddev), \"samples_ts\": [\(row.result.samples.map { "\($0)" }.joined(separator: ", "))], "
+                    + "\"foreign_load\": \(row.result.foreignLoad)}"
+            }
+            print("{\"machine\": {\"cpu\": \"\(MachineFacts.cpuModel)\", \"kernels\": \"\(path)\", \"read_bandwidth_gbs\": \(bandwidth), "
+                + "\"peak_rss_mib\": \(rss)},\n\"results\": [\n  " + items.joined(separator: ",\n  ") + "\n]}")
+        }
+    }
+}
