@@ -39,3 +39,29 @@ void vpg_matvec_rows(vpg_dot_fn dot, const void *rows, int64_t row_bytes, const 
     const uint8_t *base = rows;
     for (int64_t r = r0; r < r1; r++) y[r - r0] = dot(base + r * row_bytes, x, cols);
 }
+
+vpg_dotq_fn vpg_dotq_kernel(int ggml_type, int path) {
+    const int simd = path == VPG_PATH_AVX2 && vpg_path_supported(VPG_PATH_AVX2);
+    switch (ggml_type) {
+    case 2: return simd ? vpg_dotq_q4_0_avx2 : vpg_dotq_q4_0_generic;
+    case 6: return simd ? vpg_dotq_q5_0_avx2 : vpg_dotq_q5_0_generic;
+    case 8: return simd ? vpg_dotq_q8_0_avx2 : vpg_dotq_q8_0_generic;
+    case 12: return simd ? vpg_dotq_q4_k_avx2 : vpg_dotq_q4_k_generic;
+    case 14: return simd ? vpg_dotq_q6_k_avx2 : vpg_dotq_q6_k_generic;
+    default: return NULL;
+    }
+}
+
+int vpg_dotq_block(int ggml_type) {
+    switch (ggml_type) {
+    case 2: case 6: case 8: return 32;
+    case 12: case 14: return 256;
+    default: return 0;
+    }
+}
+
+void vpg_matvec_rows_q(vpg_dotq_fn dot, const void *rows, int64_t row_bytes, const void *xq, float *y,
+                       int64_t r0, int64_t r1, int64_t cols) {
+    const uint8_t *base = rows;
+    for (int64_t r = r0; r < r1; r++) y[r - r0] = dot(base + r * row_bytes, xq, cols);
+}

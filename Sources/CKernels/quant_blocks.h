@@ -36,4 +36,16 @@ float vpg_dot_q5_0_avx2(const void *row, const float *x, int64_t n);
 float vpg_dot_q4_k_avx2(const void *row, const float *x, int64_t n);
 float vpg_dot_q6_k_avx2(const void *row, const float *x, int64_t n);
 
+
+float vpg_dotq_q8_0_generic(const void *row, const void *xq, int64_t n);
+float vpg_dotq_q4_0_generic(const void *row, const void *xq, int64_t n);
+float vpg_dotq_q5_0_generic(const void *row, const void *xq, int64_t n);
+float vpg_dotq_q4_k_generic(const void *row, const void *xq, int64_t n);
+float vpg_dotq_q6_k_generic(const void *row, const void *xq, int64_t n);
+float vpg_dotq_q8_0_avx2(const void *row, const void *xq, int64_t n);
+float vpg_dotq_q4_0_avx2(const void *row, const void *xq, int64_t n);
+float vpg_dotq_q5_0_avx2(const void *row, const void *xq, int64_t n);
+float vpg_dotq_q4_k_avx2(const void *row, const void *xq, int64_t n);
+float vpg_dotq_q6_k_avx2(const void *row, const void *xq, int64_t n);
+
 #endif

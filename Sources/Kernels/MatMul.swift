@@ -1,12 +1,15 @@
 import CBLAS
 import CKernels
+import Foundation
 import Quants
 
-/// `out = input · Wᵀ`, with f32 activations (exact math). Two ways, chosen by batch size:
-/// - a few tokens (generation): fused dot kernels that read each quantized row once and multiply it with the
-///   activations without dequantizing to memory (SIMD chosen at run time, `VPGEA_KERNELS` forces a path);
-/// - many tokens (prompt processing): panels of rows dequantized to f32 and OpenBLAS sgemm (single-threaded;
-///   our threads split the rows).
+/// `out = input · Wᵀ`. Two ways, chosen by batch size:
+/// - a few tokens (generation): each quantized weight row is read once and dotted in integers with the
+///   activation row quantized to 8 bits (llama.cpp's scheme), or, with `exactActivations`
+///   (`VPGEA_ACTIVATIONS=f32`), in f32 with the activations as they are. SIMD is chosen at run time;
+///   `VPGEA_KERNELS=generic|avx2` forces a path;
+/// - many tokens (prompt processing): panels of rows dequantized to f32 and OpenBLAS sgemm, exact math
+///   (single-threaded BLAS; our threads split the rows).
 public final class MatMul: @unchecked Sendable {
     public let threads: Int
     /// The instruction-set path of the fused kernels (`vpg_path`).
@@ -18,16 +21,26 @@ public final class MatMul: @unchecked Sendable {
     private var panels: [UnsafeMutablePointer<Float>] = []   // [threads][panelRows, maxCols] f32
     private var panelCapacity = 0
 
-    public init(threads: Int, path: Int32? = nil) {
+    /// Generation kernels keep the activations in f32 instead of quantizing them to 8 bits.
+    public let exactActivations: Bool
+    private var quantized: UnsafeMutableRawPointer? = nil   // [fusedMaxTokens, cols/32 × 36 or cols/256 × 292] bytes
+    private var quantizedCapacity = 0
+
+    public init(threads: Int, path: Int32? = nil, exactActivations: Bool? = nil) {
         self.threads = max(threads, 1)
         self.path = path ?? vpg_best_path()
+        self.exactActivations = exactActivations
+            ?? (ProcessInfo.processInfo.environment["VPGEA_ACTIVATIONS"] == "f32")
         openblas_set_num_threads(1)
     }
 
     /// Whether `type` has a fused dot kernel.
     public func hasFusedKernel(_ type: GGMLType) -> Bool { vpg_dot_kernel(Int32(type.rawValue), path) != nil }
 
-    deinit { panels.forEach { $0.deallocate() } }
+    deinit {
+        panels.forEach { $0.deallocate() }
+        quantized?.deallocate()
+    }
 
     /// - Parameters:
     ///   - input: `[n, weight.cols]` f32, row-major.
@@ -40,6 +53,27 @@ public final class MatMul: @unchecked Sendable {
             let a = weight.data.assumingMemoryBound(to: Float.self)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(weight.rows), Int32(k),
                         1, input, Int32(k), a, Int32(k), 0, output, Int32(ld))
+            return
+        }
+        if n <= Self.fusedMaxTokens, !exactActivations, let dot = vpg_dotq_kernel(Int32(weight.type.rawValue), path) {
+            let block = Int(vpg_dotq_block(Int32(weight.type.rawValue)))
+            let rowBytes = block == 32 ? k / 32 * MemoryLayout<vpg_q8_32>.stride : k / 256 * MemoryLayout<vpg_q8_256>.stride
+            let xq = reserveQuantized(n * rowBytes)
+            for t in 0..<n {
+                if block == 32 {
+                    vpg_quantize_q8_32(input + t * k, (xq + t * rowBytes).assumingMemoryBound(to: vpg_q8_32.self), Int64(k))
+                } else {
+                    vpg_quantize_q8_256(input + t * k, (xq + t * rowBytes).assumingMemoryBound(to: vpg_q8_256.self), Int64(k))
+                }
+            }
+            let parts = (weight.rows + Self.fusedRows - 1) / Self.fusedRows
+            parallelFor(parts: parts, threads: threads) { p in
+                let r0 = p * Self.fusedRows, r1 = min(r0 + Self.fusedRows, weight.rows)
+                for t in 0..<n {
+                    vpg_matvec_rows_q(dot, weight.data, Int64(weight.rowBytes), xq + t * rowBytes, output + t * ld + r0,
+                                      Int64(r0), Int64(r1), Int64(k))
+                }
+            }
             return
         }
         if n <= Self.fusedMaxTokens, let dot = vpg_dot_kernel(Int32(weight.type.rawValue), path) {
@@ -72,6 +106,15 @@ public final class MatMul: @unchecked Sendable {
                             1, input, Int32(k), panel, Int32(k), 0, output + r0, Int32(ld))
             }
         }
+    }
+
+    private func reserveQuantized(_ bytes: Int) -> UnsafeMutableRawPointer {
+        if bytes > quantizedCapacity {
+            quantized?.deallocate()
+            quantized = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+            quantizedCapacity = bytes
+        }
+        return quantized!
     }
 
     private func reservePanels(cols: Int) {

@@ -33,14 +33,15 @@ public final class Qwen2Session {
     private var logits: [Float] = []                    // [rows, vocab], grown on demand
 
     /// `kernelPath` forces an instruction-set path for the generation kernels (tests use it); nil picks the best.
+    /// `exactActivations` keeps generation's activations in f32 (nil: `VPGEA_ACTIVATIONS=f32` decides).
     public init(model: Qwen2Model, contextSize: Int = 4096, maxBatch: Int = 512, threads: Int = 2,
-                kernelPath: Int32? = nil) {
+                kernelPath: Int32? = nil, exactActivations: Bool? = nil) {
         let c = model.config
         self.model = model
         self.contextSize = contextSize
         self.maxBatch = maxBatch
         self.threads = max(threads, 1)
-        matmul = MatMul(threads: threads, path: kernelPath)
+        matmul = MatMul(threads: threads, path: kernelPath, exactActivations: exactActivations)
         func buffer(_ n: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
             p.initialize(repeating: 0, count: max(n, 1))

@@ -33,4 +33,32 @@ vpg_dot_fn vpg_dot_kernel(int ggml_type, int path);
 void vpg_matvec_rows(vpg_dot_fn dot, const void *rows, int64_t row_bytes, const float *x, float *y,
                      int64_t r0, int64_t r1, int64_t cols);
 
+
+
+// ---- Generation kernels with 8-bit activations (llama.cpp's scheme) ----
+//
+// The activation row is quantized once per product, then each weight row is dotted with it in integers.
+// Activation blocks use f32 scales (an internal layout, never written to files).
+
+/// 32 activations: x_i ≈ d * q_i.
+typedef struct { float d; int8_t q[32]; } vpg_q8_32;
+/// 256 activations, with the sum of each 16 quants (for k-quant minimums and offsets).
+typedef struct { float d; int8_t q[256]; int16_t bsums[16]; } vpg_q8_256;
+
+/// x: [n] f32 → n/32 or n/256 blocks (round to nearest, scale = max|x| / 127).
+void vpg_quantize_q8_32(const float *x, vpg_q8_32 *out, int64_t n);
+void vpg_quantize_q8_256(const float *x, vpg_q8_256 *out, int64_t n);
+
+/// Dot product of one quantized weight row with a quantized activation row of n elements.
+typedef float (*vpg_dotq_fn)(const void *row, const void *xq, int64_t n);
+
+/// The integer dot kernel for a ggml type on a path, or NULL.
+vpg_dotq_fn vpg_dotq_kernel(int ggml_type, int path);
+
+/// The activation block size a type's integer kernel takes: 32 (vpg_q8_32), 256 (vpg_q8_256), or 0.
+int vpg_dotq_block(int ggml_type);
+
+/// y[r - r0] = dotq(row r, xq) for r in [r0, r1).
+void vpg_matvec_rows_q(vpg_dotq_fn dot, const void *rows, int64_t row_bytes, const void *xq, float *y,
+                       int64_t r0, int64_t r1, int64_t cols);
 #endif

@@ -1,0 +1,147 @@
+// AVX2 integer dot kernels with 8-bit activations; twins of dotq_generic.c.
+#include "CKernels.h"
+#include "quant_blocks.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+/// Σ a_i·b_i of 32 signed bytes, as 8 int32 partial sums (|a| ≤ 128, |b| ≤ 127: no int16 overflow).
+AVX2 static inline __m256i idot32(__m256i a, __m256i b) {
+    const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+
+AVX2 static inline float hsum_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+AVX2 static inline __m256i nibbles32(const uint8_t *p) {
+    const __m128i t = _mm_loadu_si128((const __m128i *)p);
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(0x0F));
+}
+
+AVX2 static inline __m256i bits32(uint32_t bits) {
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits),
+        _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0x0000000000000000));
+    return _mm256_cmpeq_epi8(_mm256_or_si256(spread, _mm256_set1_epi64x((long long)0x7fbfdfeff7fbfdfeULL)),
+                             _mm256_set1_epi8(-1));
+}
+
+AVX2 float vpg_dotq_q8_0_avx2(const void *row, const void *xq, int64_t n) {
+    const uint8_t *b = row;
+    const vpg_q8_32 *y = xq;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / 32; i++, b += 34) {
+        const __m256i w = _mm256_loadu_si256((const __m256i *)(b + 2));
+        const __m256i x = _mm256_loadu_si256((const __m256i *)y[i].q);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(vpg_f16(b) * y[i].d), _mm256_cvtepi32_ps(idot32(w, x)), acc);
+    }
+    return hsum_ps(acc);
+}
+
+AVX2 float vpg_dotq_q4_0_avx2(const void *row, const void *xq, int64_t n) {
+    const uint8_t *b = row;
+    const vpg_q8_32 *y = xq;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / 32; i++, b += 18) {
+        const __m256i w = _mm256_sub_epi8(nibbles32(b + 2), _mm256_set1_epi8(8));
+        const __m256i x = _mm256_loadu_si256((const __m256i *)y[i].q);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(vpg_f16(b) * y[i].d), _mm256_cvtepi32_ps(idot32(w, x)), acc);
+    }
+    return hsum_ps(acc);
+}
+
+AVX2 float vpg_dotq_q5_0_avx2(const void *row, const void *xq, int64_t n) {
+    const uint8_t *b = row;
+    const vpg_q8_32 *y = xq;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / 32; i++, b += 22) {
+        uint32_t qh;
+        memcpy(&qh, b + 2, 4);
+        const __m256i high = _mm256_and_si256(bits32(qh), _mm256_set1_epi8(0x10));
+        const __m256i w = _mm256_sub_epi8(_mm256_or_si256(nibbles32(b + 6), high), _mm256_set1_epi8(16));
+        const __m256i x = _mm256_loadu_si256((const __m256i *)y[i].q);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(vpg_f16(b) * y[i].d), _mm256_cvtepi32_ps(idot32(w, x)), acc);
+    }
+    return hsum_ps(acc);
+}
+
+AVX2 float vpg_dotq_q4_k_avx2(const void *row, const void *xq, int64_t n) {
+    const uint8_t *b = row;
+    const vpg_q8_256 *y = xq;
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256 acc = _mm256_setzero_ps();
+    float minsum = 0;
+    for (int64_t i = 0; i < n / 256; i++, b += 144) {
+        __m256i dots = _mm256_setzero_si256();
+        int mins = 0;
+        for (int c = 0; c < 4; c++) {
+            int s1, m1, s2, m2;
+            vpg_scale_min_k4(2 * c, b + 4, &s1, &m1);
+            vpg_scale_min_k4(2 * c + 1, b + 4, &s2, &m2);
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * c));
+            const __m256i x1 = _mm256_loadu_si256((const __m256i *)(y[i].q + 64 * c));
+            const __m256i x2 = _mm256_loadu_si256((const __m256i *)(y[i].q + 64 * c + 32));
+            // Unsigned nibbles × signed activations, pairs summed, then times the sub-block scale.
+            const __m256i p1 = _mm256_maddubs_epi16(_mm256_and_si256(v, m4), x1);
+            const __m256i p2 = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4), x2);
+            dots = _mm256_add_epi32(dots, _mm256_madd_epi16(p1, _mm256_set1_epi16((short)s1)));
+            dots = _mm256_add_epi32(dots, _mm256_madd_epi16(p2, _mm256_set1_epi16((short)s2)));
+            mins += m1 * (y[i].bsums[4 * c] + y[i].bsums[4 * c + 1]) + m2 * (y[i].bsums[4 * c + 2] + y[i].bsums[4 * c + 3]);
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(vpg_f16(b) * y[i].d), _mm256_cvtepi32_ps(dots), acc);
+        minsum += vpg_f16(b + 2) * y[i].d * (float)mins;
+    }
+    return hsum_ps(acc) - minsum;
+}
+
+AVX2 float vpg_dotq_q6_k_avx2(const void *row, const void *xq, int64_t n) {
+    const uint8_t *b = row;
+    const vpg_q8_256 *y = xq;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+    __m256 acc = _mm256_setzero_ps();
+    float offsets = 0;
+    for (int64_t i = 0; i < n / 256; i++, b += 210) {
+        const int8_t *sc = (const int8_t *)(b + 192);
+        __m256i dots = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(b + 64 * h));
+            const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(b + 64 * h + 32));
+            const __m256i qh = _mm256_loadu_si256((const __m256i *)(b + 128 + 32 * h));
+            // The 6-bit values plus 32 (0..63, unsigned); the 32 is taken off below through bsums.
+            const __m256i q[4] = {
+                _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4)),
+                _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4)),
+            };
+            for (int k = 0; k < 4; k++) {
+                const __m256i x = _mm256_loadu_si256((const __m256i *)(y[i].q + 128 * h + 32 * k));
+                const __m256i p = _mm256_maddubs_epi16(q[k], x);
+                const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[8 * h + 2 * k + 1]), _mm_set1_epi16(sc[8 * h + 2 * k]));
+                dots = _mm256_add_epi32(dots, _mm256_madd_epi16(p, scales));
+            }
+        }
+        int offset = 0;
+        for (int g = 0; g < 16; g++) offset += sc[g] * y[i].bsums[g];
+        const float dd = vpg_f16(b + 208) * y[i].d;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(dd), _mm256_cvtepi32_ps(dots), acc);
+        offsets += dd * (float)(32 * offset);
+    }
+    return hsum_ps(acc) - offsets;
+}
+
+#else
+float vpg_dotq_q8_0_avx2(const void *r, const void *x, int64_t n) { return vpg_dotq_q8_0_generic(r, x, n); }
+float vpg_dotq_q4_0_avx2(const void *r, const void *x, int64_t n) { return vpg_dotq_q4_0_generic(r, x, n); }
+float vpg_dotq_q5_0_avx2(const void *r, const void *x, int64_t n) { return vpg_dotq_q5_0_generic(r, x, n); }
+float vpg_dotq_q4_k_avx2(const void *r, const void *x, int64_t n) { return vpg_dotq_q4_k_generic(r, x, n); }
+float vpg_dotq_q6_k_avx2(const void *r, const void *x, int64_t n) { return vpg_dotq_q6_k_generic(r, x, n); }
+#endif
