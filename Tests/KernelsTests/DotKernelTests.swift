@@ -53,3 +53,56 @@ import Testing
         #expect(m.hasFusedKernel(.q5_0) && !m.hasFusedKernel(.q3_K))
     }
 }
+
+/// The 8-bit-activation kernels: activation quantization within half a step, and every kernel on every path
+/// against a Double dot of the dequantized weights with the dequantized activations.
+@Suite struct IntegerDotKernelTests {
+    static func quantize(_ x: [Float], block: Int) -> (bytes: [UInt8], values: [Double]) {
+        let n = x.count
+        if block == 32 {
+            var q = [vpg_q8_32](repeating: vpg_q8_32(), count: n / 32)
+            vpg_quantize_q8_32(x, &q, Int64(n))
+            let values = q.flatMap { b in withUnsafeBytes(of: b.q) { $0.bindMemory(to: Int8.self).map { Double(b.d) * Double($0) } } }
+            return (q.withUnsafeBytes { Array($0) }, values)
+        }
+        var q = [vpg_q8_256](repeating: vpg_q8_256(), count: n / 256)
+        vpg_quantize_q8_256(x, &q, Int64(n))
+        for b in q {
+            let ints = withUnsafeBytes(of: b.q) { Array($0.bindMemory(to: Int8.self)) }
+            let sums = withUnsafeBytes(of: b.bsums) { Array($0.bindMemory(to: Int16.self)) }
+            for g in 0..<16 { #expect(Int(sums[g]) == ints[(16 * g)..<(16 * g + 16)].reduce(0) { $0 + Int($1) }) }
+        }
+        let values = q.flatMap { b in withUnsafeBytes(of: b.q) { $0.bindMemory(to: Int8.self).map { Double(b.d) * Double($0) } } }
+        return (q.withUnsafeBytes { Array($0) }, values)
+    }
+
+    @Test(arguments: [32, 256])
+    func activationQuantizationIsWithinHalfAStep(_ block: Int) {
+        let x = (0..<(block * 3)).map { _ in Float.random(in: -4...4) }
+        let (_, values) = Self.quantize(x, block: block)
+        for b in 0..<3 {
+            let d = Double(x[(b * block)..<((b + 1) * block)].map(abs).max()!) / 127
+            for i in (b * block)..<((b + 1) * block) { #expect(abs(values[i] - Double(x[i])) <= d / 2 + 1e-6) }
+        }
+    }
+
+    @Test(arguments: DotKernelTests.types, [1, 3])
+    func kernelsMatchDoubleOnQuantizedActivations(_ type: GGMLType, _ blocks: Int) throws {
+        let n = blocks * type.format.blockSize
+        let block = Int(vpg_dotq_block(Int32(type.rawValue)))
+        #expect(block == 32 || block == 256)
+        for _ in 0..<20 {
+            let row = DotKernelTests.randomRow(type, blocks: blocks)
+            let x = (0..<n).map { _ in Float.random(in: -2...2) }
+            let (xq, xValues) = Self.quantize(x, block: block)
+            let w = try Dequantize.row(type, bytes: row, count: n)
+            let want = zip(w, xValues).reduce(0.0) { $0 + Double($1.0) * $1.1 }
+            let scale = zip(w, xValues).reduce(0.0) { $0 + abs(Double($1.0) * $1.1) } + 1e-6
+            for path in DotKernelTests.paths {
+                let dot = try #require(vpg_dotq_kernel(Int32(type.rawValue), path))
+                let got = row.withUnsafeBytes { r in xq.withUnsafeBytes { dot(r.baseAddress!, $0.baseAddress!, Int64(n)) } }
+                #expect(abs(Double(got) - want) / scale < 1e-5, "\(type.name) path \(path): \(got) vs \(want)")
+            }
+        }
+    }
+}

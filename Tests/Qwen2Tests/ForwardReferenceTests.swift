@@ -72,11 +72,13 @@ import Testing
 
     /// Token-by-token decoding (the generation kernels) on every instruction-set path this CPU has, against
     /// llama.cpp's logits for the same positions.
-    @Test(arguments: [Int32(VPG_PATH_GENERIC.rawValue), Int32(VPG_PATH_AVX2.rawValue)].filter { vpg_path_supported($0) != 0 })
-    func tokenByTokenDecodingMatchesLlamaCpp(_ path: Int32) throws {
+    @Test(arguments: [Int32(VPG_PATH_GENERIC.rawValue), Int32(VPG_PATH_AVX2.rawValue)].filter { vpg_path_supported($0) != 0 },
+          [false, true])
+    func tokenByTokenDecodingMatchesLlamaCpp(_ path: Int32, _ exact: Bool) throws {
         let file = try #require(References.path(of: Self.small))
         let session = Qwen2Session(model: try Qwen2Model(path: file), contextSize: 256, maxBatch: 64,
-                                   threads: ProcessInfo.processInfo.activeProcessorCount, kernelPath: path)
+                                   threads: ProcessInfo.processInfo.activeProcessorCount, kernelPath: path,
+                                   exactActivations: exact)
         let vocab = session.model.config.vocabularySize
         var maxError: Float = 0
         for prompt in References.logits.models[References.key(for: Self.small)]!.prompts.prefix(2) {
@@ -89,7 +91,7 @@ import Testing
                 if p.top20[0].logit - p.top20[1].logit > 0.5 { #expect(ours[0].id == p.top20[0].id, "\(prompt.name) \(p.pos)") }
             }
         }
-        print("token-by-token decoding, kernel path \(path): max |Δlogit| vs llama.cpp = \(maxError)")
+        print("token-by-token decoding, kernel path \(path), \(exact ? "f32" : "8-bit") activations: max |Δlogit| vs llama.cpp = \(maxError)")
         #expect(maxError <= 1.0)
     }
 
