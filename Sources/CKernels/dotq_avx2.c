@@ -32,44 +32,43 @@ AVX2 static inline __m256i bits32(uint32_t bits) {
                              _mm256_set1_epi8(-1));
 }
 
-AVX2 float vpg_dotq_q8_0_avx2(const void *row, const void *xq, int64_t n) {
-    const uint8_t *b = row;
-    const vpg_q8_32 *y = xq;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / 32; i++, b += 34) {
-        const __m256i w = _mm256_loadu_si256((const __m256i *)(b + 2));
-        const __m256i x = _mm256_loadu_si256((const __m256i *)y[i].q);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(vpg_f16(b) * y[i].d), _mm256_cvtepi32_ps(idot32(w, x)), acc);
-    }
-    return hsum_ps(acc);
+// The 32-element kernels work on two blocks per step with two accumulators, so that consecutive blocks do
+// not wait on each other's fused multiply-add.
+#define BLOCK_PAIR_LOOP(BYTES, WEIGHTS)                                                              \
+    const uint8_t *b = row;                                                                      \
+    const vpg_q8_32 *y = xq;                                                                     \
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                               \
+    int64_t i = 0;                                                                               \
+    for (; i + 1 < n / 32; i += 2, b += 2 * (BYTES)) {                                            \
+        const uint8_t *b0 = b, *b1 = b + (BYTES);                                                \
+        const __m256i w0 = WEIGHTS(b0), w1 = WEIGHTS(b1);                                        \
+        const __m256i x0 = _mm256_loadu_si256((const __m256i *)y[i].q);                         \
+        const __m256i x1 = _mm256_loadu_si256((const __m256i *)y[i + 1].q);                     \
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(vpg_f16(b0) * y[i].d), _mm256_cvtepi32_ps(idot32(w0, x0)), acc0); \
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(vpg_f16(b1) * y[i + 1].d), _mm256_cvtepi32_ps(idot32(w1, x1)), acc1); \
+    }                                                                                            \
+    if (i < n / 32) {                                                                            \
+        const __m256i w0 = WEIGHTS(b);                                                           \
+        const __m256i x0 = _mm256_loadu_si256((const __m256i *)y[i].q);                         \
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(vpg_f16(b) * y[i].d), _mm256_cvtepi32_ps(idot32(w0, x0)), acc0); \
+    }                                                                                            \
+    return hsum_ps(_mm256_add_ps(acc0, acc1));
+
+/// The signed 8-bit weights of one block, for each 32-element format.
+AVX2 static inline __m256i q8_0_weights(const uint8_t *b) { return _mm256_loadu_si256((const __m256i *)(b + 2)); }
+AVX2 static inline __m256i q4_0_weights(const uint8_t *b) {
+    return _mm256_sub_epi8(nibbles32(b + 2), _mm256_set1_epi8(8));
+}
+AVX2 static inline __m256i q5_0_weights(const uint8_t *b) {
+    uint32_t qh;
+    memcpy(&qh, b + 2, 4);
+    const __m256i high = _mm256_and_si256(bits32(qh), _mm256_set1_epi8(0x10));
+    return _mm256_sub_epi8(_mm256_or_si256(nibbles32(b + 6), high), _mm256_set1_epi8(16));
 }
 
-AVX2 float vpg_dotq_q4_0_avx2(const void *row, const void *xq, int64_t n) {
-    const uint8_t *b = row;
-    const vpg_q8_32 *y = xq;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / 32; i++, b += 18) {
-        const __m256i w = _mm256_sub_epi8(nibbles32(b + 2), _mm256_set1_epi8(8));
-        const __m256i x = _mm256_loadu_si256((const __m256i *)y[i].q);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(vpg_f16(b) * y[i].d), _mm256_cvtepi32_ps(idot32(w, x)), acc);
-    }
-    return hsum_ps(acc);
-}
-
-AVX2 float vpg_dotq_q5_0_avx2(const void *row, const void *xq, int64_t n) {
-    const uint8_t *b = row;
-    const vpg_q8_32 *y = xq;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / 32; i++, b += 22) {
-        uint32_t qh;
-        memcpy(&qh, b + 2, 4);
-        const __m256i high = _mm256_and_si256(bits32(qh), _mm256_set1_epi8(0x10));
-        const __m256i w = _mm256_sub_epi8(_mm256_or_si256(nibbles32(b + 6), high), _mm256_set1_epi8(16));
-        const __m256i x = _mm256_loadu_si256((const __m256i *)y[i].q);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(vpg_f16(b) * y[i].d), _mm256_cvtepi32_ps(idot32(w, x)), acc);
-    }
-    return hsum_ps(acc);
-}
+AVX2 float vpg_dotq_q8_0_avx2(const void *row, const void *xq, int64_t n) { BLOCK_PAIR_LOOP(34, q8_0_weights) }
+AVX2 float vpg_dotq_q4_0_avx2(const void *row, const void *xq, int64_t n) { BLOCK_PAIR_LOOP(18, q4_0_weights) }
+AVX2 float vpg_dotq_q5_0_avx2(const void *row, const void *xq, int64_t n) { BLOCK_PAIR_LOOP(22, q5_0_weights) }
 
 AVX2 float vpg_dotq_q4_k_avx2(const void *row, const void *xq, int64_t n) {
     const uint8_t *b = row;
