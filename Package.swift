@@ -91,6 +91,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Developer tool: a random-weight GGUF with a real model's shapes (7B speed and memory).
+        .executableTarget(name: "make-shaped-model", dependencies: ["GGUF", "Quants"],
+                          path: "Tools/make-shaped-model", swiftSettings: optimizedInDebug),
+
         .target(name: "TestSupport", dependencies: ["GGUF", "ModelStore"], path: "Tests/TestSupport"),
         .testTarget(name: "QuantsTests", dependencies: ["Quants", "GGUF", "TestSupport"],
                     resources: [.copy("Fixtures")]),

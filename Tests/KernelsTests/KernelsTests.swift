@@ -36,21 +36,41 @@ import Testing
         }
         let input = random(n * cols)
         let weights = try Dequantize.row(type, bytes: bytes, count: rows * cols)   // [rows, cols]
-        var out = [Float](repeating: .nan, count: n * rows)
-        let matmul = MatMul(threads: 2)
-        bytes.withUnsafeBytes { raw in
-            let w = WeightMatrix(type: type, data: raw.baseAddress!, rows: rows, cols: cols)
-            input.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { matmul.multiply(w, x.baseAddress!, $0.baseAddress!, n: n) } }
+        // Exact activations: every path must give the f32 product.
+        let exact = try product(MatMul(threads: 2, exactActivations: true), bytes, type, input, rows: rows, cols: cols, n: n)
+        // 8-bit activations (the default for a few tokens): the error of each output is bounded by
+        // Σ|w| · (half a quantization step of the activation block).
+        let quantized = try product(MatMul(threads: 2, exactActivations: false), bytes, type, input, rows: rows, cols: cols, n: n)
+        let block = type == .q4_K || type == .q6_K ? 256 : 32
+        // [n, cols / block] largest |x| of each activation block
+        let amax = (0..<n).map { t in
+            stride(from: 0, to: cols, by: block).map { b0 in input[(t * cols + b0)..<(t * cols + min(b0 + block, cols))].map { abs(Double($0)) }.max()! }
         }
         var worst = 0.0
         for t in 0..<n {
             for r in 0..<rows {
-                var want = 0.0
-                for k in 0..<cols { want += Double(weights[r * cols + k]) * Double(input[t * cols + k]) }
-                worst = max(worst, abs(Double(out[t * rows + r]) - want) / max(1, abs(want)))
+                var want = 0.0, bound = 0.0
+                for k in 0..<cols {
+                    let wk = Double(weights[r * cols + k])
+                    want += wk * Double(input[t * cols + k])
+                    bound += abs(wk) * amax[t][k / block] / 254 * 1.001
+                }
+                worst = max(worst, abs(Double(exact[t * rows + r]) - want) / max(1, abs(want)))
+                if type != .f32, n <= 4 {
+                    #expect(abs(Double(quantized[t * rows + r]) - want) <= bound + 1e-4, "\(type.name) 8-bit row \(r)")
+                }
             }
         }
         #expect(worst < 1e-4, "\(type.name) n=\(n): relative error \(worst)")
+    }
+
+    func product(_ matmul: MatMul, _ bytes: [UInt8], _ type: GGMLType, _ input: [Float], rows: Int, cols: Int, n: Int) throws -> [Float] {
+        var out = [Float](repeating: .nan, count: n * rows)
+        bytes.withUnsafeBytes { raw in
+            let w = WeightMatrix(type: type, data: raw.baseAddress!, rows: rows, cols: cols)
+            input.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { matmul.multiply(w, x.baseAddress!, $0.baseAddress!, n: n) } }
+        }
+        return out
     }
 
     @Test func rmsNormMatchesFormula() {

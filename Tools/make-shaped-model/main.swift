@@ -1,0 +1,111 @@
+// Writes a GGUF with a real model's exact shapes and llama.cpp's Q4_K_M type mix, filled with random but valid
+// quantized blocks, for speed and memory measurements of models that are not available (DeepSeek-R1-Distill-
+// Qwen-7B). The metadata (hyper-parameters, tokenizer, chat template) is copied from a vocab-only GGUF.
+//
+// Usage: make-shaped-model VOCAB.gguf OUT.gguf [--seed N]
+// Example: swift run -c release make-shaped-model ../shared/ref/deepseek-r1-distill-qwen-vocab.gguf Models/r1-7b-shaped.gguf
+import Foundation
+import GGUF
+import Quants
+
+struct Generator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Random blocks of `type` for a `[rows, cols]` matrix, with small finite scales so that values stay sane.
+func randomBlocks(_ type: GGMLType, rows: Int, cols: Int, seed: UInt64) -> [UInt8] {
+    let f = type.format
+    let blocks = rows * cols / f.blockSize
+    var bytes = [UInt8](repeating: 0, count: blocks * f.bytesPerBlock)
+    var g = Generator(state: seed)
+    bytes.withUnsafeMutableBytes { raw in
+        let words = raw.bindMemory(to: UInt64.self)
+        for i in 0..<words.count { words[i] = g.next() }
+        let scale = floatToHalf(0.002), small = floatToHalf(0.0005)
+        for b in 0..<blocks {
+            let block = raw.baseAddress! + b * f.bytesPerBlock
+            switch type {
+            case .q4_K:   // d, dmin
+                block.storeBytes(of: scale, toByteOffset: 0, as: UInt16.self)
+                block.storeBytes(of: small, toByteOffset: 2, as: UInt16.self)
+            case .q6_K:   // d last
+                block.storeBytes(of: scale, toByteOffset: 208, as: UInt16.self)
+            default:
+                block.storeBytes(of: scale, toByteOffset: 0, as: UInt16.self)
+            }
+        }
+    }
+    return bytes
+}
+
+let args = CommandLine.arguments
+guard args.count >= 3 else {
+    FileHandle.standardError.write(Data("usage: make-shaped-model VOCAB.gguf OUT.gguf [--seed N]\n".utf8))
+    exit(2)
+}
+let seed = args.firstIndex(of: "--seed").flatMap { UInt64(args[$0 + 1]) } ?? 7
+do {
+    let vocab = try GGUFFile(path: args[1])
+    let h = vocab.header
+    let layers = try h.int("qwen2.block_count"), embd = try h.int("qwen2.embedding_length")
+    let ff = try h.int("qwen2.feed_forward_length"), heads = try h.int("qwen2.attention.head_count")
+    let kvHeads = try h.int("qwen2.attention.head_count_kv"), nVocab = try h.strings("tokenizer.ggml.tokens").count
+    let kv = kvHeads * (embd / heads)
+    var w = GGUFWriter()
+    for item in h.metadata { w.set(item.key, item.value) }
+    w.set("general.name", .string("random weights, shaped as \(h["general.name"]?.string ?? "the vocab's model")"))
+    w.set("general.file_type", .uint32(15))   // Q4_K_M
+    var tensorSeed = seed
+    func matrix(_ name: String, _ type: GGMLType, rows: Int, cols: Int) throws {
+        tensorSeed &+= 1
+        let s = tensorSeed
+        try w.addTensor(name: name, type: type, dims: [cols, rows], byteCount: type.format.rowBytes(cols)! * rows) {
+            randomBlocks(type, rows: rows, cols: cols, seed: s)
+        }
+    }
+    func vector(_ name: String, _ count: Int, _ value: Float) throws {
+        try w.addTensor(name: name, type: .f32, dims: [count], data: (0..<count).flatMap { _ in
+            withUnsafeBytes(of: value) { Array($0) }
+        })
+    }
+    // llama.cpp's Q4_K_M rule: attn_v and ffn_down get Q6_K in the first and last eighth of the layers and in
+    // every third layer between.
+    func moreBits(_ i: Int) -> Bool { i < layers / 8 || i >= 7 * layers / 8 || (i - layers / 8) % 3 == 2 }
+    try matrix("token_embd.weight", .q4_K, rows: nVocab, cols: embd)
+    for i in 0..<layers {
+        let b = "blk.\(i)."
+        try vector(b + "attn_norm.weight", embd, 1)
+        try matrix(b + "attn_q.weight", .q4_K, rows: embd, cols: embd)
+        try matrix(b + "attn_k.weight", .q4_K, rows: kv, cols: embd)
+        try matrix(b + "attn_v.weight", moreBits(i) ? .q6_K : .q4_K, rows: kv, cols: embd)
+        try vector(b + "attn_q.bias", embd, 0)
+        try vector(b + "attn_k.bias", kv, 0)
+        try vector(b + "attn_v.bias", kv, 0)
+        try matrix(b + "attn_output.weight", .q4_K, rows: embd, cols: embd)
+        try vector(b + "ffn_norm.weight", embd, 1)
+        try matrix(b + "ffn_gate.weight", .q4_K, rows: ff, cols: embd)
+        try matrix(b + "ffn_up.weight", .q4_K, rows: ff, cols: embd)
+        try matrix(b + "ffn_down.weight", moreBits(i) ? .q6_K : .q4_K, rows: embd, cols: ff)
+    }
+    try vector("output_norm.weight", embd, 1)
+    try matrix("output.weight", .q6_K, rows: nVocab, cols: embd)
+    var lastPercent = -1
+    try w.write(to: args[2]) { done, total in
+        let percent = done * 100 / total
+        if percent / 10 != lastPercent / 10 {
+            FileHandle.standardError.write(Data("writing \(args[2]): \(percent)%\n".utf8))
+            lastPercent = percent
+        }
+    }
+    print(args[2])
+} catch {
+    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+    exit(1)
+}
