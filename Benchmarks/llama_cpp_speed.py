@@ -2,7 +2,7 @@
 """llama.cpp's prompt and generation speed on this machine, through llama-cpp-python (pip install
 llama-cpp-python builds llama.cpp from source), flash attention off. For side-by-side figures with
 `vpgea-run --verbose` until vpgea-bench exists.
-Usage: llama_cpp_speed.py MODEL.gguf [threads] [runs]"""
+Usage: llama_cpp_speed.py MODEL.gguf [threads] [runs] [n_prompt] [n_gen]"""
 import statistics
 import sys
 import time
@@ -12,9 +12,11 @@ from llama_cpp import Llama
 model = sys.argv[1]
 threads = int(sys.argv[2]) if len(sys.argv) > 2 else 2
 runs = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+n_prompt = int(sys.argv[4]) if len(sys.argv) > 4 else 512
+n_gen = int(sys.argv[5]) if len(sys.argv) > 5 else 64
 llm = Llama(model_path=model, n_ctx=1024, n_batch=512, n_threads=threads, n_threads_batch=threads,
             flash_attn=False, verbose=False)
-prompt = list(range(1000, 1512))   # 512 ordinary tokens
+prompt = list(range(1000, 1000 + n_prompt))   # ordinary tokens
 pp, tg = [], []
 for _ in range(runs):
     llm.reset()
@@ -25,9 +27,9 @@ for _ in range(runs):
     llm.eval([1000])
     t = time.perf_counter()
     token = 1000
-    for _ in range(64):
+    for _ in range(n_gen):
         llm.eval([token])
         token = 1001
-    tg.append(64 / (time.perf_counter() - t))
-print(f"llama.cpp {model.split('/')[-1]} threads={threads}: pp512 {statistics.median(pp):.1f} t/s, "
-      f"tg64 {statistics.median(tg):.1f} t/s (medians of {runs})")
+    tg.append(n_gen / (time.perf_counter() - t))
+print(f"llama.cpp {model.split('/')[-1]} threads={threads}: pp{n_prompt} {statistics.median(pp):.1f} t/s, "
+      f"tg{n_gen} {statistics.median(tg):.1f} t/s (medians of {runs})")

@@ -3,9 +3,7 @@
 #include "quant_blocks.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-
-#define AVX2 __attribute__((target("avx2,fma,f16c")))
+#include "simd_avx2.h"
 
 /// Σ q_i·x_i over 32 int8 values, as 8 partial sums.
 AVX2 static inline __m256 dot32(__m256i q, const float *x) {
@@ -32,28 +30,6 @@ AVX2 static inline __m256 sum32(const float *x) {
                          _mm256_add_ps(_mm256_loadu_ps(x + 16), _mm256_loadu_ps(x + 24)));
 }
 
-AVX2 static inline float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-/// 16 packed bytes → 32 nibbles: low nibbles in bytes 0..15, high nibbles in bytes 16..31.
-AVX2 static inline __m256i nibbles(const uint8_t *p) {
-    const __m128i t = _mm_loadu_si128((const __m128i *)p);
-    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(0x0F));
-}
-
-/// 32 bits → 32 bytes, 0xFF where the bit is set (byte i ↔ bit i).
-AVX2 static inline __m256i bits_to_bytes(uint32_t bits) {
-    // Byte i gets the byte of `bits` holding bit i, then all other bits of that byte are forced to 1.
-    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits),
-        _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0x0000000000000000));
-    const __m256i others = _mm256_set1_epi64x((long long)0x7fbfdfeff7fbfdfeULL);
-    return _mm256_cmpeq_epi8(_mm256_or_si256(spread, others), _mm256_set1_epi8(-1));
-}
-
 AVX2 float vpg_dot_q8_0_avx2(const void *row, const float *x, int64_t n) {
     const uint8_t *b = row;
     __m256 acc = _mm256_setzero_ps();
@@ -61,17 +37,17 @@ AVX2 float vpg_dot_q8_0_avx2(const void *row, const float *x, int64_t n) {
         const __m256i q = _mm256_loadu_si256((const __m256i *)(b + 2));
         acc = _mm256_fmadd_ps(_mm256_set1_ps(vpg_f16(b)), dot32(q, x), acc);
     }
-    return hsum(acc);
+    return vpg_hsum(acc);
 }
 
 AVX2 float vpg_dot_q4_0_avx2(const void *row, const float *x, int64_t n) {
     const uint8_t *b = row;
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n; i += 32, b += 18, x += 32) {
-        const __m256i q = _mm256_sub_epi8(nibbles(b + 2), _mm256_set1_epi8(8));
+        const __m256i q = _mm256_sub_epi8(vpg_nibbles(b + 2), _mm256_set1_epi8(8));
         acc = _mm256_fmadd_ps(_mm256_set1_ps(vpg_f16(b)), dot32(q, x), acc);
     }
-    return hsum(acc);
+    return vpg_hsum(acc);
 }
 
 AVX2 float vpg_dot_q5_0_avx2(const void *row, const float *x, int64_t n) {
@@ -80,11 +56,11 @@ AVX2 float vpg_dot_q5_0_avx2(const void *row, const float *x, int64_t n) {
     for (int64_t i = 0; i < n; i += 32, b += 22, x += 32) {
         uint32_t qh;
         memcpy(&qh, b + 2, 4);
-        const __m256i high = _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10));
-        const __m256i q = _mm256_sub_epi8(_mm256_or_si256(nibbles(b + 6), high), _mm256_set1_epi8(16));
+        const __m256i high = _mm256_and_si256(vpg_bits_to_bytes(qh), _mm256_set1_epi8(0x10));
+        const __m256i q = _mm256_sub_epi8(_mm256_or_si256(vpg_nibbles(b + 6), high), _mm256_set1_epi8(16));
         acc = _mm256_fmadd_ps(_mm256_set1_ps(vpg_f16(b)), dot32(q, x), acc);
     }
-    return hsum(acc);
+    return vpg_hsum(acc);
 }
 
 AVX2 float vpg_dot_q4_k_avx2(const void *row, const float *x, int64_t n) {
@@ -105,7 +81,7 @@ AVX2 float vpg_dot_q4_k_avx2(const void *row, const float *x, int64_t n) {
             acc = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * (float)m2), sum32(xc + 32), acc);
         }
     }
-    return hsum(acc);
+    return vpg_hsum(acc);
 }
 
 AVX2 float vpg_dot_q6_k_avx2(const void *row, const float *x, int64_t n) {
@@ -136,7 +112,7 @@ AVX2 float vpg_dot_q6_k_avx2(const void *row, const float *x, int64_t n) {
             acc = _mm256_fmadd_ps(_mm256_set1_ps(d), part, acc);
         }
     }
-    return hsum(acc);
+    return vpg_hsum(acc);
 }
 
 #else

@@ -3,33 +3,12 @@
 #include "quant_blocks.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-
-#define AVX2 __attribute__((target("avx2,fma,f16c")))
+#include "simd_avx2.h"
 
 /// Σ a_i·b_i of 32 signed bytes, as 8 int32 partial sums (|a| ≤ 128, |b| ≤ 127: no int16 overflow).
 AVX2 static inline __m256i idot32(__m256i a, __m256i b) {
     const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
     return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
-}
-
-AVX2 static inline float hsum_ps(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-AVX2 static inline __m256i nibbles32(const uint8_t *p) {
-    const __m128i t = _mm_loadu_si128((const __m128i *)p);
-    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(0x0F));
-}
-
-AVX2 static inline __m256i bits32(uint32_t bits) {
-    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits),
-        _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0x0000000000000000));
-    return _mm256_cmpeq_epi8(_mm256_or_si256(spread, _mm256_set1_epi64x((long long)0x7fbfdfeff7fbfdfeULL)),
-                             _mm256_set1_epi8(-1));
 }
 
 // The 32-element kernels work on two blocks per step with two accumulators, so that consecutive blocks do
@@ -52,18 +31,18 @@ AVX2 static inline __m256i bits32(uint32_t bits) {
         const __m256i x0 = _mm256_loadu_si256((const __m256i *)y[i].q);                         \
         acc0 = _mm256_fmadd_ps(_mm256_set1_ps(vpg_f16(b) * y[i].d), _mm256_cvtepi32_ps(idot32(w0, x0)), acc0); \
     }                                                                                            \
-    return hsum_ps(_mm256_add_ps(acc0, acc1));
+    return vpg_hsum(_mm256_add_ps(acc0, acc1));
 
 /// The signed 8-bit weights of one block, for each 32-element format.
 AVX2 static inline __m256i q8_0_weights(const uint8_t *b) { return _mm256_loadu_si256((const __m256i *)(b + 2)); }
 AVX2 static inline __m256i q4_0_weights(const uint8_t *b) {
-    return _mm256_sub_epi8(nibbles32(b + 2), _mm256_set1_epi8(8));
+    return _mm256_sub_epi8(vpg_nibbles(b + 2), _mm256_set1_epi8(8));
 }
 AVX2 static inline __m256i q5_0_weights(const uint8_t *b) {
     uint32_t qh;
     memcpy(&qh, b + 2, 4);
-    const __m256i high = _mm256_and_si256(bits32(qh), _mm256_set1_epi8(0x10));
-    return _mm256_sub_epi8(_mm256_or_si256(nibbles32(b + 6), high), _mm256_set1_epi8(16));
+    const __m256i high = _mm256_and_si256(vpg_bits_to_bytes(qh), _mm256_set1_epi8(0x10));
+    return _mm256_sub_epi8(_mm256_or_si256(vpg_nibbles(b + 6), high), _mm256_set1_epi8(16));
 }
 
 AVX2 float vpg_dotq_q8_0_avx2(const void *row, const void *xq, int64_t n) { BLOCK_PAIR_LOOP(34, q8_0_weights) }
@@ -96,7 +75,7 @@ AVX2 float vpg_dotq_q4_k_avx2(const void *row, const void *xq, int64_t n) {
         acc = _mm256_fmadd_ps(_mm256_set1_ps(vpg_f16(b) * y[i].d), _mm256_cvtepi32_ps(dots), acc);
         minsum += vpg_f16(b + 2) * y[i].d * (float)mins;
     }
-    return hsum_ps(acc) - minsum;
+    return vpg_hsum(acc) - minsum;
 }
 
 AVX2 float vpg_dotq_q6_k_avx2(const void *row, const void *xq, int64_t n) {
@@ -134,7 +113,7 @@ AVX2 float vpg_dotq_q6_k_avx2(const void *row, const void *xq, int64_t n) {
         acc = _mm256_fmadd_ps(_mm256_set1_ps(dd), _mm256_cvtepi32_ps(dots), acc);
         offsets += dd * (float)(32 * offset);
     }
-    return hsum_ps(acc) - offsets;
+    return vpg_hsum(acc) - offsets;
 }
 
 #else
