@@ -49,6 +49,15 @@ AVX2 float vpg_dotq_q8_0_avx2(const void *row, const void *xq, int64_t n) { BLOC
 AVX2 float vpg_dotq_q4_0_avx2(const void *row, const void *xq, int64_t n) { BLOCK_PAIR_LOOP(18, q4_0_weights) }
 AVX2 float vpg_dotq_q5_0_avx2(const void *row, const void *xq, int64_t n) { BLOCK_PAIR_LOOP(22, q5_0_weights) }
 
+/// Σ_j a_j·b_j of two vectors of 16 int16, as an int.
+AVX2 static inline int isum16(__m256i a, __m256i b) {
+    const __m256i p = _mm256_madd_epi16(a, b);
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
 AVX2 float vpg_dotq_q4_k_avx2(const void *row, const void *xq, int64_t n) {
     const uint8_t *b = row;
     const vpg_q8_256 *y = xq;
@@ -56,21 +65,30 @@ AVX2 float vpg_dotq_q4_k_avx2(const void *row, const void *xq, int64_t n) {
     __m256 acc = _mm256_setzero_ps();
     float minsum = 0;
     for (int64_t i = 0; i < n / 256; i++, b += 144) {
+        // The 8 six-bit scales and mins, unpacked without branches (layout: Quants' scaleMinK4).
+        const uint8_t *q = b + 4;
+        int16_t sc[8], mn[8];
+        for (int j = 0; j < 4; j++) {
+            sc[j] = q[j] & 63;
+            mn[j] = q[j + 4] & 63;
+            sc[j + 4] = (q[j + 8] & 0xF) | ((q[j] >> 6) << 4);
+            mn[j + 4] = (q[j + 8] >> 4) | ((q[j + 4] >> 6) << 4);
+        }
+        // Σ_j m_j · (sum of the activations of sub-block j): bsums pair up into the 8 sub-blocks.
+        const __m256i bs = _mm256_loadu_si256((const __m256i *)y[i].bsums);   // [16] int16
+        const __m256i mins16 = _mm256_set_epi16(mn[7], mn[7], mn[6], mn[6], mn[5], mn[5], mn[4], mn[4],
+                                                mn[3], mn[3], mn[2], mn[2], mn[1], mn[1], mn[0], mn[0]);
+        const int mins = isum16(bs, mins16);
         __m256i dots = _mm256_setzero_si256();
-        int mins = 0;
         for (int c = 0; c < 4; c++) {
-            int s1, m1, s2, m2;
-            vpg_scale_min_k4(2 * c, b + 4, &s1, &m1);
-            vpg_scale_min_k4(2 * c + 1, b + 4, &s2, &m2);
             const __m256i v = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * c));
             const __m256i x1 = _mm256_loadu_si256((const __m256i *)(y[i].q + 64 * c));
             const __m256i x2 = _mm256_loadu_si256((const __m256i *)(y[i].q + 64 * c + 32));
             // Unsigned nibbles × signed activations, pairs summed, then times the sub-block scale.
             const __m256i p1 = _mm256_maddubs_epi16(_mm256_and_si256(v, m4), x1);
             const __m256i p2 = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4), x2);
-            dots = _mm256_add_epi32(dots, _mm256_madd_epi16(p1, _mm256_set1_epi16((short)s1)));
-            dots = _mm256_add_epi32(dots, _mm256_madd_epi16(p2, _mm256_set1_epi16((short)s2)));
-            mins += m1 * (y[i].bsums[4 * c] + y[i].bsums[4 * c + 1]) + m2 * (y[i].bsums[4 * c + 2] + y[i].bsums[4 * c + 3]);
+            dots = _mm256_add_epi32(dots, _mm256_madd_epi16(p1, _mm256_set1_epi16(sc[2 * c])));
+            dots = _mm256_add_epi32(dots, _mm256_madd_epi16(p2, _mm256_set1_epi16(sc[2 * c + 1])));
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(vpg_f16(b) * y[i].d), _mm256_cvtepi32_ps(dots), acc);
         minsum += vpg_f16(b + 2) * y[i].d * (float)mins;
@@ -83,7 +101,6 @@ AVX2 float vpg_dotq_q6_k_avx2(const void *row, const void *xq, int64_t n) {
     const vpg_q8_256 *y = xq;
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
     __m256 acc = _mm256_setzero_ps();
-    float offsets = 0;
     for (int64_t i = 0; i < n / 256; i++, b += 210) {
         const int8_t *sc = (const int8_t *)(b + 192);
         __m256i dots = _mm256_setzero_si256();
@@ -107,13 +124,13 @@ AVX2 float vpg_dotq_q6_k_avx2(const void *row, const void *xq, int64_t n) {
                 dots = _mm256_add_epi32(dots, _mm256_madd_epi16(p, scales));
             }
         }
-        int offset = 0;
-        for (int g = 0; g < 16; g++) offset += sc[g] * y[i].bsums[g];
-        const float dd = vpg_f16(b + 208) * y[i].d;
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(dd), _mm256_cvtepi32_ps(dots), acc);
-        offsets += dd * (float)(32 * offset);
+        // Σ_g scale_g · (sum of the activations of group g): the offset of 32 in every quant.
+        const __m256i scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+        const int offset = isum16(scales16, _mm256_loadu_si256((const __m256i *)y[i].bsums));
+        dots = _mm256_sub_epi32(dots, _mm256_setr_epi32(32 * offset, 0, 0, 0, 0, 0, 0, 0));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(vpg_f16(b + 208) * y[i].d), _mm256_cvtepi32_ps(dots), acc);
     }
-    return vpg_hsum(acc) - offsets;
+    return vpg_hsum(acc);
 }
 
 #else
