@@ -15,3 +15,14 @@ void vpg_matvec_f32(const float *a, const float *x, float *y, int64_t rows, int6
         y[r] = sum;
     }
 }
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+void vpg_keep_large_allocations(void) {
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
+}

@@ -1,3 +1,4 @@
+import CKernels
 import Kernels
 
 /// Which positions of a decoded batch get logits.
@@ -39,6 +40,7 @@ public final class Qwen2Session {
         let c = model.config
         self.model = model
         self.contextSize = contextSize
+        Self.keepLargeAllocations()
         self.maxBatch = maxBatch
         self.threads = max(threads, 1)
         matmul = MatMul(threads: threads, path: kernelPath, exactActivations: exactActivations)
@@ -60,6 +62,10 @@ public final class Qwen2Session {
         positions = UnsafeMutablePointer<Int32>.allocate(capacity: maxBatch)
         scores = buffer(self.threads * contextSize)
     }
+
+    /// Logit rows (600 KB per token) are handed out as fresh arrays; glibc would map and unmap each one, and
+    /// the kernel would zero its pages every token.
+    private static func keepLargeAllocations() { vpg_keep_large_allocations() }
 
     deinit {
         (keys + values + [x, xb, q, k, v, att, gate, up, scores]).forEach { $0.deallocate() }

@@ -11,6 +11,10 @@ int vpg_omp_max_threads(void);
 /// a: [rows, cols] f32 row-major; x: [cols] f32; y: [rows] f32.
 void vpg_matvec_f32(const float *a, const float *x, float *y, int64_t rows, int64_t cols);
 
+/// Serves large allocations (up to 64 MiB) from the heap instead of fresh mappings, so that per-token buffers
+/// do not cost a page-zeroing round trip through the kernel each time (glibc only; elsewhere a no-op).
+void vpg_keep_large_allocations(void);
+
 /// Instruction-set paths of the dot kernels.
 enum vpg_path { VPG_PATH_GENERIC = 0, VPG_PATH_AVX2 = 1 };
 
