@@ -66,9 +66,7 @@ public final class MatMul: @unchecked Sendable {
                     vpg_quantize_q8_256(input + t * k, (xq + t * rowBytes).assumingMemoryBound(to: vpg_q8_256.self), Int64(k))
                 }
             }
-            let parts = (weight.rows + Self.fusedRows - 1) / Self.fusedRows
-            parallelFor(parts: parts, threads: threads) { p in
-                let r0 = p * Self.fusedRows, r1 = min(r0 + Self.fusedRows, weight.rows)
+            forEachRowRange(weight.rows) { r0, r1 in
                 for t in 0..<n {
                     vpg_matvec_rows_q(dot, weight.data, Int64(weight.rowBytes), xq + t * rowBytes, output + t * ld + r0,
                                       Int64(r0), Int64(r1), Int64(k))
@@ -77,9 +75,7 @@ public final class MatMul: @unchecked Sendable {
             return
         }
         if n <= Self.fusedMaxTokens, let dot = vpg_dot_kernel(Int32(weight.type.rawValue), path) {
-            let parts = (weight.rows + Self.fusedRows - 1) / Self.fusedRows
-            parallelFor(parts: parts, threads: threads) { p in
-                let r0 = p * Self.fusedRows, r1 = min(r0 + Self.fusedRows, weight.rows)
+            forEachRowRange(weight.rows) { r0, r1 in
                 for t in 0..<n {
                     vpg_matvec_rows(dot, weight.data, Int64(weight.rowBytes), input + t * k, output + t * ld + r0,
                                     Int64(r0), Int64(r1), Int64(k))
@@ -105,6 +101,13 @@ public final class MatMul: @unchecked Sendable {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(m), Int32(k),
                             1, input, Int32(k), panel, Int32(k), 0, output + r0, Int32(ld))
             }
+        }
+    }
+
+    /// Runs `body(r0, r1)` over the rows in ranges of `fusedRows`, on the threads.
+    private func forEachRowRange(_ rows: Int, _ body: (Int, Int) -> Void) {
+        parallelFor(parts: (rows + Self.fusedRows - 1) / Self.fusedRows, threads: threads) { p in
+            body(p * Self.fusedRows, min((p + 1) * Self.fusedRows, rows))
         }
     }
 
