@@ -92,13 +92,13 @@ let package = Package(
         ]),
 
         // Developer tool: a random-weight GGUF with a real model's shapes (7B speed and memory).
-        .executableTarget(name: "make-shaped-model", dependencies: ["GGUF", "Quants"],
+        .executableTarget(name: "make-shaped-model", dependencies: ["GGUF", "Quants", "Sampling"],
                           path: "Tools/make-shaped-model", swiftSettings: optimizedInDebug),
 
         .target(name: "TestSupport", dependencies: ["GGUF", "ModelStore"], path: "Tests/TestSupport"),
         .testTarget(name: "QuantsTests", dependencies: ["Quants", "GGUF", "TestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"],
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF", "Sampling", "TestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelStoreTests", dependencies: [
             "ModelStore", "GGUF", "TestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation"),

@@ -151,6 +151,13 @@ public struct Sampler {
     public mutating func sample(_ logits: ArraySlice<Float>, history: ArraySlice<Int> = []) -> Int {
         let base = logits.startIndex
         if parameters.temperature <= 0 {
+            let penalized = parameters.repeatPenalty != 1 || parameters.presencePenalty != 0 || parameters.frequencyPenalty != 0
+            if !penalized {
+                // Plain argmax (lowest id on ties), without copying the vocabulary.
+                var best = base
+                for i in logits.indices where logits[i] > logits[best] { best = i }
+                return best - base
+            }
             // Greedy, with penalties still applied to the tokens they touch.
             var c = Candidates(ids: Array(0..<logits.count), logits: Array(logits))
             LogitProcessor.repetition(penalty: parameters.repeatPenalty, lastN: parameters.repeatLastN).apply(&c, history: history)

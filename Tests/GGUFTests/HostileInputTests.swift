@@ -1,5 +1,6 @@
 import Foundation
 import GGUF
+import Sampling
 import TestSupport
 import Testing
 
@@ -112,7 +113,7 @@ import Testing
     /// and deletions. Every outcome must be a parsed header whose tensors lie inside the file, or a GGUFError.
     @Test func mutationFuzz() throws {
         let seeds = fixtureNames.map { Array(FileManager.default.contents(atPath: fixturePath($0))!) }
-        var rng = SplitMix64(seed: 0x5EED_2026)
+        var rng = SeededGenerator(seed: 0x5EED_2026)
         let interesting: [UInt64] = [0, 1, 2, 3, 4, 8, 9, 12, 31, 32, 33, 63, 64, 255, 256, 0x7FFF_FFFF, 0xFFFF_FFFF,
                                      1 << 32, 1 << 40, 1 << 62, .max / 2, .max - 1, .max]
         let cases = 12_000
@@ -165,18 +166,5 @@ import Testing
         do { _ = try GGUFFile(path: text); Issue.record("parsed a text file") } catch {
             #expect(error.description.contains("not a GGUF file"))
         }
-    }
-}
-
-/// A small deterministic generator (SplitMix64) for reproducible fuzzing.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -7,24 +7,14 @@
 import Foundation
 import GGUF
 import Quants
-
-struct Generator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import Sampling
 
 /// Random blocks of `type` for a `[rows, cols]` matrix, with small finite scales so that values stay sane.
 func randomBlocks(_ type: GGMLType, rows: Int, cols: Int, seed: UInt64) -> [UInt8] {
     let f = type.format
     let blocks = rows * cols / f.blockSize
     var bytes = [UInt8](repeating: 0, count: blocks * f.bytesPerBlock)
-    var g = Generator(state: seed)
+    var g = SeededGenerator(seed: seed)
     bytes.withUnsafeMutableBytes { raw in
         let words = raw.bindMemory(to: UInt64.self)
         for i in 0..<words.count { words[i] = g.next() }
