@@ -48,6 +48,8 @@ let package = Package(
         // Loading a model bundle, generation, perplexity, logit summaries.
         .target(name: "Engine", dependencies: ["Qwen2", "Kernels", "Tokenizers", "ChatTemplate", "Sampling", "GGUF"],
                 swiftSettings: optimizedInDebug),
+        // LoRA training: backward passes through the frozen quantized model, optimiser, checkpoints, adapter files.
+        .target(name: "Training", dependencies: ["Qwen2", "Kernels", "GGUF", "Sampling"], swiftSettings: optimizedInDebug),
         // Samplers and logit processors.
         .target(name: "Sampling", swiftSettings: optimizedInDebug),
         // Terminal helpers shared by the command-line tools.
@@ -112,6 +114,9 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Quants", "CKernels"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Sampling", "Qwen2", "ChatTemplate", "TestSupport", "ModelStore"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Qwen2", "Kernels", "GGUF", "TestSupport",
+                                                          .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels", "CBLAS"]),
     ]

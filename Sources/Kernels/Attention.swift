@@ -34,16 +34,16 @@ public enum Attention {
 }
 
 /// Indices of scratch rows, one per running job.
-final class SlotPool: @unchecked Sendable {
+public final class SlotPool: @unchecked Sendable {
     private var free: [Int]
     private let lock = Lock()
-    init(count: Int) { free = Array(0..<max(count, 1)) }
-    func acquire() -> Int {
+    public init(count: Int) { free = Array(0..<max(count, 1)) }
+    public func acquire() -> Int {
         lock.lock()
         defer { lock.unlock() }
         return free.removeLast()
     }
-    func release(_ i: Int) {
+    public func release(_ i: Int) {
         lock.lock()
         free.append(i)
         lock.unlock()

@@ -18,8 +18,10 @@ public final class MatMul: @unchecked Sendable {
     static let fusedRows = 64
     /// Up to this many tokens use the fused kernels: reading the weights once per token still beats sgemm.
     static let fusedMaxTokens = 4
-    private var panels: [UnsafeMutablePointer<Float>] = []   // [threads][panelRows, maxCols] f32
+    var panels: [UnsafeMutablePointer<Float>] = []   // [threads][panelRows, maxCols] f32
     private var panelCapacity = 0
+    var accumulators: [UnsafeMutablePointer<Float>] = []   // [threads][accumulatorCapacity] f32 (transposed products)
+    var accumulatorCapacity = 0
 
     /// Generation kernels keep the activations in f32 instead of quantizing them to 8 bits.
     public let exactActivations: Bool
@@ -39,6 +41,7 @@ public final class MatMul: @unchecked Sendable {
 
     deinit {
         panels.forEach { $0.deallocate() }
+        accumulators.forEach { $0.deallocate() }
         quantized?.deallocate()
     }
 
@@ -120,7 +123,7 @@ public final class MatMul: @unchecked Sendable {
         return quantized!
     }
 
-    private func reservePanels(cols: Int) {
+    func reservePanels(cols: Int) {
         guard cols > panelCapacity || panels.isEmpty else { return }
         panels.forEach { $0.deallocate() }
         panelCapacity = max(cols, panelCapacity)

@@ -32,6 +32,10 @@ public final class Qwen2Session {
     private let positions: UnsafeMutablePointer<Int32>  // [maxBatch]
     private let scores: UnsafeMutablePointer<Float>     // [threads, contextSize] attention scratch
     private var logits: [Float] = []                    // [rows, vocab], grown on demand
+    private var loraScratch: [Float] = []               // [maxBatch, rank] adapter branch, grown on demand
+
+    /// A LoRA adapter applied on the fly (not merged); it may change between calls (training updates it).
+    public var adapter: LoRAAdapter?
 
     /// `kernelPath` forces an instruction-set path for the generation kernels (tests use it); nil picks the best.
     /// `exactActivations` keeps generation's activations in f32 (nil: `VPGEA_ACTIVATIONS=f32` decides).
@@ -106,6 +110,18 @@ public final class Qwen2Session {
         return out
     }
 
+    /// `output = input · Wᵀ`, plus the adapter's branch when it targets this layer.
+    private func project(_ w: WeightMatrix, _ target: LoRATarget, _ layer: Int, _ input: UnsafeMutablePointer<Float>,
+                         _ output: UnsafeMutablePointer<Float>, _ n: Int) {
+        matmul.multiply(w, input, output, n: n)
+        guard let adapter, let slot = adapter.slot(layer: layer, target) else { return }
+        let need = n * adapter.config.rank
+        if loraScratch.count < need { loraScratch = [Float](repeating: 0, count: need) }
+        loraScratch.withUnsafeMutableBufferPointer {
+            adapter.apply(slot, x: input, y: output, ldY: w.rows, n: n, scratch: $0.baseAddress!)
+        }
+    }
+
     /// One batch of at most `maxBatch` tokens; writes logits of `outputRows` (batch indices) to `logits`.
     private func forward(_ tokens: [Int], outputRows: Range<Int>) {
         let c = model.config, w = model.weights
@@ -117,9 +133,9 @@ public final class Qwen2Session {
         for (l, layer) in w.layers.enumerated() {
             // Attention block.
             layer.attnNorm.withUnsafeBufferPointer { Ops.rmsNorm(x, $0.baseAddress!, xb, n: n, dim: e, eps: c.rmsEps) }
-            matmul.multiply(layer.attnQ, xb, q, n: n)
-            matmul.multiply(layer.attnK, xb, k, n: n)
-            matmul.multiply(layer.attnV, xb, v, n: n)
+            project(layer.attnQ, .q, l, xb, q, n)
+            project(layer.attnK, .k, l, xb, k, n)
+            project(layer.attnV, .v, l, xb, v, n)
             layer.attnQBias.withUnsafeBufferPointer { Ops.addBias(q, $0.baseAddress!, n: n, dim: qDim) }
             layer.attnKBias.withUnsafeBufferPointer { Ops.addBias(k, $0.baseAddress!, n: n, dim: kv) }
             layer.attnVBias.withUnsafeBufferPointer { Ops.addBias(v, $0.baseAddress!, n: n, dim: kv) }
@@ -130,14 +146,14 @@ public final class Qwen2Session {
             Attention.run(q: q, keys: keys[l], values: values[l], out: att, n: n, start: position,
                           heads: c.headCount, kvHeads: c.headCountKV, headDim: c.headDim,
                           scratch: scores, ctx: contextSize, threads: threads)
-            matmul.multiply(layer.attnOutput, att, xb, n: n)
+            project(layer.attnOutput, .o, l, att, xb, n)
             Ops.add(x, xb, count: n * e)
             // Feed-forward block.
             layer.ffnNorm.withUnsafeBufferPointer { Ops.rmsNorm(x, $0.baseAddress!, xb, n: n, dim: e, eps: c.rmsEps) }
-            matmul.multiply(layer.ffnGate, xb, gate, n: n)
-            matmul.multiply(layer.ffnUp, xb, up, n: n)
+            project(layer.ffnGate, .gate, l, xb, gate, n)
+            project(layer.ffnUp, .up, l, xb, up, n)
             Ops.swiglu(gate, up, count: n * ff)
-            matmul.multiply(layer.ffnDown, gate, xb, n: n)
+            project(layer.ffnDown, .down, l, gate, xb, n)
             Ops.add(x, xb, count: n * e)
         }
         position += n

@@ -1,0 +1,42 @@
+/// The product that backward passes need from a frozen weight: `dX = dY · W`.
+extension MatMul {
+    /// `output (+)= input · W` in exact f32 math: panels of rows dequantized, OpenBLAS sgemm; each thread
+    /// accumulates into its own buffer, summed at the end.
+    /// - Parameters:
+    ///   - input: `[n, weight.rows]` f32 (e.g. the gradient of a layer's output).
+    ///   - output: `[n, weight.cols]` f32; overwritten, or added to when `accumulate`.
+    public func multiplyTransposed(_ weight: WeightMatrix, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
+                                   n: Int, accumulate: Bool = false) {
+        let k = weight.cols, rows = weight.rows
+        if weight.type == .f32 {
+            Gemm.multiply(n, k, rows, input, lda: rows, weight.data.assumingMemoryBound(to: Float.self), ldb: k,
+                          output, ldc: k, beta: accumulate ? 1 : 0)
+            return
+        }
+        reservePanels(cols: k)
+        reserveAccumulators(n * k)
+        let parts = (rows + Self.panelRows - 1) / Self.panelRows
+        let workers = min(threads, parts)
+        for s in 0..<workers { accumulators[s].update(repeating: 0, count: n * k) }
+        let panels = self.panels, sums = self.accumulators
+        let slots = SlotPool(count: workers)
+        parallelFor(parts: parts, threads: workers) { p in
+            let slot = slots.acquire()
+            defer { slots.release(slot) }
+            let panel = panels[slot]
+            let r0 = p * Self.panelRows, r1 = min(r0 + Self.panelRows, rows)
+            for r in r0..<r1 { weight.dequantizeRow(r, into: panel + (r - r0) * k) }
+            // sums[slot][n, k] += input[:, r0..<r1] · panel[r1 - r0, k]
+            Gemm.multiply(n, k, r1 - r0, input + r0, lda: rows, panel, ldb: k, sums[slot], ldc: k, beta: 1)
+        }
+        if !accumulate { output.update(from: sums[0], count: n * k) } else { Ops.add(output, sums[0], count: n * k) }
+        for s in 1..<max(workers, 1) { Ops.add(output, sums[s], count: n * k) }
+    }
+
+    private func reserveAccumulators(_ count: Int) {
+        guard count > accumulatorCapacity || accumulators.count < threads else { return }
+        accumulators.forEach { $0.deallocate() }
+        accumulatorCapacity = max(count, accumulatorCapacity)
+        accumulators = (0..<threads).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: accumulatorCapacity) }
+    }
+}

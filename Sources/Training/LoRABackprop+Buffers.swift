@@ -1,0 +1,81 @@
+import Qwen2
+
+extension LoRABackprop {
+    /// Every activation and gradient buffer of one sequence of up to `tokens` tokens, allocated once.
+    final class Buffers {
+        let checkpoints: UnsafeMutablePointer<Float>   // [layers + 1, tokens, embd] input of each layer, then the final hidden state
+        let positions: UnsafeMutablePointer<Int32>     // [tokens]
+        let negated: UnsafeMutablePointer<Int32>       // [tokens] scratch for rotary backward
+        // Activations of the layer being worked on (forward, or recomputed for backward).
+        let norm1: UnsafeMutablePointer<Float>         // [tokens, embd] attention-norm output
+        let q: UnsafeMutablePointer<Float>             // [tokens, heads*headDim] after bias and rotary
+        let k: UnsafeMutablePointer<Float>             // [tokens, kvDim] after bias and rotary
+        let v: UnsafeMutablePointer<Float>             // [tokens, kvDim]
+        let probs: UnsafeMutablePointer<Float>         // [heads, tokens, tokens] attention probabilities
+        let att: UnsafeMutablePointer<Float>           // [tokens, heads*headDim] attention output
+        let mid: UnsafeMutablePointer<Float>           // [tokens, embd] residual after attention
+        let norm2: UnsafeMutablePointer<Float>         // [tokens, embd] ffn-norm output
+        let gate: UnsafeMutablePointer<Float>          // [tokens, ff] before SiLU
+        let up: UnsafeMutablePointer<Float>            // [tokens, ff]
+        let hidden: UnsafeMutablePointer<Float>        // [tokens, ff] silu(gate)·up
+        let loraU: [UnsafeMutablePointer<Float>]       // [7][tokens, rank] A·x of each target
+        let masks: [UnsafeMutablePointer<Float>]       // [7][tokens, maxIn] dropout masks (0 or 1/(1−p)); empty without dropout
+        let dropped: UnsafeMutablePointer<Float>       // [tokens, maxIn] masked input scratch (dropout only)
+        // Gradients.
+        let dx: UnsafeMutablePointer<Float>            // [tokens, embd] d(loss)/d(residual stream)
+        let dNorm: UnsafeMutablePointer<Float>         // [tokens, embd]
+        let dq: UnsafeMutablePointer<Float>            // [tokens, heads*headDim] (also d(att))
+        let dAtt: UnsafeMutablePointer<Float>          // [tokens, heads*headDim]
+        let dk: UnsafeMutablePointer<Float>            // [tokens, kvDim]
+        let dv: UnsafeMutablePointer<Float>            // [tokens, kvDim]
+        let dGate: UnsafeMutablePointer<Float>         // [tokens, ff]
+        let dUp: UnsafeMutablePointer<Float>           // [tokens, ff]
+        let dHidden: UnsafeMutablePointer<Float>       // [tokens, ff]
+        let dU: UnsafeMutablePointer<Float>            // [tokens, rank]
+        let dIn: UnsafeMutablePointer<Float>           // [tokens, maxIn] adapter-branch input gradient (dropout only)
+        let attScratch: UnsafeMutablePointer<Float>    // [threads, tokens, tokens]
+        // Output head, `headRows` positions at a time.
+        let headIn: UnsafeMutablePointer<Float>        // [headRows, embd] final hidden rows
+        let headNorm: UnsafeMutablePointer<Float>      // [headRows, embd]
+        let logits: UnsafeMutablePointer<Float>        // [headRows, vocab] logits, then their gradient
+        let dHeadNorm: UnsafeMutablePointer<Float>     // [headRows, embd]
+        let dHeadIn: UnsafeMutablePointer<Float>       // [headRows, embd]
+        private var all: [UnsafeMutablePointer<Float>] = []
+
+        init(_ c: Qwen2Config, rank: Int, tokens n: Int, threads: Int, headRows: Int, dropout: Bool) {
+            let e = c.embeddingLength, qd = c.headCount * c.headDim, kv = c.kvDim, ff = c.feedForwardLength
+            let maxIn = max(e, qd, ff)
+            var all: [UnsafeMutablePointer<Float>] = []
+            func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+                let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+                p.initialize(repeating: 0, count: max(count, 1))
+                all.append(p)
+                return p
+            }
+            checkpoints = buffer((c.layerCount + 1) * n * e)
+            positions = .allocate(capacity: n)
+            negated = .allocate(capacity: n)
+            norm1 = buffer(n * e); q = buffer(n * qd); k = buffer(n * kv); v = buffer(n * kv)
+            probs = buffer(c.headCount * n * n); att = buffer(n * qd); mid = buffer(n * e); norm2 = buffer(n * e)
+            gate = buffer(n * ff); up = buffer(n * ff); hidden = buffer(n * ff)
+            loraU = (0..<LoRATarget.allCases.count).map { _ in buffer(n * rank) }
+            masks = dropout ? (0..<LoRATarget.allCases.count).map { _ in buffer(n * maxIn) } : []
+            dropped = buffer(dropout ? n * maxIn : 1)
+            dx = buffer(n * e); dNorm = buffer(n * e); dq = buffer(n * qd); dAtt = buffer(n * qd)
+            dk = buffer(n * kv); dv = buffer(n * kv)
+            dGate = buffer(n * ff); dUp = buffer(n * ff); dHidden = buffer(n * ff); dU = buffer(n * rank)
+            dIn = buffer(dropout ? n * maxIn : 1)
+            attScratch = buffer(threads * n * n)
+            let rows = min(headRows, n)
+            headIn = buffer(rows * e); headNorm = buffer(rows * e); logits = buffer(rows * c.vocabularySize)
+            dHeadNorm = buffer(rows * e); dHeadIn = buffer(rows * e)
+            self.all = all
+        }
+
+        deinit {
+            all.forEach { $0.deallocate() }
+            positions.deallocate()
+            negated.deallocate()
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import Kernels
+import Qwen2
+import Sampling
+
+extension LoRABackprop {
+    /// Layer `l` forward from `checkpoints[l]` to `checkpoints[l + 1]`, keeping every activation in `b`.
+    func layerForward(_ l: Int, n: Int, dropout: Bool = true) {
+        let c = model.config, w = model.weights.layers[l]
+        let e = c.embeddingLength, qd = c.headCount * c.headDim, kv = c.kvDim, ff = c.feedForwardLength
+        let x = b.checkpoints + l * maxTokens * e, out = b.checkpoints + (l + 1) * maxTokens * e
+        w.attnNorm.withUnsafeBufferPointer { Ops.rmsNorm(x, $0.baseAddress!, b.norm1, n: n, dim: e, eps: c.rmsEps) }
+        linearForward(w.attnQ, .q, l, b.norm1, b.q, n, dropout)
+        linearForward(w.attnK, .k, l, b.norm1, b.k, n, dropout)
+        linearForward(w.attnV, .v, l, b.norm1, b.v, n, dropout)
+        w.attnQBias.withUnsafeBufferPointer { Ops.addBias(b.q, $0.baseAddress!, n: n, dim: qd) }
+        w.attnKBias.withUnsafeBufferPointer { Ops.addBias(b.k, $0.baseAddress!, n: n, dim: kv) }
+        w.attnVBias.withUnsafeBufferPointer { Ops.addBias(b.v, $0.baseAddress!, n: n, dim: kv) }
+        Ops.rope(b.q, positions: b.positions, n: n, heads: c.headCount, headDim: c.headDim, base: c.ropeFreqBase)
+        Ops.rope(b.k, positions: b.positions, n: n, heads: c.headCountKV, headDim: c.headDim, base: c.ropeFreqBase)
+        attention.forward(q: b.q, k: b.k, v: b.v, probs: b.probs, out: b.att, n: n)
+        linearForward(w.attnOutput, .o, l, b.att, b.mid, n, dropout)
+        Ops.add(b.mid, x, count: n * e)
+        w.ffnNorm.withUnsafeBufferPointer { Ops.rmsNorm(b.mid, $0.baseAddress!, b.norm2, n: n, dim: e, eps: c.rmsEps) }
+        linearForward(w.ffnGate, .gate, l, b.norm2, b.gate, n, dropout)
+        linearForward(w.ffnUp, .up, l, b.norm2, b.up, n, dropout)
+        BackwardOps.swigluForward(b.gate, b.up, b.hidden, count: n * ff)
+        linearForward(w.ffnDown, .down, l, b.hidden, out, n, dropout)
+        Ops.add(out, b.mid, count: n * e)
+    }
+
+    /// Layer `l` backward, after `layerForward(l)`: `b.dx` holds d(loss)/d(layer output) on entry and
+    /// d(loss)/d(layer input) on exit; the adapter gradients of the layer are added to `gradients`.
+    func layerBackward(_ l: Int, n: Int) {
+        let c = model.config, w = model.weights.layers[l]
+        let e = c.embeddingLength, ff = c.feedForwardLength
+        let x = b.checkpoints + l * maxTokens * e
+        // Feed-forward block: out = mid + down(swiglu(gate(norm2), up(norm2))).
+        linearBackward(w.ffnDown, .down, l, b.hidden, dy: b.dx, dx: b.dHidden, n, accumulate: false)
+        BackwardOps.swiglu(b.gate, b.up, b.dHidden, b.dGate, b.dUp, count: n * ff)
+        linearBackward(w.ffnGate, .gate, l, b.norm2, dy: b.dGate, dx: b.dNorm, n, accumulate: false)
+        linearBackward(w.ffnUp, .up, l, b.norm2, dy: b.dUp, dx: b.dNorm, n, accumulate: true)
+        w.ffnNorm.withUnsafeBufferPointer { BackwardOps.rmsNorm(b.mid, $0.baseAddress!, b.dNorm, b.dx, n: n, dim: e, eps: c.rmsEps) }
+        // Attention block: mid = x + o(attention(rope(q(norm1)), rope(k(norm1)), v(norm1))).
+        linearBackward(w.attnOutput, .o, l, b.att, dy: b.dx, dx: b.dAtt, n, accumulate: false)
+        attention.backward(q: b.q, k: b.k, v: b.v, probs: b.probs, dout: b.dAtt, dq: b.dq, dk: b.dk, dv: b.dv,
+                           scratch: b.attScratch, n: n)
+        BackwardOps.rope(b.dq, positions: b.positions, negated: b.negated, n: n, heads: c.headCount, headDim: c.headDim, base: c.ropeFreqBase)
+        BackwardOps.rope(b.dk, positions: b.positions, negated: b.negated, n: n, heads: c.headCountKV, headDim: c.headDim, base: c.ropeFreqBase)
+        linearBackward(w.attnQ, .q, l, b.norm1, dy: b.dq, dx: b.dNorm, n, accumulate: false)
+        linearBackward(w.attnK, .k, l, b.norm1, dy: b.dk, dx: b.dNorm, n, accumulate: true)
+        linearBackward(w.attnV, .v, l, b.norm1, dy: b.dv, dx: b.dNorm, n, accumulate: true)
+        w.attnNorm.withUnsafeBufferPointer { BackwardOps.rmsNorm(x, $0.baseAddress!, b.dNorm, b.dx, n: n, dim: e, eps: c.rmsEps) }
+    }
+
+    /// `y = x·Wᵀ + scale·(x̃·Aᵀ)·Bᵀ`, x̃ the input after the adapter's dropout; keeps `x̃·Aᵀ` for backward.
+    /// x: `[n, in]`; y: `[n, out]`.
+    func linearForward(_ w: WeightMatrix, _ target: LoRATarget, _ l: Int, _ x: UnsafePointer<Float>,
+                       _ y: UnsafeMutablePointer<Float>, _ n: Int, _ dropout: Bool) {
+        matmul.multiply(w, x, y, n: n)
+        guard let s = adapter.slot(layer: l, target) else { return }
+        let r = adapter.config.rank, u = b.loraU[target.index]
+        var input = x
+        if dropout, !b.masks.isEmpty {
+            fillMask(b.masks[target.index], count: n * s.inFeatures, layer: l, target: target)
+            for i in 0..<n * s.inFeatures { b.dropped[i] = x[i] * b.masks[target.index][i] }
+            input = UnsafePointer(b.dropped)
+        }
+        let p = adapter.parameters
+        Gemm.multiply(n, r, s.inFeatures, input, lda: s.inFeatures, p + s.aOffset, ldb: s.inFeatures, transB: true, u, ldc: r)
+        Gemm.multiply(n, s.outFeatures, r, u, lda: r, p + s.bOffset, ldb: r, transB: true, y, ldc: s.outFeatures,
+                      alpha: adapter.config.scale, beta: 1)
+    }
+
+    /// Backward of `linearForward`: `dx (+)= dy·W + scale·(dy·B)·A` (through the dropout mask), and
+    /// `dB += scale·dyᵀ·u`, `dA += scale·(dy·B)ᵀ·x̃`. dy: `[n, out]`; dx: `[n, in]`.
+    func linearBackward(_ w: WeightMatrix, _ target: LoRATarget, _ l: Int, _ x: UnsafePointer<Float>,
+                        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, _ n: Int, accumulate: Bool) {
+        matmul.multiplyTransposed(w, dy, dx, n: n, accumulate: accumulate)
+        guard let s = adapter.slot(layer: l, target) else { return }
+        let r = adapter.config.rank, u = b.loraU[target.index], scale = adapter.config.scale
+        let p = adapter.parameters, g = gradients
+        let inF = s.inFeatures, outF = s.outFeatures
+        var input = x
+        let mask: UnsafeMutablePointer<Float>? = b.masks.isEmpty ? nil : b.masks[target.index]
+        if let mask {
+            for i in 0..<n * inF { b.dropped[i] = x[i] * mask[i] }
+            input = UnsafePointer(b.dropped)
+        }
+        // dB[out, r] += scale · dyᵀ · u
+        Gemm.multiply(outF, r, n, dy, lda: outF, transA: true, u, ldb: r, g + s.bOffset, ldc: r, alpha: scale, beta: 1)
+        // dU[n, r] = dy · B
+        Gemm.multiply(n, r, outF, dy, lda: outF, p + s.bOffset, ldb: r, b.dU, ldc: r)
+        // dA[r, in] += scale · dUᵀ · x̃
+        Gemm.multiply(r, inF, n, b.dU, lda: r, transA: true, input, ldb: inF, g + s.aOffset, ldc: inF, alpha: scale, beta: 1)
+        if let mask {
+            Gemm.multiply(n, inF, r, b.dU, lda: r, p + s.aOffset, ldb: inF, b.dIn, ldc: inF, alpha: scale)
+            for i in 0..<n * inF { dx[i] += b.dIn[i] * mask[i] }
+        } else {
+            Gemm.multiply(n, inF, r, b.dU, lda: r, p + s.aOffset, ldb: inF, dx, ldc: inF, alpha: scale, beta: 1)
+        }
+    }
+
+    /// Inverted dropout mask, the same for the forward pass and its recomputation: 0 with probability p,
+    /// else 1/(1−p).
+    private func fillMask(_ mask: UnsafeMutablePointer<Float>, count: Int, layer: Int, target: LoRATarget) {
+        let p = adapter.config.dropout, keep = 1 / (1 - p)
+        var rng = SeededGenerator(seed: dropoutSeed_ &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(layer * 8 + target.index + 1))
+        for i in 0..<count { mask[i] = Float.random(in: 0..<1, using: &rng) < p ? 0 : keep }
+    }
+
+    /// Final norm, output matrix and loss on `loss.positions`, `headRows` at a time; with `backward`, writes
+    /// d(loss)/d(final hidden state) to `b.dx`. Returns the loss.
+    func head(_ loss: some TokenLoss, n: Int, backward: Bool = true) -> Double {
+        let c = model.config, e = c.embeddingLength, vocab = c.vocabularySize, w = model.weights
+        let final = b.checkpoints + c.layerCount * maxTokens * e
+        if backward { b.dx.update(repeating: 0, count: n * e) }
+        let positions = loss.positions
+        var total = 0.0
+        var start = 0
+        while start < positions.count {
+            let rows = min(headRows, positions.count - start)
+            for i in 0..<rows { (b.headIn + i * e).update(from: final + positions[start + i] * e, count: e) }
+            w.outputNorm.withUnsafeBufferPointer { Ops.rmsNorm(b.headIn, $0.baseAddress!, b.headNorm, n: rows, dim: e, eps: c.rmsEps) }
+            matmul.multiply(w.output, b.headNorm, b.logits, n: rows)
+            for i in 0..<rows { total += loss.lossAndGradient(start + i, logits: b.logits + i * vocab, vocab: vocab) }
+            if backward {
+                matmul.multiplyTransposed(w.output, b.logits, b.dHeadNorm, n: rows)
+                b.dHeadIn.update(repeating: 0, count: rows * e)
+                w.outputNorm.withUnsafeBufferPointer {
+                    BackwardOps.rmsNorm(b.headIn, $0.baseAddress!, b.dHeadNorm, b.dHeadIn, n: rows, dim: e, eps: c.rmsEps)
+                }
+                for i in 0..<rows { Ops.add(b.dx + positions[start + i] * e, b.dHeadIn + i * e, count: e) }
+            }
+            start += rows
+        }
+        return total
+    }
+}

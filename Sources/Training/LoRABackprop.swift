@@ -1,0 +1,78 @@
+import Kernels
+import Qwen2
+
+/// Loss and LoRA gradients of a Qwen2 model on one sequence: the base weights stay frozen and quantized, only
+/// `dX = dY·W` is taken through them. Activations are checkpointed per layer: the forward pass keeps each
+/// layer's input; the backward pass recomputes one layer at a time, then runs its backward, in mirror order.
+/// Every buffer is allocated once for `maxTokens`.
+public final class LoRABackprop {
+    public let model: Qwen2Model
+    public let adapter: LoRAAdapter
+    public let maxTokens: Int
+    public let threads: Int
+    /// Gradients, same layout as `adapter.parameters`; `accumulate` adds to them.
+    public let gradients: UnsafeMutablePointer<Float>   // [adapter.count]
+    /// Logit rows per pass through the output matrix (each pass dequantizes the whole matrix once).
+    public let headRows: Int
+
+    let matmul: MatMul
+    let attention: CausalAttention
+    let b: Buffers
+
+    public init(model: Qwen2Model, adapter: LoRAAdapter, maxTokens: Int, threads: Int = 2, headRows: Int = 256) {
+        self.headRows = max(1, min(headRows, maxTokens))
+        self.model = model
+        self.adapter = adapter
+        self.maxTokens = maxTokens
+        self.threads = max(threads, 1)
+        matmul = MatMul(threads: self.threads, exactActivations: true)
+        let c = model.config
+        attention = CausalAttention(heads: c.headCount, kvHeads: c.headCountKV, headDim: c.headDim, threads: self.threads)
+        gradients = .allocate(capacity: max(adapter.count, 1))
+        gradients.initialize(repeating: 0, count: max(adapter.count, 1))
+        b = Buffers(c, rank: adapter.config.rank, tokens: maxTokens, threads: self.threads, headRows: self.headRows,
+                    dropout: adapter.config.dropout > 0)
+    }
+
+    deinit { gradients.deallocate() }
+
+    public func zeroGradients() { gradients.update(repeating: 0, count: adapter.count) }
+
+    /// Runs forward and backward on `tokens` (positions 0..<n), adds d(loss)/d(adapter) to `gradients`, and
+    /// returns the loss. `dropoutSeed` fixes the dropout masks of this call.
+    @discardableResult
+    public func accumulate(tokens: [Int], loss: some TokenLoss, dropoutSeed: UInt64 = 0) throws(ModelError) -> Double {
+        let c = model.config, n = tokens.count, e = c.embeddingLength
+        guard n <= maxTokens else { throw .contextFull(needed: n, size: maxTokens) }
+        if let bad = tokens.first(where: { $0 < 0 || $0 >= c.vocabularySize }) { throw .badToken(bad, vocabulary: c.vocabularySize) }
+        guard n > 0 else { return 0 }
+        dropoutSeed_ = dropoutSeed
+        for (t, id) in tokens.enumerated() {
+            model.weights.tokenEmbd.dequantizeRow(id, into: b.checkpoints + t * e)
+            b.positions[t] = Int32(t)
+        }
+        for l in 0..<c.layerCount { layerForward(l, n: n) }
+        let total = head(loss, n: n)
+        for l in (0..<c.layerCount).reversed() {
+            if l != c.layerCount - 1 { layerForward(l, n: n) }   // the top layer's activations are still there
+            layerBackward(l, n: n)
+        }
+        return total
+    }
+
+    /// The loss alone (a forward pass, no gradient); for validation.
+    public func loss(tokens: [Int], loss: some TokenLoss) throws(ModelError) -> Double {
+        let c = model.config, n = tokens.count, e = c.embeddingLength
+        guard n <= maxTokens else { throw .contextFull(needed: n, size: maxTokens) }
+        if let bad = tokens.first(where: { $0 < 0 || $0 >= c.vocabularySize }) { throw .badToken(bad, vocabulary: c.vocabularySize) }
+        guard n > 0 else { return 0 }
+        for (t, id) in tokens.enumerated() {
+            model.weights.tokenEmbd.dequantizeRow(id, into: b.checkpoints + t * e)
+            b.positions[t] = Int32(t)
+        }
+        for l in 0..<c.layerCount { layerForward(l, n: n, dropout: false) }
+        return head(loss, n: n, backward: false)
+    }
+
+    var dropoutSeed_: UInt64 = 0
+}
