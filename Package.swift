@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "Engine", dependencies: ["Qwen2", "Kernels", "Tokenizers", "ChatTemplate", "Sampling", "GGUF"],
                 swiftSettings: optimizedInDebug),
         // LoRA training: backward passes through the frozen quantized model, optimiser, checkpoints, adapter files.
-        .target(name: "Training", dependencies: ["Qwen2", "Kernels", "GGUF", "Sampling"], swiftSettings: optimizedInDebug),
+        .target(name: "Training", dependencies: ["Qwen2", "Kernels", "GGUF", "Quants", "Sampling", "Engine", "ChatTemplate"], swiftSettings: optimizedInDebug),
         // Samplers and logit processors.
         .target(name: "Sampling", swiftSettings: optimizedInDebug),
         // Terminal helpers shared by the command-line tools.

@@ -23,7 +23,7 @@ public struct TinyModel {
         }
         add("token_embd.weight", vocab * embd, scale: 1)
         add("output_norm.weight", embd, scale: 0.2, offset: 1)
-        add("output.weight", vocab * embd, scale: 0.3)
+        add("output.weight", vocab * embd, scale: 1)   // logits large enough to memorise with
         for l in 0..<layers {
             let b = "blk.\(l)."
             add(b + "attn_norm.weight", embd, scale: 0.2, offset: 1)

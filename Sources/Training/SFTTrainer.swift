@@ -1,0 +1,139 @@
+import Foundation
+import Qwen2
+import Sampling
+
+/// Knobs of a supervised LoRA run.
+public struct SFTSettings: Codable, Sendable, Equatable {
+    public var learningRate: Float = 2e-4
+    public var warmupSteps = 10
+    /// Optimiser steps in the whole run.
+    public var steps = 100
+    /// Sequences whose gradients are summed per optimiser step.
+    public var gradientAccumulation = 1
+    /// Largest gradient L2 norm (0: no clipping).
+    public var maxGradNorm: Float = 1
+    public var weightDecay: Float = 0
+    /// Cosine decay ends at this fraction of the peak rate.
+    public var minLearningRateRatio: Float = 0.1
+    public var seed: UInt64 = 0
+    /// Validation loss every this many steps (0: never).
+    public var validationEvery = 0
+    /// A checkpoint every this many steps (0: only at the end and on interruption).
+    public var checkpointEvery = 50
+    public init() {}
+
+    public var schedule: LearningRateSchedule {
+        LearningRateSchedule(peak: learningRate, warmup: warmupSteps, total: steps, minRatio: minLearningRateRatio)
+    }
+}
+
+/// What one optimiser step did.
+public struct StepReport: Sendable {
+    public let step: Int
+    public let loss: Double
+    public let gradientNorm: Float
+    public let learningRate: Float
+    /// Tokens processed (forward + backward) in this step, and its wall time.
+    public let tokens: Int
+    public let seconds: Double
+    public var validationLoss: Double?
+}
+
+/// The supervised fine-tuning loop: seeded data order, gradient accumulation, clipping, AdamW with warm-up and
+/// cosine decay, validation, atomic checkpoints.
+public final class SFTTrainer {
+    public let backprop: LoRABackprop
+    public let optimizer: AdamW
+    public let settings: SFTSettings
+    public private(set) var state: TrainingState
+    public let train: [SFTExample]
+    public let validation: [SFTExample]
+    private var order: [Int] = []
+
+    public init(backprop: LoRABackprop, optimizer: AdamW, settings: SFTSettings, state: TrainingState,
+                train: [SFTExample], validation: [SFTExample] = []) {
+        precondition(!train.isEmpty, "no training examples")
+        self.backprop = backprop
+        self.optimizer = optimizer
+        self.settings = settings
+        self.state = state
+        self.train = train
+        self.validation = validation
+        optimizer.weightDecay = settings.weightDecay
+        order = Self.order(count: train.count, seed: state.seed, epoch: state.epoch)
+    }
+
+    public var adapter: LoRAAdapter { backprop.adapter }
+    public var finished: Bool { state.step >= settings.steps }
+
+    /// The order of one pass over the data: a seeded shuffle per epoch.
+    static func order(count: Int, seed: UInt64, epoch: Int) -> [Int] {
+        var rng = SeededGenerator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15)
+        return Array(0..<count).shuffled(using: &rng)
+    }
+
+    private func nextExample() -> SFTExample {
+        if state.position >= order.count {
+            state.epoch += 1
+            state.position = 0
+            order = Self.order(count: train.count, seed: state.seed, epoch: state.epoch)
+        }
+        defer { state.position += 1 }
+        return train[order[state.position]]
+    }
+
+    /// One optimiser step.
+    public func step() throws -> StepReport {
+        let start = Date()
+        backprop.zeroGradients()
+        var loss = 0.0, tokens = 0
+        let accumulation = max(settings.gradientAccumulation, 1)
+        for micro in 0..<accumulation {
+            let example = nextExample()
+            let ce = CrossEntropyLoss(tokens: example.tokens, trained: example.trained,
+                                      weight: 1 / Float(max(example.trainedCount, 1) * accumulation))
+            let seed = state.seed ^ UInt64(state.step * accumulation + micro + 1)
+            loss += try backprop.accumulate(tokens: example.tokens, loss: ce, dropoutSeed: seed)
+            tokens += example.tokens.count
+        }
+        let norm = clipGradientNorm(backprop.gradients, count: adapter.count, maxNorm: settings.maxGradNorm)
+        let lr = settings.schedule.rate(at: state.step)
+        optimizer.update(adapter.parameters, backprop.gradients, lr: lr)
+        state.step += 1
+        state.losses.append(loss)
+        var report = StepReport(step: state.step, loss: loss, gradientNorm: norm, learningRate: lr, tokens: tokens,
+                                seconds: Date().timeIntervalSince(start))
+        if settings.validationEvery > 0, !validation.isEmpty, state.step % settings.validationEvery == 0 || finished {
+            report.validationLoss = try validationLoss()
+        }
+        return report
+    }
+
+    /// Mean over the validation sequences of their mean completion cross-entropy.
+    public func validationLoss() throws -> Double {
+        var total = 0.0
+        for example in validation {
+            total += try backprop.loss(tokens: example.tokens, loss: CrossEntropyLoss(tokens: example.tokens, trained: example.trained))
+        }
+        return total / Double(max(validation.count, 1))
+    }
+
+    public func saveCheckpoint(to path: String) throws {
+        let settingsJSON = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
+        try Checkpoint.save(to: path, adapter: adapter, optimizer: optimizer, state: state, settings: settingsJSON)
+    }
+
+    /// Steps until the run is finished or `shouldStop` says so; checkpoints every `checkpointEvery` steps and
+    /// when stopping (if `checkpointPath` is set).
+    public func run(checkpointPath: String?, shouldStop: () -> Bool = { false }, report: (StepReport) -> Void) throws {
+        while !finished {
+            if shouldStop() { break }
+            let r = try step()
+            report(r)
+            if let checkpointPath, settings.checkpointEvery > 0, state.step % settings.checkpointEvery == 0 {
+                try saveCheckpoint(to: checkpointPath)
+            }
+        }
+        if let checkpointPath { try saveCheckpoint(to: checkpointPath) }
+    }
+}
