@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "vpgea-perplexity", targets: ["vpgea-perplexity"]),
         .executable(name: "vpgea-run", targets: ["vpgea-run"]),
         .executable(name: "vpgea-bench", targets: ["vpgea-bench"]),
+        .executable(name: "vpgea-train", targets: ["vpgea-train"]),
         .library(name: "GGUF", targets: ["GGUF"]),
         .library(name: "Quants", targets: ["Quants"]),
         .library(name: "ModelStore", targets: ["ModelStore"]),
@@ -75,7 +76,7 @@ let package = Package(
         ]),
 
         .executableTarget(name: "vpgea-logits", dependencies: [
-            "Engine", "Qwen2", "GGUF", "ModelStore", "ConsoleUI",
+            "Engine", "Qwen2", "Training", "GGUF", "ModelStore", "ConsoleUI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -84,12 +85,17 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vpgea-run", dependencies: [
-            "Engine", "Qwen2", "Sampling", "ChatTemplate", "Tokenizers", "ModelStore", "ConsoleUI",
+            "Engine", "Qwen2", "Sampling", "Training", "ChatTemplate", "Tokenizers", "ModelStore", "ConsoleUI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .executableTarget(name: "vpgea-bench", dependencies: [
             "Engine", "Qwen2", "ModelStore", "ConsoleUI", "CKernels",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .executableTarget(name: "vpgea-train", dependencies: [
+            "Training", "Engine", "Qwen2", "ModelStore", "ConsoleUI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

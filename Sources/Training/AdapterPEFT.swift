@@ -118,3 +118,15 @@ public enum Safetensors {
         return out
     }
 }
+
+extension LoRAAdapter {
+    /// A llama.cpp-style GGUF adapter, or a PEFT directory.
+    public static func load(path: String, model: Qwen2Config) throws -> LoRAAdapter {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw AdapterError("no adapter at \(path)")
+        }
+        return isDirectory.boolValue ? try loadPEFT(from: URL(fileURLWithPath: path), model: model)
+            : try loadGGUF(path: path, model: model)
+    }
+}

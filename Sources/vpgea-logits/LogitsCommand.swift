@@ -5,6 +5,7 @@ import Foundation
 import GGUF
 import ModelStore
 import Qwen2
+import Training
 
 @main
 struct LogitsCommand: ParsableCommand {
@@ -25,6 +26,9 @@ struct LogitsCommand: ParsableCommand {
     @Option(help: "How many of the largest logits to print per position.")
     var top = 20
 
+    @Option(help: "A LoRA adapter (GGUF or PEFT directory) applied without merging.")
+    var lora: String?
+
     @Option(name: [.short, .customLong("threads")], help: "Threads (default: all cores).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
@@ -38,6 +42,7 @@ struct LogitsCommand: ParsableCommand {
             let url = try ModelStore().resolve(model, events: FetchReporter().handle)
             let model = try Qwen2Model(path: url.path)
             let session = Qwen2Session(model: model, contextSize: max(tokens.count, 16), maxBatch: 512, threads: threads)
+            if let lora { session.adapter = try LoRAAdapter.load(path: lora, model: model.config) }
             let logits = try session.decode(tokens, logits: .all)
             let vocab = model.config.vocabularySize
             for pos in 0..<tokens.count {

@@ -6,6 +6,7 @@ import Foundation
 import ModelStore
 import Qwen2
 import Sampling
+import Training
 
 @main
 struct RunCommand: ParsableCommand {
@@ -20,6 +21,7 @@ struct RunCommand: ParsableCommand {
               vpgea-run                                   chat with the default model
               vpgea-run model.gguf -p "What is 2+2?"      one answer, then exit
               vpgea-run model.gguf --temp 0 --verbose     greedy, with timings
+              vpgea-run model.gguf --lora adapter.gguf    with a LoRA adapter (from vpgea-train)
             """)
 
     @Argument(help: "A GGUF path, a catalog name or a URL (default: \(Catalog.defaultModel.name)).")
@@ -58,6 +60,12 @@ struct RunCommand: ParsableCommand {
     @Option(name: [.customShort("c"), .customLong("ctx-size")], help: "Context size in tokens.")
     var ctxSize = 4096
 
+    @Option(help: "A LoRA adapter (llama.cpp GGUF, or a PEFT directory) applied without merging.")
+    var lora: String?
+
+    @Option(name: .customLong("lora-scale"), help: "Multiplies the adapter's effect (1: as trained, 0: off).")
+    var loraScale: Float = 1
+
     @Flag(help: "No chat template: the prompt is raw text to continue.")
     var raw = false
 
@@ -84,8 +92,13 @@ struct RunCommand: ParsableCommand {
         let url = try ModelStore().resolve(model, events: FetchReporter().handle)
         let bundle = try ModelBundle(path: url.path)
         if let warning = bundle.templateWarning, !raw { printError("warning: \(warning)") }
-        let generator = Generator(bundle: bundle, session: Qwen2Session(
-            model: bundle.model, contextSize: ctxSize, maxBatch: min(512, ctxSize), threads: threads))
+        let session = Qwen2Session(model: bundle.model, contextSize: ctxSize, maxBatch: min(512, ctxSize), threads: threads)
+        if let lora {
+            let adapter = try LoRAAdapter.load(path: lora, model: bundle.model.config)
+            adapter.userScale = loraScale
+            session.adapter = adapter
+        }
+        let generator = Generator(bundle: bundle, session: session)
         var sampling = SamplingParameters()
         sampling.temperature = temp
         sampling.topK = topK

@@ -1,0 +1,193 @@
+import ArgumentParser
+import ConsoleUI
+import Engine
+import Foundation
+import ModelStore
+import Qwen2
+import Training
+
+@main
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vpgea-train",
+        abstract: "Fine-tune a LoRA adapter on a frozen, quantized Qwen2-family model, on the CPU.",
+        subcommands: [SFTCommand.self])
+}
+
+/// Options every training method shares.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "The base model: a GGUF path, a catalog name or a URL.")
+    var model: String
+
+    @Option(help: "Where to write the adapter (llama.cpp LoRA GGUF; load it with vpgea-run --lora or llama.cpp --lora).")
+    var out: String
+
+    @Option(name: .customLong("peft-out"), help: "Also write the adapter as a PEFT directory (adapter_config.json + safetensors).")
+    var peftOut: String?
+
+    @Option(help: "LoRA rank.")
+    var rank = 16
+
+    @Option(help: "LoRA alpha (the branch is scaled by alpha/rank).")
+    var alpha: Float = 32
+
+    @Option(help: "Dropout on the adapter branch's input.")
+    var dropout: Float = 0
+
+    @Option(help: "Adapted layers: any of q,k,v,o,gate,up,down, or all.")
+    var targets = "all"
+
+    @Flag(help: "rsLoRA: scale by alpha/√rank instead of alpha/rank.")
+    var rslora = false
+
+    @Option(help: "Peak learning rate.")
+    var lr: Float = 2e-4
+
+    @Option(help: "Warm-up steps (linear from 0), then cosine decay.")
+    var warmup = 10
+
+    @Option(name: .customLong("min-lr-ratio"), help: "The cosine ends at this fraction of the peak rate.")
+    var minLRRatio: Float = 0.1
+
+    @Option(name: .customLong("grad-accum"), help: "Sequences per optimiser step (gradient accumulation).")
+    var gradAccum = 1
+
+    @Option(name: .customLong("max-grad-norm"), help: "Clip the gradient's L2 norm to this (0: no clipping).")
+    var maxGradNorm: Float = 1
+
+    @Option(name: .customLong("weight-decay"), help: "AdamW's decoupled weight decay.")
+    var weightDecay: Float = 0
+
+    @Option(name: .customLong("max-tokens"), help: "Longest training sequence in tokens (longer ones are cut).")
+    var maxTokens = 1024
+
+    @Option(help: "Seed of the adapter's initialisation, the data order and dropout.")
+    var seed: UInt64 = 0
+
+    @Option(name: [.short, .customLong("threads")], help: "Threads (default: all cores).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Checkpoint file (default: OUT.ckpt). Written atomically; Ctrl-C writes one and stops.")
+    var checkpoint: String?
+
+    @Option(name: .customLong("checkpoint-every"), help: "Steps between checkpoints.")
+    var checkpointEvery = 50
+
+    @Flag(help: "Continue from the checkpoint (same data and settings).")
+    var resume = false
+
+    var checkpointPath: String { checkpoint ?? out + ".ckpt" }
+
+    func loraConfig() throws -> LoRAConfig {
+        guard let list = LoRATarget.parseList(targets) else {
+            throw ValidationError("--targets: use names from q,k,v,o,gate,up,down (or all), comma-separated")
+        }
+        guard rank > 0, dropout >= 0, dropout < 1 else { throw ValidationError("--rank must be positive and --dropout in [0, 1)") }
+        return LoRAConfig(rank: rank, alpha: alpha, dropout: dropout, targets: list, rsLoRA: rslora)
+    }
+}
+
+struct SFTCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sft",
+        abstract: "Supervised fine-tuning on prompt/completion or chat records.",
+        discussion: """
+            DATA is JSONL, one record per line: {"prompt": "...", "completion": "..."} or \
+            {"messages": [{"role": "user", "content": "..."}, {"role": "assistant", "content": "..."}]}. \
+            Only the completion (the last assistant message) is trained. A bad record is reported with its line \
+            number and skipped (--strict stops instead).
+            Example:
+              vpgea-train sft --model qwen2.5-coder-0.5b-instruct --data train.jsonl --out my-adapter.gguf --steps 200
+            """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Training data (JSONL).")
+    var data: String
+
+    @Option(help: "Validation data (JSONL); default: none.")
+    var validation: String?
+
+    @Option(name: .customLong("valid-every"), help: "Validation loss every N steps (0: at the end only).")
+    var validEvery = 0
+
+    @Option(help: "Optimiser steps (default: one pass over the data).")
+    var steps: Int?
+
+    @Option(help: "How records become text: chat (the model's template) or raw (prompt + completion + EOS).")
+    var format: SFTDataset.Format = .chat
+
+    @Flag(help: "Stop at the first bad record instead of skipping it.")
+    var strict = false
+
+    mutating func run() throws {
+        do {
+            try train()
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode.failure
+        }
+    }
+
+    private func train() throws {
+        let url = try ModelStore().resolve(common.model, events: FetchReporter().handle)
+        let bundle = try ModelBundle(path: url.path)
+        let trainSet = try SFTDataset(path: data, bundle: bundle, format: format, maxTokens: common.maxTokens, strict: strict)
+        for problem in trainSet.skipped { printError("warning: \(data) \(problem) (skipped)") }
+        guard !trainSet.examples.isEmpty else { throw AdapterError("\(data) has no usable records") }
+        let validSet = try validation.map { try SFTDataset(path: $0, bundle: bundle, format: format, maxTokens: common.maxTokens, strict: strict) }
+        for problem in validSet?.skipped ?? [] { printError("warning: \(validation!) \(problem) (skipped)") }
+
+        var settings = SFTSettings()
+        settings.learningRate = common.lr
+        settings.warmupSteps = common.warmup
+        settings.minLearningRateRatio = common.minLRRatio
+        settings.gradientAccumulation = max(common.gradAccum, 1)
+        settings.steps = steps ?? max(1, trainSet.examples.count / settings.gradientAccumulation)
+        settings.maxGradNorm = common.maxGradNorm
+        settings.weightDecay = common.weightDecay
+        settings.seed = common.seed
+        settings.validationEvery = validEvery > 0 ? validEvery : settings.steps
+        settings.checkpointEvery = common.checkpointEvery
+
+        let adapter: LoRAAdapter, optimizer: AdamW, state: TrainingState
+        if common.resume {
+            let loaded = try Checkpoint.load(from: common.checkpointPath, model: bundle.model.config)
+            (adapter, optimizer, state) = (loaded.adapter, loaded.optimizer, loaded.state)
+            printError("resuming from \(common.checkpointPath) at step \(state.step)")
+        } else {
+            adapter = LoRAAdapter(config: try common.loraConfig(), model: bundle.model.config)
+            adapter.initializePEFT(seed: common.seed)
+            optimizer = AdamW(count: adapter.count)
+            state = TrainingState(seed: common.seed)
+        }
+        let longest = (trainSet.examples + (validSet?.examples ?? [])).map(\.tokens.count).max() ?? 1
+        let backprop = LoRABackprop(model: bundle.model, adapter: adapter, maxTokens: longest, threads: common.threads)
+        let trainer = SFTTrainer(backprop: backprop, optimizer: optimizer, settings: settings, state: state,
+                                 train: trainSet.examples, validation: validSet?.examples ?? [])
+        printError("training \(adapter.count) adapter values (rank \(adapter.config.rank), \(adapter.config.targets.map(\.rawValue).joined(separator: ","))) "
+            + "on \(trainSet.examples.count) sequences, \(settings.steps) steps; Ctrl-C saves a checkpoint and stops")
+        Interrupt.install()
+        let progress = TrainingProgress(total: settings.steps)
+        try trainer.run(checkpointPath: common.checkpointPath, shouldStop: { Interrupt.requested }) { progress.show($0) }
+        progress.finish()
+        try adapter.saveGGUF(to: common.out, baseModelName: url.lastPathComponent)
+        if let peftOut = common.peftOut { try adapter.savePEFT(to: URL(fileURLWithPath: peftOut), baseModel: url.lastPathComponent) }
+        if Interrupt.requested {
+            printError("stopped at step \(trainer.state.step) of \(settings.steps): checkpoint \(common.checkpointPath); continue with --resume")
+        } else {
+            printError("adapter written to \(common.out) (checkpoint \(common.checkpointPath))")
+        }
+    }
+}
+
+extension TrainingProgress {
+    func show(_ r: StepReport) {
+        show(step: r.step, loss: r.loss, learningRate: r.learningRate, tokens: r.tokens, seconds: r.seconds,
+             validationLoss: r.validationLoss, extra: String(format: "|g| %.3f", r.gradientNorm))
+    }
+}
+
+extension SFTDataset.Format: ExpressibleByArgument {}
