@@ -1,0 +1,44 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `vpgea-train sft` as a user runs it on the real 0.5B model: a few short steps, a bad record, resume, and the
+/// adapter used by `vpgea-run --lora`.
+@Suite struct TrainCommandTests {
+    @Test func sftTrainsResumesAndTheAdapterRuns() throws {
+        let model = try TestSupport.testModelPath()
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("train.jsonl")
+        try """
+            {"prompt": "What is 2+3?", "completion": "2+3 = 5. The answer is 5."}
+            {"messages": [{"role": "user", "content": "Name a prime number."}, {"role": "assistant", "content": "7 is prime."}]}
+            {"prompt": "unterminated
+            {"prompt": "What is 4*4?", "completion": "4*4 = 16. The answer is 16."}
+
+            """.write(to: data, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("adapter.gguf").path
+        let common = ["sft", "--model", model, "--data", data.path, "--out", out, "--rank", "4", "--max-tokens", "64",
+                      "--lr", "1e-3", "--warmup", "1", "--steps", "4"]
+        let first = try CommandLineTests.run("vpgea-train", common + ["--checkpoint-every", "2"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stderr.contains("line 3"), "the broken record is reported with its line number: \(first.stderr)")
+        #expect(first.stderr.contains("step 4/4"))
+        #expect(FileManager.default.fileExists(atPath: out) && FileManager.default.fileExists(atPath: out + ".ckpt"))
+
+        // --strict refuses the same file.
+        let strict = try CommandLineTests.run("vpgea-train", common + ["--strict"])
+        #expect(strict.status != 0 && strict.stderr.contains("line 3"))
+
+        // Resuming a finished run with more steps continues from step 4.
+        let more = try CommandLineTests.run("vpgea-train", Array(common.dropLast()) + ["6", "--resume"])
+        #expect(more.status == 0, "\(more.stderr)")
+        #expect(more.stderr.contains("at step 4") && more.stderr.contains("step 6/6") && !more.stderr.contains("step 1/6"))
+
+        let run = try CommandLineTests.run("vpgea-run", [model, "--lora", out, "-p", "What is 2+3?", "--temp", "0", "-n", "8"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(!run.stdout.isEmpty)
+        let bad = try CommandLineTests.run("vpgea-run", [model, "--lora", data.path, "-p", "hi"])
+        #expect(bad.status != 0 && bad.stderr.hasPrefix("error: "), "\(bad.stderr)")
+    }
+}
