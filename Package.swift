@@ -90,7 +90,7 @@ let package = Package(
         ]),
 
         .executableTarget(name: "vpgea-bench", dependencies: [
-            "Engine", "Qwen2", "ModelStore", "ConsoleUI", "CKernels",
+            "Engine", "Qwen2", "Training", "ModelStore", "ConsoleUI", "CKernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

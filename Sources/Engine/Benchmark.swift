@@ -9,15 +9,19 @@ public enum Benchmark {
         public let prompt: Int   // n_prompt
         public let generate: Int // n_gen
         public let depth: Int    // n_depth
-        public init(prompt: Int, generate: Int, depth: Int) {
+        /// LoRA training on sequences of this length (forward + backward + AdamW), batch 1.
+        public let train: Int
+        public init(prompt: Int, generate: Int, depth: Int, train: Int = 0) {
             self.prompt = prompt
             self.generate = generate
             self.depth = depth
+            self.train = train
         }
         public var name: String {
-            (prompt > 0 ? "pp\(prompt)" : "tg\(generate)") + (depth > 0 ? " @ d\(depth)" : "")
+            if train > 0 { return "train\(train)" }
+            return (prompt > 0 ? "pp\(prompt)" : "tg\(generate)") + (depth > 0 ? " @ d\(depth)" : "")
         }
-        var tokens: Int { prompt > 0 ? prompt : generate }
+        public var tokens: Int { train > 0 ? train : prompt > 0 ? prompt : generate }
     }
 
     public struct Result: Sendable {
@@ -26,6 +30,12 @@ public enum Benchmark {
         public let samples: [Double]   // tokens/s of each repetition
         /// CPU time other processes used during the run, as a fraction of the run's core-seconds.
         public let foreignLoad: Double
+        public init(test: Test, threads: Int, samples: [Double], foreignLoad: Double) {
+            self.test = test
+            self.threads = threads
+            self.samples = samples
+            self.foreignLoad = foreignLoad
+        }
         public var mean: Double { samples.reduce(0, +) / Double(max(samples.count, 1)) }
         public var stddev: Double {
             guard samples.count > 1 else { return 0 }
@@ -58,17 +68,17 @@ public enum Benchmark {
 }
 
 /// Compares the machine's busy CPU time with this process's own, to detect other work during a run.
-struct CPULoad {
+public struct CPULoad {
     private let startBusy: Double, startOwn: Double, startWall: Double
 
-    init() {
+    public init() {
         startBusy = CPULoad.machineBusySeconds()
         startOwn = CPULoad.ownSeconds()
         startWall = CPULoad.now()
     }
 
     /// Other processes' CPU seconds during the interval, per available core-second.
-    func foreignFraction() -> Double {
+    public func foreignFraction() -> Double {
         let busy = CPULoad.machineBusySeconds() - startBusy, own = CPULoad.ownSeconds() - startOwn
         let wall = CPULoad.now() - startWall
         let cores = Double(ProcessInfo.processInfo.activeProcessorCount)

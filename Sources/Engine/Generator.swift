@@ -94,7 +94,8 @@ public final class Generator {
 }
 
 extension Duration {
-    var secondsValue: Double {
+    /// The duration in seconds.
+    public var secondsValue: Double {
         let (s, atto) = components
         return Double(s) + Double(atto) / 1e18
     }

@@ -8,24 +8,25 @@ extension LoRABackprop {
         let c = model.config, w = model.weights.layers[l]
         let e = c.embeddingLength, qd = c.headCount * c.headDim, kv = c.kvDim, ff = c.feedForwardLength
         let x = b.checkpoints + l * maxTokens * e, out = b.checkpoints + (l + 1) * maxTokens * e
-        w.attnNorm.withUnsafeBufferPointer { Ops.rmsNorm(x, $0.baseAddress!, b.norm1, n: n, dim: e, eps: c.rmsEps) }
-        linearForward(w.attnQ, .q, l, b.norm1, b.q, n, dropout)
-        linearForward(w.attnK, .k, l, b.norm1, b.k, n, dropout)
-        linearForward(w.attnV, .v, l, b.norm1, b.v, n, dropout)
-        w.attnQBias.withUnsafeBufferPointer { Ops.addBias(b.q, $0.baseAddress!, n: n, dim: qd) }
-        w.attnKBias.withUnsafeBufferPointer { Ops.addBias(b.k, $0.baseAddress!, n: n, dim: kv) }
-        w.attnVBias.withUnsafeBufferPointer { Ops.addBias(b.v, $0.baseAddress!, n: n, dim: kv) }
-        Ops.rope(b.q, positions: b.positions, n: n, heads: c.headCount, headDim: c.headDim, base: c.ropeFreqBase)
-        Ops.rope(b.k, positions: b.positions, n: n, heads: c.headCountKV, headDim: c.headDim, base: c.ropeFreqBase)
-        attention.forward(q: b.q, k: b.k, v: b.v, probs: b.probs, out: b.att, n: n)
-        linearForward(w.attnOutput, .o, l, b.att, b.mid, n, dropout)
-        Ops.add(b.mid, x, count: n * e)
-        w.ffnNorm.withUnsafeBufferPointer { Ops.rmsNorm(b.mid, $0.baseAddress!, b.norm2, n: n, dim: e, eps: c.rmsEps) }
-        linearForward(w.ffnGate, .gate, l, b.norm2, b.gate, n, dropout)
-        linearForward(w.ffnUp, .up, l, b.norm2, b.up, n, dropout)
-        BackwardOps.swigluForward(b.gate, b.up, b.hidden, count: n * ff)
-        linearForward(w.ffnDown, .down, l, b.hidden, out, n, dropout)
-        Ops.add(out, b.mid, count: n * e)
+        let a = b.acts(l)
+        w.attnNorm.withUnsafeBufferPointer { Ops.rmsNorm(x, $0.baseAddress!, a.norm1, n: n, dim: e, eps: c.rmsEps) }
+        linearForward(w.attnQ, .q, l, a.norm1, a.q, n, dropout)
+        linearForward(w.attnK, .k, l, a.norm1, a.k, n, dropout)
+        linearForward(w.attnV, .v, l, a.norm1, a.v, n, dropout)
+        w.attnQBias.withUnsafeBufferPointer { Ops.addBias(a.q, $0.baseAddress!, n: n, dim: qd) }
+        w.attnKBias.withUnsafeBufferPointer { Ops.addBias(a.k, $0.baseAddress!, n: n, dim: kv) }
+        w.attnVBias.withUnsafeBufferPointer { Ops.addBias(a.v, $0.baseAddress!, n: n, dim: kv) }
+        Ops.rope(a.q, positions: b.positions, n: n, heads: c.headCount, headDim: c.headDim, base: c.ropeFreqBase)
+        Ops.rope(a.k, positions: b.positions, n: n, heads: c.headCountKV, headDim: c.headDim, base: c.ropeFreqBase)
+        attention.forward(q: a.q, k: a.k, v: a.v, probs: a.probs, out: a.att, n: n)
+        linearForward(w.attnOutput, .o, l, a.att, a.mid, n, dropout)
+        Ops.add(a.mid, x, count: n * e)
+        w.ffnNorm.withUnsafeBufferPointer { Ops.rmsNorm(a.mid, $0.baseAddress!, a.norm2, n: n, dim: e, eps: c.rmsEps) }
+        linearForward(w.ffnGate, .gate, l, a.norm2, a.gate, n, dropout)
+        linearForward(w.ffnUp, .up, l, a.norm2, a.up, n, dropout)
+        BackwardOps.swigluForward(a.gate, a.up, a.hidden, count: n * ff)
+        linearForward(w.ffnDown, .down, l, a.hidden, out, n, dropout)
+        Ops.add(out, a.mid, count: n * e)
     }
 
     /// Layer `l` backward, after `layerForward(l)`: `b.dx` holds d(loss)/d(layer output) on entry and
@@ -34,21 +35,22 @@ extension LoRABackprop {
         let c = model.config, w = model.weights.layers[l]
         let e = c.embeddingLength, ff = c.feedForwardLength
         let x = b.checkpoints + l * maxTokens * e
+        let a = b.acts(l)
         // Feed-forward block: out = mid + down(swiglu(gate(norm2), up(norm2))).
-        linearBackward(w.ffnDown, .down, l, b.hidden, dy: b.dx, dx: b.dHidden, n, accumulate: false)
-        BackwardOps.swiglu(b.gate, b.up, b.dHidden, b.dGate, b.dUp, count: n * ff)
-        linearBackward(w.ffnGate, .gate, l, b.norm2, dy: b.dGate, dx: b.dNorm, n, accumulate: false)
-        linearBackward(w.ffnUp, .up, l, b.norm2, dy: b.dUp, dx: b.dNorm, n, accumulate: true)
-        w.ffnNorm.withUnsafeBufferPointer { BackwardOps.rmsNorm(b.mid, $0.baseAddress!, b.dNorm, b.dx, n: n, dim: e, eps: c.rmsEps) }
+        linearBackward(w.ffnDown, .down, l, a.hidden, dy: b.dx, dx: b.dHidden, n, accumulate: false)
+        BackwardOps.swiglu(a.gate, a.up, b.dHidden, b.dGate, b.dUp, count: n * ff)
+        linearBackward(w.ffnGate, .gate, l, a.norm2, dy: b.dGate, dx: b.dNorm, n, accumulate: false)
+        linearBackward(w.ffnUp, .up, l, a.norm2, dy: b.dUp, dx: b.dNorm, n, accumulate: true)
+        w.ffnNorm.withUnsafeBufferPointer { BackwardOps.rmsNorm(a.mid, $0.baseAddress!, b.dNorm, b.dx, n: n, dim: e, eps: c.rmsEps) }
         // Attention block: mid = x + o(attention(rope(q(norm1)), rope(k(norm1)), v(norm1))).
-        linearBackward(w.attnOutput, .o, l, b.att, dy: b.dx, dx: b.dAtt, n, accumulate: false)
-        attention.backward(q: b.q, k: b.k, v: b.v, probs: b.probs, dout: b.dAtt, dq: b.dq, dk: b.dk, dv: b.dv,
+        linearBackward(w.attnOutput, .o, l, a.att, dy: b.dx, dx: b.dAtt, n, accumulate: false)
+        attention.backward(q: a.q, k: a.k, v: a.v, probs: a.probs, dout: b.dAtt, dq: b.dq, dk: b.dk, dv: b.dv,
                            scratch: b.attScratch, n: n)
         BackwardOps.rope(b.dq, positions: b.positions, negated: b.negated, n: n, heads: c.headCount, headDim: c.headDim, base: c.ropeFreqBase)
         BackwardOps.rope(b.dk, positions: b.positions, negated: b.negated, n: n, heads: c.headCountKV, headDim: c.headDim, base: c.ropeFreqBase)
-        linearBackward(w.attnQ, .q, l, b.norm1, dy: b.dq, dx: b.dNorm, n, accumulate: false)
-        linearBackward(w.attnK, .k, l, b.norm1, dy: b.dk, dx: b.dNorm, n, accumulate: true)
-        linearBackward(w.attnV, .v, l, b.norm1, dy: b.dv, dx: b.dNorm, n, accumulate: true)
+        linearBackward(w.attnQ, .q, l, a.norm1, dy: b.dq, dx: b.dNorm, n, accumulate: false)
+        linearBackward(w.attnK, .k, l, a.norm1, dy: b.dk, dx: b.dNorm, n, accumulate: true)
+        linearBackward(w.attnV, .v, l, a.norm1, dy: b.dv, dx: b.dNorm, n, accumulate: true)
         w.attnNorm.withUnsafeBufferPointer { BackwardOps.rmsNorm(x, $0.baseAddress!, b.dNorm, b.dx, n: n, dim: e, eps: c.rmsEps) }
     }
 
@@ -58,11 +60,12 @@ extension LoRABackprop {
                        _ y: UnsafeMutablePointer<Float>, _ n: Int, _ dropout: Bool) {
         matmul.multiply(w, x, y, n: n)
         guard let s = adapter.slot(layer: l, target) else { return }
-        let r = adapter.config.rank, u = b.loraU[target.index]
+        let a = b.acts(l)
+        let r = adapter.config.rank, u = a.loraU[target.index]
         var input = x
-        if dropout, !b.masks.isEmpty {
-            fillMask(b.masks[target.index], count: n * s.inFeatures, layer: l, target: target)
-            for i in 0..<n * s.inFeatures { b.dropped[i] = x[i] * b.masks[target.index][i] }
+        if dropout, !a.masks.isEmpty {
+            fillMask(a.masks[target.index], count: n * s.inFeatures, layer: l, target: target)
+            for i in 0..<n * s.inFeatures { b.dropped[i] = x[i] * a.masks[target.index][i] }
             input = UnsafePointer(b.dropped)
         }
         let p = adapter.parameters
@@ -77,11 +80,12 @@ extension LoRABackprop {
                         dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, _ n: Int, accumulate: Bool) {
         matmul.multiplyTransposed(w, dy, dx, n: n, accumulate: accumulate)
         guard let s = adapter.slot(layer: l, target) else { return }
-        let r = adapter.config.rank, u = b.loraU[target.index], scale = adapter.config.scale
+        let a = b.acts(l)
+        let r = adapter.config.rank, u = a.loraU[target.index], scale = adapter.config.scale
         let p = adapter.parameters, g = gradients
         let inF = s.inFeatures, outF = s.outFeatures
         var input = x
-        let mask: UnsafeMutablePointer<Float>? = b.masks.isEmpty ? nil : b.masks[target.index]
+        let mask: UnsafeMutablePointer<Float>? = a.masks.isEmpty ? nil : a.masks[target.index]
         if let mask {
             for i in 0..<n * inF { b.dropped[i] = x[i] * mask[i] }
             input = UnsafePointer(b.dropped)

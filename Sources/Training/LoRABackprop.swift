@@ -19,7 +19,18 @@ public final class LoRABackprop {
     let attention: CausalAttention
     let b: Buffers
 
-    public init(model: Qwen2Model, adapter: LoRAAdapter, maxTokens: Int, threads: Int = 2, headRows: Int = 256) {
+    /// Whether layers are recomputed in the backward pass (saves memory) or their activations kept (saves a
+    /// third of the arithmetic).
+    public let recompute: Bool
+    /// Activations are kept when all layers' fit in this many bytes, unless told otherwise.
+    public static let keepBudgetBytes = 3 << 30
+
+    /// `recompute`: nil decides by `keepBudgetBytes`.
+    public init(model: Qwen2Model, adapter: LoRAAdapter, maxTokens: Int, threads: Int = 2, headRows: Int = 256,
+                recompute: Bool? = nil) {
+        let perLayer = Activations.floats(model.config, rank: adapter.config.rank, tokens: maxTokens,
+                                                  dropout: adapter.config.dropout > 0) * 4
+        self.recompute = recompute ?? (perLayer * model.config.layerCount > Self.keepBudgetBytes)
         self.headRows = max(1, min(headRows, maxTokens))
         self.model = model
         self.adapter = adapter
@@ -31,7 +42,7 @@ public final class LoRABackprop {
         gradients = .allocate(capacity: max(adapter.count, 1))
         gradients.initialize(repeating: 0, count: max(adapter.count, 1))
         b = Buffers(c, rank: adapter.config.rank, tokens: maxTokens, threads: self.threads, headRows: self.headRows,
-                    dropout: adapter.config.dropout > 0)
+                    dropout: adapter.config.dropout > 0, recompute: self.recompute)
     }
 
     deinit { gradients.deallocate() }
@@ -54,7 +65,7 @@ public final class LoRABackprop {
         for l in 0..<c.layerCount { layerForward(l, n: n) }
         let total = head(loss, n: n)
         for l in (0..<c.layerCount).reversed() {
-            if l != c.layerCount - 1 { layerForward(l, n: n) }   // the top layer's activations are still there
+            if recompute, l != c.layerCount - 1 { layerForward(l, n: n) }   // the top layer's activations are still there
             layerBackward(l, n: n)
         }
         return total

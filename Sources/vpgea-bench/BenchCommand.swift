@@ -5,6 +5,7 @@ import Engine
 import Foundation
 import ModelStore
 import Qwen2
+import Training
 
 @main
 struct BenchCommand: ParsableCommand {
@@ -39,6 +40,12 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .short, help: "Output: md, json or csv.")
     var o: Format = .md
 
+    @Option(name: .customLong("train"), help: "LoRA training sequence lengths (train512: forward + backward + AdamW, batch 1), comma-separated (0: none).")
+    var train = "0"
+
+    @Option(name: .customLong("lora-rank"), help: "LoRA rank of the training test (all seven targets, alpha = 2·rank).")
+    var loraRank = 16
+
     enum Format: String, ExpressibleByArgument { case md, json, csv }
 
     func ints(_ s: String, _ flag: String) throws -> [Int] {
@@ -51,6 +58,7 @@ struct BenchCommand: ParsableCommand {
 
     mutating func run() throws {
         let threads = try ints(t, "t"), prompts = try ints(p, "p"), gens = try ints(n, "n"), depths = try ints(d, "d")
+        let trains = try ints(train, "-train")
         let path = vpg_best_path() == Int32(VPG_PATH_AVX2.rawValue) ? "avx2+fma" : "generic"
         printError("machine: \(MachineFacts.cpuModel), \(ProcessInfo.processInfo.activeProcessorCount) cores, kernels: \(path)")
         let bandwidth = MachineFacts.readBandwidth(threads: threads.max() ?? 1)
@@ -71,11 +79,15 @@ struct BenchCommand: ParsableCommand {
                 tests += prompts.filter { $0 > 0 }.map { Benchmark.Test(prompt: $0, generate: 0, depth: depth) }
                 tests += gens.filter { $0 > 0 }.map { Benchmark.Test(prompt: 0, generate: $0, depth: depth) }
             }
+            tests += trains.filter { $0 > 0 }.map { Benchmark.Test(prompt: 0, generate: 0, depth: 0, train: $0) }
             for threadCount in threads {
                 let context = (depths.max() ?? 0) + max(prompts.max() ?? 0, gens.max() ?? 0) + 8
                 let session = Qwen2Session(model: model, contextSize: context, maxBatch: 512, threads: threadCount)
                 for test in tests {
-                    let result = try Benchmark.run(test, session: session, repetitions: r)
+                    let result = test.train > 0
+                        ? try TrainingBenchmark.run(test, model: model, config: LoRAConfig(rank: loraRank, alpha: Float(2 * loraRank)),
+                                                    threads: threadCount, repetitions: r)
+                        : try Benchmark.run(test, session: session, repetitions: r)
                     if result.foreignLoad > 0.1 {
                         printError(String(format: "warning: other processes used %.0f%% of the CPU during %@: not comparable",
                                           result.foreignLoad * 100, test.name))
@@ -98,16 +110,16 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "\n%@, kernels %@, read bandwidth %.1f GB/s, peak RSS %.0f MiB", MachineFacts.cpuModel,
                          path, bandwidth, rss))
         case .csv:
-            print("model_filename,n_threads,n_prompt,n_gen,n_depth,avg_ts,stddev_ts,foreign_load")
+            print("model_filename,n_threads,n_prompt,n_gen,n_depth,n_train,avg_ts,stddev_ts,foreign_load")
             for row in rows {
                 let t = row.result.test
-                print("\(row.model),\(row.result.threads),\(t.prompt),\(t.generate),\(t.depth),\(row.result.mean),\(row.result.stddev),\(row.result.foreignLoad)")
+                print("\(row.model),\(row.result.threads),\(t.prompt),\(t.generate),\(t.depth),\(t.train),\(row.result.mean),\(row.result.stddev),\(row.result.foreignLoad)")
             }
         case .json:
             let items = rows.map { row -> String in
                 let t = row.result.test
                 return "{\"model_filename\": \"\(row.model)\", \"model_size\": \(row.size), \"n_threads\": \(row.result.threads), "
-                    + "\"n_prompt\": \(t.prompt), \"n_gen\": \(t.generate), \"n_depth\": \(t.depth), \"avg_ts\": \(row.result.mean), "
+                    + "\"n_prompt\": \(t.prompt), \"n_gen\": \(t.generate), \"n_depth\": \(t.depth), \"n_train\": \(t.train), \"avg_ts\": \(row.result.mean), "
                     + "\"stddev_ts\": \(row.result.stddev), \"samples_ts\": [\(row.result.samples.map { "\($0)" }.joined(separator: ", "))], "
                     + "\"foreign_load\": \(row.result.foreignLoad)}"
             }

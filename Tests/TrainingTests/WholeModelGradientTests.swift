@@ -99,3 +99,24 @@ import TestSupport
         #expect(other != same)
     }
 }
+
+extension WholeModelGradientTests {
+    /// Recomputing each layer in the backward pass and keeping every layer's activations do the same arithmetic.
+    @Test func recomputeAndKeepGiveTheSameGradients() throws {
+        let tiny = TinyModel(seed: 12)
+        let (model, dir) = try Self.tinyModel(tiny)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let adapter = LoRAAdapter(config: LoRAConfig(rank: 3, alpha: 6, dropout: 0.2), model: model.config)
+        adapter.fill { s, isB, i, j in Float(0.2 * cos(Double(2 * i + 5 * j + s.layer + (isB ? 3 : 0)))) }
+        let tokens = [7, 1, 30, 30, 2, 59, 14, 3, 44, 0, 21]
+        var results: [[Float]] = []
+        for recompute in [true, false] {
+            let backprop = LoRABackprop(model: model, adapter: adapter, maxTokens: 12, threads: 1, recompute: recompute)
+            #expect(backprop.recompute == recompute)
+            try backprop.accumulate(tokens: tokens, loss: CrossEntropyLoss(tokens: tokens), dropoutSeed: 5)
+            results.append(Array(UnsafeBufferPointer(start: backprop.gradients, count: adapter.count)))
+        }
+        #expect(results[0] == results[1])
+        #expect(results[0].contains { $0 != 0 })
+    }
+}
