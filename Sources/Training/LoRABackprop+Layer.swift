@@ -126,7 +126,14 @@ extension LoRABackprop {
             for i in 0..<rows { (b.headIn + i * e).update(from: final + positions[start + i] * e, count: e) }
             w.outputNorm.withUnsafeBufferPointer { Ops.rmsNorm(b.headIn, $0.baseAddress!, b.headNorm, n: rows, dim: e, eps: c.rmsEps) }
             matmul.multiply(w.output, b.headNorm, b.logits, n: rows)
-            for i in 0..<rows { total += loss.lossAndGradient(start + i, logits: b.logits + i * vocab, vocab: vocab) }
+            // Rows are independent: split them over the threads, sum in order.
+            let terms = UnsafeMutablePointer<Double>.allocate(capacity: rows)
+            defer { terms.deallocate() }
+            let logits = b.logits, first = start
+            parallelFor(parts: rows, threads: threads) { i in
+                terms[i] = loss.lossAndGradient(first + i, logits: logits + i * vocab, vocab: vocab)
+            }
+            for i in 0..<rows { total += terms[i] }
             if backward {
                 matmul.multiplyTransposed(w.output, b.logits, b.dHeadNorm, n: rows)
                 b.dHeadIn.update(repeating: 0, count: rows * e)
