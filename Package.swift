@@ -95,7 +95,7 @@ let package = Package(
         ]),
 
         .executableTarget(name: "vpgea-train", dependencies: [
-            "Training", "Engine", "Qwen2", "ModelStore", "ConsoleUI",
+            "Training", "Engine", "Qwen2", "ModelStore", "ConsoleUI", "GGUF", "Quants",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -77,6 +77,20 @@ public struct GGUFWriter {
         tensors.append(Tensor(name: name, type: type, dims: dims, byteCount: byteCount, produce: produce))
     }
 
+    /// Replaces a tensor in place (same position in the file), e.g. with a re-quantized version of it.
+    public mutating func replaceTensor(name: String, type: GGMLType, dims: [Int], byteCount: Int,
+                                       produce: @escaping () throws -> [UInt8]) throws(GGUFError) {
+        guard let index = tensors.firstIndex(where: { $0.name == name }) else { throw GGUFError(.missingTensor(name), at: 0) }
+        let old = tensors.remove(at: index)
+        do {
+            try addTensor(name: name, type: type, dims: dims, byteCount: byteCount, produce: produce)
+        } catch {
+            tensors.insert(old, at: index)
+            throw error
+        }
+        tensors.insert(tensors.removeLast(), at: index)
+    }
+
     /// Data offsets of the tensors, relative to the data section.
     var offsets: [Int] {
         var offsets: [Int] = []
