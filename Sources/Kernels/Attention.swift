@@ -1,13 +1,16 @@
-/// Causal grouped-query attention of a batch of new tokens over a key/value cache.
+/// Causal grouped-query attention of a batch of new tokens over a key/value cache that holds one or more
+/// sequences.
 public enum Attention {
     /// - Parameters:
     ///   - q: `[n, heads * headDim]` queries of the new tokens (rotary already applied).
-    ///   - keys, values: `[ctx, kvHeads * headDim]` cache; rows `0..<start + n` are filled.
+    ///   - keys, values: `[cacheRows, kvHeads * headDim]`; each row's keys and values are already written.
     ///   - out: `[n, heads * headDim]`.
-    ///   - start: cache position of the first new token; token t attends to positions `0...start + t`.
-    ///   - scratch: `[threads, ctx]` f32 for scores.
+    ///   - positions: `[n]` position of each new token in its sequence; it attends to positions `0...position`.
+    ///   - sequenceStart: `[n]` cache row where each token's sequence starts.
+    ///   - scratch: `[threads, ctx]` f32 for scores; `ctx` bounds every position + 1.
     public static func run(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
-                           out: UnsafeMutablePointer<Float>, n: Int, start: Int, heads: Int, kvHeads: Int, headDim: Int,
+                           out: UnsafeMutablePointer<Float>, n: Int, positions: UnsafePointer<Int32>,
+                           sequenceStart: UnsafePointer<Int32>, heads: Int, kvHeads: Int, headDim: Int,
                            scratch: UnsafeMutablePointer<Float>, ctx: Int, threads: Int) {
         let group = heads / kvHeads
         let qDim = heads * headDim, kvDim = kvHeads * headDim
@@ -20,13 +23,15 @@ public enum Attention {
             let scores = scratch + slot * ctx
             let kvh = h / group
             let qv = q + t * qDim + h * headDim
-            let length = start + t + 1
-            for j in 0..<length { scores[j] = Ops.dot(qv, keys + j * kvDim + kvh * headDim, count: headDim) * scale }
+            let length = Int(positions[t]) + 1
+            let k0 = keys + Int(sequenceStart[t]) * kvDim + kvh * headDim
+            let v0 = values + Int(sequenceStart[t]) * kvDim + kvh * headDim
+            for j in 0..<length { scores[j] = Ops.dot(qv, k0 + j * kvDim, count: headDim) * scale }
             Ops.softmax(scores, count: length)
             let o = out + t * qDim + h * headDim
             for d in 0..<headDim { o[d] = 0 }
             for j in 0..<length {
-                let w = scores[j], v = values + j * kvDim + kvh * headDim
+                let w = scores[j], v = v0 + j * kvDim
                 for d in 0..<headDim { o[d] += w * v[d] }
             }
         }

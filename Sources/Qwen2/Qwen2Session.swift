@@ -9,18 +9,24 @@ public enum LogitsSelection: Sendable {
 }
 
 /// A decoding session: the KV cache and every activation buffer, allocated once; `decode` appends tokens.
-/// One path serves prompt processing (many tokens) and generation (one token).
+/// One path serves prompt processing (many tokens) and generation (one token). The cache can hold several
+/// independent sequences (`sequences`), decoded together one token each by `decodeStep` (batched generation:
+/// the weights are read once for all of them).
 public final class Qwen2Session {
     public let model: Qwen2Model
+    /// Tokens each sequence can hold.
     public let contextSize: Int
     public let maxBatch: Int
     public let threads: Int
-    /// Tokens in the cache.
-    public private(set) var position = 0
+    public let sequences: Int
+    /// Tokens in each sequence's cache.
+    public private(set) var lengths: [Int]
+    /// Tokens in sequence 0's cache.
+    public var position: Int { lengths[0] }
 
     private let matmul: MatMul
-    private let keys: [UnsafeMutablePointer<Float>]     // [layers][contextSize, kvDim] f32
-    private let values: [UnsafeMutablePointer<Float>]   // [layers][contextSize, kvDim] f32
+    private let keys: [UnsafeMutablePointer<Float>]     // [layers][sequences, contextSize, kvDim] f32
+    private let values: [UnsafeMutablePointer<Float>]   // [layers][sequences, contextSize, kvDim] f32
     private let x: UnsafeMutablePointer<Float>          // [maxBatch, embd] residual stream
     private let xb: UnsafeMutablePointer<Float>         // [maxBatch, embd] normed input / block output
     private let q: UnsafeMutablePointer<Float>          // [maxBatch, heads*headDim]
@@ -29,7 +35,8 @@ public final class Qwen2Session {
     private let att: UnsafeMutablePointer<Float>        // [maxBatch, heads*headDim]
     private let gate: UnsafeMutablePointer<Float>       // [maxBatch, ff]
     private let up: UnsafeMutablePointer<Float>         // [maxBatch, ff]
-    private let positions: UnsafeMutablePointer<Int32>  // [maxBatch]
+    private let positions: UnsafeMutablePointer<Int32>  // [maxBatch] position of each row in its sequence
+    private let rowStarts: UnsafeMutablePointer<Int32>  // [maxBatch] cache row where each row's sequence starts
     private let scores: UnsafeMutablePointer<Float>     // [threads, contextSize] attention scratch
     private var logits: [Float] = []                    // [rows, vocab], grown on demand
     private var loraScratch: [Float] = []               // [maxBatch, rank] adapter branch, grown on demand
@@ -40,10 +47,12 @@ public final class Qwen2Session {
     /// `kernelPath` forces an instruction-set path for the generation kernels (tests use it); nil picks the best.
     /// `exactActivations` keeps generation's activations in f32 (nil: `VPGEA_ACTIVATIONS=f32` decides).
     public init(model: Qwen2Model, contextSize: Int = 4096, maxBatch: Int = 512, threads: Int = 2,
-                kernelPath: Int32? = nil, exactActivations: Bool? = nil) {
+                kernelPath: Int32? = nil, exactActivations: Bool? = nil, sequences: Int = 1) {
         let c = model.config
         self.model = model
         self.contextSize = contextSize
+        self.sequences = max(sequences, 1)
+        lengths = [Int](repeating: 0, count: max(sequences, 1))
         Self.keepLargeAllocations()
         self.maxBatch = maxBatch
         self.threads = max(threads, 1)
@@ -53,8 +62,9 @@ public final class Qwen2Session {
             p.initialize(repeating: 0, count: max(n, 1))
             return p
         }
-        keys = (0..<c.layerCount).map { _ in buffer(contextSize * c.kvDim) }
-        values = (0..<c.layerCount).map { _ in buffer(contextSize * c.kvDim) }
+        let cacheRows = max(sequences, 1) * contextSize
+        keys = (0..<c.layerCount).map { _ in buffer(cacheRows * c.kvDim) }
+        values = (0..<c.layerCount).map { _ in buffer(cacheRows * c.kvDim) }
         x = buffer(maxBatch * c.embeddingLength)
         xb = buffer(maxBatch * c.embeddingLength)
         q = buffer(maxBatch * c.headCount * c.headDim)
@@ -64,6 +74,7 @@ public final class Qwen2Session {
         gate = buffer(maxBatch * c.feedForwardLength)
         up = buffer(maxBatch * c.feedForwardLength)
         positions = UnsafeMutablePointer<Int32>.allocate(capacity: maxBatch)
+        rowStarts = UnsafeMutablePointer<Int32>.allocate(capacity: maxBatch)
         scores = buffer(self.threads * contextSize)
     }
 
@@ -74,19 +85,46 @@ public final class Qwen2Session {
     deinit {
         (keys + values + [x, xb, q, k, v, att, gate, up, scores]).forEach { $0.deallocate() }
         positions.deallocate()
+        rowStarts.deallocate()
     }
 
-    /// Empties the cache.
-    public func reset() { position = 0 }
+    /// Empties the cache (every sequence).
+    public func reset() { lengths = lengths.map { _ in 0 } }
 
-    /// Forgets every token after the first `count` (e.g. to re-use a shared prompt prefix).
-    public func truncate(to count: Int) { position = min(position, max(count, 0)) }
+    /// Forgets every token of `sequence` after the first `count` (e.g. to re-use a shared prompt prefix).
+    public func truncate(to count: Int, sequence: Int = 0) { lengths[sequence] = min(lengths[sequence], max(count, 0)) }
 
-    /// Appends `tokens` to the cache and returns the logits of the selected positions, `[rows, vocab]` row-major.
-    public func decode(_ tokens: [Int], logits selection: LogitsSelection = .last) throws(ModelError) -> [Float] {
+    /// Makes sequence `target` a copy of the first `count` tokens of sequence `source` (a shared prompt is
+    /// computed once, then copied).
+    public func copyPrefix(from source: Int, to target: Int, count: Int) {
+        let n = min(count, lengths[source]), kv = model.config.kvDim
+        guard source != target else { lengths[target] = n; return }
+        for l in 0..<model.config.layerCount {
+            (keys[l] + target * contextSize * kv).update(from: keys[l] + source * contextSize * kv, count: n * kv)
+            (values[l] + target * contextSize * kv).update(from: values[l] + source * contextSize * kv, count: n * kv)
+        }
+        lengths[target] = n
+    }
+
+    /// Appends one token to each listed sequence (at most `maxBatch`, each sequence once) in one batch and
+    /// returns each one's logits, `[steps.count, vocab]`.
+    public func decodeStep(_ steps: [(sequence: Int, token: Int)]) throws(ModelError) -> [Float] {
         let c = model.config
-        guard position + tokens.count <= contextSize else {
-            throw .contextFull(needed: position + tokens.count, size: contextSize)
+        for s in steps {
+            guard lengths[s.sequence] < contextSize else { throw .contextFull(needed: lengths[s.sequence] + 1, size: contextSize) }
+            guard s.token >= 0, s.token < c.vocabularySize else { throw .badToken(s.token, vocabulary: c.vocabularySize) }
+        }
+        precondition(steps.count <= maxBatch && Set(steps.map(\.sequence)).count == steps.count, "one token per sequence, at most maxBatch")
+        forward(steps.map { ($0.sequence, $0.token) }, outputRows: 0..<steps.count)
+        return Array(logits[0..<steps.count * c.vocabularySize])
+    }
+
+    /// Appends `tokens` to sequence `sequence` and returns the logits of the selected positions, `[rows, vocab]`
+    /// row-major.
+    public func decode(_ tokens: [Int], logits selection: LogitsSelection = .last, sequence: Int = 0) throws(ModelError) -> [Float] {
+        let c = model.config
+        guard lengths[sequence] + tokens.count <= contextSize else {
+            throw .contextFull(needed: lengths[sequence] + tokens.count, size: contextSize)
         }
         if let bad = tokens.first(where: { $0 < 0 || $0 >= c.vocabularySize }) {
             throw .badToken(bad, vocabulary: c.vocabularySize)
@@ -103,7 +141,8 @@ public final class Qwen2Session {
         while start < tokens.count {
             let end = min(start + maxBatch, tokens.count)
             let rows = max(wanted.lowerBound, start)..<min(wanted.upperBound, end)
-            forward(Array(tokens[start..<end]), outputRows: rows.isEmpty ? 0..<0 : (rows.lowerBound - start)..<(rows.upperBound - start))
+            forward(tokens[start..<end].map { (sequence, $0) },
+                    outputRows: rows.isEmpty ? 0..<0 : (rows.lowerBound - start)..<(rows.upperBound - start))
             if !rows.isEmpty { out += logits[0..<rows.count * c.vocabularySize] }
             start = end
         }
@@ -122,13 +161,16 @@ public final class Qwen2Session {
         }
     }
 
-    /// One batch of at most `maxBatch` tokens; writes logits of `outputRows` (batch indices) to `logits`.
-    private func forward(_ tokens: [Int], outputRows: Range<Int>) {
+    /// One batch of at most `maxBatch` tokens, each appended to its sequence (in order); writes logits of
+    /// `outputRows` (batch indices) to `logits`.
+    private func forward(_ tokens: [(sequence: Int, token: Int)], outputRows: Range<Int>) {
         let c = model.config, w = model.weights
         let n = tokens.count, e = c.embeddingLength, qDim = c.headCount * c.headDim, kv = c.kvDim, ff = c.feedForwardLength
-        for (t, id) in tokens.enumerated() {
-            w.tokenEmbd.dequantizeRow(id, into: x + t * e)
-            positions[t] = Int32(position + t)
+        for (t, item) in tokens.enumerated() {
+            w.tokenEmbd.dequantizeRow(item.token, into: x + t * e)
+            positions[t] = Int32(lengths[item.sequence])
+            rowStarts[t] = Int32(item.sequence * contextSize)
+            lengths[item.sequence] += 1
         }
         for (l, layer) in w.layers.enumerated() {
             // Attention block.
@@ -141,10 +183,13 @@ public final class Qwen2Session {
             layer.attnVBias.withUnsafeBufferPointer { Ops.addBias(v, $0.baseAddress!, n: n, dim: kv) }
             Ops.rope(q, positions: positions, n: n, heads: c.headCount, headDim: c.headDim, base: c.ropeFreqBase)
             Ops.rope(k, positions: positions, n: n, heads: c.headCountKV, headDim: c.headDim, base: c.ropeFreqBase)
-            (keys[l] + position * kv).update(from: k, count: n * kv)
-            (values[l] + position * kv).update(from: v, count: n * kv)
-            Attention.run(q: q, keys: keys[l], values: values[l], out: att, n: n, start: position,
-                          heads: c.headCount, kvHeads: c.headCountKV, headDim: c.headDim,
+            for t in 0..<n {
+                let row = Int(rowStarts[t]) + Int(positions[t])
+                (keys[l] + row * kv).update(from: k + t * kv, count: kv)
+                (values[l] + row * kv).update(from: v + t * kv, count: kv)
+            }
+            Attention.run(q: q, keys: keys[l], values: values[l], out: att, n: n, positions: positions,
+                          sequenceStart: rowStarts, heads: c.headCount, kvHeads: c.headCountKV, headDim: c.headDim,
                           scratch: scores, ctx: contextSize, threads: threads)
             project(layer.attnOutput, .o, l, att, xb, n)
             Ops.add(x, xb, count: n * e)
@@ -156,7 +201,6 @@ public final class Qwen2Session {
             project(layer.ffnDown, .down, l, gate, xb, n)
             Ops.add(x, xb, count: n * e)
         }
-        position += n
         guard !outputRows.isEmpty else { return }
         let rows = outputRows.count
         w.outputNorm.withUnsafeBufferPointer {

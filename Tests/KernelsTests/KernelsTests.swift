@@ -112,8 +112,9 @@ import Testing
         let keys = random(ctx * kvHeads * headDim), values = random(ctx * kvHeads * headDim)
         var out = [Float](repeating: .nan, count: n * heads * headDim)
         var scratch = [Float](repeating: 0, count: 2 * ctx)
-        Attention.run(q: q, keys: keys, values: values, out: &out, n: n, start: start, heads: heads, kvHeads: kvHeads,
-                      headDim: headDim, scratch: &scratch, ctx: ctx, threads: 2)
+        let positions = (0..<n).map { Int32(start + $0) }, sequenceStart = [Int32](repeating: 0, count: n)
+        Attention.run(q: q, keys: keys, values: values, out: &out, n: n, positions: positions, sequenceStart: sequenceStart,
+                      heads: heads, kvHeads: kvHeads, headDim: headDim, scratch: &scratch, ctx: ctx, threads: 2)
         for t in 0..<n {
             for h in 0..<heads {
                 let kvh = h / (heads / kvHeads)
@@ -130,6 +131,25 @@ import Testing
                     #expect(abs(Double(out[(t * heads + h) * headDim + d]) - want) < 1e-5)
                 }
             }
+        }
+    }
+
+    /// Two sequences in one cache: each row reads only its own sequence, exactly as a one-sequence call would.
+    @Test func attentionKeepsSequencesApart() {
+        let heads = 4, kvHeads = 2, headDim = 8, ctx = 8, kvDim = kvHeads * headDim
+        let q = random(2 * heads * headDim)
+        let keys = random(2 * ctx * kvDim), values = random(2 * ctx * kvDim)
+        var scratch = [Float](repeating: 0, count: 2 * ctx)
+        var both = [Float](repeating: .nan, count: 2 * heads * headDim)
+        Attention.run(q: q, keys: keys, values: values, out: &both, n: 2, positions: [5, 2], sequenceStart: [0, Int32(ctx)],
+                      heads: heads, kvHeads: kvHeads, headDim: headDim, scratch: &scratch, ctx: ctx, threads: 2)
+        for (row, (position, start)) in [(5, 0), (2, ctx)].enumerated() {
+            var alone = [Float](repeating: .nan, count: heads * headDim)
+            let qRow = Array(q[row * heads * headDim..<(row + 1) * heads * headDim])
+            let k = Array(keys[start * kvDim..<(start + ctx) * kvDim]), v = Array(values[start * kvDim..<(start + ctx) * kvDim])
+            Attention.run(q: qRow, keys: k, values: v, out: &alone, n: 1, positions: [Int32(position)], sequenceStart: [0],
+                          heads: heads, kvHeads: kvHeads, headDim: headDim, scratch: &scratch, ctx: ctx, threads: 1)
+            #expect(Array(both[row * heads * headDim..<(row + 1) * heads * headDim]) == alone)
         }
     }
 }

@@ -1,0 +1,80 @@
+import Engine
+import Foundation
+import Qwen2
+import Sampling
+import TestSupport
+import Testing
+
+/// Batched generation against one sequence at a time: the same tokens, whatever the batch and prefix sharing.
+@Suite struct BatchGeneratorTests {
+    static func tiny() throws -> (Qwen2Model, URL) {
+        let dir = try TestSupport.temporaryDirectory()
+        let path = dir.appendingPathComponent("tiny.gguf").path
+        try TinyModel(seed: 21, ff: 64).write(to: path)
+        return (try Qwen2Model(path: path), dir)
+    }
+
+    /// One sequence alone, greedy or seeded sampling, token by token.
+    static func alone(_ model: Qwen2Model, _ r: BatchRequest, stop: Set<Int>) throws -> [Int] {
+        let session = Qwen2Session(model: model, contextSize: 64, maxBatch: 64, threads: 1, exactActivations: true)
+        var sampler = Sampler(r.sampling)
+        var logits = try session.decode(r.prompt, logits: .last)
+        var out: [Int] = []
+        while true {
+            let token = sampler.sample(logits[...], history: (r.prompt + out)[...])
+            out.append(token)
+            if stop.contains(token) || out.count >= r.maxTokens { return out }
+            logits = try session.decode([token], logits: .last)
+        }
+    }
+
+    @Test func batchedEqualsOneAtATime() throws {
+        let (model, dir) = try Self.tiny()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var greedy = SamplingParameters.greedy
+        greedy.seed = 1
+        var sampled = SamplingParameters()
+        sampled.temperature = 1.2
+        sampled.topK = 0
+        sampled.minP = 0
+        // Shared prefixes (1,2,3,…), an identical pair, different lengths and limits, sampling with seeds.
+        var requests: [BatchRequest] = []
+        for k in 0..<7 {
+            var p = k % 2 == 0 ? greedy : sampled
+            p.seed = UInt64(k)
+            let prompt = k == 6 ? [1, 2, 3, 4, 5] : [1, 2, 3] + (0..<(k % 3 + 1)).map { ($0 * 7 + k) % 61 }
+            requests.append(BatchRequest(prompt: prompt, sampling: p, maxTokens: 6 + 3 * k))
+        }
+        requests.append(requests[6])   // the same prompt twice: computed once, copied
+        let stop: Set<Int> = [60]
+        // Three sequences at a time: the requests run in waves.
+        let session = Qwen2Session(model: model, contextSize: 64, maxBatch: 64, threads: 1, exactActivations: true, sequences: 3)
+        let generator = BatchGenerator(session: session, stopTokens: stop)
+        let batched = try generator.generate(requests)
+        for (r, c) in zip(requests, batched) {
+            let expected = try Self.alone(model, r, stop: stop)
+            #expect(c.tokens == expected)
+            #expect(c.stopReason == (stop.contains(expected.last!) ? .endOfGeneration : .maxTokens))
+        }
+        #expect(generator.generatedTokens == batched.map(\.tokens.count).reduce(0, +))
+        // Shared prefixes were copied, not recomputed.
+        #expect(generator.promptTokensComputed < requests.map(\.prompt.count).reduce(0, +))
+    }
+
+    @Test func batchStepLogitsMatchSingleSequenceDecoding() throws {
+        let (model, dir) = try Self.tiny()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let session = Qwen2Session(model: model, contextSize: 32, maxBatch: 32, threads: 2, exactActivations: true, sequences: 2)
+        _ = try session.decode([5, 6, 7], sequence: 0)
+        _ = try session.decode([9], sequence: 1)
+        let rows = try session.decodeStep([(1, 10), (0, 8)])
+        let v = model.config.vocabularySize
+        let single = Qwen2Session(model: model, contextSize: 32, maxBatch: 32, threads: 2, exactActivations: true)
+        let a = try single.decode([9, 10], logits: .last)
+        single.reset()
+        let b = try single.decode([5, 6, 7, 8], logits: .last)
+        #expect(zip(rows[0..<v], a).map { abs($0 - $1) }.max()! < 1e-4)
+        #expect(zip(rows[v..<2 * v], b).map { abs($0 - $1) }.max()! < 1e-4)
+        #expect(session.lengths == [4, 2])
+    }
+}
