@@ -11,17 +11,22 @@ public enum Benchmark {
         public let depth: Int    // n_depth
         /// LoRA training on sequences of this length (forward + backward + AdamW), batch 1.
         public let train: Int
-        public init(prompt: Int, generate: Int, depth: Int, train: Int = 0) {
+        /// Sequences generated together (batched generation); 1 is plain generation.
+        public let batch: Int
+        public init(prompt: Int, generate: Int, depth: Int, train: Int = 0, batch: Int = 1) {
             self.prompt = prompt
             self.generate = generate
             self.depth = depth
             self.train = train
+            self.batch = max(batch, 1)
         }
         public var name: String {
             if train > 0 { return "train\(train)" }
             return (prompt > 0 ? "pp\(prompt)" : "tg\(generate)") + (depth > 0 ? " @ d\(depth)" : "")
+                + (batch > 1 ? " b\(batch)" : "")
         }
-        public var tokens: Int { train > 0 ? train : prompt > 0 ? prompt : generate }
+        /// Tokens per repetition (all sequences together).
+        public var tokens: Int { train > 0 ? train : prompt > 0 ? prompt : generate * batch }
     }
 
     public struct Result: Sendable {
@@ -44,7 +49,8 @@ public enum Benchmark {
         }
     }
 
-    /// Runs one test `repetitions` times after a warm-up, on a fresh cache each time.
+    /// Runs one test `repetitions` times after a warm-up, on a fresh cache each time. A batched generation
+    /// test needs a session with at least `test.batch` sequences.
     public static func run(_ test: Test, session: Qwen2Session, repetitions: Int) throws -> Result {
         let vocab = session.model.config.vocabularySize
         func token(_ i: Int) -> Int { 1000 + (i * 7919) % max(vocab - 2000, 1) }   // ordinary tokens, no specials
@@ -52,11 +58,16 @@ public enum Benchmark {
         let load = CPULoad()
         for r in 0...repetitions {
             session.reset()
-            if test.depth > 0 { _ = try session.decode((0..<test.depth).map(token), logits: .none) }
+            if test.depth > 0 {
+                _ = try session.decode((0..<test.depth).map(token), logits: .none)
+                for s in 1..<test.batch { session.copyPrefix(from: 0, to: s, count: test.depth) }
+            }
             let clock = ContinuousClock()
             let start = clock.now
             if test.prompt > 0 {
                 _ = try session.decode((0..<test.prompt).map(token), logits: .last)
+            } else if test.batch > 1 {
+                for i in 0..<test.generate { _ = try session.decodeStep((0..<test.batch).map { ($0, token(i + 31 * $0)) }) }
             } else {
                 for i in 0..<test.generate { _ = try session.decode([token(i)], logits: .last) }
             }

@@ -1,3 +1,4 @@
+import CKernels
 import Quants
 
 /// A weight matrix as stored in the file: `rows` rows of `cols` elements of `type`, row-major, read in place
@@ -8,6 +9,8 @@ public struct WeightMatrix: @unchecked Sendable {
     public let rows: Int
     public let cols: Int
     public let rowBytes: Int
+    /// The C row kernel for this type on the best path (bit-identical to `Dequantize`), if there is one.
+    private let rowKernel: vpg_dequant_fn?
 
     public init(type: GGMLType, data: UnsafeRawPointer, rows: Int, cols: Int) {
         self.type = type
@@ -15,10 +18,11 @@ public struct WeightMatrix: @unchecked Sendable {
         self.rows = rows
         self.cols = cols
         self.rowBytes = type.format.rowBytes(cols) ?? 0
+        rowKernel = vpg_dequant_kernel(Int32(type.rawValue), vpg_best_path())
     }
 
     /// Dequantizes row `r` into `out` (`[cols]` f32).
     @inline(__always) public func dequantizeRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
-        Dequantize.unchecked(type, data + r * rowBytes, out, count: cols)
+        if let rowKernel { rowKernel(data + r * rowBytes, out, Int64(cols)) } else { Dequantize.unchecked(type, data + r * rowBytes, out, count: cols) }
     }
 }

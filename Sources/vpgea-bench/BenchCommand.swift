@@ -40,6 +40,9 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .short, help: "Output: md, json or csv.")
     var o: Format = .md
 
+    @Option(name: .short, help: "Batched generation: sequences generated together, comma-separated (tg tests; aggregate t/s).")
+    var b = "1"
+
     @Option(name: .customLong("train"), help: "LoRA training sequence lengths (train512: forward + backward + AdamW, batch 1), comma-separated (0: none).")
     var train = "0"
 
@@ -58,7 +61,7 @@ struct BenchCommand: ParsableCommand {
 
     mutating func run() throws {
         let threads = try ints(t, "t"), prompts = try ints(p, "p"), gens = try ints(n, "n"), depths = try ints(d, "d")
-        let trains = try ints(train, "-train")
+        let trains = try ints(train, "-train"), batches = try ints(b, "b").map { max($0, 1) }
         let path = vpg_best_path() == Int32(VPG_PATH_AVX2.rawValue) ? "avx2+fma" : "generic"
         printError("machine: \(MachineFacts.cpuModel), \(ProcessInfo.processInfo.activeProcessorCount) cores, kernels: \(path)")
         let bandwidth = MachineFacts.readBandwidth(threads: threads.max() ?? 1)
@@ -77,12 +80,15 @@ struct BenchCommand: ParsableCommand {
             var tests: [Benchmark.Test] = []
             for depth in depths {
                 tests += prompts.filter { $0 > 0 }.map { Benchmark.Test(prompt: $0, generate: 0, depth: depth) }
-                tests += gens.filter { $0 > 0 }.map { Benchmark.Test(prompt: 0, generate: $0, depth: depth) }
+                for batch in batches {
+                    tests += gens.filter { $0 > 0 }.map { Benchmark.Test(prompt: 0, generate: $0, depth: depth, batch: batch) }
+                }
             }
             tests += trains.filter { $0 > 0 }.map { Benchmark.Test(prompt: 0, generate: 0, depth: 0, train: $0) }
             for threadCount in threads {
                 let context = (depths.max() ?? 0) + max(prompts.max() ?? 0, gens.max() ?? 0) + 8
-                let session = Qwen2Session(model: model, contextSize: context, maxBatch: 512, threads: threadCount)
+                let session = Qwen2Session(model: model, contextSize: context, maxBatch: 512, threads: threadCount,
+                                           sequences: batches.max() ?? 1)
                 for test in tests {
                     let result = test.train > 0
                         ? try TrainingBenchmark.run(test, model: model, config: LoRAConfig(rank: loraRank, alpha: Float(2 * loraRank)),
@@ -101,25 +107,26 @@ struct BenchCommand: ParsableCommand {
         let rss = MachineFacts.peakRSSMiB
         switch o {
         case .md:
-            print("| model | size | threads | test | t/s |")
-            print("| --- | ---: | ---: | --- | ---: |")
+            print("| model | size | threads | test | t/s | t/s per sequence |")
+            print("| --- | ---: | ---: | --- | ---: | ---: |")
             for row in rows {
-                print(String(format: "| %@ | %.2f GiB | %d | %@ | %.2f ± %.2f |", row.model, Double(row.size) / 1_073_741_824,
-                             row.result.threads, row.result.test.name, row.result.mean, row.result.stddev))
+                let perSequence = row.result.mean / Double(row.result.test.batch)
+                print(String(format: "| %@ | %.2f GiB | %d | %@ | %.2f ± %.2f | %.2f |", row.model, Double(row.size) / 1_073_741_824,
+                             row.result.threads, row.result.test.name, row.result.mean, row.result.stddev, perSequence))
             }
             print(String(format: "\n%@, kernels %@, read bandwidth %.1f GB/s, peak RSS %.0f MiB", MachineFacts.cpuModel,
                          path, bandwidth, rss))
         case .csv:
-            print("model_filename,n_threads,n_prompt,n_gen,n_depth,n_train,avg_ts,stddev_ts,foreign_load")
+            print("model_filename,n_threads,n_prompt,n_gen,n_depth,n_train,n_batch,avg_ts,stddev_ts,foreign_load")
             for row in rows {
                 let t = row.result.test
-                print("\(row.model),\(row.result.threads),\(t.prompt),\(t.generate),\(t.depth),\(t.train),\(row.result.mean),\(row.result.stddev),\(row.result.foreignLoad)")
+                print("\(row.model),\(row.result.threads),\(t.prompt),\(t.generate),\(t.depth),\(t.train),\(t.batch),\(row.result.mean),\(row.result.stddev),\(row.result.foreignLoad)")
             }
         case .json:
             let items = rows.map { row -> String in
                 let t = row.result.test
                 return "{\"model_filename\": \"\(row.model)\", \"model_size\": \(row.size), \"n_threads\": \(row.result.threads), "
-                    + "\"n_prompt\": \(t.prompt), \"n_gen\": \(t.generate), \"n_depth\": \(t.depth), \"n_train\": \(t.train), \"avg_ts\": \(row.result.mean), "
+                    + "\"n_prompt\": \(t.prompt), \"n_gen\": \(t.generate), \"n_depth\": \(t.depth), \"n_train\": \(t.train), \"n_batch\": \(t.batch), \"avg_ts\": \(row.result.mean), "
                     + "\"stddev_ts\": \(row.result.stddev), \"samples_ts\": [\(row.result.samples.map { "\($0)" }.joined(separator: ", "))], "
                     + "\"foreign_load\": \(row.result.foreignLoad)}"
             }

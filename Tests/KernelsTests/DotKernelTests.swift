@@ -106,3 +106,36 @@ import Testing
         }
     }
 }
+
+/// The C row dequantizers on every path, bit for bit against the scalar reference (itself bit-identical to
+/// gguf-py), including odd block counts; F16 over every bit pattern.
+@Suite struct DequantKernelTests {
+    @Test(arguments: DotKernelTests.types, [1, 3, 7])
+    func rowsMatchTheReferenceBitForBit(_ type: GGMLType, _ blocks: Int) throws {
+        let n = blocks * type.format.blockSize
+        for _ in 0..<20 {
+            let row = DotKernelTests.randomRow(type, blocks: blocks)
+            let want = try Dequantize.row(type, bytes: row, count: n).map(\.bitPattern)
+            for path in DotKernelTests.paths {
+                let kernel = try #require(vpg_dequant_kernel(Int32(type.rawValue), path))
+                var got = [Float](repeating: .nan, count: n)
+                row.withUnsafeBytes { r in got.withUnsafeMutableBufferPointer { kernel(r.baseAddress!, $0.baseAddress!, Int64(n)) } }
+                #expect(got.map(\.bitPattern) == want, "\(type.name) path \(path)")
+            }
+        }
+    }
+
+    @Test func f16EveryValue() throws {
+        let bytes = (0..<65536).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+        let want = try Dequantize.row(.f16, bytes: bytes, count: 65536).map(\.bitPattern)
+        for path in DotKernelTests.paths {
+            let kernel = try #require(vpg_dequant_kernel(Int32(GGMLType.f16.rawValue), path))
+            var got = [Float](repeating: 0, count: 65536)
+            bytes.withUnsafeBytes { r in got.withUnsafeMutableBufferPointer { kernel(r.baseAddress!, $0.baseAddress!, 65536) } }
+            let mismatches = zip(got.map(\.bitPattern), want).enumerated().filter { $0.element.0 != $0.element.1 }
+            // NaN payloads may be quieted differently; every number must match exactly.
+            #expect(mismatches.allSatisfy { Float(bitPattern: $0.element.1).isNaN && Float(bitPattern: $0.element.0).isNaN },
+                    "path \(path): \(mismatches.count) values differ")
+        }
+    }
+}

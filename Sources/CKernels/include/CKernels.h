@@ -39,6 +39,14 @@ void vpg_matvec_rows(vpg_dot_fn dot, const void *rows, int64_t row_bytes, const 
 
 
 
+// ---- Row dequantization (matrix-product panels) ----
+
+/// Dequantizes one row of n elements to f32, bit-identical to the scalar reference.
+typedef void (*vpg_dequant_fn)(const void *row, float *out, int64_t n);
+
+/// The dequantization kernel for a ggml type on a path, or NULL (F16 1, Q4_0 2, Q5_0 6, Q8_0 8, Q4_K 12, Q6_K 14).
+vpg_dequant_fn vpg_dequant_kernel(int ggml_type, int path);
+
 // ---- Generation kernels with 8-bit activations (llama.cpp's scheme) ----
 //
 // The activation row is quantized once per product, then each weight row is dotted with it in integers.

@@ -1,0 +1,119 @@
+// Dequantization of whole rows to f32, for the matrix-product panels (prompt processing, batched generation,
+// training). The arithmetic is the scalar reference's (Quants/Dequantize.swift, bit-identical to gguf-py),
+// operation for operation, with contraction off: each kernel is one always-inline body compiled twice, plain
+// and with AVX2/F16C enabled (the compiler vectorises the loops); results are identical on both paths.
+#include <string.h>
+#include "CKernels.h"
+#include "quant_blocks.h"
+
+#pragma clang fp contract(off)
+
+#define BODY static inline __attribute__((always_inline))
+
+BODY void row_f16(const uint8_t *x, float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        _Float16 h;
+        memcpy(&h, x + 2 * i, 2);
+        y[i] = (float)h;
+    }
+}
+
+BODY void row_q8_0(const uint8_t *x, float *y, int64_t n) {
+    for (int64_t b = 0; b < n / 32; b++, x += 34, y += 32) {
+        const float d = vpg_f16(x);
+        const int8_t *q = (const int8_t *)(x + 2);
+        for (int j = 0; j < 32; j++) y[j] = (float)q[j] * d;
+    }
+}
+
+BODY void row_q4_0(const uint8_t *x, float *y, int64_t n) {
+    for (int64_t b = 0; b < n / 32; b++, x += 18, y += 32) {
+        const float d = vpg_f16(x);
+        for (int j = 0; j < 16; j++) {
+            const uint8_t q = x[2 + j];
+            y[j] = d * (float)((int8_t)(q & 0xF) - 8);
+            y[j + 16] = d * (float)((int8_t)(q >> 4) - 8);
+        }
+    }
+}
+
+BODY void row_q5_0(const uint8_t *x, float *y, int64_t n) {
+    for (int64_t b = 0; b < n / 32; b++, x += 22, y += 32) {
+        const float d = vpg_f16(x);
+        uint32_t qh;
+        memcpy(&qh, x + 2, 4);
+        for (int j = 0; j < 16; j++) {
+            const uint8_t q = x[6 + j];
+            const uint8_t h0 = (uint8_t)(((qh >> j) & 1) << 4), h1 = (uint8_t)(((qh >> (j + 16)) & 1) << 4);
+            y[j] = d * (float)((int8_t)((q & 0xF) | h0) - 16);
+            y[j + 16] = d * (float)((int8_t)((q >> 4) | h1) - 16);
+        }
+    }
+}
+
+BODY void row_q4_k(const uint8_t *x, float *y, int64_t n) {
+    for (int64_t b = 0; b < n / 256; b++, x += 144, y += 256) {
+        const float d = vpg_f16(x), dmin = vpg_f16(x + 2);
+        for (int chunk = 0; chunk < 4; chunk++) {
+            int s1, m1, s2, m2;
+            vpg_scale_min_k4(2 * chunk, x + 4, &s1, &m1);
+            vpg_scale_min_k4(2 * chunk + 1, x + 4, &s2, &m2);
+            const float d1 = d * (float)s1, dm1 = dmin * (float)m1, d2 = d * (float)s2, dm2 = dmin * (float)m2;
+            const uint8_t *q = x + 16 + chunk * 32;
+            float *o = y + chunk * 64;
+            for (int l = 0; l < 32; l++) {
+                o[l] = d1 * (float)(q[l] & 0xF) - dm1;
+                o[l + 32] = d2 * (float)(q[l] >> 4) - dm2;
+            }
+        }
+    }
+}
+
+BODY void row_q6_k(const uint8_t *x, float *y, int64_t n) {
+    for (int64_t b = 0; b < n / 256; b++, x += 210, y += 256) {
+        const float d = vpg_f16(x + 208);
+        for (int half = 0; half < 2; half++) {
+            const uint8_t *ql = x + 64 * half, *qh = x + 128 + 32 * half;
+            const int8_t *sc = (const int8_t *)(x + 192 + 8 * half);
+            float *o = y + 128 * half;
+            for (int l = 0; l < 32; l++) {
+                const uint8_t h = qh[l];
+                const int q1 = (int8_t)((ql[l] & 0xF) | ((h & 3) << 4)) - 32;
+                const int q2 = (int8_t)((ql[l + 32] & 0xF) | (((h >> 2) & 3) << 4)) - 32;
+                const int q3 = (int8_t)((ql[l] >> 4) | (((h >> 4) & 3) << 4)) - 32;
+                const int q4 = (int8_t)((ql[l + 32] >> 4) | (((h >> 6) & 3) << 4)) - 32;
+                const int s = l / 16;
+                o[l] = (d * (float)sc[s]) * (float)q1;
+                o[l + 32] = (d * (float)sc[s + 2]) * (float)q2;
+                o[l + 64] = (d * (float)sc[s + 4]) * (float)q3;
+                o[l + 96] = (d * (float)sc[s + 6]) * (float)q4;
+            }
+        }
+    }
+}
+
+#define DEFINE_PATHS(name)                                                                                     \
+    static void name##_generic(const void *x, float *y, int64_t n) { row_##name(x, y, n); }                   \
+    __attribute__((target("avx2,fma,f16c"))) static void name##_avx2(const void *x, float *y, int64_t n) {    \
+        row_##name(x, y, n);                                                                                   \
+    }
+
+DEFINE_PATHS(f16)
+DEFINE_PATHS(q8_0)
+DEFINE_PATHS(q4_0)
+DEFINE_PATHS(q5_0)
+DEFINE_PATHS(q4_k)
+DEFINE_PATHS(q6_k)
+
+vpg_dequant_fn vpg_dequant_kernel(int ggml_type, int path) {
+    const int simd = path == VPG_PATH_AVX2 && vpg_path_supported(VPG_PATH_AVX2);
+    switch (ggml_type) {
+    case 1: return simd ? f16_avx2 : f16_generic;
+    case 2: return simd ? q4_0_avx2 : q4_0_generic;
+    case 6: return simd ? q5_0_avx2 : q5_0_generic;
+    case 8: return simd ? q8_0_avx2 : q8_0_generic;
+    case 12: return simd ? q4_k_avx2 : q4_k_generic;
+    case 14: return simd ? q6_k_avx2 : q6_k_generic;
+    default: return NULL;
+    }
+}
