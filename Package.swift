@@ -51,6 +51,9 @@ let package = Package(
                 swiftSettings: optimizedInDebug),
         // LoRA training: backward passes through the frozen quantized model, optimiser, checkpoints, adapter files.
         .target(name: "Training", dependencies: ["Qwen2", "Kernels", "GGUF", "Quants", "Sampling", "Engine", "ChatTemplate"], swiftSettings: optimizedInDebug),
+        // VPG-EA: problems, answer checking, dual-stream rollouts, cross-view filter, distillation, evaluation.
+        .target(name: "VPGEA", dependencies: ["Training", "Engine", "Qwen2", "Sampling", "ChatTemplate", "Tokenizers"],
+                swiftSettings: optimizedInDebug),
         // Samplers and logit processors.
         .target(name: "Sampling", swiftSettings: optimizedInDebug),
         // Terminal helpers shared by the command-line tools.
@@ -123,6 +126,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Qwen2", "Kernels", "GGUF", "TestSupport",
                                                           .product(name: "ZIPFoundation", package: "ZIPFoundation")],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "VPGEATests", dependencies: ["VPGEA", "Training", "Engine", "Qwen2", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels", "CBLAS"]),
     ]
