@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "vpgea-run", targets: ["vpgea-run"]),
         .executable(name: "vpgea-bench", targets: ["vpgea-bench"]),
         .executable(name: "vpgea-train", targets: ["vpgea-train"]),
+        .executable(name: "vpgea-eval", targets: ["vpgea-eval"]),
         .library(name: "GGUF", targets: ["GGUF"]),
         .library(name: "Quants", targets: ["Quants"]),
         .library(name: "ModelStore", targets: ["ModelStore"]),
@@ -98,7 +99,12 @@ let package = Package(
         ]),
 
         .executableTarget(name: "vpgea-train", dependencies: [
-            "Training", "Engine", "Qwen2", "ModelStore", "ConsoleUI", "GGUF", "Quants",
+            "Training", "VPGEA", "Engine", "Qwen2", "ModelStore", "ConsoleUI", "GGUF", "Quants",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .executableTarget(name: "vpgea-eval", dependencies: [
+            "VPGEA", "Training", "Engine", "Qwen2", "ModelStore", "ConsoleUI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

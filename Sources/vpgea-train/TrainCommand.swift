@@ -13,7 +13,7 @@ struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vpgea-train",
         abstract: "Fine-tune a LoRA adapter on a frozen, quantized Qwen2-family model, on the CPU.",
-        subcommands: [SFTCommand.self, MergeCommand.self])
+        subcommands: [SFTCommand.self, VPGEACommand.self, MergeCommand.self])
 }
 
 /// Options every training method shares.
@@ -42,8 +42,8 @@ struct CommonOptions: ParsableArguments {
     @Flag(help: "rsLoRA: scale by alpha/√rank instead of alpha/rank.")
     var rslora = false
 
-    @Option(help: "Peak learning rate.")
-    var lr: Float = 2e-4
+    @Option(help: "Peak learning rate (default: 2e-4 for sft, 1e-4 for vpgea).")
+    var lr: Float?
 
     @Option(help: "Warm-up steps (linear from 0), then cosine decay.")
     var warmup = 10
@@ -60,8 +60,8 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("weight-decay"), help: "AdamW's decoupled weight decay.")
     var weightDecay: Float = 0
 
-    @Option(name: .customLong("max-tokens"), help: "Longest training sequence in tokens (longer ones are cut).")
-    var maxTokens = 1024
+    @Option(name: .customLong("max-tokens"), help: "sft: longest training sequence (longer ones are cut; default 1024); vpgea: the generation limit L_max (default 512).")
+    var maxTokens: Int?
 
     @Option(help: "Seed of the adapter's initialisation, the data order and dropout.")
     var seed: UInt64 = 0
@@ -136,14 +136,14 @@ struct SFTCommand: ParsableCommand {
     private func train() throws {
         let url = try ModelStore().resolve(common.model, events: FetchReporter().handle)
         let bundle = try ModelBundle(path: url.path)
-        let trainSet = try SFTDataset(path: data, bundle: bundle, format: format, maxTokens: common.maxTokens, strict: strict)
+        let trainSet = try SFTDataset(path: data, bundle: bundle, format: format, maxTokens: (common.maxTokens ?? 1024), strict: strict)
         for problem in trainSet.skipped { printError("warning: \(data) \(problem) (skipped)") }
         guard !trainSet.examples.isEmpty else { throw AdapterError("\(data) has no usable records") }
-        let validSet = try validation.map { try SFTDataset(path: $0, bundle: bundle, format: format, maxTokens: common.maxTokens, strict: strict) }
+        let validSet = try validation.map { try SFTDataset(path: $0, bundle: bundle, format: format, maxTokens: (common.maxTokens ?? 1024), strict: strict) }
         for problem in validSet?.skipped ?? [] { printError("warning: \(validation!) \(problem) (skipped)") }
 
         var settings = SFTSettings()
-        settings.learningRate = common.lr
+        settings.learningRate = common.lr ?? 2e-4
         settings.warmupSteps = common.warmup
         settings.minLearningRateRatio = common.minLRRatio
         settings.gradientAccumulation = max(common.gradAccum, 1)

@@ -1,0 +1,54 @@
+/// Every choice of the method (../shared/docs/vpgea-method.md) as a knob, with that document's defaults.
+/// Choices marked "ours" there are this project's, not the paper's.
+public struct VPGEASettings: Codable, Sendable, Equatable {
+    public enum Method: String, Codable, Sendable, CaseIterable {
+        /// Dual-stream rollouts, cross-view filter, variational distillation into the prior.
+        case vpgea
+        /// Length-penalised GRPO on prior samples (baseline).
+        case grpoLength = "grpo-length"
+        /// Fine-tune on the shortest correct prior sample (baseline).
+        case shortestSFT = "shortest-sft"
+    }
+    public enum DistillationMode: String, Codable, Sendable, CaseIterable {
+        /// Full-vocabulary forward KL against the stop-gradient posterior view, per token.
+        case token
+        /// Weighted NLL of the kept paths under the prior view.
+        case sequence
+    }
+
+    public var method = Method.vpgea
+    public var mode = DistillationMode.token
+    /// Problems per step (B) and samples per view and problem (G).
+    public var problemsPerStep = 4
+    public var groupSize = 4
+    public var temperature: Float = 0.8
+    public var topP: Float = 0.95
+    /// L_max: the generation limit; a completion cut there is wrong.
+    public var maxTokens = 512
+    /// λ in U(z) = c(z) − λ·|z|/L_max.
+    public var lengthPenalty: Float = 0.5
+    /// δ: least support (mean log-probability gain of the answer given the reasoning); ours.
+    public var supportThreshold: Float = 0
+    /// τ: least mean per-token log-probability of the path under the prior view; ours.
+    public var plausibilityThreshold: Float = -2.5
+    /// Phrases that give away the hint; ours.
+    public var leakPhrases = ["given answer", "we are told the answer", "the answer was given", "verified final answer",
+                              "the answer is given", "as given", "the provided answer", "hint"]
+    /// β: weight of the posterior policy-gradient term (0: off).
+    public var posteriorWeight: Float = 0.1
+    /// Prior-view instruction and posterior-view hint ({answer} is replaced); the hint is ours.
+    public var instruction = "Please reason step by step, and put your final answer within \\boxed{}."
+    public var hint = "The verified final answer is {answer}. Write the shortest complete reasoning that derives it "
+        + "from the problem statement, and do not mention that the answer was given."
+    /// How the answer is phrased when scoring support (ours).
+    public var answerTemplate = "\n\nThe final answer is $\\boxed{{answer}}$."
+    public var learningRate: Float = 1e-4
+    public var warmupSteps = 0
+    public var steps = 20
+    public var maxGradNorm: Float = 1
+    public var weightDecay: Float = 0
+    public var seed: UInt64 = 0
+    public var checkpointEvery = 5
+
+    public init() {}
+}

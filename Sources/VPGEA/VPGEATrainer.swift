@@ -1,0 +1,261 @@
+import Engine
+import Foundation
+import Qwen2
+import Sampling
+import Training
+
+/// What one step did, for the progress line and the JSONL log.
+public struct VPGEAStepReport: Codable, Sendable {
+    public var step = 0
+    public var posteriorAccuracy = 0.0
+    public var priorAccuracy = 0.0
+    public var posteriorMeanTokens = 0.0
+    public var priorMeanTokens = 0.0
+    /// Candidates (gate > 0) and how many the cross-view check removed, by reason.
+    public var candidates = 0
+    public var removedLeak = 0
+    public var removedPlausibility = 0
+    public var removedSupport = 0
+    public var distilled = 0
+    public var distillationLoss = 0.0
+    public var posteriorLoss = 0.0
+    public var policyLoss = 0.0
+    public var gradientNorm: Float = 0
+    public var learningRate: Float = 0
+    public var rolloutTokens = 0
+    public var rolloutTokensPerSecond = 0.0
+    public var seconds = 0.0
+}
+
+/// The VPG-EA training loop (and its baselines) on a frozen base with a shared LoRA adapter.
+public final class VPGEATrainer {
+    public let bundle: ModelBundle
+    public let settings: VPGEASettings
+    public let kind: BenchmarkKind
+    public let problems: [Problem]
+    public let backprop: LoRABackprop
+    public let optimizer: AdamW
+    public private(set) var state: TrainingState
+    let views: Views
+    let session: Qwen2Session
+    let generator: BatchGenerator
+    private var order: [Int] = []
+
+    public var adapter: LoRAAdapter { backprop.adapter }
+
+    public init(bundle: ModelBundle, adapter: LoRAAdapter, optimizer: AdamW, state: TrainingState, settings: VPGEASettings,
+                kind: BenchmarkKind, problems: [Problem], threads: Int) throws {
+        precondition(!problems.isEmpty)
+        self.bundle = bundle
+        self.settings = settings
+        self.kind = kind
+        self.problems = problems
+        self.optimizer = optimizer
+        self.state = state
+        optimizer.weightDecay = settings.weightDecay
+        let views = Views(bundle: bundle, settings: settings)
+        self.views = views
+        // Room for the longest of the first problems' prompts with a margin; longer problems are skipped.
+        let longestPrompt = try problems.prefix(256).map { try views.posterior($0).count }.max() ?? 256
+        let maxTokens = longestPrompt + 64 + settings.maxTokens + 64
+        backprop = LoRABackprop(model: bundle.model, adapter: adapter, maxTokens: maxTokens, threads: threads)
+        let sequences = min(2 * settings.groupSize * settings.problemsPerStep, 32)
+        session = Qwen2Session(model: bundle.model, contextSize: maxTokens, maxBatch: max(512, sequences), threads: threads,
+                               sequences: sequences)
+        session.adapter = adapter
+        generator = BatchGenerator(session: session, stopTokens: bundle.tokenizer.endOfGeneration)
+        order = Self.order(problems.count, seed: state.seed, epoch: state.epoch)
+    }
+
+    static func order(_ count: Int, seed: UInt64, epoch: Int) -> [Int] {
+        var rng = SeededGenerator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15)
+        return Array(0..<count).shuffled(using: &rng)
+    }
+
+    public var finished: Bool { state.step >= settings.steps }
+
+    /// The next problems in the seeded order with their prior and posterior prompts (problems whose prompts
+    /// leave no room for `maxTokens` are skipped).
+    private func nextProblems() throws -> [(problem: Problem, prior: [Int], posterior: [Int])] {
+        var out: [(problem: Problem, prior: [Int], posterior: [Int])] = []
+        var tried = 0
+        while out.count < settings.problemsPerStep {
+            if state.position >= order.count {
+                state.epoch += 1
+                state.position = 0
+                order = Self.order(problems.count, seed: state.seed, epoch: state.epoch)
+            }
+            let p = problems[order[state.position]]
+            state.position += 1
+            tried += 1
+            let prior = try views.prior(p), posterior = try views.posterior(p)
+            if posterior.count + settings.maxTokens + 64 <= backprop.maxTokens { out.append((p, prior, posterior)) }
+            if tried > 4 * problems.count { throw DatasetError("every problem's prompt is too long for the context") }
+        }
+        return out
+    }
+
+    /// Samples `count` completions of `prompt` (seeded per step, view and sample).
+    private func requests(_ prompt: [Int], count: Int, salt: UInt64) -> [BatchRequest] {
+        (0..<count).map { i in
+            var p = SamplingParameters()
+            p.temperature = settings.temperature
+            p.topP = settings.topP
+            p.topK = 0
+            p.minP = 0
+            p.seed = settings.seed ^ (UInt64(state.step) << 20) ^ (salt << 8) ^ UInt64(i)
+            return BatchRequest(prompt: prompt, sampling: p, maxTokens: settings.maxTokens)
+        }
+    }
+
+    /// One optimiser step: rollouts, scoring, the method's loss, AdamW.
+    public func step(onRollout: ((Int, Int) -> Void)? = nil) throws -> VPGEAStepReport {
+        let start = Date()
+        var report = VPGEAStepReport()
+        let chosen = try nextProblems()
+        let batch = chosen.map(\.problem), priorPrompts = chosen.map(\.prior), posteriorPrompts = chosen.map(\.posterior)
+        let G = settings.groupSize, needPosterior = settings.method == .vpgea
+        // 1. Rollouts: posterior and prior samples of every problem, one batch.
+        var all: [BatchRequest] = []
+        for k in batch.indices {
+            if needPosterior { all += requests(posteriorPrompts[k], count: G, salt: UInt64(2 * k + 1)) }
+            all += requests(priorPrompts[k], count: G, salt: UInt64(2 * k))
+        }
+        let outputs = try generator.generate(all, onStep: onRollout)
+        report.rolloutTokens = generator.generatedTokens
+        report.rolloutTokensPerSecond = Double(generator.generatedTokens) / max(generator.generationSeconds, 1e-9)
+        // 2. Score.
+        var posterior: [[ScoredCompletion]] = [], prior: [[ScoredCompletion]] = []
+        var index = 0
+        for p in batch {
+            func take() -> [ScoredCompletion] {
+                defer { index += G }
+                return outputs[index..<index + G].map { ScoredCompletion($0, problem: p, kind: kind, bundle: bundle, settings: settings) }
+            }
+            posterior.append(needPosterior ? take() : [])
+            prior.append(take())
+        }
+        let flatPrior = prior.flatMap { $0 }, flatPosterior = posterior.flatMap { $0 }
+        report.priorAccuracy = Double(flatPrior.filter(\.correct).count) / Double(max(flatPrior.count, 1))
+        report.priorMeanTokens = Double(flatPrior.map(\.length).reduce(0, +)) / Double(max(flatPrior.count, 1))
+        report.posteriorAccuracy = Double(flatPosterior.filter(\.correct).count) / Double(max(flatPosterior.count, 1))
+        report.posteriorMeanTokens = Double(flatPosterior.map(\.length).reduce(0, +)) / Double(max(flatPosterior.count, 1))
+        // 3–6. The method's loss, accumulated into the gradients.
+        backprop.zeroGradients()
+        let perProblem = 1 / Float(batch.count)
+        for (k, p) in batch.enumerated() {
+            switch settings.method {
+            case .vpgea:
+                try vpgeaLoss(problem: p, posterior: posterior[k], priorPrompt: priorPrompts[k],
+                              posteriorPrompt: posteriorPrompts[k], scale: perProblem, report: &report)
+            case .grpoLength:
+                let advantages = groupAdvantages(prior[k].map(\.utility))
+                for (z, a) in zip(prior[k], advantages) where a != 0 && !z.tokens.isEmpty {
+                    report.policyLoss += try weightedNLL(priorPrompts[k], z.tokens, weight: a * perProblem / Float(z.length))
+                }
+            case .shortestSFT:
+                if let best = prior[k].filter(\.correct).min(by: { $0.length < $1.length }) {
+                    report.policyLoss += try weightedNLL(priorPrompts[k], best.tokens, weight: perProblem / Float(best.length))
+                    report.distilled += 1
+                }
+            }
+        }
+        report.gradientNorm = clipGradientNorm(backprop.gradients, count: adapter.count, maxNorm: settings.maxGradNorm)
+        report.learningRate = LearningRateSchedule(peak: settings.learningRate, warmup: settings.warmupSteps, total: settings.steps,
+                                                   minRatio: 1).rate(at: state.step)
+        optimizer.update(adapter.parameters, backprop.gradients, lr: report.learningRate)
+        state.step += 1
+        report.step = state.step
+        state.losses.append(report.distillationLoss + report.posteriorLoss + report.policyLoss)
+        report.seconds = Date().timeIntervalSince(start)
+        return report
+    }
+
+    /// Gate, cross-view check and distillation for one problem's posterior group.
+    private func vpgeaLoss(problem p: Problem, posterior group: [ScoredCompletion], priorPrompt: [Int], posteriorPrompt: [Int],
+                           scale: Float, report: inout VPGEAStepReport) throws {
+        let advantages = groupAdvantages(group.map(\.utility))
+        for (z, a) in zip(group, advantages) {
+            let gate = (z.correct ? 1 : 0) * max(a, 0)
+            if gate > 0 {
+                report.candidates += 1
+                if let reason = try crossViewRejection(z, problem: p, priorPrompt: priorPrompt) {
+                    switch reason {
+                    case .leak: report.removedLeak += 1
+                    case .plausibility: report.removedPlausibility += 1
+                    case .support: report.removedSupport += 1
+                    }
+                } else {
+                    report.distilled += 1
+                    let weight = gate * scale / Float(z.length)
+                    switch settings.mode {
+                    case .sequence:
+                        report.distillationLoss += try weightedNLL(priorPrompt, z.tokens, weight: weight)
+                    case .token:
+                        report.distillationLoss += try tokenKL(priorPrompt: priorPrompt, posteriorPrompt: posteriorPrompt, z.tokens, weight: weight)
+                    }
+                }
+            }
+            // Posterior term: on-policy gradient on the posterior view.
+            if settings.posteriorWeight > 0, a != 0, !z.tokens.isEmpty {
+                report.posteriorLoss += try weightedNLL(posteriorPrompt, z.tokens,
+                                                        weight: settings.posteriorWeight * a * scale / Float(z.length))
+            }
+        }
+    }
+
+    enum Rejection { case leak, plausibility, support }
+
+    /// Why a correct, better-than-average posterior path is pseudo-efficient, or nil when it passes.
+    func crossViewRejection(_ z: ScoredCompletion, problem: Problem, priorPrompt: [Int]) throws -> Rejection? {
+        let lower = z.text.lowercased()
+        if settings.leakPhrases.contains(where: { lower.contains($0.lowercased()) }) { return .leak }
+        if try meanLogProb(priorPrompt, z.tokens) < Double(settings.plausibilityThreshold) { return .plausibility }
+        // Support: the answer given the path's reasoning, against the answer given no reasoning.
+        let answer = bundle.tokenizer.encode(settings.answerTemplate.replacingOccurrences(of: "{answer}", with: problem.answer),
+                                             parseSpecial: false, addBOS: false)
+        let reasoning = bundle.tokenizer.encode(Self.reasoning(of: z.text), parseSpecial: false, addBOS: false)
+        let withReasoning = try meanLogProb(priorPrompt + reasoning, answer)
+        let without = try meanLogProb(priorPrompt, answer)
+        return withReasoning - without < Double(settings.supportThreshold) ? .support : nil
+    }
+
+    /// The completion's text before its final answer (the last `\boxed`, else all of it).
+    static func reasoning(of text: String) -> String {
+        guard let r = text.range(of: "\\boxed", options: .backwards) else { return text }
+        return String(text[..<r.lowerBound])
+    }
+
+    /// Mean log-probability of `continuation` after `prompt` (no gradient).
+    func meanLogProb(_ prompt: [Int], _ continuation: [Int]) throws -> Double {
+        guard !continuation.isEmpty else { return 0 }
+        let tokens = Array((prompt + continuation).prefix(backprop.maxTokens))
+        let trained = tokens.indices.map { $0 >= prompt.count }
+        return -(try backprop.loss(tokens: tokens, loss: CrossEntropyLoss(tokens: tokens, trained: trained)))
+    }
+
+    /// Adds weight · Σ −log p(z_t) under the view `prompt` to the gradients; returns the loss.
+    func weightedNLL(_ prompt: [Int], _ z: [Int], weight: Float) throws -> Double {
+        let tokens = Array((prompt + z).prefix(backprop.maxTokens))
+        let trained = tokens.indices.map { $0 >= prompt.count }
+        return try backprop.accumulate(tokens: tokens, loss: CrossEntropyLoss(tokens: tokens, trained: trained, weight: weight))
+    }
+
+    /// Adds weight · Σ_t KL(sg[q(·|x, y*, z<t)] ‖ π(·|x, z<t)) to the gradients; returns the loss.
+    func tokenKL(priorPrompt: [Int], posteriorPrompt: [Int], _ z: [Int], weight: Float) throws -> Double {
+        let count = min(z.count, backprop.maxTokens - max(priorPrompt.count, posteriorPrompt.count))
+        guard count > 0 else { return 0 }
+        let vocab = bundle.model.config.vocabularySize
+        let teacherTokens = posteriorPrompt + z.prefix(count)
+        let teacher = LogProbabilityCapture(positions: (0..<count).map { posteriorPrompt.count - 1 + $0 }, vocab: vocab)
+        _ = try backprop.loss(tokens: teacherTokens, loss: teacher)
+        let studentTokens = priorPrompt + z.prefix(count)
+        let loss = ForwardKLLoss(positions: (0..<count).map { priorPrompt.count - 1 + $0 }, teacher: teacher, weight: weight)
+        return try backprop.accumulate(tokens: studentTokens, loss: loss)
+    }
+
+    public func saveCheckpoint(to path: String) throws {
+        let json = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
+        try Checkpoint.save(to: path, adapter: adapter, optimizer: optimizer, state: state, settings: json)
+    }
+}

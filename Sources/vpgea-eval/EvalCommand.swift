@@ -1,0 +1,118 @@
+import ArgumentParser
+import ConsoleUI
+import Engine
+import Foundation
+import ModelStore
+import Qwen2
+import Training
+import VPGEA
+
+@main
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vpgea-eval",
+        abstract: "Accuracy and tokens used on GSM8K, MATH-500 or AIME24, with the prior view (question only).",
+        discussion: """
+            Prints and writes (JSON and Markdown) accuracy (pass@1, mean over --samples), mean generated tokens and \
+            the truncation rate. Given --base (a result file of the base model on the same problems), also the token \
+            reduction and ε³ := (Acc/Acc_base)³ · (T_base/T) (this project's definition). --plot draws accuracy \
+            against mean tokens for the result files given.
+            Examples:
+              vpgea-eval --model qwen2.5-coder-0.5b-instruct --bench gsm8k --limit 100 --out base.json
+              vpgea-eval --model qwen2.5-coder-0.5b-instruct --lora a.gguf --bench gsm8k --limit 100 --base base.json --out a.json
+              vpgea-eval --plot base.json a.json --out plot.svg
+            """)
+
+    @Option(help: "The model: a GGUF path, a catalog name or a URL.")
+    var model: String?
+
+    @Option(help: "A LoRA adapter (GGUF or PEFT directory).")
+    var lora: String?
+
+    @Option(help: "gsm8k, math500 or aime24.")
+    var bench: BenchmarkKind = .gsm8k
+
+    @Option(help: "The benchmark file (default: ../shared/data/<bench>/test.jsonl).")
+    var data: String?
+
+    @Option(help: "Only the first N problems (a fixed slice).")
+    var limit: Int?
+
+    @Option(help: "Samples per problem.")
+    var samples = 1
+
+    @Option(name: .customLong("max-tokens"), help: "Generation limit; a cut completion counts as wrong.")
+    var maxTokens = 512
+
+    @Option(help: "Sampling temperature.")
+    var temperature: Float = 0.6
+
+    @Option(help: "Random seed.")
+    var seed: UInt64 = 0
+
+    @Option(help: "A result file of the base model, for token reduction and ε³.")
+    var base: String?
+
+    @Option(help: "Name of this run in tables and plots.")
+    var label: String?
+
+    @Option(help: "Write the result as JSON here (and Markdown next to it), or the plot when --plot is given.")
+    var out: String?
+
+    @Option(name: [.short, .customLong("threads")], help: "Threads (default: all cores).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(parsing: .upToNextOption, help: "Draw accuracy against mean tokens for these result files (SVG).")
+    var plot: [String] = []
+
+    mutating func run() throws {
+        do {
+            if !plot.isEmpty {
+                let results = try plot.map { try JSONDecoder().decode(EvaluationResult.self, from: Data(contentsOf: URL(fileURLWithPath: $0))) }
+                let svg = Evaluation.svg(results)
+                if let out { try svg.write(toFile: out, atomically: true, encoding: .utf8) } else { print(svg) }
+                print(Evaluation.markdown(results))
+                return
+            }
+            guard let model else { throw ValidationError("--model is required (or --plot FILES)") }
+            let path = data ?? "../shared/data/\(bench.rawValue)/test.jsonl"
+            let dataset = try Dataset(kind: bench, path: path)
+            for problem in dataset.skipped { printError("warning: \(path) \(problem) (skipped)") }
+            let url = try ModelStore().resolve(model, events: FetchReporter().handle)
+            let bundle = try ModelBundle(path: url.path)
+            let adapter = try lora.map { try LoRAAdapter.load(path: $0, model: bundle.model.config) }
+            var settings = EvaluationSettings()
+            settings.limit = limit
+            settings.samples = max(samples, 1)
+            settings.maxTokens = maxTokens
+            settings.temperature = temperature
+            settings.seed = seed
+            let bar = ProgressBar(label: "evaluating", total: min(limit ?? dataset.problems.count, dataset.problems.count) * settings.samples)
+            var result = try Evaluation.run(bundle: bundle, adapter: adapter, kind: bench, problems: dataset.problems, settings: settings,
+                                            threads: threads, label: label ?? (lora.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "base")) {
+                done, _ in bar.update(done)
+            }
+            bar.finish()
+            result.adapter = lora
+            if let base {
+                let baseResult = try JSONDecoder().decode(EvaluationResult.self, from: Data(contentsOf: URL(fileURLWithPath: base)))
+                result.compare(with: baseResult)
+            }
+            let table = Evaluation.markdown([result])
+            print(table)
+            if let out {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                try encoder.encode(result).write(to: URL(fileURLWithPath: out), options: .atomic)
+                try table.write(toFile: (out.hasSuffix(".json") ? String(out.dropLast(5)) : out) + ".md", atomically: true, encoding: .utf8)
+            }
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+extension BenchmarkKind: ExpressibleByArgument {}

@@ -1,0 +1,158 @@
+import ArgumentParser
+import ConsoleUI
+import Engine
+import Foundation
+import ModelStore
+import Qwen2
+import Training
+import VPGEA
+
+struct VPGEACommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vpgea",
+        abstract: "VPG-EA: learn to reason shorter at equal accuracy (or a baseline: --method grpo-length | shortest-sft).",
+        discussion: """
+            Each step samples --group-size completions per problem from the posterior view (question + a hint with \
+            the reference answer) and from the prior view (question only), in one batch; keeps correct, \
+            better-than-average posterior paths that pass the cross-view check (no leak, plausible under the prior, \
+            the reasoning supports the answer); and distils them into the prior (--mode token: full-vocabulary KL \
+            against the posterior view; sequence: weighted NLL). The method and its defaults are described in \
+            ../shared/docs/vpgea-method.md; choices marked "ours" there are knobs here.
+            Example:
+              vpgea-train vpgea --model qwen2.5-coder-0.5b-instruct --out vpgea.gguf --steps 20 --max-tokens 256
+            """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Training problems (JSONL).")
+    var data = "../shared/data/gsm8k/train.jsonl"
+
+    @Option(help: "How answers are checked: gsm8k, math500 or aime24.")
+    var bench: BenchmarkKind = .gsm8k
+
+    @Option(help: "vpgea, grpo-length or shortest-sft.")
+    var method: VPGEASettings.Method = .vpgea
+
+    @Option(help: "Distillation: token (KL against the posterior view) or sequence (weighted NLL).")
+    var mode: VPGEASettings.DistillationMode = .token
+
+    @Option(help: "Optimiser steps.")
+    var steps = 20
+
+    @Option(name: .customLong("problems-per-step"), help: "Problems per step (B).")
+    var problemsPerStep = 4
+
+    @Option(name: .customLong("group-size"), help: "Samples per view and problem (G).")
+    var groupSize = 4
+
+    @Option(help: "Rollout temperature.")
+    var temperature: Float = 0.8
+
+    @Option(name: .customLong("top-p"), help: "Rollout top-p.")
+    var topP: Float = 0.95
+
+    @Option(help: "λ: length penalty in U = c − λ·|z|/L_max.")
+    var lambda: Float = 0.5
+
+    @Option(help: "δ: least support of the answer by the reasoning (ours).")
+    var delta: Float = 0
+
+    @Option(help: "τ: least mean log-probability of a path under the prior view (ours).")
+    var tau: Float = -2.5
+
+    @Option(help: "β: weight of the posterior policy-gradient term (0: off).")
+    var beta: Float = 0.1
+
+    @Option(help: "JSONL log of every step (default: OUT.log.jsonl).")
+    var log: String?
+
+    mutating func run() throws {
+        do {
+            try train()
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode.failure
+        }
+    }
+
+    private func train() throws {
+        let dataset = try Dataset(kind: bench, path: data)
+        for problem in dataset.skipped { printError("warning: \(data) \(problem) (skipped)") }
+        guard !dataset.problems.isEmpty else { throw DatasetError("\(data) has no usable problems") }
+        let url = try ModelStore().resolve(common.model, events: FetchReporter().handle)
+        let bundle = try ModelBundle(path: url.path)
+        var settings = VPGEASettings()
+        settings.method = method
+        settings.mode = mode
+        settings.steps = steps
+        settings.problemsPerStep = max(problemsPerStep, 1)
+        settings.groupSize = max(groupSize, 2)
+        settings.temperature = temperature
+        settings.topP = topP
+        settings.maxTokens = common.maxTokens ?? 512
+        settings.lengthPenalty = lambda
+        settings.supportThreshold = delta
+        settings.plausibilityThreshold = tau
+        settings.posteriorWeight = beta
+        settings.learningRate = common.lr ?? 1e-4
+        settings.warmupSteps = min(common.warmup, steps / 4)
+        settings.maxGradNorm = common.maxGradNorm
+        settings.weightDecay = common.weightDecay
+        settings.seed = common.seed
+        settings.checkpointEvery = common.checkpointEvery
+
+        let adapter: LoRAAdapter, optimizer: AdamW, state: TrainingState
+        if common.resume {
+            let loaded = try Checkpoint.load(from: common.checkpointPath, model: bundle.model.config)
+            (adapter, optimizer, state) = (loaded.adapter, loaded.optimizer, loaded.state)
+            printError("resuming from \(common.checkpointPath) at step \(state.step)")
+        } else {
+            adapter = LoRAAdapter(config: try common.loraConfig(), model: bundle.model.config)
+            adapter.initializePEFT(seed: common.seed)
+            optimizer = AdamW(count: adapter.count)
+            state = TrainingState(seed: common.seed)
+        }
+        let trainer = try VPGEATrainer(bundle: bundle, adapter: adapter, optimizer: optimizer, state: state, settings: settings,
+                                       kind: bench, problems: dataset.problems, threads: common.threads)
+        let logPath = log ?? common.out + ".log.jsonl"
+        if !common.resume { FileManager.default.createFile(atPath: logPath, contents: nil) }
+        let logFile = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        logFile.seekToEndOfFile()
+        printError("\(method.rawValue): \(dataset.problems.count) problems, \(steps) steps of \(settings.problemsPerStep) problems × "
+            + "\(settings.groupSize) samples, L_max \(settings.maxTokens); Ctrl-C saves a checkpoint and stops")
+        Interrupt.install()
+        let progress = TrainingProgress(total: steps)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        while !trainer.finished, !Interrupt.requested {
+            let terminal = isatty(STDERR_FILENO) != 0
+            let r = try trainer.step { done, active in
+                if terminal { writeStandardError("\r\u{1B}[2Krollouts: \(done) tokens, \(active) sequences running") }
+            }
+            if terminal { writeStandardError("\r\u{1B}[2K") }
+            var line = try encoder.encode(r)
+            line.append(0x0A)
+            logFile.write(line)
+            let removed = "removed leak \(r.removedLeak)/plaus \(r.removedPlausibility)/support \(r.removedSupport) of \(r.candidates)"
+            progress.show(step: r.step, loss: r.distillationLoss + r.posteriorLoss + r.policyLoss, learningRate: r.learningRate,
+                          tokens: r.rolloutTokens, seconds: r.seconds,
+                          extra: String(format: "post %.0f%%/%.0f tok  prior %.0f%%/%.0f tok  %@  distilled %d  rollout %.1f tok/s",
+                                        r.posteriorAccuracy * 100, r.posteriorMeanTokens, r.priorAccuracy * 100, r.priorMeanTokens,
+                                        method == .vpgea ? removed : "", r.distilled, r.rolloutTokensPerSecond))
+            if settings.checkpointEvery > 0, r.step % settings.checkpointEvery == 0 { try trainer.saveCheckpoint(to: common.checkpointPath) }
+        }
+        progress.finish()
+        try trainer.saveCheckpoint(to: common.checkpointPath)
+        try adapter.saveGGUF(to: common.out, baseModelName: url.lastPathComponent)
+        if let peftOut = common.peftOut { try adapter.savePEFT(to: URL(fileURLWithPath: peftOut), baseModel: url.lastPathComponent) }
+        printError(Interrupt.requested
+            ? "stopped at step \(trainer.state.step): checkpoint \(common.checkpointPath); continue with --resume"
+            : "adapter written to \(common.out); log \(logPath)")
+    }
+}
+
+extension VPGEASettings.Method: ExpressibleByArgument {}
+extension VPGEASettings.DistillationMode: ExpressibleByArgument {}
+extension BenchmarkKind: ExpressibleByArgument {}

@@ -1,0 +1,80 @@
+import Engine
+import Foundation
+import Qwen2
+import Testing
+import TestSupport
+import Training
+@testable import VPGEA
+
+/// The VPG-EA step on the real 0.5B model with small settings (it needs a tokenizer and a chat template).
+@Suite(.serialized) struct VPGEATrainerTests {
+    static let problems = [
+        Problem(id: "a", question: "What is 2+3?", answer: "5"),
+        Problem(id: "b", question: "What is 10-4?", answer: "6"),
+        Problem(id: "c", question: "What is 3*3?", answer: "9"),
+    ]
+
+    static func trainer(_ settings: VPGEASettings) throws -> VPGEATrainer {
+        let bundle = try ModelBundle(path: try TestSupport.testModelPath())
+        let adapter = LoRAAdapter(config: LoRAConfig(rank: 4, alpha: 8), model: bundle.model.config)
+        adapter.initializePEFT(seed: 3)
+        return try VPGEATrainer(bundle: bundle, adapter: adapter, optimizer: AdamW(count: adapter.count), state: TrainingState(seed: 1),
+                                settings: settings, kind: .gsm8k, problems: problems, threads: 2)
+    }
+
+    /// The teacher's positions line up with the student's: the same view as teacher and student gives KL 0 and
+    /// no gradient; the posterior view as teacher gives a positive KL.
+    @Test func tokenKLAlignsTeacherAndStudent() throws {
+        var settings = VPGEASettings()
+        settings.maxTokens = 16
+        let t = try Self.trainer(settings)
+        // B ≠ 0 so the adapter is live in both views.
+        for i in 0..<t.adapter.count { t.adapter.parameters[i] += 0.001 * Float(sin(Double(i))) }
+        let views = Views(bundle: t.bundle, settings: settings)
+        let prior = try views.prior(Self.problems[0]), posterior = try views.posterior(Self.problems[0])
+        let z = t.bundle.tokenizer.encode("2 + 3 = 5, so the answer is \\boxed{5}.", parseSpecial: false, addBOS: false)
+        t.backprop.zeroGradients()
+        let same = try t.tokenKL(priorPrompt: prior, posteriorPrompt: prior, z, weight: 1)
+        let norm = (0..<t.adapter.count).reduce(0.0) { $0 + Double(t.backprop.gradients[$1] * t.backprop.gradients[$1]) }.squareRoot()
+        #expect(abs(same) < 1e-4, "KL of a view with itself: \(same)")
+        #expect(norm < 1e-3, "gradient norm \(norm)")
+        t.backprop.zeroGradients()
+        let different = try t.tokenKL(priorPrompt: prior, posteriorPrompt: posterior, z, weight: 1)
+        #expect(different > 1e-3)
+        // Plausibility and support are finite log-probabilities.
+        let plausibility = try t.meanLogProb(prior, z)
+        #expect(plausibility < 0 && plausibility > -20)
+    }
+
+    /// Two steps of each method run, log what they did, and change the adapter.
+    @Test(arguments: VPGEASettings.Method.allCases)
+    func twoSteps(_ method: VPGEASettings.Method) throws {
+        var settings = VPGEASettings()
+        settings.method = method
+        settings.problemsPerStep = 2
+        settings.groupSize = 2
+        settings.maxTokens = 32
+        settings.steps = 2
+        settings.learningRate = 1e-3
+        settings.temperature = 1.0
+        let t = try Self.trainer(settings)
+        let before = Array(UnsafeBufferPointer(start: t.adapter.parameters, count: t.adapter.count))
+        var reports: [VPGEAStepReport] = []
+        while !t.finished { reports.append(try t.step()) }
+        #expect(reports.map(\.step) == [1, 2])
+        for r in reports {
+            #expect(r.rolloutTokens > 0 && r.rolloutTokens <= (method == .vpgea ? 8 : 4) * 32)
+            #expect((0...1).contains(r.priorAccuracy) && r.priorMeanTokens > 0)
+            #expect(r.removedLeak + r.removedPlausibility + r.removedSupport + r.distilled <= max(r.candidates, r.distilled))
+            if method != .vpgea { #expect(r.posteriorMeanTokens == 0) }
+        }
+        let moved = (0..<t.adapter.count).contains { t.adapter.parameters[$0] != before[$0] }
+        // The adapter moves exactly when some loss had a signal (all utilities of a group tied: none).
+        let signal = reports.contains { $0.policyLoss != 0 || $0.distillationLoss != 0 || $0.posteriorLoss != 0 || $0.distilled > 0 }
+        #expect(moved == signal)
+        print("\(method.rawValue): " + reports.map {
+            String(format: "post %.2f/%.0f prior %.2f/%.0f cand %d distilled %d rollout %.1f tok/s", $0.posteriorAccuracy,
+                   $0.posteriorMeanTokens, $0.priorAccuracy, $0.priorMeanTokens, $0.candidates, $0.distilled, $0.rolloutTokensPerSecond)
+        }.joined(separator: " | "))
+    }
+}
