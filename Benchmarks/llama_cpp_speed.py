@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """llama.cpp's prompt and generation speed on this machine, through llama-cpp-python (pip install
-llama-cpp-python builds llama.cpp from source), flash attention off. For side-by-side figures with
-`vpgea-run --verbose` until vpgea-bench exists.
-Usage: llama_cpp_speed.py MODEL.gguf [threads] [runs] [n_prompt] [n_gen]"""
+llama-cpp-python builds llama.cpp from source), flash attention off, the way vpgea-bench measures (ordinary
+token ids, pp = one batch, tg = one token at a time after one token of context).
+Usage: llama_cpp_speed.py MODEL.gguf [threads] [runs] [n_prompt] [n_gen] [--json]"""
+import json
 import statistics
 import sys
 import time
@@ -13,7 +14,7 @@ model = sys.argv[1]
 threads = int(sys.argv[2]) if len(sys.argv) > 2 else 2
 runs = int(sys.argv[3]) if len(sys.argv) > 3 else 3
 n_prompt = int(sys.argv[4]) if len(sys.argv) > 4 else 512
-n_gen = int(sys.argv[5]) if len(sys.argv) > 5 else 64
+n_gen = int(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[5] != "--json" else 64
 llm = Llama(model_path=model, n_ctx=1024, n_batch=512, n_threads=threads, n_threads_batch=threads,
             flash_attn=False, verbose=False)
 prompt = list(range(1000, 1000 + n_prompt))   # ordinary tokens
@@ -31,5 +32,10 @@ for _ in range(runs):
         llm.eval([token])
         token = 1001
     tg.append(n_gen / (time.perf_counter() - t))
-print(f"llama.cpp {model.split('/')[-1]} threads={threads}: pp{n_prompt} {statistics.median(pp):.1f} t/s, "
-      f"tg{n_gen} {statistics.median(tg):.1f} t/s (medians of {runs})")
+if "--json" in sys.argv:
+    import llama_cpp
+    print(json.dumps({"engine": "llama.cpp", "version": "llama-cpp-python " + llama_cpp.__version__, "n_threads": threads,
+                      "pp": pp, "tg": tg, "n_prompt": n_prompt, "n_gen": n_gen}))
+else:
+    print(f"llama.cpp {model.split('/')[-1]} threads={threads}: pp{n_prompt} {statistics.median(pp):.1f} t/s, "
+          f"tg{n_gen} {statistics.median(tg):.1f} t/s (medians of {runs})")

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Side-by-side throughput of vpgea and llama.cpp on the same GGUF files, in alternation (A B A B …), with the
+ratio vpgea / llama.cpp and the fraction of the memory-bandwidth ceiling for generation; writes
+Benchmarks/RESULTS.md (date, commit, machine, table). llama.cpp comes from llama-cpp-python (built once into
+~/.cache/vpgea/llama-cpp-venv, flash attention off) unless --llama-python names an interpreter that has it.
+Run it alone: anything else on the CPU spoils the figures.
+Usage: Benchmarks/compare.py [--models A,B] [--threads 1,2] [--rounds 2] [-p 512] [-n 64] [--llama-python PY]"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, ".build/release/vpgea-bench")
+
+
+def llama_python(given):
+    if given:
+        return given
+    for candidate in (sys.executable, "python3"):
+        if subprocess.run([candidate, "-c", "import llama_cpp"], capture_output=True).returncode == 0:
+            return candidate
+    venv = os.path.expanduser("~/.cache/vpgea/llama-cpp-venv")
+    py = os.path.join(venv, "bin/python3")
+    if not os.path.exists(py) or subprocess.run([py, "-c", "import llama_cpp"], capture_output=True).returncode != 0:
+        print("building llama.cpp (pip install llama-cpp-python, ~10 minutes, once)…", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        subprocess.run([py, "-m", "pip", "install", "-q", "llama-cpp-python"], check=True)
+    return py
+
+
+def resolve(model):
+    """A path, or a catalog name fetched (once) into Models/ by vpgea-fetch, which prints the file's path."""
+    if os.path.exists(model):
+        return model
+    out = subprocess.run([os.path.join(ROOT, ".build/release/vpgea-fetch"), "--dir", os.path.join(ROOT, "Models"), model],
+                         check=True, capture_output=True, text=True).stdout
+    return out.strip().splitlines()[-1]
+
+
+def vpgea(path, threads, n_prompt, n_gen):
+    out = subprocess.run([BENCH, "-m", path, "-t", str(threads), "-p", str(n_prompt), "-n", str(n_gen), "-r", "1", "-o", "json"],
+                         check=True, capture_output=True, text=True).stdout
+    data = json.loads(out)
+    result = {r["n_prompt"] and "pp" or "tg": r["avg_ts"] for r in data["results"]}
+    return result, data["machine"]
+
+
+def llama(py, path, threads, n_prompt, n_gen):
+    out = subprocess.run([py, os.path.join(ROOT, "Benchmarks/llama_cpp_speed.py"), path, str(threads), "1", str(n_prompt),
+                          str(n_gen), "--json"], check=True, capture_output=True, text=True).stdout
+    data = json.loads(out.strip().splitlines()[-1])
+    return {"pp": data["pp"][0], "tg": data["tg"][0]}, data["version"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--models", default="qwen2.5-coder-0.5b,qwen2.5-coder-1.5b")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("-p", type=int, default=512)
+    ap.add_argument("-n", type=int, default=64)
+    ap.add_argument("--llama-python")
+    ap.add_argument("--out", default=os.path.join(ROOT, "Benchmarks/RESULTS.md"))
+    args = ap.parse_args()
+    subprocess.run(["swift", "build", "-c", "release", "--product", "vpgea-bench", "--product", "vpgea-fetch"], cwd=ROOT, check=True,
+                   capture_output=True)
+    py = llama_python(args.llama_python)
+    rows, machine, version = [], None, None
+    for model in args.models.split(","):
+        path = resolve(model)
+        size = os.path.getsize(path)
+        for threads in [int(t) for t in args.threads.split(",")]:
+            ours, theirs = {"pp": [], "tg": []}, {"pp": [], "tg": []}
+            for r in range(args.rounds):
+                a, machine = vpgea(path, threads, args.p, args.n)
+                b, version = llama(py, path, threads, args.p, args.n)
+                for k in ("pp", "tg"):
+                    ours[k].append(a[k])
+                    theirs[k].append(b[k])
+                print(f"{os.path.basename(path)} t={threads} round {r + 1}: vpgea pp {a['pp']:.1f} tg {a['tg']:.1f} | "
+                      f"llama.cpp pp {b['pp']:.1f} tg {b['tg']:.1f}", file=sys.stderr)
+            bandwidth = machine["read_bandwidth_gbs"] * 1e9
+            for k, name in (("pp", f"pp{args.p}"), ("tg", f"tg{args.n}")):
+                ceiling = bandwidth / size if k == "tg" else None
+                rows.append((os.path.basename(path), size, threads, name, ours[k], theirs[k], ceiling))
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    lines = [f"# Throughput: vpgea and llama.cpp, side by side", "",
+             f"{datetime.date.today()}, commit {commit}, {machine['cpu']} ({os.cpu_count()} cores, kernels {machine['kernels']}), "
+             f"read bandwidth {machine['read_bandwidth_gbs']:.1f} GB/s; {version}, flash attention off. "
+             f"Alternating runs, {args.rounds} rounds; each cell lists the rounds; the ratio is of the sums. "
+             f"Made by `Benchmarks/compare.py`.", "",
+             "| model | size | threads | test | vpgea t/s | llama.cpp t/s | vpgea / llama.cpp | vpgea / bandwidth ceiling |",
+             "|---|---:|---:|---|---|---|---:|---:|"]
+    for model, size, threads, name, a, b, ceiling in rows:
+        frac = f"{sum(a) / len(a) / ceiling:.0%}" if ceiling else "–"
+        lines.append(f"| {model} | {size / 2**30:.2f} GiB | {threads} | {name} | {' / '.join(f'{x:.1f}' for x in a)} | "
+                     f"{' / '.join(f'{x:.1f}' for x in b)} | {sum(a) / sum(b):.2f} | {frac} |")
+    with open(args.out, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
