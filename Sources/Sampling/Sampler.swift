@@ -171,7 +171,14 @@ public struct Sampler {
         // a short list. Without it, the whole vocabulary is kept.
         let preselect = parameters.topK > 0 ? min(parameters.topK, logits.count) : logits.count
         var c = Candidates(ids: [], logits: [])
-        let threshold = Self.kthLargest(logits, preselect)
+        var threshold = Self.kthLargest(logits, preselect)
+        // Top-p alone: tokens more than 30 below the best hold under V·e⁻³⁰ ≈ 1e-8 of the mass together, so they
+        // can never be among the smallest set reaching p < 1 − 1e-6; dropping them first avoids sorting the
+        // whole vocabulary. (Penalties could lower the best logit, so not with penalties.)
+        let penalized = parameters.repeatPenalty != 1 || parameters.presencePenalty != 0 || parameters.frequencyPenalty != 0
+        if parameters.topK <= 0, parameters.topP < 1 - 1e-6, !penalized, let best = logits.max() {
+            threshold = max(threshold, best - 30)
+        }
         for i in 0..<logits.count where logits[base + i] >= threshold {
             c.ids.append(i)
             c.logits.append(logits[base + i])

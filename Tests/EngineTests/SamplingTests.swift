@@ -80,3 +80,19 @@ import Testing
         #expect(parts.allSatisfy { $0.0 == .answer })
     }
 }
+
+/// Top-p without top-k drops the far tail before sorting; the draws are those of the same logits without that tail.
+@Suite struct TopPTailTests {
+    @Test func farTailDoesNotChangeDraws() {
+        var p = SamplingParameters()
+        p.topK = 0
+        p.topP = 0.9
+        p.minP = 0
+        p.temperature = 1.1
+        p.seed = 5
+        let head: [Float] = (0..<50).map { Float(sin(Double($0))) * 3 }
+        let withTail = head + [Float](repeating: -40, count: 100_000)   // ≥ 37 below the best
+        var a = Sampler(p), b = Sampler(p)
+        for _ in 0..<500 { #expect(a.sample(withTail[...]) == b.sample(head[...])) }
+    }
+}
