@@ -4,7 +4,8 @@ ratio vpgea / llama.cpp and the fraction of the memory-bandwidth ceiling for gen
 Benchmarks/RESULTS.md (date, commit, machine, table). llama.cpp comes from llama-cpp-python (built once into
 ~/.cache/vpgea/llama-cpp-venv, flash attention off) unless --llama-python names an interpreter that has it.
 Run it alone: anything else on the CPU spoils the figures.
-Usage: Benchmarks/compare.py [--models A,B] [--threads 1,2] [--rounds 2] [-p 512] [-n 64] [--llama-python PY]"""
+A model may carry its own test sizes, MODEL@P/N (e.g. the 7B-shaped model at pp64/tg16).
+Usage: Benchmarks/compare.py [--models A,B@64/16] [--threads 1,2] [--rounds 2] [-p 512] [-n 64] [--llama-python PY]"""
 import argparse
 import datetime
 import json
@@ -70,21 +71,23 @@ def main():
                    capture_output=True)
     py = llama_python(args.llama_python)
     rows, machine, version = [], None, None
-    for model in args.models.split(","):
+    for spec in args.models.split(","):
+        model, _, sizes = spec.partition("@")
+        n_prompt, n_gen = (int(x) for x in sizes.split("/")) if sizes else (args.p, args.n)
         path = resolve(model)
         size = os.path.getsize(path)
         for threads in [int(t) for t in args.threads.split(",")]:
             ours, theirs = {"pp": [], "tg": []}, {"pp": [], "tg": []}
             for r in range(args.rounds):
-                a, machine = vpgea(path, threads, args.p, args.n)
-                b, version = llama(py, path, threads, args.p, args.n)
+                a, machine = vpgea(path, threads, n_prompt, n_gen)
+                b, version = llama(py, path, threads, n_prompt, n_gen)
                 for k in ("pp", "tg"):
                     ours[k].append(a[k])
                     theirs[k].append(b[k])
                 print(f"{os.path.basename(path)} t={threads} round {r + 1}: vpgea pp {a['pp']:.1f} tg {a['tg']:.1f} | "
                       f"llama.cpp pp {b['pp']:.1f} tg {b['tg']:.1f}", file=sys.stderr)
             bandwidth = machine["read_bandwidth_gbs"] * 1e9
-            for k, name in (("pp", f"pp{args.p}"), ("tg", f"tg{args.n}")):
+            for k, name in (("pp", f"pp{n_prompt}"), ("tg", f"tg{n_gen}")):
                 ceiling = bandwidth / size if k == "tg" else None
                 rows.append((os.path.basename(path), size, threads, name, ours[k], theirs[k], ceiling))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
