@@ -37,6 +37,10 @@ def resolve(model):
     """A path, or a catalog name fetched (once) into Models/ by vpgea-fetch, which prints the file's path."""
     if os.path.exists(model):
         return model
+    if os.path.basename(model) == "r1-7b-shaped.gguf":   # generated, not downloaded (4.7 GB, a few minutes)
+        vocab = os.path.join(os.path.dirname(ROOT), "shared/ref/deepseek-r1-distill-qwen-vocab.gguf")
+        subprocess.run(["swift", "run", "-c", "release", "make-shaped-model", vocab, model], cwd=ROOT, check=True)
+        return model
     out = subprocess.run([os.path.join(ROOT, ".build/release/vpgea-fetch"), "--dir", os.path.join(ROOT, "Models"), model],
                          check=True, capture_output=True, text=True).stdout
     return out.strip().splitlines()[-1]
@@ -59,7 +63,7 @@ def llama(py, path, threads, n_prompt, n_gen):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--models", default="qwen2.5-coder-0.5b,qwen2.5-coder-1.5b")
+    ap.add_argument("--models", default="qwen2.5-coder-0.5b,qwen2.5-coder-1.5b,Models/r1-7b-shaped.gguf@64/16")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("-p", type=int, default=512)
