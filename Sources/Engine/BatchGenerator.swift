@@ -76,14 +76,16 @@ public final class BatchGenerator {
             cached.append(r.prompt)
         }
         var samplers = requests.map { Sampler($0.sampling) }
+        var histories = requests.map(\.prompt)   // prompt + generated tokens, for the samplers' penalties
         var completions = requests.map { _ in BatchCompletion(tokens: [], stopReason: .maxTokens) }
         var active = Array(requests.indices)
         let clock = ContinuousClock(), begin = clock.now
         while !active.isEmpty {
             var steps: [(sequence: Int, token: Int)] = []
             for i in active {
-                let token = samplers[i].sample(logits[i][0..<vocab], history: (requests[i].prompt + completions[i].tokens)[...])
+                let token = samplers[i].sample(logits[i][0..<vocab], history: histories[i][...])
                 completions[i].tokens.append(token)
+                histories[i].append(token)
                 generatedTokens += 1
                 if stopTokens.contains(token) {
                     completions[i].stopReason = .endOfGeneration

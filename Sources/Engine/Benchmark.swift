@@ -49,11 +49,14 @@ public enum Benchmark {
         }
     }
 
+    /// The i-th token of the benchmarks' inputs: ordinary tokens, no special ones.
+    public static func ordinaryToken(_ i: Int, vocabulary: Int) -> Int { 1000 + (i * 7919) % max(vocabulary - 2000, 1) }
+
     /// Runs one test `repetitions` times after a warm-up, on a fresh cache each time. A batched generation
     /// test needs a session with at least `test.batch` sequences.
     public static func run(_ test: Test, session: Qwen2Session, repetitions: Int) throws -> Result {
         let vocab = session.model.config.vocabularySize
-        func token(_ i: Int) -> Int { 1000 + (i * 7919) % max(vocab - 2000, 1) }   // ordinary tokens, no specials
+        func token(_ i: Int) -> Int { ordinaryToken(i, vocabulary: vocab) }
         var samples: [Double] = []
         let load = CPULoad()
         for r in 0...repetitions {

@@ -130,6 +130,17 @@ public struct SamplingParameters: Sendable, Equatable {
         return p
     }
 
+    /// Temperature and top-p alone (no top-k, no min-p, no penalties), seeded: the rollouts' and evaluations' sampler.
+    public static func nucleus(temperature: Float, topP: Float, seed: UInt64) -> SamplingParameters {
+        var p = SamplingParameters()
+        p.temperature = temperature
+        p.topP = topP
+        p.topK = 0
+        p.minP = 0
+        p.seed = seed
+        return p
+    }
+
     /// The pipeline: penalties, then top-k, top-p, min-p, then temperature.
     public var processors: [LogitProcessor] {
         [.repetition(penalty: repeatPenalty, lastN: repeatLastN),

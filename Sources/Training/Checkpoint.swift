@@ -1,6 +1,7 @@
 import Foundation
 import GGUF
 import Qwen2
+import Sampling
 
 /// Where a training run is: enough to continue it exactly.
 public struct TrainingState: Codable, Sendable, Equatable {
@@ -14,6 +15,34 @@ public struct TrainingState: Codable, Sendable, Equatable {
     /// Loss of every step so far.
     public var losses: [Double] = []
     public init(seed: UInt64 = 0) { self.seed = seed }
+}
+
+/// The seeded order of the data: a fresh shuffle per epoch, derived from `state.seed` and `state.epoch`, so a
+/// resumed run continues exactly where it stopped.
+public struct DataOrder {
+    public let count: Int
+    private var order: [Int]
+
+    public init(count: Int, state: TrainingState) {
+        self.count = count
+        order = Self.shuffle(count, seed: state.seed, epoch: state.epoch)
+    }
+
+    static func shuffle(_ count: Int, seed: UInt64, epoch: Int) -> [Int] {
+        var rng = SeededGenerator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15)
+        return Array(0..<count).shuffled(using: &rng)
+    }
+
+    /// The next index; advances `state.position` (and `state.epoch` at the end of a pass).
+    public mutating func next(_ state: inout TrainingState) -> Int {
+        if state.position >= count {
+            state.epoch += 1
+            state.position = 0
+            order = Self.shuffle(count, seed: state.seed, epoch: state.epoch)
+        }
+        defer { state.position += 1 }
+        return order[state.position]
+    }
 }
 
 /// A checkpoint file (GGUF): the adapter, the AdamW moments, the training state and the run's settings as JSON.

@@ -108,7 +108,7 @@ extension LoRABackprop {
     /// else 1/(1−p).
     private func fillMask(_ mask: UnsafeMutablePointer<Float>, count: Int, layer: Int, target: LoRATarget) {
         let p = adapter.config.dropout, keep = 1 / (1 - p)
-        var rng = SeededGenerator(seed: dropoutSeed_ &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(layer * 8 + target.index + 1))
+        var rng = SeededGenerator(seed: maskSeed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(layer * 8 + target.index + 1))
         for i in 0..<count { mask[i] = Float.random(in: 0..<1, using: &rng) < p ? 0 : keep }
     }
 

@@ -53,37 +53,37 @@ public final class LoRABackprop {
     /// returns the loss. `dropoutSeed` fixes the dropout masks of this call.
     @discardableResult
     public func accumulate(tokens: [Int], loss: some TokenLoss, dropoutSeed: UInt64 = 0) throws(ModelError) -> Double {
-        let c = model.config, n = tokens.count, e = c.embeddingLength
-        guard n <= maxTokens else { throw .contextFull(needed: n, size: maxTokens) }
-        if let bad = tokens.first(where: { $0 < 0 || $0 >= c.vocabularySize }) { throw .badToken(bad, vocabulary: c.vocabularySize) }
-        guard n > 0 else { return 0 }
-        dropoutSeed_ = dropoutSeed
-        for (t, id) in tokens.enumerated() {
-            model.weights.tokenEmbd.dequantizeRow(id, into: b.checkpoints + t * e)
-            b.positions[t] = Int32(t)
-        }
-        for l in 0..<c.layerCount { layerForward(l, n: n) }
+        guard try embed(tokens) else { return 0 }
+        let n = tokens.count, layers = model.config.layerCount
+        maskSeed = dropoutSeed
+        for l in 0..<layers { layerForward(l, n: n) }
         let total = head(loss, n: n)
-        for l in (0..<c.layerCount).reversed() {
-            if recompute, l != c.layerCount - 1 { layerForward(l, n: n) }   // the top layer's activations are still there
+        for l in (0..<layers).reversed() {
+            if recompute, l != layers - 1 { layerForward(l, n: n) }   // the top layer's activations are still there
             layerBackward(l, n: n)
         }
         return total
     }
 
-    /// The loss alone (a forward pass, no gradient); for validation.
+    /// The loss alone (a forward pass, no gradient, no dropout); for validation and teacher views.
     public func loss(tokens: [Int], loss: some TokenLoss) throws(ModelError) -> Double {
-        let c = model.config, n = tokens.count, e = c.embeddingLength
-        guard n <= maxTokens else { throw .contextFull(needed: n, size: maxTokens) }
+        guard try embed(tokens) else { return 0 }
+        for l in 0..<model.config.layerCount { layerForward(l, n: tokens.count, dropout: false) }
+        return head(loss, n: tokens.count, backward: false)
+    }
+
+    /// Checks `tokens` and writes their embeddings (the first layer's input) and positions; false when empty.
+    private func embed(_ tokens: [Int]) throws(ModelError) -> Bool {
+        let c = model.config, e = c.embeddingLength
+        guard tokens.count <= maxTokens else { throw .contextFull(needed: tokens.count, size: maxTokens) }
         if let bad = tokens.first(where: { $0 < 0 || $0 >= c.vocabularySize }) { throw .badToken(bad, vocabulary: c.vocabularySize) }
-        guard n > 0 else { return 0 }
         for (t, id) in tokens.enumerated() {
             model.weights.tokenEmbd.dequantizeRow(id, into: b.checkpoints + t * e)
             b.positions[t] = Int32(t)
         }
-        for l in 0..<c.layerCount { layerForward(l, n: n, dropout: false) }
-        return head(loss, n: n, backward: false)
+        return !tokens.isEmpty
     }
 
-    var dropoutSeed_: UInt64 = 0
+    /// Seed of the dropout masks of the current `accumulate` (the recomputation draws the same masks).
+    var maskSeed: UInt64 = 0
 }

@@ -48,7 +48,7 @@ public final class SFTTrainer {
     public private(set) var state: TrainingState
     public let train: [SFTExample]
     public let validation: [SFTExample]
-    private var order: [Int] = []
+    private var order: DataOrder
 
     public init(backprop: LoRABackprop, optimizer: AdamW, settings: SFTSettings, state: TrainingState,
                 train: [SFTExample], validation: [SFTExample] = []) {
@@ -60,27 +60,13 @@ public final class SFTTrainer {
         self.train = train
         self.validation = validation
         optimizer.weightDecay = settings.weightDecay
-        order = Self.order(count: train.count, seed: state.seed, epoch: state.epoch)
+        order = DataOrder(count: train.count, state: state)
     }
 
     public var adapter: LoRAAdapter { backprop.adapter }
     public var finished: Bool { state.step >= settings.steps }
 
-    /// The order of one pass over the data: a seeded shuffle per epoch.
-    static func order(count: Int, seed: UInt64, epoch: Int) -> [Int] {
-        var rng = SeededGenerator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15)
-        return Array(0..<count).shuffled(using: &rng)
-    }
-
-    private func nextExample() -> SFTExample {
-        if state.position >= order.count {
-            state.epoch += 1
-            state.position = 0
-            order = Self.order(count: train.count, seed: state.seed, epoch: state.epoch)
-        }
-        defer { state.position += 1 }
-        return train[order[state.position]]
-    }
+    private func nextExample() -> SFTExample { train[order.next(&state)] }
 
     /// One optimiser step.
     public func step() throws -> StepReport {

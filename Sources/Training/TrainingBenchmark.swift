@@ -12,7 +12,7 @@ public enum TrainingBenchmark {
         let backprop = LoRABackprop(model: model, adapter: adapter, maxTokens: test.train, threads: threads)
         let optimizer = AdamW(count: adapter.count)
         let vocab = model.config.vocabularySize
-        let tokens = (0..<test.train).map { 1000 + ($0 * 7919) % max(vocab - 2000, 1) }
+        let tokens = (0..<test.train).map { Benchmark.ordinaryToken($0, vocabulary: vocab) }
         let loss = CrossEntropyLoss(tokens: tokens)
         var samples: [Double] = []
         let load = CPULoad()

@@ -62,12 +62,8 @@ public enum Evaluation {
         var requests: [BatchRequest] = [], owners: [Int] = []
         for (i, prompt) in prompts.enumerated() {
             for s in 0..<settings.samples {
-                var p = SamplingParameters()
-                p.temperature = settings.temperature
-                p.topP = settings.topP
-                p.topK = 0
-                p.minP = 0
-                p.seed = settings.seed &+ UInt64(i) &* 1_000_003 &+ UInt64(s)
+                let p = SamplingParameters.nucleus(temperature: settings.temperature, topP: settings.topP,
+                                                   seed: settings.seed &+ UInt64(i) &* 1_000_003 &+ UInt64(s))
                 requests.append(BatchRequest(prompt: prompt, sampling: p, maxTokens: settings.maxTokens))
                 owners.append(i)
             }

@@ -39,7 +39,7 @@ public final class VPGEATrainer {
     let views: Views
     let session: Qwen2Session
     let generator: BatchGenerator
-    private var order: [Int] = []
+    private var order: DataOrder
 
     public var adapter: LoRAAdapter { backprop.adapter }
 
@@ -64,12 +64,7 @@ public final class VPGEATrainer {
                                sequences: sequences)
         session.adapter = adapter
         generator = BatchGenerator(session: session, stopTokens: bundle.tokenizer.endOfGeneration)
-        order = Self.order(problems.count, seed: state.seed, epoch: state.epoch)
-    }
-
-    static func order(_ count: Int, seed: UInt64, epoch: Int) -> [Int] {
-        var rng = SeededGenerator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15)
-        return Array(0..<count).shuffled(using: &rng)
+        order = DataOrder(count: problems.count, state: state)
     }
 
     public var finished: Bool { state.step >= settings.steps }
@@ -80,13 +75,7 @@ public final class VPGEATrainer {
         var out: [(problem: Problem, prior: [Int], posterior: [Int])] = []
         var tried = 0
         while out.count < settings.problemsPerStep {
-            if state.position >= order.count {
-                state.epoch += 1
-                state.position = 0
-                order = Self.order(problems.count, seed: state.seed, epoch: state.epoch)
-            }
-            let p = problems[order[state.position]]
-            state.position += 1
+            let p = problems[order.next(&state)]
             tried += 1
             let prior = try views.prior(p), posterior = try views.posterior(p)
             if posterior.count + settings.maxTokens + 64 <= backprop.maxTokens { out.append((p, prior, posterior)) }
@@ -98,13 +87,9 @@ public final class VPGEATrainer {
     /// Samples `count` completions of `prompt` (seeded per step, view and sample).
     private func requests(_ prompt: [Int], count: Int, salt: UInt64) -> [BatchRequest] {
         (0..<count).map { i in
-            var p = SamplingParameters()
-            p.temperature = settings.temperature
-            p.topP = settings.topP
-            p.topK = 0
-            p.minP = 0
-            p.seed = settings.seed ^ (UInt64(state.step) << 20) ^ (salt << 8) ^ UInt64(i)
-            return BatchRequest(prompt: prompt, sampling: p, maxTokens: settings.maxTokens)
+            let seed = settings.seed ^ (UInt64(state.step) << 20) ^ (salt << 8) ^ UInt64(i)
+            return BatchRequest(prompt: prompt, sampling: .nucleus(temperature: settings.temperature, topP: settings.topP, seed: seed),
+                                maxTokens: settings.maxTokens)
         }
     }
 
@@ -226,19 +211,23 @@ public final class VPGEATrainer {
         return String(text[..<r.lowerBound])
     }
 
+    /// `prompt + continuation` (cut to the context) with the cross-entropy on the continuation's tokens.
+    func continuationLoss(_ prompt: [Int], _ continuation: [Int], weight: Float? = nil) -> CrossEntropyLoss {
+        let tokens = Array((prompt + continuation).prefix(backprop.maxTokens))
+        return CrossEntropyLoss(tokens: tokens, trained: tokens.indices.map { $0 >= prompt.count }, weight: weight)
+    }
+
     /// Mean log-probability of `continuation` after `prompt` (no gradient).
     func meanLogProb(_ prompt: [Int], _ continuation: [Int]) throws -> Double {
         guard !continuation.isEmpty else { return 0 }
-        let tokens = Array((prompt + continuation).prefix(backprop.maxTokens))
-        let trained = tokens.indices.map { $0 >= prompt.count }
-        return -(try backprop.loss(tokens: tokens, loss: CrossEntropyLoss(tokens: tokens, trained: trained)))
+        let loss = continuationLoss(prompt, continuation)
+        return -(try backprop.loss(tokens: loss.tokens, loss: loss))
     }
 
     /// Adds weight · Σ −log p(z_t) under the view `prompt` to the gradients; returns the loss.
     func weightedNLL(_ prompt: [Int], _ z: [Int], weight: Float) throws -> Double {
-        let tokens = Array((prompt + z).prefix(backprop.maxTokens))
-        let trained = tokens.indices.map { $0 >= prompt.count }
-        return try backprop.accumulate(tokens: tokens, loss: CrossEntropyLoss(tokens: tokens, trained: trained, weight: weight))
+        let loss = continuationLoss(prompt, z, weight: weight)
+        return try backprop.accumulate(tokens: loss.tokens, loss: loss)
     }
 
     /// Adds weight · Σ_t KL(sg[q(·|x, y*, z<t)] ‖ π(·|x, z<t)) to the gradients; returns the loss.

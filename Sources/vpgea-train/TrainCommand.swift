@@ -80,6 +80,32 @@ struct CommonOptions: ParsableArguments {
 
     var checkpointPath: String { checkpoint ?? out + ".ckpt" }
 
+    /// A fresh adapter (PEFT's initialisation), or the checkpoint's adapter, optimiser and state with --resume.
+    func startingPoint(model: Qwen2Config) throws -> (LoRAAdapter, AdamW, TrainingState) {
+        if resume {
+            let loaded = try Checkpoint.load(from: checkpointPath, model: model)
+            printError("resuming from \(checkpointPath) at step \(loaded.state.step)")
+            return (loaded.adapter, loaded.optimizer, loaded.state)
+        }
+        let adapter = LoRAAdapter(config: try loraConfig(), model: model)
+        adapter.initializePEFT(seed: seed)
+        return (adapter, AdamW(count: adapter.count), TrainingState(seed: seed))
+    }
+
+    /// Runs `body`, turning any error into a one-line message and a failure exit code.
+    static func reportingErrors(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let exit as ExitCode {
+            throw exit
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode.failure
+        }
+    }
+
     func loraConfig() throws -> LoRAConfig {
         guard let list = LoRATarget.parseList(targets) else {
             throw ValidationError("--targets: use names from q,k,v,o,gate,up,down (or all), comma-separated")
@@ -122,16 +148,7 @@ struct SFTCommand: ParsableCommand {
     @Flag(help: "Stop at the first bad record instead of skipping it.")
     var strict = false
 
-    mutating func run() throws {
-        do {
-            try train()
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode.failure
-        }
-    }
+    mutating func run() throws { try CommonOptions.reportingErrors(train) }
 
     private func train() throws {
         let url = try ModelStore().resolve(common.model, events: FetchReporter().handle)
@@ -154,17 +171,7 @@ struct SFTCommand: ParsableCommand {
         settings.validationEvery = validEvery > 0 ? validEvery : settings.steps
         settings.checkpointEvery = common.checkpointEvery
 
-        let adapter: LoRAAdapter, optimizer: AdamW, state: TrainingState
-        if common.resume {
-            let loaded = try Checkpoint.load(from: common.checkpointPath, model: bundle.model.config)
-            (adapter, optimizer, state) = (loaded.adapter, loaded.optimizer, loaded.state)
-            printError("resuming from \(common.checkpointPath) at step \(state.step)")
-        } else {
-            adapter = LoRAAdapter(config: try common.loraConfig(), model: bundle.model.config)
-            adapter.initializePEFT(seed: common.seed)
-            optimizer = AdamW(count: adapter.count)
-            state = TrainingState(seed: common.seed)
-        }
+        let (adapter, optimizer, state) = try common.startingPoint(model: bundle.model.config)
         let longest = (trainSet.examples + (validSet?.examples ?? [])).map(\.tokens.count).max() ?? 1
         let backprop = LoRABackprop(model: bundle.model, adapter: adapter, maxTokens: longest, threads: common.threads)
         let trainer = SFTTrainer(backprop: backprop, optimizer: optimizer, settings: settings, state: state,

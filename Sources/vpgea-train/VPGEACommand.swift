@@ -66,16 +66,7 @@ struct VPGEACommand: ParsableCommand {
     @Option(help: "JSONL log of every step (default: OUT.log.jsonl).")
     var log: String?
 
-    mutating func run() throws {
-        do {
-            try train()
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode.failure
-        }
-    }
+    mutating func run() throws { try CommonOptions.reportingErrors(train) }
 
     private func train() throws {
         let dataset = try Dataset(kind: bench, path: data)
@@ -103,17 +94,7 @@ struct VPGEACommand: ParsableCommand {
         settings.seed = common.seed
         settings.checkpointEvery = common.checkpointEvery
 
-        let adapter: LoRAAdapter, optimizer: AdamW, state: TrainingState
-        if common.resume {
-            let loaded = try Checkpoint.load(from: common.checkpointPath, model: bundle.model.config)
-            (adapter, optimizer, state) = (loaded.adapter, loaded.optimizer, loaded.state)
-            printError("resuming from \(common.checkpointPath) at step \(state.step)")
-        } else {
-            adapter = LoRAAdapter(config: try common.loraConfig(), model: bundle.model.config)
-            adapter.initializePEFT(seed: common.seed)
-            optimizer = AdamW(count: adapter.count)
-            state = TrainingState(seed: common.seed)
-        }
+        let (adapter, optimizer, state) = try common.startingPoint(model: bundle.model.config)
         let trainer = try VPGEATrainer(bundle: bundle, adapter: adapter, optimizer: optimizer, state: state, settings: settings,
                                        kind: bench, problems: dataset.problems, threads: common.threads)
         let logPath = log ?? common.out + ".log.jsonl"
