@@ -73,16 +73,7 @@ public enum LogitProcessor: Sendable, Equatable {
             c.logits.removeLast(c.logits.count - k)
         case .topP(let p):
             guard p < 1 else { return }
-            Self.sortDescending(&c)
-            let probs = Self.probabilities(c.logits)
-            var sum: Float = 0
-            var keep = c.ids.count
-            for (i, q) in probs.enumerated() {
-                sum += q
-                if sum >= p { keep = i + 1; break }
-            }
-            c.ids.removeLast(c.ids.count - keep)
-            c.logits.removeLast(c.logits.count - keep)
+            Self.keepNucleus(&c, p)
         case .minP(let p):
             guard p > 0, let maxLogit = c.logits.max() else { return }
             let threshold = maxLogit + log(p)
@@ -93,6 +84,49 @@ public enum LogitProcessor: Sendable, Equatable {
             guard t > 0 else { return }
             for i in c.logits.indices { c.logits[i] /= t }
         }
+    }
+
+    /// Top-p without sorting the whole list: the k best (ties included) are exactly the head of the full
+    /// descending order, so sort only them, and widen k until their mass reaches `p`. At most a few hundred
+    /// tokens are sorted in practice instead of the tens of thousands that survive a sampling prefilter.
+    static func keepNucleus(_ c: inout Candidates, _ p: Float) {
+        guard let m = c.logits.max() else { return }
+        let weights = c.logits.map { expf($0 - m) }   // [n] unnormalised probabilities
+        // Sums in Double: a flat nucleus of thousands of tokens would move the cut by several in Float.
+        let total = weights.reduce(Double(0)) { $0 + Double($1) }
+        var k = 64
+        while true {
+            var head = c.ids.indices.map { $0 }
+            if k < c.ids.count {
+                let threshold = kthLargest(c.logits[...], k)
+                head = c.ids.indices.filter { c.logits[$0] >= threshold }
+            }
+            head.sort { c.logits[$0] != c.logits[$1] ? c.logits[$0] > c.logits[$1] : c.ids[$0] < c.ids[$1] }
+            var sum = 0.0
+            var keep = -1
+            for (i, j) in head.enumerated() {
+                sum += Double(weights[j]) / total
+                if sum >= Double(p) { keep = i + 1; break }
+            }
+            if keep < 0, head.count < c.ids.count { k *= 4; continue }
+            let kept = keep < 0 ? head : Array(head.prefix(keep))
+            c.ids = kept.map { c.ids[$0] }
+            c.logits = kept.map { c.logits[$0] }
+            return
+        }
+    }
+
+    /// The k-th largest value, keeping a sorted list of the k largest seen so far.
+    static func kthLargest(_ values: ArraySlice<Float>, _ k: Int) -> Float {
+        guard k < values.count else { return -.infinity }
+        var heap = Array(values.prefix(k)).sorted()
+        for v in values.dropFirst(k) where v > heap[0] {
+            // Replace the smallest and keep `heap` sorted (k is small next to the vocabulary).
+            var i = 0
+            while i + 1 < heap.count, heap[i + 1] < v { heap[i] = heap[i + 1]; i += 1 }
+            heap[i] = v
+        }
+        return heap[0]
     }
 
     static func sortDescending(_ c: inout Candidates) {
@@ -182,7 +216,7 @@ public struct Sampler {
         // a short list. Without it, the whole vocabulary is kept.
         let preselect = parameters.topK > 0 ? min(parameters.topK, logits.count) : logits.count
         var c = Candidates(ids: [], logits: [])
-        var threshold = Self.kthLargest(logits, preselect)
+        var threshold = LogitProcessor.kthLargest(logits, preselect)
         // Top-p alone: tokens more than 30 below the best hold under V·e⁻³⁰ ≈ 1e-8 of the mass together, so they
         // can never be among the smallest set reaching p < 1 − 1e-6; dropping them first avoids sorting the
         // whole vocabulary. (Penalties could lower the best logit, so not with penalties.)
@@ -202,18 +236,5 @@ public struct Sampler {
             if u <= 0 { return c.ids[i] }
         }
         return c.ids.last ?? 0
-    }
-
-    /// The k-th largest value, keeping a sorted list of the k largest seen so far.
-    static func kthLargest(_ values: ArraySlice<Float>, _ k: Int) -> Float {
-        guard k < values.count else { return -.infinity }
-        var heap = Array(values.prefix(k)).sorted()
-        for v in values.dropFirst(k) where v > heap[0] {
-            // Replace the smallest and keep `heap` sorted (k is small next to the vocabulary).
-            var i = 0
-            while i + 1 < heap.count, heap[i + 1] < v { heap[i] = heap[i + 1]; i += 1 }
-            heap[i] = v
-        }
-        return heap[0]
     }
 }

@@ -96,3 +96,35 @@ import Testing
         for _ in 0..<500 { #expect(a.sample(withTail[...]) == b.sample(head[...])) }
     }
 }
+
+/// Top-p sorts only a widening head of the candidates; the kept list must be exactly what a full stable sort
+/// (written here, independently) keeps, ties and flat distributions included.
+@Suite struct NucleusHeadTests {
+    static func fullSortNucleus(_ c: Candidates, _ p: Float) -> [Int] {
+        let order = c.ids.indices.sorted { c.logits[$0] != c.logits[$1] ? c.logits[$0] > c.logits[$1] : c.ids[$0] < c.ids[$1] }
+        let m = c.logits.max()!
+        let total = c.logits.reduce(Double(0)) { $0 + exp(Double($1 - m)) }
+        var sum = 0.0
+        for (i, j) in order.enumerated() {
+            sum += exp(Double(c.logits[j] - m)) / total
+            if sum >= Double(p) { return order.prefix(i + 1).map { c.ids[$0] } }
+        }
+        return order.map { c.ids[$0] }
+    }
+
+    @Test(arguments: [(0.95 as Float, 3.0), (0.5, 0.5), (0.99, 0.05), (0.9, 8.0)])
+    func sameAsFullSort(p: Float, spread: Double) {
+        var rng = SeededGenerator(seed: 11)
+        for trial in 0..<20 {
+            let n = 300 + trial * 900
+            // Rounded logits make many ties; a small spread makes the nucleus wide.
+            let logits = (0..<n).map { _ in Float((Double.random(in: -1...1, using: &rng) * spread * 4).rounded() / 4) }
+            var c = Candidates(ids: Array(0..<n).shuffled(using: &rng), logits: logits)
+            let expected = Self.fullSortNucleus(c, p)
+            LogitProcessor.topP(p).apply(&c, history: [])
+            // Float against Double sums may move the cut by one token when a partial sum lands on p.
+            #expect(abs(c.ids.count - expected.count) <= 1)
+            #expect(Array(c.ids.prefix(min(c.ids.count, expected.count))) == Array(expected.prefix(min(c.ids.count, expected.count))))
+        }
+    }
+}
