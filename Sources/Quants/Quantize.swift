@@ -1,8 +1,8 @@
 /// Scalar quantization from f32, following the reference implementations that gguf-py's
 /// `gguf.quants.quantize` mirrors (ggml's `quantize_row_*_ref`): the same f32 operations, so the bytes are
-/// identical. Types: F32, F16, BF16, Q8_0, Q4_0, Q5_0.
+/// identical. Types: F32, F16, BF16, Q8_0, Q4_0, Q5_0, and Q4_K, Q6_K (QuantizeK.swift).
 public enum Quantize {
-    public static let supported: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q5_0]
+    public static let supported: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q5_0, .q4_K, .q6_K]
 
     /// Quantizes `count` values (a whole number of blocks) into `dst` (`type.format.rowBytes(count)` bytes).
     public static func row(_ type: GGMLType, _ src: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer, count: Int) {
@@ -14,6 +14,8 @@ public enum Quantize {
         case .q8_0: for b in 0..<count / 32 { q8_0(src + 32 * b, dst + 34 * b) }
         case .q4_0: for b in 0..<count / 32 { q4_0(src + 32 * b, dst + 18 * b) }
         case .q5_0: for b in 0..<count / 32 { q5_0(src + 32 * b, dst + 22 * b) }
+        case .q4_K: for b in 0..<count / 256 { q4_K(src + 256 * b, dst + 144 * b) }
+        case .q6_K: for b in 0..<count / 256 { q6_K(src + 256 * b, dst + 210 * b) }
         default: break
         }
     }

@@ -58,3 +58,39 @@ import TestSupport
         }
     }
 }
+
+/// Q4_K and Q6_K against llama.cpp's own quantizer (`ggml_quantize_chunk`, run by
+/// Tools/oracles/make_kquant_fixture.py): synthetic blocks of awkward kinds and rows of the real 0.5B model.
+@Suite struct KQuantizeTests {
+    static func fixture(_ name: String) throws -> Data {
+        try Data(contentsOf: Bundle.module.url(forResource: "Fixtures/\(name)", withExtension: nil)!)
+    }
+
+    @Test(arguments: [GGMLType.q4_K, .q6_K])
+    func matchesLlamaCpp(_ type: GGMLType) throws {
+        var x: [Float] = try Self.fixture("kquant-input.f32").withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        let expected = [UInt8](try Self.fixture(type == .q4_K ? "kquant-q4_K.bin" : "kquant-q6_K.bin"))
+        let blockBytes = type.format.rowBytes(256)!, blocks = x.count / 256
+        #expect(expected.count == blocks * blockBytes)
+        var ours = [UInt8](repeating: 0, count: blocks * blockBytes)
+        let count = x.count
+        ours.withUnsafeMutableBytes { dst in x.withUnsafeMutableBufferPointer { Quantize.row(type, $0.baseAddress!, dst.baseAddress!, count: count) } }
+        var differing: [Int] = []
+        for b in 0..<blocks where ours[b * blockBytes..<(b + 1) * blockBytes] != expected[b * blockBytes..<(b + 1) * blockBytes] {
+            differing.append(b)
+        }
+        // Where llama.cpp's compiler fused a multiply-add, a near-tie in the scale search can go the other way:
+        // allow a few such blocks, but never a worse fit.
+        #expect(differing.count <= blocks / 10, "\(type.name): blocks \(differing) differ from llama.cpp")
+        let mine = try Dequantize.row(type, bytes: ours, count: x.count)
+        let theirs = try Dequantize.row(type, bytes: expected, count: x.count)
+        for b in differing {
+            var e1 = 0.0, e2 = 0.0
+            for i in b * 256..<(b + 1) * 256 {
+                e1 += Double(mine[i] - x[i]) * Double(mine[i] - x[i])
+                e2 += Double(theirs[i] - x[i]) * Double(theirs[i] - x[i])
+            }
+            #expect(e1 <= e2 * 1.02 + 1e-12, "\(type.name) block \(b): squared error \(e1) vs llama.cpp \(e2)")
+        }
+    }
+}
