@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "vpgea-bench", targets: ["vpgea-bench"]),
         .executable(name: "vpgea-train", targets: ["vpgea-train"]),
         .executable(name: "vpgea-eval", targets: ["vpgea-eval"]),
+        .executable(name: "vpgea-quantize", targets: ["vpgea-quantize"]),
         .library(name: "GGUF", targets: ["GGUF"]),
         .library(name: "Quants", targets: ["Quants"]),
         .library(name: "ModelStore", targets: ["ModelStore"]),
@@ -109,6 +110,10 @@ let package = Package(
         ]),
 
         // Developer tool: a random-weight GGUF with a real model's shapes (7B speed and memory).
+        .executableTarget(name: "vpgea-quantize", dependencies: [
+            "GGUF", "Quants", "ModelStore", "ConsoleUI",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "make-shaped-model", dependencies: ["GGUF", "Quants", "Sampling"],
                           path: "Tools/make-shaped-model", swiftSettings: optimizedInDebug),
 

@@ -6,7 +6,7 @@ import Qwen2
 /// Writes a copy of a base model with an adapter merged into its weights, `W' = W + scale·B·A`, re-quantized.
 public enum MergedExport {
     /// What type a merged weight is written in: `keep` uses the original type when vpgea can quantize it
-    /// (F32, F16, BF16, Q8_0, Q4_0, Q5_0) and Q8_0 otherwise (k-quants).
+    /// (F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q6_K) and Q8_0 otherwise.
     public enum Target: Equatable, Sendable {
         case keep
         case type(GGMLType)

@@ -210,7 +210,7 @@ struct MergeCommand: ParsableCommand {
             copied unchanged. Re-quantizing to a 4- or 5-bit type adds a second rounding on top of the original \
             one (on the 0.5B: logits off by up to ~6 at some positions with --type keep, against ~0.3 with q8_0). \
             --type keep writes each weight in its original type when vpgea can quantize it (F32, F16, BF16, \
-            Q8_0, Q4_0, Q5_0) and in Q8_0 otherwise (k-quants).
+            Q8_0, Q4_0, Q5_0, Q4_K, Q6_K) and in Q8_0 otherwise.
             Example: vpgea-train merge --model base.gguf --lora adapter.gguf --out merged.gguf
             """)
 
@@ -226,7 +226,7 @@ struct MergeCommand: ParsableCommand {
     @Option(help: "The merged GGUF to write.")
     var out: String
 
-    @Option(help: "Type of the merged weights: q8_0, keep, f32, f16, bf16, q4_0 or q5_0.")
+    @Option(help: "Type of the merged weights: q8_0, keep, f32, f16, bf16, q4_0, q5_0, q4_k or q6_k.")
     var type = "q8_0"
 
     mutating func run() throws {
@@ -248,7 +248,7 @@ struct MergeCommand: ParsableCommand {
             bar.finish()
             if target == .keep, !changed.isEmpty {
                 let types = Set(changed.map { "\($0.1.name) → \($0.2.name)" }).sorted().joined(separator: ", ")
-                printError("note: \(changed.count) merged weights changed type (\(types)): vpgea cannot write k-quants yet")
+                printError("note: \(changed.count) merged weights changed type (\(types)): vpgea cannot write their original types")
             }
             printError("merged model written to \(out)")
         } catch let error as ValidationError {
