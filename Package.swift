@@ -43,7 +43,7 @@ let package = Package(
         // Kernels: matrix products (dequantize + OpenBLAS), norms, rotary, attention, threads.
         .target(name: "Kernels", dependencies: ["Quants", "CBLAS", "CKernels"], swiftSettings: optimizedInDebug),
         // The Qwen2 architecture: configuration, weights, KV cache and forward pass.
-        .target(name: "Qwen2", dependencies: ["GGUF", "Kernels", "CKernels"], swiftSettings: optimizedInDebug),
+        .target(name: "Qwen2", dependencies: ["GGUF", "Kernels", "CKernels", "Quants"], swiftSettings: optimizedInDebug),
         // Byte-level BPE tokenizer (llama.cpp's gpt2 vocabularies: qwen2, deepseek-r1-qwen).
         .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: optimizedInDebug),
         // Jinja subset that renders a model's own chat template.
@@ -81,21 +81,21 @@ let package = Package(
         ]),
 
         .executableTarget(name: "vpgea-logits", dependencies: [
-            "Engine", "Qwen2", "Training", "GGUF", "ModelStore", "ConsoleUI",
+            "Engine", "Kernels", "Qwen2", "Training", "GGUF", "ModelStore", "ConsoleUI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .executableTarget(name: "vpgea-perplexity", dependencies: [
-            "Engine", "Qwen2", "ModelStore", "ConsoleUI",
+            "Engine", "Kernels", "Qwen2", "ModelStore", "ConsoleUI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vpgea-run", dependencies: [
-            "Engine", "Qwen2", "Sampling", "Training", "ChatTemplate", "Tokenizers", "ModelStore", "ConsoleUI",
+            "Engine", "Kernels", "Qwen2", "Sampling", "Training", "ChatTemplate", "Tokenizers", "ModelStore", "ConsoleUI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .executableTarget(name: "vpgea-bench", dependencies: [
-            "Engine", "Qwen2", "Training", "ModelStore", "ConsoleUI", "CKernels",
+            "Engine", "Kernels", "Qwen2", "Training", "ModelStore", "ConsoleUI", "CKernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

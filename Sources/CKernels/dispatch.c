@@ -25,6 +25,7 @@ int vpg_best_path(void) {
 vpg_dot_fn vpg_dot_kernel(int ggml_type, int path) {
     const int simd = path == VPG_PATH_AVX2 && vpg_path_supported(VPG_PATH_AVX2);
     switch (ggml_type) {
+    case 1: return simd ? vpg_dot_f16_avx2 : vpg_dot_f16_generic;
     case 2: return simd ? vpg_dot_q4_0_avx2 : vpg_dot_q4_0_generic;
     case 6: return simd ? vpg_dot_q5_0_avx2 : vpg_dot_q5_0_generic;
     case 8: return simd ? vpg_dot_q8_0_avx2 : vpg_dot_q8_0_generic;

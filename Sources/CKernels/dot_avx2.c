@@ -30,6 +30,20 @@ AVX2 static inline __m256 sum32(const float *x) {
                          _mm256_add_ps(_mm256_loadu_ps(x + 16), _mm256_loadu_ps(x + 24)));
 }
 
+/// f16 row (the KV cache's keys) · f32 vector: 8 halves at a time through F16C, the tail in scalar code.
+AVX2 float vpg_dot_f16_avx2(const void *row, const float *x, int64_t n) {
+    const uint8_t *b = row;
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 w = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b + 2 * i)));
+        acc = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + i), acc);
+    }
+    float sum = vpg_hsum(acc);
+    for (; i < n; i++) sum += vpg_f16(b + 2 * i) * x[i];
+    return sum;
+}
+
 AVX2 float vpg_dot_q8_0_avx2(const void *row, const float *x, int64_t n) {
     const uint8_t *b = row;
     __m256 acc = _mm256_setzero_ps();
@@ -117,6 +131,7 @@ AVX2 float vpg_dot_q6_k_avx2(const void *row, const float *x, int64_t n) {
 
 #else
 // Not x86: the AVX2 names resolve to the generic kernels so the table below stays the same.
+float vpg_dot_f16_avx2(const void *r, const float *x, int64_t n) { return vpg_dot_f16_generic(r, x, n); }
 float vpg_dot_q8_0_avx2(const void *r, const float *x, int64_t n) { return vpg_dot_q8_0_generic(r, x, n); }
 float vpg_dot_q4_0_avx2(const void *r, const float *x, int64_t n) { return vpg_dot_q4_0_generic(r, x, n); }
 float vpg_dot_q5_0_avx2(const void *r, const float *x, int64_t n) { return vpg_dot_q5_0_generic(r, x, n); }

@@ -3,6 +3,13 @@
 #include "CKernels.h"
 #include "quant_blocks.h"
 
+float vpg_dot_f16_generic(const void *row, const float *x, int64_t n) {
+    const uint8_t *b = row;
+    float sum = 0;
+    for (int64_t i = 0; i < n; i++) sum += vpg_f16(b + 2 * i) * x[i];
+    return sum;
+}
+
 float vpg_dot_q8_0_generic(const void *row, const float *x, int64_t n) {
     const uint8_t *b = row;
     float sum = 0;

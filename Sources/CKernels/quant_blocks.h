@@ -25,11 +25,13 @@ static inline void vpg_scale_min_k4(int j, const uint8_t *q, int *d, int *m) {
     }
 }
 
+float vpg_dot_f16_generic(const void *row, const float *x, int64_t n);
 float vpg_dot_q8_0_generic(const void *row, const float *x, int64_t n);
 float vpg_dot_q4_0_generic(const void *row, const float *x, int64_t n);
 float vpg_dot_q5_0_generic(const void *row, const float *x, int64_t n);
 float vpg_dot_q4_k_generic(const void *row, const float *x, int64_t n);
 float vpg_dot_q6_k_generic(const void *row, const float *x, int64_t n);
+float vpg_dot_f16_avx2(const void *row, const float *x, int64_t n);
 float vpg_dot_q8_0_avx2(const void *row, const float *x, int64_t n);
 float vpg_dot_q4_0_avx2(const void *row, const float *x, int64_t n);
 float vpg_dot_q5_0_avx2(const void *row, const float *x, int64_t n);

@@ -119,13 +119,18 @@ public enum ModelQuantizer {
             let inRow = info.type.format.rowBytes(n)!, outRow = change.to.format.rowBytes(n)!
             try writer.replaceTensor(name: info.name, type: change.to, dims: info.dims, byteCount: outRow * rows) {
                 var out = [UInt8](repeating: 0, count: outRow * rows)   // [rows, outRow] quantized rows
-                var values = [Float](repeating: 0, count: n)            // [n] one row in f32
-                let source = file.data(of: info).baseAddress!
+                let source = UInt(bitPattern: file.data(of: info).baseAddress!)
+                // Rows are independent: split them over the cores (the k-quant scale searches are slow).
                 out.withUnsafeMutableBytes { dst in
-                    values.withUnsafeMutableBufferPointer { v in
-                        for r in 0..<rows {
-                            Dequantize.unchecked(info.type, source + r * inRow, v.baseAddress!, count: n)
-                            Quantize.row(change.to, v.baseAddress!, dst.baseAddress! + r * outRow, count: n)
+                    let target = UInt(bitPattern: dst.baseAddress!)
+                    let parts = min(rows, 8 * ProcessInfo.processInfo.activeProcessorCount)
+                    DispatchQueue.concurrentPerform(iterations: parts) { p in
+                        var values = [Float](repeating: 0, count: n)    // [n] one row in f32
+                        values.withUnsafeMutableBufferPointer { v in
+                            for r in rows * p / parts..<rows * (p + 1) / parts {
+                                Dequantize.unchecked(info.type, UnsafeRawPointer(bitPattern: source + UInt(r * inRow))!, v.baseAddress!, count: n)
+                                Quantize.row(change.to, v.baseAddress!, UnsafeMutableRawPointer(bitPattern: target + UInt(r * outRow))!, count: n)
+                            }
                         }
                     }
                 }

@@ -1,20 +1,59 @@
+import CKernels
+import Quants
+
+/// How a key/value cache stores its rows: f32 (exact), f16 (llama.cpp's default; half the memory and
+/// bandwidth) or q8_0 (blocks of 32 values along each head, a quarter plus scales).
+public enum KVCacheType: String, CaseIterable, Sendable {
+    case f32, f16, q8_0
+
+    public var ggmlType: GGMLType {
+        switch self {
+        case .f32: .f32
+        case .f16: .f16
+        case .q8_0: .q8_0
+        }
+    }
+
+    /// Bytes of `count` consecutive values (a whole number of blocks).
+    public func bytes(_ count: Int) -> Int { ggmlType.format.rowBytes(count)! }
+
+    /// Whether rows of `headDim` values can be stored (q8_0 blocks must not straddle heads).
+    public func fits(headDim: Int) -> Bool { headDim % ggmlType.format.blockSize == 0 }
+}
+
 /// Causal grouped-query attention of a batch of new tokens over a key/value cache that holds one or more
 /// sequences.
 public enum Attention {
-    /// - Parameters:
-    ///   - q: `[n, heads * headDim]` queries of the new tokens (rotary already applied).
-    ///   - keys, values: `[cacheRows, kvHeads * headDim]`; each row's keys and values are already written.
-    ///   - out: `[n, heads * headDim]`.
-    ///   - positions: `[n]` position of each new token in its sequence; it attends to positions `0...position`.
-    ///   - sequenceStart: `[n]` cache row where each token's sequence starts.
-    ///   - scratch: `[threads, ctx]` f32 for scores; `ctx` bounds every position + 1.
+    /// An f32 cache.
     public static func run(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
                            out: UnsafeMutablePointer<Float>, n: Int, positions: UnsafePointer<Int32>,
                            sequenceStart: UnsafePointer<Int32>, heads: Int, kvHeads: Int, headDim: Int,
                            scratch: UnsafeMutablePointer<Float>, ctx: Int, threads: Int) {
+        run(q: q, keys: UnsafeRawPointer(keys), values: UnsafeRawPointer(values), cache: .f32, path: vpg_best_path(),
+            out: out, n: n, positions: positions, sequenceStart: sequenceStart, heads: heads, kvHeads: kvHeads,
+            headDim: headDim, scratch: scratch, ctx: ctx, threads: threads)
+    }
+
+    /// - Parameters:
+    ///   - q: `[n, heads * headDim]` queries of the new tokens (rotary already applied).
+    ///   - keys, values: `[cacheRows, kvHeads * headDim]` in `cache`'s type; each row's keys and values are
+    ///     already written.
+    ///   - path: the instruction-set path of the f16 / q8_0 kernels (`vpg_path`).
+    ///   - out: `[n, heads * headDim]`.
+    ///   - positions: `[n]` position of each new token in its sequence; it attends to positions `0...position`.
+    ///   - sequenceStart: `[n]` cache row where each token's sequence starts.
+    ///   - scratch: `[threads, ctx]` f32 for scores; `ctx` bounds every position + 1.
+    public static func run(q: UnsafePointer<Float>, keys: UnsafeRawPointer, values: UnsafeRawPointer, cache: KVCacheType,
+                           path: Int32, out: UnsafeMutablePointer<Float>, n: Int, positions: UnsafePointer<Int32>,
+                           sequenceStart: UnsafePointer<Int32>, heads: Int, kvHeads: Int, headDim: Int,
+                           scratch: UnsafeMutablePointer<Float>, ctx: Int, threads: Int) {
         let group = heads / kvHeads
-        let qDim = heads * headDim, kvDim = kvHeads * headDim
+        let qDim = heads * headDim
+        let rowBytes = cache.bytes(kvHeads * headDim), headBytes = cache.bytes(headDim)
         let scale = 1 / Float(headDim).squareRoot()
+        // f16 and q8_0 rows: scores through the fused dot kernel, values expanded one row at a time.
+        let dot = vpg_dot_kernel(Int32(cache.ggmlType.rawValue), path)
+        let expand = vpg_dequant_kernel(Int32(cache.ggmlType.rawValue), path)
         let slots = SlotPool(count: threads)
         parallelFor(parts: n * heads, threads: threads) { job in
             let t = job / heads, h = job % heads
@@ -24,15 +63,31 @@ public enum Attention {
             let kvh = h / group
             let qv = q + t * qDim + h * headDim
             let length = Int(positions[t]) + 1
-            let k0 = keys + Int(sequenceStart[t]) * kvDim + kvh * headDim
-            let v0 = values + Int(sequenceStart[t]) * kvDim + kvh * headDim
-            for j in 0..<length { scores[j] = Ops.dot(qv, k0 + j * kvDim, count: headDim) * scale }
+            let k0 = keys + Int(sequenceStart[t]) * rowBytes + kvh * headBytes
+            let v0 = values + Int(sequenceStart[t]) * rowBytes + kvh * headBytes
+            if cache == .f32 {
+                let k = k0.assumingMemoryBound(to: Float.self), stride = rowBytes / 4
+                for j in 0..<length { scores[j] = Ops.dot(qv, k + j * stride, count: headDim) * scale }
+            } else {
+                for j in 0..<length { scores[j] = dot!(k0 + j * rowBytes, qv, Int64(headDim)) * scale }
+            }
             Ops.softmax(scores, count: length)
             let o = out + t * qDim + h * headDim
             for d in 0..<headDim { o[d] = 0 }
-            for j in 0..<length {
-                let w = scores[j], v = v0 + j * kvDim
-                for d in 0..<headDim { o[d] += w * v[d] }
+            if cache == .f32 {
+                let v = v0.assumingMemoryBound(to: Float.self), stride = rowBytes / 4
+                for j in 0..<length {
+                    let w = scores[j], vj = v + j * stride
+                    for d in 0..<headDim { o[d] += w * vj[d] }
+                }
+            } else {
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: headDim) { row in   // [headDim] one value row
+                    for j in 0..<length {
+                        expand!(v0 + j * rowBytes, row.baseAddress!, Int64(headDim))
+                        let w = scores[j]
+                        for d in 0..<headDim { o[d] += w * row[d] }
+                    }
+                }
             }
         }
     }

@@ -7,8 +7,11 @@ import Foundation
 /// bytes are llama.cpp's except where its compiler fused a multiply-add differently (tested against
 /// `ggml_quantize_chunk`).
 extension Quantize {
-    /// Round half to even, as ggml's `nearest_int` (which adds 1.5·2²³).
-    @inline(__always) static func nearest(_ x: Float) -> Int { Int(x.rounded(.toNearestOrEven)) }
+    /// Round half to even for |x| < 2²², as ggml's `nearest_int`: adding 1.5·2²³ leaves the rounded integer in
+    /// the low mantissa bits (no library call, no overflow check: the scale search calls this billions of times).
+    @inline(__always) static func nearest(_ x: Float) -> Int {
+        Int(Int32(bitPattern: (x + 12_582_912).bitPattern & 0x007F_FFFF) - 0x0040_0000)
+    }
 
     // MARK: Q4_K — 256 values: f16 d, f16 dmin, 12 bytes of packed 6-bit scales and mins, 128 bytes of nibbles.
 

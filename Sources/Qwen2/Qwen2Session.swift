@@ -1,5 +1,6 @@
 import CKernels
 import Kernels
+import Quants
 
 /// Which positions of a decoded batch get logits.
 public enum LogitsSelection: Sendable {
@@ -25,8 +26,11 @@ public final class Qwen2Session {
     public var position: Int { lengths[0] }
 
     private let matmul: MatMul
-    private let keys: [UnsafeMutablePointer<Float>]     // [layers][sequences, contextSize, kvDim] f32
-    private let values: [UnsafeMutablePointer<Float>]   // [layers][sequences, contextSize, kvDim] f32
+    /// How the cache stores keys and values (f16 unless asked otherwise, as llama.cpp).
+    public let cacheType: KVCacheType
+    private let cacheRowBytes: Int                           // bytes of one cache row of kvDim values
+    private let keys: [UnsafeMutableRawPointer]         // [layers][sequences, contextSize, kvDim] in cacheType
+    private let values: [UnsafeMutableRawPointer]       // [layers][sequences, contextSize, kvDim] in cacheType
     private let x: UnsafeMutablePointer<Float>          // [maxBatch, embd] residual stream
     private let xb: UnsafeMutablePointer<Float>         // [maxBatch, embd] normed input / block output
     private let q: UnsafeMutablePointer<Float>          // [maxBatch, heads*headDim]
@@ -46,8 +50,10 @@ public final class Qwen2Session {
 
     /// `kernelPath` forces an instruction-set path for the generation kernels (tests use it); nil picks the best.
     /// `exactActivations` keeps generation's activations in f32 (nil: `VPGEA_ACTIVATIONS=f32` decides).
+    /// `cacheType` q8_0 needs a head size that is a multiple of 32; otherwise the cache is f16.
     public init(model: Qwen2Model, contextSize: Int = 4096, maxBatch: Int = 512, threads: Int = 2,
-                kernelPath: Int32? = nil, exactActivations: Bool? = nil, sequences: Int = 1) {
+                kernelPath: Int32? = nil, exactActivations: Bool? = nil, sequences: Int = 1,
+                cacheType: KVCacheType = .f16) {
         let c = model.config
         self.model = model
         self.contextSize = contextSize
@@ -62,9 +68,16 @@ public final class Qwen2Session {
             p.initialize(repeating: 0, count: max(n, 1))
             return p
         }
-        let cacheRows = max(sequences, 1) * contextSize
-        keys = (0..<c.layerCount).map { _ in buffer(cacheRows * c.kvDim) }
-        values = (0..<c.layerCount).map { _ in buffer(cacheRows * c.kvDim) }
+        self.cacheType = cacheType.fits(headDim: c.headDim) ? cacheType : .f16
+        cacheRowBytes = self.cacheType.bytes(c.kvDim)
+        let cacheBytes = max(sequences, 1) * contextSize * cacheRowBytes
+        func cacheBuffer() -> UnsafeMutableRawPointer {
+            let p = UnsafeMutableRawPointer.allocate(byteCount: max(cacheBytes, 1), alignment: 64)
+            p.initializeMemory(as: UInt8.self, repeating: 0, count: max(cacheBytes, 1))
+            return p
+        }
+        keys = (0..<c.layerCount).map { _ in cacheBuffer() }
+        values = (0..<c.layerCount).map { _ in cacheBuffer() }
         x = buffer(maxBatch * c.embeddingLength)
         xb = buffer(maxBatch * c.embeddingLength)
         q = buffer(maxBatch * c.headCount * c.headDim)
@@ -83,7 +96,8 @@ public final class Qwen2Session {
     private static func keepLargeAllocations() { vpg_keep_large_allocations() }
 
     deinit {
-        (keys + values + [x, xb, q, k, v, att, gate, up, scores]).forEach { $0.deallocate() }
+        (keys + values).forEach { $0.deallocate() }
+        [x, xb, q, k, v, att, gate, up, scores].forEach { $0.deallocate() }
         positions.deallocate()
         rowStarts.deallocate()
     }
@@ -97,11 +111,11 @@ public final class Qwen2Session {
     /// Makes sequence `target` a copy of the first `count` tokens of sequence `source` (a shared prompt is
     /// computed once, then copied).
     public func copyPrefix(from source: Int, to target: Int, count: Int) {
-        let n = min(count, lengths[source]), kv = model.config.kvDim
+        let n = min(count, lengths[source]), stride = contextSize * cacheRowBytes
         guard source != target else { lengths[target] = n; return }
         for l in 0..<model.config.layerCount {
-            (keys[l] + target * contextSize * kv).update(from: keys[l] + source * contextSize * kv, count: n * kv)
-            (values[l] + target * contextSize * kv).update(from: values[l] + source * contextSize * kv, count: n * kv)
+            (keys[l] + target * stride).copyMemory(from: keys[l] + source * stride, byteCount: n * cacheRowBytes)
+            (values[l] + target * stride).copyMemory(from: values[l] + source * stride, byteCount: n * cacheRowBytes)
         }
         lengths[target] = n
     }
@@ -185,12 +199,12 @@ public final class Qwen2Session {
             Ops.rope(k, positions: positions, n: n, heads: c.headCountKV, headDim: c.headDim, base: c.ropeFreqBase)
             for t in 0..<n {
                 let row = Int(rowStarts[t]) + Int(positions[t])
-                (keys[l] + row * kv).update(from: k + t * kv, count: kv)
-                (values[l] + row * kv).update(from: v + t * kv, count: kv)
+                Quantize.row(cacheType.ggmlType, k + t * kv, keys[l] + row * cacheRowBytes, count: kv)
+                Quantize.row(cacheType.ggmlType, v + t * kv, values[l] + row * cacheRowBytes, count: kv)
             }
-            Attention.run(q: q, keys: keys[l], values: values[l], out: att, n: n, positions: positions,
-                          sequenceStart: rowStarts, heads: c.headCount, kvHeads: c.headCountKV, headDim: c.headDim,
-                          scratch: scores, ctx: contextSize, threads: threads)
+            Attention.run(q: q, keys: keys[l], values: values[l], cache: cacheType, path: matmul.path, out: att, n: n,
+                          positions: positions, sequenceStart: rowStarts, heads: c.headCount, kvHeads: c.headCountKV,
+                          headDim: c.headDim, scratch: scores, ctx: contextSize, threads: threads)
             project(layer.attnOutput, .o, l, att, xb, n)
             Ops.add(x, xb, count: n * e)
             // Feed-forward block.

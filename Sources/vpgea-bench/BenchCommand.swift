@@ -3,6 +3,7 @@ import CKernels
 import ConsoleUI
 import Engine
 import Foundation
+import Kernels
 import ModelStore
 import Qwen2
 import Training
@@ -36,6 +37,9 @@ struct BenchCommand: ParsableCommand {
 
     @Option(name: .short, help: "Repetitions per test.")
     var r = 5
+
+    @Option(name: .customLong("cache-type"), help: "KV cache storage: f16 (default, as llama.cpp), f32 (exact) or q8_0 (about half the memory of f16, but lossy on Qwen2 models, as in llama.cpp: their keys have outlier channels).")
+    var cacheType: KVCacheType = .f16
 
     @Option(name: .short, help: "Output: md, json or csv.")
     var o: Format = .md
@@ -88,7 +92,7 @@ struct BenchCommand: ParsableCommand {
             for threadCount in threads {
                 let context = (depths.max() ?? 0) + max(prompts.max() ?? 0, gens.max() ?? 0) + 8
                 let session = Qwen2Session(model: model, contextSize: context, maxBatch: 512, threads: threadCount,
-                                           sequences: batches.max() ?? 1)
+                                           sequences: batches.max() ?? 1, cacheType: cacheType)
                 for test in tests {
                     let result = test.train > 0
                         ? try TrainingBenchmark.run(test, model: model, config: LoRAConfig(rank: loraRank, alpha: Float(2 * loraRank)),
@@ -135,3 +139,5 @@ struct BenchCommand: ParsableCommand {
         }
     }
 }
+
+extension KVCacheType: ExpressibleByArgument {}

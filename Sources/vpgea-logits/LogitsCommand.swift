@@ -2,6 +2,7 @@ import ArgumentParser
 import ConsoleUI
 import Engine
 import Foundation
+import Kernels
 import GGUF
 import ModelStore
 import Qwen2
@@ -29,6 +30,9 @@ struct LogitsCommand: ParsableCommand {
     @Option(help: "A LoRA adapter (GGUF or PEFT directory) applied without merging.")
     var lora: String?
 
+    @Option(name: .customLong("cache-type"), help: "KV cache storage: f16 (default, as llama.cpp), f32 (exact) or q8_0 (about half the memory of f16, but lossy on Qwen2 models, as in llama.cpp: their keys have outlier channels).")
+    var cacheType: KVCacheType = .f16
+
     @Option(name: [.short, .customLong("threads")], help: "Threads (default: all cores).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
@@ -41,7 +45,8 @@ struct LogitsCommand: ParsableCommand {
         do {
             let url = try ModelStore().resolve(model, events: FetchReporter().handle)
             let model = try Qwen2Model(path: url.path)
-            let session = Qwen2Session(model: model, contextSize: max(tokens.count, 16), maxBatch: 512, threads: threads)
+            let session = Qwen2Session(model: model, contextSize: max(tokens.count, 16), maxBatch: 512, threads: threads,
+                                       cacheType: cacheType)
             if let lora { session.adapter = try LoRAAdapter.load(path: lora, model: model.config) }
             let logits = try session.decode(tokens, logits: .all)
             let vocab = model.config.vocabularySize
@@ -56,3 +61,5 @@ struct LogitsCommand: ParsableCommand {
         }
     }
 }
+
+extension KVCacheType: ExpressibleByArgument {}

@@ -2,6 +2,7 @@ import ArgumentParser
 import ConsoleUI
 import Engine
 import Foundation
+import Kernels
 import ModelStore
 import Qwen2
 
@@ -28,6 +29,9 @@ struct PerplexityCommand: ParsableCommand {
     @Option(help: "Score at most this many chunks.")
     var chunks: Int?
 
+    @Option(name: .customLong("cache-type"), help: "KV cache storage: f16 (default, as llama.cpp), f32 (exact) or q8_0 (about half the memory of f16, but lossy on Qwen2 models, as in llama.cpp: their keys have outlier channels).")
+    var cacheType: KVCacheType = .f16
+
     @Option(name: [.short, .customLong("threads")], help: "Threads (default: all cores).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
@@ -46,7 +50,8 @@ struct PerplexityCommand: ParsableCommand {
                 throw ExitCode.failure
             }
             printError("\(tokens.count) tokens, \(min(available, chunks ?? .max)) chunks of \(contextSize)")
-            let session = Qwen2Session(model: bundle.model, contextSize: contextSize, maxBatch: contextSize, threads: threads)
+            let session = Qwen2Session(model: bundle.model, contextSize: contextSize, maxBatch: contextSize, threads: threads,
+                                       cacheType: cacheType)
             let bar = ProgressBar(label: "perplexity", total: min(available, chunks ?? .max))
             let start = ContinuousClock.now
             let result = try Perplexity.run(session: session, tokens: tokens, contextSize: contextSize,
@@ -68,3 +73,5 @@ struct PerplexityCommand: ParsableCommand {
         }
     }
 }
+
+extension KVCacheType: ExpressibleByArgument {}

@@ -3,6 +3,7 @@ import ChatTemplate
 import ConsoleUI
 import Engine
 import Foundation
+import Kernels
 import ModelStore
 import Qwen2
 import Sampling
@@ -54,6 +55,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Random seed (default: from the clock).")
     var seed: UInt64?
 
+    @Option(name: .customLong("cache-type"), help: "KV cache storage: f16 (default, as llama.cpp), f32 (exact) or q8_0 (about half the memory of f16, but lossy on Qwen2 models, as in llama.cpp: their keys have outlier channels).")
+    var cacheType: KVCacheType = .f16
+
     @Option(name: [.short, .customLong("threads")], help: "Threads (default: all cores).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
@@ -92,7 +96,8 @@ struct RunCommand: ParsableCommand {
         let url = try ModelStore().resolve(model, events: FetchReporter().handle)
         let bundle = try ModelBundle(path: url.path)
         if let warning = bundle.templateWarning, !raw { printError("warning: \(warning)") }
-        let session = Qwen2Session(model: bundle.model, contextSize: ctxSize, maxBatch: min(512, ctxSize), threads: threads)
+        let session = Qwen2Session(model: bundle.model, contextSize: ctxSize, maxBatch: min(512, ctxSize), threads: threads,
+                                   cacheType: cacheType)
         if let lora {
             let adapter = try LoRAAdapter.load(path: lora, model: bundle.model.config)
             adapter.userScale = loraScale
@@ -213,3 +218,5 @@ final class AnswerPrinter {
         FileHandle.standardOutput.write(Data(s.utf8))
     }
 }
+
+extension KVCacheType: ExpressibleByArgument {}

@@ -7,12 +7,14 @@ import Testing
 /// Every fused dot kernel on every path this CPU supports, against the scalar dequantization (the reference
 /// twin) and a Double dot product; odd block counts included.
 @Suite struct DotKernelTests {
-    static let types: [GGMLType] = [.q4_0, .q5_0, .q8_0, .q4_K, .q6_K]
+    static let weightTypes: [GGMLType] = [.q4_0, .q5_0, .q8_0, .q4_K, .q6_K]
+    static let types: [GGMLType] = [.f16] + weightTypes   // f16: the KV cache's keys (no 8-bit-activation kernel)
     static let paths: [Int32] = [Int32(VPG_PATH_GENERIC.rawValue), Int32(VPG_PATH_AVX2.rawValue)].filter { vpg_path_supported($0) != 0 }
 
     /// Random blocks with small finite scales (random bytes elsewhere are all valid quants).
     static func randomRow(_ type: GGMLType, blocks: Int) -> [UInt8] {
         let f = type.format
+        if type == .f16 { return (0..<blocks).flatMap { _ in let h = floatToHalf(Float.random(in: -1...1)); return [UInt8(h & 0xFF), UInt8(h >> 8)] } }
         var bytes = (0..<(blocks * f.bytesPerBlock)).map { _ in UInt8.random(in: 0...255) }
         let scaleOffsets: [Int] = switch type {
         case .q6_K: [208]
@@ -32,9 +34,10 @@ import Testing
     @Test(arguments: types, [1, 3, 7])
     func kernelsMatchTheScalarReference(_ type: GGMLType, _ blocks: Int) throws {
         #expect(Self.paths.contains(Int32(VPG_PATH_GENERIC.rawValue)))
-        let n = blocks * type.format.blockSize
+        // f16 rows of 37, 111 and 259 values: whole 8-wide steps and a scalar tail.
+        let n = type == .f16 ? blocks * 37 : blocks * type.format.blockSize
         for _ in 0..<20 {
-            let row = Self.randomRow(type, blocks: blocks)
+            let row = Self.randomRow(type, blocks: type == .f16 ? n : blocks)
             let x = (0..<n).map { _ in Float.random(in: -2...2) }
             let w = try Dequantize.row(type, bytes: row, count: n)
             let want = zip(w, x).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
@@ -86,7 +89,7 @@ import Testing
         }
     }
 
-    @Test(arguments: DotKernelTests.types, [1, 3])
+    @Test(arguments: DotKernelTests.weightTypes, [1, 3])
     func kernelsMatchDoubleOnQuantizedActivations(_ type: GGMLType, _ blocks: Int) throws {
         let n = blocks * type.format.blockSize
         let block = Int(vpg_dotq_block(Int32(type.rawValue)))
@@ -110,7 +113,7 @@ import Testing
 /// The C row dequantizers on every path, bit for bit against the scalar reference (itself bit-identical to
 /// gguf-py), including odd block counts; F16 over every bit pattern.
 @Suite struct DequantKernelTests {
-    @Test(arguments: DotKernelTests.types, [1, 3, 7])
+    @Test(arguments: DotKernelTests.weightTypes, [1, 3, 7])
     func rowsMatchTheReferenceBitForBit(_ type: GGMLType, _ blocks: Int) throws {
         let n = blocks * type.format.blockSize
         for _ in 0..<20 {

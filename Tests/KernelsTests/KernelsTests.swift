@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Kernels
 import Quants
@@ -131,6 +132,51 @@ import Testing
                     #expect(abs(Double(out[(t * heads + h) * headDim + d]) - want) < 1e-5)
                 }
             }
+        }
+    }
+
+    /// f16 and q8_0 caches on every path: the same attention as a Double computation over the values the
+    /// cache holds (its rows dequantized), so the only difference from f32 is the storage rounding.
+    @Test(arguments: [KVCacheType.f16, .q8_0])
+    func attentionOverQuantizedCache(_ cache: KVCacheType) throws {
+        let heads = 4, kvHeads = 2, headDim = 64, n = 3, start = 9, ctx = 16, kvDim = kvHeads * headDim
+        let q = random(n * heads * headDim), k = random(ctx * kvDim), v = random(ctx * kvDim)
+        let rowBytes = cache.bytes(kvDim)
+        var kBytes = [UInt8](repeating: 0, count: ctx * rowBytes), vBytes = kBytes
+        for r in 0..<ctx {
+            k.withUnsafeBufferPointer { src in kBytes.withUnsafeMutableBytes { Quantize.row(cache.ggmlType, src.baseAddress! + r * kvDim, $0.baseAddress! + r * rowBytes, count: kvDim) } }
+            v.withUnsafeBufferPointer { src in vBytes.withUnsafeMutableBytes { Quantize.row(cache.ggmlType, src.baseAddress! + r * kvDim, $0.baseAddress! + r * rowBytes, count: kvDim) } }
+        }
+        let keys = try Dequantize.row(cache.ggmlType, bytes: kBytes, count: ctx * kvDim)
+        let values = try Dequantize.row(cache.ggmlType, bytes: vBytes, count: ctx * kvDim)
+        let paths = [Int32(VPG_PATH_GENERIC.rawValue), Int32(VPG_PATH_AVX2.rawValue)].filter { vpg_path_supported($0) != 0 }
+        for path in paths {
+            var out = [Float](repeating: .nan, count: n * heads * headDim)
+            var scratch = [Float](repeating: 0, count: 2 * ctx)
+            let positions = (0..<n).map { Int32(start + $0) }, sequenceStart = [Int32](repeating: 0, count: n)
+            kBytes.withUnsafeBytes { kb in vBytes.withUnsafeBytes { vb in
+                Attention.run(q: q, keys: kb.baseAddress!, values: vb.baseAddress!, cache: cache, path: path, out: &out, n: n,
+                              positions: positions, sequenceStart: sequenceStart, heads: heads, kvHeads: kvHeads,
+                              headDim: headDim, scratch: &scratch, ctx: ctx, threads: 2)
+            } }
+            var worst = 0.0
+            for t in 0..<n {
+                for h in 0..<heads {
+                    let kvh = h / (heads / kvHeads), length = start + t + 1
+                    var scores = (0..<length).map { j in
+                        (0..<headDim).reduce(0.0) { $0 + Double(q[(t * heads + h) * headDim + $1]) * Double(keys[j * kvDim + kvh * headDim + $1]) }
+                            / Double(headDim).squareRoot()
+                    }
+                    let m = scores.max()!
+                    scores = scores.map { exp($0 - m) }
+                    let s = scores.reduce(0, +)
+                    for d in 0..<headDim {
+                        let want = (0..<length).reduce(0.0) { $0 + scores[$1] / s * Double(values[$1 * kvDim + kvh * headDim + d]) }
+                        worst = max(worst, abs(Double(out[(t * heads + h) * headDim + d]) - want))
+                    }
+                }
+            }
+            #expect(worst < 1e-5, "\(cache) path \(path): \(worst)")
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Qwen2
 import Testing
 import TestSupport
@@ -125,7 +126,9 @@ import TestSupport
         let reference = DoubleReference.loss(model: tiny, tokens: tokens, adapters: WholeModelGradientTests.referenceAdapters(adapter, layers: tiny.layers),
                                              scale: 2)
         for exact in [true, false] {
-            let session = Qwen2Session(model: model, contextSize: 16, maxBatch: 16, threads: 1, exactActivations: exact)
+            // Exact: f32 activations and an f32 KV cache; otherwise the defaults (8-bit activations, f16 cache).
+            let session = Qwen2Session(model: model, contextSize: 16, maxBatch: 16, threads: 1, exactActivations: exact,
+                                       cacheType: exact ? .f32 : .f16)
             session.adapter = adapter
             // Token by token (generation path) and all at once (prompt path).
             var logits: [Float] = []
