@@ -15,7 +15,7 @@ swift build -c release --product vpgea-quantize >/dev/null
 swift build -c release --product vpgea-perplexity >/dev/null
 BIN=.build/release
 ppl() { "$BIN/vpgea-perplexity" "$1" -f "$TEXT" -c "$CTX" --chunks "$CHUNKS" 2>/dev/null | sed -n 's/.*PPL = \([0-9.]*\).*/\1/p'; }
-llama_ppl() { "$PYTHON" Tools/oracles/llama_perplexity.py "$1" "$TEXT" "$CTX" "$CHUNKS" | sed -n 's/.*"ppl": \([0-9.]*\).*/\1/p'; }
+llama_ppl() { printf "%.4f" "$("$PYTHON" Tools/oracles/llama_perplexity.py "$1" "$TEXT" "$CTX" "$CHUNKS" | sed -n 's/.*"ppl": \([0-9.]*\).*/\1/p')"; }
 out=Benchmarks/QUANTIZE.md
 {
     echo "# vpgea-quantize: output types and their perplexity"
@@ -23,7 +23,9 @@ out=Benchmarks/QUANTIZE.md
     echo "$(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD). Source: \`$MODEL\`, first written as F16 by"
     echo "vpgea-quantize, then quantized from that F16 copy to each type (so each type rounds a model that was"
     echo "already quantized once). Perplexity on \`$TEXT\`, $CHUNKS chunks of $CTX tokens, second half of each"
-    echo "chunk scored, by vpgea-perplexity (f16 KV cache) and by llama.cpp (llama-cpp-python, flash attention off)."
+    echo "chunk scored, by vpgea-perplexity (f16 KV cache) and by llama.cpp (llama-cpp-python, flash attention off;"
+    echo "its quantized products use 8-bit activations in prompt processing too, vpgea's use f32 there)."
+    echo "Quantize times are wall times, whatever else ran on the machine."
     echo "Made by \`Benchmarks/quantize_perplexity.sh\`."
     echo
     echo "| type | file MiB | quantize s | vpgea PPL | llama.cpp PPL | Δ vs source (vpgea) |"

@@ -46,10 +46,9 @@ public enum QuantizationScheme: Equatable, Sendable {
 /// Chooses each tensor's type, with llama.cpp's rules (so that the files are what its users expect):
 /// vectors (norms, biases) stay as they are; the output head gets Q6_K when the scheme has fewer bits; a
 /// 256-value k-quant that does not divide a row falls back to Q5_0 (for Q4_K) or Q8_0 (for Q6_K), any other
-/// type that does not to F16; in Q4_K_M,
-/// the i-th attn_v and the i-th ffn_down *in file order* get Q6_K when i is in the first or last eighth or
-/// every third one between (this reproduces the published Qwen2.5 Q4_K_M files, whose tensors are in
-/// name order: blk.0, blk.1, blk.10, …).
+/// type that does not to F16; in Q4_K_M, the i-th attn_v and the i-th ffn_down *in file order* get Q6_K when
+/// i is in the first or last eighth or every third one between (this reproduces the published Qwen2.5 Q4_K_M
+/// files, whose tensors are in name order: blk.0, blk.1, blk.10, …).
 public struct QuantizationPlan {
     public let scheme: QuantizationScheme
     private var attnVSeen = 0, ffnDownSeen = 0
