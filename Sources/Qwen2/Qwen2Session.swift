@@ -28,7 +28,7 @@ public final class Qwen2Session {
     private let matmul: MatMul
     /// How the cache stores keys and values (f16 unless asked otherwise, as llama.cpp).
     public let cacheType: KVCacheType
-    private let cacheRowBytes: Int                           // bytes of one cache row of kvDim values
+    private let cacheRowBytes: Int                      // bytes of one cache row of kvDim values
     private let keys: [UnsafeMutableRawPointer]         // [layers][sequences, contextSize, kvDim] in cacheType
     private let values: [UnsafeMutableRawPointer]       // [layers][sequences, contextSize, kvDim] in cacheType
     private let x: UnsafeMutablePointer<Float>          // [maxBatch, embd] residual stream
