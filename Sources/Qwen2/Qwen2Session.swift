@@ -154,7 +154,9 @@ public final class Qwen2Session {
         var start = 0
         while start < tokens.count {
             let end = min(start + maxBatch, tokens.count)
-            let rows = max(wanted.lowerBound, start)..<min(wanted.upperBound, end)
+            // The wanted positions inside this batch (empty when they all lie in another batch).
+            let lo = max(wanted.lowerBound, start), hi = min(wanted.upperBound, end)
+            let rows = lo < hi ? lo..<hi : start..<start
             forward(tokens[start..<end].map { (sequence, $0) },
                     outputRows: rows.isEmpty ? 0..<0 : (rows.lowerBound - start)..<(rows.upperBound - start))
             if !rows.isEmpty { out += logits[0..<rows.count * c.vocabularySize] }
