@@ -54,12 +54,12 @@ extension Quantize {
         out.storeBytes(of: d.bitPattern, as: UInt16.self)
         out.storeBytes(of: dmin.bitPattern, toByteOffset: 2, as: UInt16.self)
         for k in 0..<12 { out.storeBytes(of: packed[k], toByteOffset: 4 + k, as: UInt8.self) }
-        // Re-round every value against the scales as stored.
+        // Re-round every value against the scales as stored (read back with the dequantizer's unpacking).
         for j in 0..<8 {
-            let (sc, m) = scaleAndMinK4(j, packed)
-            let dj = Float(d) * Float(sc)
+            let (sc, m) = scaleMinK4(j, UnsafeRawPointer(out + 4))
+            let dj = Float(d) * sc
             if dj == 0 { continue }
-            let mj = Float(dmin) * Float(m)
+            let mj = Float(dmin) * m
             for i in 0..<32 { levels[32 * j + i] = UInt8(min(max(nearest((x[32 * j + i] + mj) / dj), 0), 15)) }
         }
         for chunk in 0..<4 {
@@ -68,12 +68,6 @@ extension Quantize {
                 out.storeBytes(of: byte, toByteOffset: 16 + 32 * chunk + l, as: UInt8.self)
             }
         }
-    }
-
-    /// The 6-bit scale and minimum of sub-block `j` from Q4_K's 12 packed bytes.
-    @inline(__always) static func scaleAndMinK4(_ j: Int, _ q: [UInt8]) -> (UInt8, UInt8) {
-        if j < 4 { return (q[j] & 63, q[j + 4] & 63) }
-        return ((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4), (q[j + 4] >> 4) | ((q[j] >> 6) << 4))
     }
 
     /// Weighted least-squares fit of x ≈ scale·L − min over levels 0…maxLevel (ggml's `make_qkx2_quants`

@@ -96,12 +96,12 @@ public enum LogitProcessor: Sendable, Equatable {
         let total = weights.reduce(Double(0)) { $0 + Double($1) }
         var k = 64
         while true {
-            var head = c.ids.indices.map { $0 }
+            var head = Array(c.ids.indices)
             if k < c.ids.count {
                 let threshold = kthLargest(c.logits[...], k)
                 head = c.ids.indices.filter { c.logits[$0] >= threshold }
             }
-            head.sort { c.logits[$0] != c.logits[$1] ? c.logits[$0] > c.logits[$1] : c.ids[$0] < c.ids[$1] }
+            head.sort { precedes(c, $0, $1) }
             var sum = 0.0
             var keep = -1
             for (i, j) in head.enumerated() {
@@ -129,8 +129,13 @@ public enum LogitProcessor: Sendable, Equatable {
         return heap[0]
     }
 
+    /// The candidates' order: higher logit first, then lower id.
+    @inline(__always) static func precedes(_ c: Candidates, _ a: Int, _ b: Int) -> Bool {
+        c.logits[a] != c.logits[b] ? c.logits[a] > c.logits[b] : c.ids[a] < c.ids[b]
+    }
+
     static func sortDescending(_ c: inout Candidates) {
-        let order = c.ids.indices.sorted { c.logits[$0] != c.logits[$1] ? c.logits[$0] > c.logits[$1] : c.ids[$0] < c.ids[$1] }
+        let order = c.ids.indices.sorted { precedes(c, $0, $1) }
         c.ids = order.map { c.ids[$0] }
         c.logits = order.map { c.logits[$0] }
     }
