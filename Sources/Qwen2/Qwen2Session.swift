@@ -129,7 +129,7 @@ public final class Qwen2Session {
             guard s.token >= 0, s.token < c.vocabularySize else { throw .badToken(s.token, vocabulary: c.vocabularySize) }
         }
         precondition(steps.count <= maxBatch && Set(steps.map(\.sequence)).count == steps.count, "one token per sequence, at most maxBatch")
-        forward(steps.map { ($0.sequence, $0.token) }, outputRows: 0..<steps.count)
+        forward(steps.map { ($0.sequence, $0.token) }, outputRows: 0..<steps.count, generationStep: true)
         return Array(logits[0..<steps.count * c.vocabularySize])
     }
 
@@ -167,8 +167,8 @@ public final class Qwen2Session {
 
     /// `output = input · Wᵀ`, plus the adapter's branch when it targets this layer.
     private func project(_ w: WeightMatrix, _ target: LoRATarget, _ layer: Int, _ input: UnsafeMutablePointer<Float>,
-                         _ output: UnsafeMutablePointer<Float>, _ n: Int) {
-        matmul.multiply(w, input, output, n: n)
+                         _ output: UnsafeMutablePointer<Float>, _ n: Int, _ generationStep: Bool) {
+        matmul.multiply(w, input, output, n: n, generationStep: generationStep)
         guard let adapter, let slot = adapter.slot(layer: layer, target) else { return }
         let need = n * adapter.config.rank
         if loraScratch.count < need { loraScratch = [Float](repeating: 0, count: need) }
@@ -178,8 +178,8 @@ public final class Qwen2Session {
     }
 
     /// One batch of at most `maxBatch` tokens, each appended to its sequence (in order); writes logits of
-    /// `outputRows` (batch indices) to `logits`.
-    private func forward(_ tokens: [(sequence: Int, token: Int)], outputRows: Range<Int>) {
+    /// `outputRows` (batch indices) to `logits`. `generationStep`: one token per sequence (see `MatMul.multiply`).
+    private func forward(_ tokens: [(sequence: Int, token: Int)], outputRows: Range<Int>, generationStep: Bool = false) {
         let c = model.config, w = model.weights
         let n = tokens.count, e = c.embeddingLength, qDim = c.headCount * c.headDim, kv = c.kvDim, ff = c.feedForwardLength
         for (t, item) in tokens.enumerated() {
@@ -191,9 +191,9 @@ public final class Qwen2Session {
         for (l, layer) in w.layers.enumerated() {
             // Attention block.
             layer.attnNorm.withUnsafeBufferPointer { Ops.rmsNorm(x, $0.baseAddress!, xb, n: n, dim: e, eps: c.rmsEps) }
-            project(layer.attnQ, .q, l, xb, q, n)
-            project(layer.attnK, .k, l, xb, k, n)
-            project(layer.attnV, .v, l, xb, v, n)
+            project(layer.attnQ, .q, l, xb, q, n, generationStep)
+            project(layer.attnK, .k, l, xb, k, n, generationStep)
+            project(layer.attnV, .v, l, xb, v, n, generationStep)
             layer.attnQBias.withUnsafeBufferPointer { Ops.addBias(q, $0.baseAddress!, n: n, dim: qDim) }
             layer.attnKBias.withUnsafeBufferPointer { Ops.addBias(k, $0.baseAddress!, n: n, dim: kv) }
             layer.attnVBias.withUnsafeBufferPointer { Ops.addBias(v, $0.baseAddress!, n: n, dim: kv) }
@@ -207,14 +207,14 @@ public final class Qwen2Session {
             Attention.run(q: q, keys: keys[l], values: values[l], cache: cacheType, path: matmul.path, out: att, n: n,
                           positions: positions, sequenceStart: rowStarts, heads: c.headCount, kvHeads: c.headCountKV,
                           headDim: c.headDim, scratch: scores, ctx: contextSize, threads: threads)
-            project(layer.attnOutput, .o, l, att, xb, n)
+            project(layer.attnOutput, .o, l, att, xb, n, generationStep)
             Ops.add(x, xb, count: n * e)
             // Feed-forward block.
             layer.ffnNorm.withUnsafeBufferPointer { Ops.rmsNorm(x, $0.baseAddress!, xb, n: n, dim: e, eps: c.rmsEps) }
-            project(layer.ffnGate, .gate, l, xb, gate, n)
-            project(layer.ffnUp, .up, l, xb, up, n)
+            project(layer.ffnGate, .gate, l, xb, gate, n, generationStep)
+            project(layer.ffnUp, .up, l, xb, up, n, generationStep)
             Ops.swiglu(gate, up, count: n * ff)
-            project(layer.ffnDown, .down, l, gate, xb, n)
+            project(layer.ffnDown, .down, l, gate, xb, n, generationStep)
             Ops.add(x, xb, count: n * e)
         }
         guard !outputRows.isEmpty else { return }
@@ -223,6 +223,6 @@ public final class Qwen2Session {
             Ops.rmsNorm(x + outputRows.lowerBound * e, $0.baseAddress!, xb, n: rows, dim: e, eps: c.rmsEps)
         }
         if logits.count < rows * c.vocabularySize { logits = [Float](repeating: 0, count: rows * c.vocabularySize) }
-        logits.withUnsafeMutableBufferPointer { matmul.multiply(w.output, xb, $0.baseAddress!, n: rows) }
+        logits.withUnsafeMutableBufferPointer { matmul.multiply(w.output, xb, $0.baseAddress!, n: rows, generationStep: generationStep) }
     }
 }

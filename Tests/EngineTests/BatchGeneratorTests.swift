@@ -77,4 +77,24 @@ import Testing
         #expect(zip(rows[v..<2 * v], b).map { abs($0 - $1) }.max()! < 1e-4)
         #expect(session.lengths == [4, 2])
     }
+
+    /// With 8-bit activations (the real 0.5B model: every weight quantized), a step of more sequences than the
+    /// four-row kernels take at once gives every sequence exactly the logits of decoding its token alone:
+    /// batched generation samples what generation one sequence at a time samples.
+    @Test func quantizedStepOfSixEqualsEachAlone() throws {
+        let model = try Qwen2Model(path: try TestSupport.testModelPath())
+        let prompts = (0..<6).map { k in (0..<(5 + k)).map { ($0 * 13 + 7 * k) % 6100 } }
+        let session = Qwen2Session(model: model, contextSize: 32, maxBatch: 32, threads: 2, exactActivations: false, sequences: 6)
+        for (k, p) in prompts.enumerated() { _ = try session.decode(p, sequence: k) }
+        let rows = try session.decodeStep((0..<6).map { ($0, 4000 + $0) })
+        let v = model.config.vocabularySize
+        let single = Qwen2Session(model: model, contextSize: 32, maxBatch: 32, threads: 2, exactActivations: false)
+        for (k, p) in prompts.enumerated() {
+            single.reset()
+            _ = try single.decode(p)
+            let alone = try single.decode([4000 + k])
+            let differing = zip(rows[(k * v)..<((k + 1) * v)], alone).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "sequence \(k): \(differing) of \(v) logits differ")
+        }
+    }
 }

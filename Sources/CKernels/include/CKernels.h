@@ -70,7 +70,16 @@ vpg_dotq_fn vpg_dotq_kernel(int ggml_type, int path);
 /// The activation block size a type's integer kernel takes: 32 (vpg_q8_32), 256 (vpg_q8_256), or 0.
 int vpg_dotq_block(int ggml_type);
 
-/// y[r - r0] = dotq(row r, xq) for r in [r0, r1).
-void vpg_matvec_rows_q(vpg_dotq_fn dot, const void *rows, int64_t row_bytes, const void *xq, float *y,
-                       int64_t r0, int64_t r1, int64_t cols);
+/// The same for up to four activation rows at once (`stride` bytes apart; 1 ≤ rows ≤ 4):
+/// out[t] = dotq(row, activation row t). Each weight block is unpacked once for all of them.
+typedef void (*vpg_dotq4_fn)(const void *row, const void *xq, int64_t stride, int rows, float *out, int64_t n);
+
+/// The four-row integer dot kernel for a ggml type on a path, or NULL; per row, its results are bit-identical to
+/// vpg_dotq_kernel's on the same path.
+vpg_dotq4_fn vpg_dotq4_kernel(int ggml_type, int path);
+
+/// y[t * ldy + r - r0] = dotq(row r, activation row t) for r in [r0, r1), t < tokens: each weight row is read
+/// once and dotted with the activation rows (`stride` bytes apart) four at a time.
+void vpg_matmul_rows_q(vpg_dotq4_fn dot, const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
+                       int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols);
 #endif
