@@ -5,7 +5,8 @@ Benchmarks/RESULTS.md (date, commit, machine, table). llama.cpp comes from llama
 ~/.cache/vpgea/llama-cpp-venv, flash attention off) unless --llama-python names an interpreter that has it.
 Run it alone: anything else on the CPU spoils the figures.
 A model may carry its own test sizes, MODEL@P/N (e.g. the 7B-shaped model at pp64/tg16).
-Usage: Benchmarks/compare.py [--models A,B@64/16] [--threads 1,2] [--rounds 2] [-p 512] [-n 64] [--llama-python PY]"""
+Usage: Benchmarks/compare.py [--models A,B@64/16] [--threads 1,2] [--rounds 2] [-p 512] [-n 64] [--depth D]
+       [--out FILE] [--llama-python PY]"""
 import argparse
 import datetime
 import json
@@ -46,17 +47,18 @@ def resolve(model):
     return out.strip().splitlines()[-1]
 
 
-def vpgea(path, threads, n_prompt, n_gen):
-    out = subprocess.run([BENCH, "-m", path, "-t", str(threads), "-p", str(n_prompt), "-n", str(n_gen), "-r", "1", "-o", "json"],
+def vpgea(path, threads, n_prompt, n_gen, depth=0):
+    out = subprocess.run([BENCH, "-m", path, "-t", str(threads), "-p", str(n_prompt), "-n", str(n_gen), "-d", str(depth), "-r", "1",
+                          "-o", "json"],
                          check=True, capture_output=True, text=True).stdout
     data = json.loads(out)
     result = {r["n_prompt"] and "pp" or "tg": r["avg_ts"] for r in data["results"]}
     return result, data["machine"]
 
 
-def llama(py, path, threads, n_prompt, n_gen):
-    out = subprocess.run([py, os.path.join(ROOT, "Benchmarks/llama_cpp_speed.py"), path, str(threads), "1", str(n_prompt),
-                          str(n_gen), "--json"], check=True, capture_output=True, text=True).stdout
+def llama(py, path, threads, n_prompt, n_gen, depth=0):
+    out = subprocess.run([py, os.path.join(ROOT, "Benchmarks/llama_cpp_speed.py"), path, str(threads), "1", str(max(n_prompt, 8)),
+                          str(n_gen), f"--depth={depth}", "--json"], check=True, capture_output=True, text=True).stdout
     data = json.loads(out.strip().splitlines()[-1])
     return {"pp": data["pp"][0], "tg": data["tg"][0]}, data["version"]
 
@@ -68,6 +70,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("-p", type=int, default=512)
     ap.add_argument("-n", type=int, default=64)
+    ap.add_argument("--depth", type=int, default=0, help="generation after this many context tokens (with -p 0: tg only)")
     ap.add_argument("--llama-python")
     ap.add_argument("--out", default=os.path.join(ROOT, "Benchmarks/RESULTS.md"))
     args = ap.parse_args()
@@ -83,16 +86,19 @@ def main():
         for threads in [int(t) for t in args.threads.split(",")]:
             ours, theirs = {"pp": [], "tg": []}, {"pp": [], "tg": []}
             for r in range(args.rounds):
-                a, machine = vpgea(path, threads, n_prompt, n_gen)
-                b, version = llama(py, path, threads, n_prompt, n_gen)
-                for k in ("pp", "tg"):
+                a, machine = vpgea(path, threads, n_prompt, n_gen, args.depth)
+                b, version = llama(py, path, threads, n_prompt, n_gen, args.depth)
+                for k in a:
                     ours[k].append(a[k])
                     theirs[k].append(b[k])
-                print(f"{os.path.basename(path)} t={threads} round {r + 1}: vpgea pp {a['pp']:.1f} tg {a['tg']:.1f} | "
-                      f"llama.cpp pp {b['pp']:.1f} tg {b['tg']:.1f}", file=sys.stderr)
+                print(f"{os.path.basename(path)} t={threads} round {r + 1}: vpgea {a} | llama.cpp {b}", file=sys.stderr)
             bandwidth = machine["read_bandwidth_gbs"] * 1e9
-            for k, name in (("pp", f"pp{n_prompt}"), ("tg", f"tg{n_gen}")):
-                ceiling = bandwidth / size if k == "tg" else None
+            at = f" @ d{args.depth}" if args.depth else ""
+            for k, name in (("pp", f"pp{n_prompt}{at}"), ("tg", f"tg{n_gen}{at}")):
+                if not ours[k]:
+                    continue
+                # The ceiling counts the weights only (at depth the cache adds its bytes: the figure is then omitted).
+                ceiling = bandwidth / size if k == "tg" and not args.depth else None
                 rows.append((os.path.basename(path), size, threads, name, ours[k], theirs[k], ceiling))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     lines = [f"# Throughput: vpgea and llama.cpp, side by side", "",

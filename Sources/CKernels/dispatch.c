@@ -85,3 +85,13 @@ void vpg_matmul_rows_q(vpg_dotq4_fn dot, const void *rows, int64_t row_bytes, co
         }
     }
 }
+
+vpg_attend_fn vpg_attend_kernel(int cache_type, int path) {
+    const int simd = path == VPG_PATH_AVX2 && vpg_path_supported(VPG_PATH_AVX2);
+    switch (cache_type) {
+    case 0: return simd ? vpg_attend_f32_avx2 : vpg_attend_f32_generic;
+    case 1: return simd ? vpg_attend_f16_avx2 : vpg_attend_f16_generic;
+    case 8: return simd ? vpg_attend_q8_0_avx2 : vpg_attend_q8_0_generic;
+    default: return NULL;
+    }
+}

@@ -63,4 +63,21 @@ VPG_DOTQ4(vpg_dotq4_q4_k_avx2)
 VPG_DOTQ4(vpg_dotq4_q6_k_avx2)
 #undef VPG_DOTQ4
 
+/// The longest head the plain attention loops take (their row buffer is on the stack).
+#define VPG_ATTEND_MAX_HEAD_DIM 512
+/// Softmax of `rows` rows of `length` scores each, in place.
+void vpg_softmax_rows(float *scores, int rows, int64_t length);
+/// The plain attention loops; `expand` widens one cache row to f32 (NULL: the rows are f32).
+void vpg_attend_rows(vpg_dequant_fn expand, const float *q, const void *k0, const void *v0, int64_t row_bytes,
+                     int64_t length, int group, int head_dim, float scale, float *scores, float *out);
+#define VPG_ATTEND(NAME) void NAME(const float *q, const void *k0, const void *v0, int64_t row_bytes, int64_t length, \
+                                   int group, int head_dim, float scale, float *scores, float *out);
+VPG_ATTEND(vpg_attend_f32_generic)
+VPG_ATTEND(vpg_attend_f16_generic)
+VPG_ATTEND(vpg_attend_q8_0_generic)
+VPG_ATTEND(vpg_attend_f32_avx2)
+VPG_ATTEND(vpg_attend_f16_avx2)
+VPG_ATTEND(vpg_attend_q8_0_avx2)
+#undef VPG_ATTEND
+
 #endif

@@ -34,15 +34,20 @@ public enum Attention {
             headDim: headDim, scratch: scratch, ctx: ctx, threads: threads)
     }
 
+    /// Scratch floats `run` needs: `[threads, heads / kvHeads, ctx]` scores.
+    public static func scratchCount(threads: Int, heads: Int, kvHeads: Int, ctx: Int) -> Int {
+        max(threads, 1) * (heads / kvHeads) * ctx
+    }
+
     /// - Parameters:
     ///   - q: `[n, heads * headDim]` queries of the new tokens (rotary already applied).
     ///   - keys, values: `[cacheRows, kvHeads * headDim]` in `cache`'s type; each row's keys and values are
     ///     already written.
-    ///   - path: the instruction-set path of the f16 / q8_0 kernels (`vpg_path`).
+    ///   - path: the instruction-set path of the kernel (`vpg_path`).
     ///   - out: `[n, heads * headDim]`.
     ///   - positions: `[n]` position of each new token in its sequence; it attends to positions `0...position`.
     ///   - sequenceStart: `[n]` cache row where each token's sequence starts.
-    ///   - scratch: `[threads, ctx]` f32 for scores; `ctx` bounds every position + 1.
+    ///   - scratch: `[scratchCount(threads:heads:kvHeads:ctx:)]` f32 for scores; `ctx` bounds every position + 1.
     public static func run(q: UnsafePointer<Float>, keys: UnsafeRawPointer, values: UnsafeRawPointer, cache: KVCacheType,
                            path: Int32, out: UnsafeMutablePointer<Float>, n: Int, positions: UnsafePointer<Int32>,
                            sequenceStart: UnsafePointer<Int32>, heads: Int, kvHeads: Int, headDim: Int,
@@ -51,44 +56,17 @@ public enum Attention {
         let qDim = heads * headDim
         let rowBytes = cache.bytes(kvHeads * headDim), headBytes = cache.bytes(headDim)
         let scale = 1 / Float(headDim).squareRoot()
-        // f16 and q8_0 rows: scores through the fused dot kernel, values expanded one row at a time.
-        let dot = vpg_dot_kernel(Int32(cache.ggmlType.rawValue), path)
-        let expand = vpg_dequant_kernel(Int32(cache.ggmlType.rawValue), path)
+        // One job per token and key/value head: the heads of a group read each cache row once between them.
+        let attend = vpg_attend_kernel(Int32(cache.ggmlType.rawValue), path)!
         let slots = SlotPool(count: threads)
-        parallelFor(parts: n * heads, threads: threads) { job in
-            let t = job / heads, h = job % heads
+        parallelFor(parts: n * kvHeads, threads: threads) { job in
+            let t = job / kvHeads, kvh = job % kvHeads
             let slot = slots.acquire()
             defer { slots.release(slot) }
-            let scores = scratch + slot * ctx
-            let kvh = h / group
-            let qv = q + t * qDim + h * headDim
-            let length = Int(positions[t]) + 1
-            let k0 = keys + Int(sequenceStart[t]) * rowBytes + kvh * headBytes
-            let v0 = values + Int(sequenceStart[t]) * rowBytes + kvh * headBytes
-            if cache == .f32 {
-                let k = k0.assumingMemoryBound(to: Float.self), stride = rowBytes / 4
-                for j in 0..<length { scores[j] = Ops.dot(qv, k + j * stride, count: headDim) * scale }
-            } else {
-                for j in 0..<length { scores[j] = dot!(k0 + j * rowBytes, qv, Int64(headDim)) * scale }
-            }
-            Ops.softmax(scores, count: length)
-            let o = out + t * qDim + h * headDim
-            for d in 0..<headDim { o[d] = 0 }
-            if cache == .f32 {
-                let v = v0.assumingMemoryBound(to: Float.self), stride = rowBytes / 4
-                for j in 0..<length {
-                    let w = scores[j], vj = v + j * stride
-                    for d in 0..<headDim { o[d] += w * vj[d] }
-                }
-            } else {
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: headDim) { row in   // [headDim] one value row
-                    for j in 0..<length {
-                        expand!(v0 + j * rowBytes, row.baseAddress!, Int64(headDim))
-                        let w = scores[j]
-                        for d in 0..<headDim { o[d] += w * row[d] }
-                    }
-                }
-            }
+            let start = Int(sequenceStart[t]) * rowBytes + kvh * headBytes
+            let heads = t * qDim + kvh * group * headDim   // the group's first query head
+            attend(q + heads, keys + start, values + start, Int64(rowBytes), Int64(positions[t]) + 1, Int32(group),
+                   Int32(headDim), scale, scratch + slot * group * ctx, out + heads)
         }
     }
 }

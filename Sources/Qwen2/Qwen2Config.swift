@@ -30,6 +30,9 @@ public struct Qwen2Config: Sendable, Equatable, Codable {
             throw GGUFError(.invalidInput("inconsistent head counts: \(headCount) heads, \(headCountKV) KV heads, embedding \(embeddingLength)"), at: 0)
         }
         headDim = embeddingLength / headCount
+        guard headDim <= 512 else {   // the attention kernels' bound (Qwen2 models use 64 or 128)
+            throw GGUFError(.invalidInput("head dimension \(headDim) is larger than the 512 vpgea supports"), at: 0)
+        }
         vocabularySize = h.tensor("token_embd.weight")?.dims.last ?? 0
     }
 

@@ -41,7 +41,7 @@ public final class Qwen2Session {
     private let up: UnsafeMutablePointer<Float>         // [maxBatch, ff]
     private let positions: UnsafeMutablePointer<Int32>  // [maxBatch] position of each row in its sequence
     private let rowStarts: UnsafeMutablePointer<Int32>  // [maxBatch] cache row where each row's sequence starts
-    private let scores: UnsafeMutablePointer<Float>     // [threads, contextSize] attention scratch
+    private let scores: UnsafeMutablePointer<Float>     // [threads, heads / kvHeads, contextSize] attention scratch
     private var logits: [Float] = []                    // [rows, vocab], grown on demand
     private var loraScratch: [Float] = []               // [maxBatch, rank] adapter branch, grown on demand
 
@@ -88,7 +88,7 @@ public final class Qwen2Session {
         up = buffer(maxBatch * c.feedForwardLength)
         positions = UnsafeMutablePointer<Int32>.allocate(capacity: maxBatch)
         rowStarts = UnsafeMutablePointer<Int32>.allocate(capacity: maxBatch)
-        scores = buffer(self.threads * contextSize)
+        scores = buffer(Attention.scratchCount(threads: self.threads, heads: c.headCount, kvHeads: c.headCountKV, ctx: contextSize))
     }
 
     /// Logit rows (600 KB per token) are handed out as fresh arrays; glibc would map and unmap each one, and

@@ -112,7 +112,7 @@ import Testing
         let q = random(n * heads * headDim)
         let keys = random(ctx * kvHeads * headDim), values = random(ctx * kvHeads * headDim)
         var out = [Float](repeating: .nan, count: n * heads * headDim)
-        var scratch = [Float](repeating: 0, count: 2 * ctx)
+        var scratch = [Float](repeating: 0, count: Attention.scratchCount(threads: 2, heads: heads, kvHeads: kvHeads, ctx: ctx))
         let positions = (0..<n).map { Int32(start + $0) }, sequenceStart = [Int32](repeating: 0, count: n)
         Attention.run(q: q, keys: keys, values: values, out: &out, n: n, positions: positions, sequenceStart: sequenceStart,
                       heads: heads, kvHeads: kvHeads, headDim: headDim, scratch: &scratch, ctx: ctx, threads: 2)
@@ -152,7 +152,7 @@ import Testing
         let paths = [Int32(VPG_PATH_GENERIC.rawValue), Int32(VPG_PATH_AVX2.rawValue)].filter { vpg_path_supported($0) != 0 }
         for path in paths {
             var out = [Float](repeating: .nan, count: n * heads * headDim)
-            var scratch = [Float](repeating: 0, count: 2 * ctx)
+            var scratch = [Float](repeating: 0, count: Attention.scratchCount(threads: 2, heads: heads, kvHeads: kvHeads, ctx: ctx))
             let positions = (0..<n).map { Int32(start + $0) }, sequenceStart = [Int32](repeating: 0, count: n)
             kBytes.withUnsafeBytes { kb in vBytes.withUnsafeBytes { vb in
                 Attention.run(q: q, keys: kb.baseAddress!, values: vb.baseAddress!, cache: cache, path: path, out: &out, n: n,
@@ -180,12 +180,53 @@ import Testing
         }
     }
 
+    /// The grouped attention kernel on every path and cache type, for group sizes and head widths that take
+    /// the SIMD loops (1…8 heads, whole 8-wide steps) and the plain fallback (9 heads, a 12-wide head), against
+    /// Double over the values the cache holds.
+    @Test(arguments: [KVCacheType.f32, .f16, .q8_0], [1, 5, 7, 9])
+    func groupedAttentionKernel(_ cache: KVCacheType, _ group: Int) throws {
+        let paths = [Int32(VPG_PATH_GENERIC.rawValue), Int32(VPG_PATH_AVX2.rawValue)].filter { vpg_path_supported($0) != 0 }
+        for headDim in [12, 64, 128] where cache.fits(headDim: headDim) {
+            let length = 37, rowBytes = cache.bytes(headDim) + 6   // rows further apart than one head, as in a cache
+            let q = random(group * headDim), k = random(length * headDim), v = random(length * headDim)
+            var kBytes = [UInt8](repeating: 0, count: length * rowBytes), vBytes = kBytes
+            var keys = [Double](), values = [Double]()
+            for j in 0..<length {
+                for (src, dst) in [(k, 0), (v, 1)] {
+                    var row = [UInt8](repeating: 0, count: cache.bytes(headDim))
+                    src.withUnsafeBufferPointer { s in row.withUnsafeMutableBytes { Quantize.row(cache.ggmlType, s.baseAddress! + j * headDim, $0.baseAddress!, count: headDim) } }
+                    let held = try Dequantize.row(cache.ggmlType, bytes: row, count: headDim).map(Double.init)
+                    if dst == 0 { kBytes.replaceSubrange((j * rowBytes)..<(j * rowBytes + row.count), with: row); keys += held }
+                    else { vBytes.replaceSubrange((j * rowBytes)..<(j * rowBytes + row.count), with: row); values += held }
+                }
+            }
+            var want = [Double](repeating: 0, count: group * headDim)
+            for g in 0..<group {
+                var p = (0..<length).map { j in (0..<headDim).reduce(0.0) { $0 + Double(q[g * headDim + $1]) * keys[j * headDim + $1] } / Double(headDim).squareRoot() }
+                let m = p.max()!
+                p = p.map { exp($0 - m) }
+                let s = p.reduce(0, +)
+                for d in 0..<headDim { want[g * headDim + d] = (0..<length).reduce(0.0) { $0 + p[$1] / s * values[$1 * headDim + d] } }
+            }
+            for path in paths {
+                let attend = try #require(vpg_attend_kernel(Int32(cache.ggmlType.rawValue), path))
+                var out = [Float](repeating: .nan, count: group * headDim), scores = [Float](repeating: 0, count: group * length)
+                kBytes.withUnsafeBytes { kb in vBytes.withUnsafeBytes { vb in
+                    attend(q, kb.baseAddress!, vb.baseAddress!, Int64(rowBytes), Int64(length), Int32(group), Int32(headDim),
+                           1 / Float(headDim).squareRoot(), &scores, &out)
+                } }
+                let worst = zip(out, want).map { abs(Double($0) - $1) }.max()!
+                #expect(worst < 1e-5, "\(cache), \(group) heads of \(headDim), path \(path): \(worst)")
+            }
+        }
+    }
+
     /// Two sequences in one cache: each row reads only its own sequence, exactly as a one-sequence call would.
     @Test func attentionKeepsSequencesApart() {
         let heads = 4, kvHeads = 2, headDim = 8, ctx = 8, kvDim = kvHeads * headDim
         let q = random(2 * heads * headDim)
         let keys = random(2 * ctx * kvDim), values = random(2 * ctx * kvDim)
-        var scratch = [Float](repeating: 0, count: 2 * ctx)
+        var scratch = [Float](repeating: 0, count: Attention.scratchCount(threads: 2, heads: heads, kvHeads: kvHeads, ctx: ctx))
         var both = [Float](repeating: .nan, count: 2 * heads * headDim)
         Attention.run(q: q, keys: keys, values: values, out: &both, n: 2, positions: [5, 2], sequenceStart: [0, Int32(ctx)],
                       heads: heads, kvHeads: kvHeads, headDim: headDim, scratch: &scratch, ctx: ctx, threads: 2)

@@ -82,4 +82,16 @@ vpg_dotq4_fn vpg_dotq4_kernel(int ggml_type, int path);
 /// once and dotted with the activation rows (`stride` bytes apart) four at a time.
 void vpg_matmul_rows_q(vpg_dotq4_fn dot, const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
                        int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols);
+
+// ---- Attention ----
+
+/// Attention of `group` query heads that share one key/value head, over `length` cache rows:
+/// scores[g, j] = scale · q_g · k_j, a softmax over j, out[g] = Σ_j p[g, j] · v_j.
+/// q: [group, head_dim] f32; k0, v0: the head's slice of the first cache row, rows `row_bytes` apart;
+/// scores: [group, length] scratch; out: [group, head_dim]. head_dim ≤ 512.
+typedef void (*vpg_attend_fn)(const float *q, const void *k0, const void *v0, int64_t row_bytes, int64_t length,
+                              int group, int head_dim, float scale, float *scores, float *out);
+
+/// The attention kernel for a cache type (ggml: F32 0, F16 1, Q8_0 8) on a path, or NULL.
+vpg_attend_fn vpg_attend_kernel(int cache_type, int path);
 #endif
