@@ -64,9 +64,9 @@ public enum Attention {
             let slot = slots.acquire()
             defer { slots.release(slot) }
             let start = Int(sequenceStart[t]) * rowBytes + kvh * headBytes
-            let heads = t * qDim + kvh * group * headDim   // the group's first query head
-            attend(q + heads, keys + start, values + start, Int64(rowBytes), Int64(positions[t]) + 1, Int32(group),
-                   Int32(headDim), scale, scratch + slot * group * ctx, out + heads)
+            let groupStart = t * qDim + kvh * group * headDim   // the group's first query head
+            attend(q + groupStart, keys + start, values + start, Int64(rowBytes), Int64(positions[t]) + 1, Int32(group),
+                   Int32(headDim), scale, scratch + slot * group * ctx, out + groupStart)
         }
     }
 }
