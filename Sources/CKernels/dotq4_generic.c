@@ -1,5 +1,5 @@
 // Plain C four-row integer dot kernels: the one-row kernels of dotq_generic.c, row by row (the specification of
-// dotq4_avx2.c).
+// dotq_avx2.c).
 #include "CKernels.h"
 #include "quant_blocks.h"
 
