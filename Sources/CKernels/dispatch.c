@@ -61,25 +61,25 @@ int vpg_dotq_block(int ggml_type) {
     }
 }
 
-vpg_dotq4_fn vpg_dotq4_kernel(int ggml_type, int path) {
+vpg_dotq_rows_fn vpg_dotq_rows_kernel(int ggml_type, int path) {
     const int simd = path == VPG_PATH_AVX2 && vpg_path_supported(VPG_PATH_AVX2);
     switch (ggml_type) {
-    case 2: return simd ? vpg_dotq4_q4_0_avx2 : vpg_dotq4_q4_0_generic;
-    case 6: return simd ? vpg_dotq4_q5_0_avx2 : vpg_dotq4_q5_0_generic;
-    case 8: return simd ? vpg_dotq4_q8_0_avx2 : vpg_dotq4_q8_0_generic;
-    case 12: return simd ? vpg_dotq4_q4_k_avx2 : vpg_dotq4_q4_k_generic;
-    case 14: return simd ? vpg_dotq4_q6_k_avx2 : vpg_dotq4_q6_k_generic;
+    case 2: return simd ? vpg_dotq_rows_q4_0_avx2 : vpg_dotq_rows_q4_0_generic;
+    case 6: return simd ? vpg_dotq_rows_q5_0_avx2 : vpg_dotq_rows_q5_0_generic;
+    case 8: return simd ? vpg_dotq_rows_q8_0_avx2 : vpg_dotq_rows_q8_0_generic;
+    case 12: return simd ? vpg_dotq_rows_q4_k_avx2 : vpg_dotq_rows_q4_k_generic;
+    case 14: return simd ? vpg_dotq_rows_q6_k_avx2 : vpg_dotq_rows_q6_k_generic;
     default: return NULL;
     }
 }
 
-void vpg_matmul_rows_q(vpg_dotq4_fn dot, const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
+void vpg_matmul_rows_q(vpg_dotq_rows_fn dot, const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
                        int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
     const uint8_t *base = rows, *x = xq;
-    for (int64_t r = r0; r < r1; r++) {
-        for (int64_t t0 = 0; t0 < tokens; t0 += 4) {
-            const int count = tokens - t0 < 4 ? (int)(tokens - t0) : 4;
-            float out[4];
+    for (int64_t t0 = 0; t0 < tokens; t0 += VPG_DOTQ_MAX_ROWS) {
+        const int count = tokens - t0 < VPG_DOTQ_MAX_ROWS ? (int)(tokens - t0) : VPG_DOTQ_MAX_ROWS;
+        for (int64_t r = r0; r < r1; r++) {
+            float out[VPG_DOTQ_MAX_ROWS];
             dot(base + r * row_bytes, x + t0 * stride, stride, count, out, cols);
             for (int t = 0; t < count; t++) y[(t0 + t) * ldy + r - r0] = out[t];
         }

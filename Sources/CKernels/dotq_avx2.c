@@ -1,6 +1,7 @@
-// AVX2 integer dot kernels with 8-bit activations, for one to four activation rows at once (batched generation:
-// each weight block is unpacked once and dotted with every row). The one-row kernels are the same code with a row
-// count of 1, so each row of a batch gets exactly the one-row result. Twins: dotq_generic.c, dotq4_generic.c.
+// AVX2 integer dot kernels with 8-bit activations, for one or several activation rows at once (batched generation,
+// prompts: each weight block is unpacked once and dotted with every row). The one-row kernels are the four-row code
+// with a row count of 1, and the many-row k-quant kernels repeat its arithmetic per row, so each row of a batch
+// gets exactly the one-row result. Twins: dotq_generic.c, dotq_rows_generic.c.
 #include "CKernels.h"
 #include "quant_blocks.h"
 
@@ -59,119 +60,184 @@ INLINE __m256i q5_0_weights(const uint8_t *b) {
     return _mm256_sub_epi8(_mm256_or_si256(vpg_nibbles(b + 6), high), _mm256_set1_epi8(16));
 }
 
-/// Σ_j a_j·b_j of two vectors of 16 int16, as an int.
-INLINE int isum16(__m256i a, __m256i b) {
-    const __m256i p = _mm256_madd_epi16(a, b);
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-    return _mm_cvtsi128_si32(s);
-}
+// ---- k-quants. Up to four activation rows: each block is unpacked in registers, 32 weights at a time, and dotted
+// with every row. More rows: a chunk of blocks is unpacked once into memory and dotted with the rows four at a
+// time. Both do the same integer sums and the same float steps per row, so every row gets the one-row result.
 
-INLINE void q4_k_rows(const uint8_t *b, const void *xq, int64_t stride, float *out, int64_t n, const int T) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    __m256 acc[4];
-    float minsum[4];
-    for (int t = 0; t < T; t++) { acc[t] = _mm256_setzero_ps(); minsum[t] = 0; }
-    for (int64_t i = 0; i < n / 256; i++, b += 144) {
-        const uint8_t *q = b + 4;
-        int16_t sc[8], mn[8];
-        for (int j = 0; j < 4; j++) {
-            sc[j] = q[j] & 63;
-            mn[j] = q[j + 4] & 63;
-            sc[j + 4] = (q[j + 8] & 0xF) | ((q[j] >> 6) << 4);
-            mn[j + 4] = (q[j + 8] >> 4) | ((q[j + 4] >> 6) << 4);
-        }
-        const __m256i mins16 = _mm256_set_epi16(mn[7], mn[7], mn[6], mn[6], mn[5], mn[5], mn[4], mn[4],
-                                                mn[3], mn[3], mn[2], mn[2], mn[1], mn[1], mn[0], mn[0]);
-        __m256i dots[4];
-        for (int t = 0; t < T; t++) dots[t] = _mm256_setzero_si256();
-        for (int c = 0; c < 4; c++) {
-            const __m256i v = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * c));
-            const __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-            const __m256i s1 = _mm256_set1_epi16(sc[2 * c]), s2 = _mm256_set1_epi16(sc[2 * c + 1]);
-            for (int t = 0; t < T; t++) {
-                const int8_t *x = ROW(vpg_q8_256, xq, stride, t)[i].q + 64 * c;
-                const __m256i p1 = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)x));
-                const __m256i p2 = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(x + 32)));
-                dots[t] = _mm256_add_epi32(dots[t], _mm256_madd_epi16(p1, s1));
-                dots[t] = _mm256_add_epi32(dots[t], _mm256_madd_epi16(p2, s2));
-            }
-        }
-        const float d = vpg_f16(b), dmin = vpg_f16(b + 2);
-        for (int t = 0; t < T; t++) {
-            const vpg_q8_256 *y = ROW(vpg_q8_256, xq, stride, t) + i;
-            const int mins = isum16(_mm256_loadu_si256((const __m256i *)y->bsums), mins16);
-            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * y->d), _mm256_cvtepi32_ps(dots[t]), acc[t]);
-            minsum[t] += dmin * y->d * (float)mins;
-        }
+/// The scales of one k-quant block: Σ w·x over it = d·y.d·Σ_j s_j·(w_j · x_j) − dmin·y.d·Σ_k m_k·bsum_k, where w_j
+/// are 32 unsigned weights, s_j their int16 scales (as maddubs pair sums meet them), m the 16 int16 factors of the
+/// activation sums.
+typedef struct { __m256i s[8], m; float d, dmin; } k_scales;
+
+/// Q4_K: w = d·sc·q − dmin·mn, 8 groups of 32 with 6-bit sc and mn.
+INLINE void q4_k_scales(const uint8_t *b, k_scales *k) {
+    const uint8_t *q = b + 4;
+    int16_t sc[8], mn[8];
+    for (int j = 0; j < 4; j++) {
+        sc[j] = q[j] & 63;
+        mn[j] = q[j + 4] & 63;
+        sc[j + 4] = (q[j + 8] & 0xF) | ((q[j] >> 6) << 4);
+        mn[j + 4] = (q[j + 8] >> 4) | ((q[j + 4] >> 6) << 4);
     }
-    for (int t = 0; t < T; t++) out[t] = vpg_hsum(acc[t]) - minsum[t];
+    for (int j = 0; j < 8; j++) k->s[j] = _mm256_set1_epi16(sc[j]);
+    k->m = _mm256_set_epi16(mn[7], mn[7], mn[6], mn[6], mn[5], mn[5], mn[4], mn[4],
+                            mn[3], mn[3], mn[2], mn[2], mn[1], mn[1], mn[0], mn[0]);
+    k->d = vpg_f16(b);
+    k->dmin = vpg_f16(b + 2);
 }
 
-INLINE void q6_k_rows(const uint8_t *b, const void *xq, int64_t stride, float *out, int64_t n, const int T) {
+/// Weights 64g..64g+63 of a Q4_K block (0..15) as w[0], w[1]: the low nibbles of 32 bytes, then their high nibbles.
+INLINE void q4_k_weights(const uint8_t *b, int g, __m256i *w) {
+    const __m256i v = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * g)), m4 = _mm256_set1_epi8(0x0F);
+    w[0] = _mm256_and_si256(v, m4);
+    w[1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+}
+
+/// Q6_K: w = d·sc·(q − 32), 16 groups of 16 with signed 8-bit sc; the weights are kept as q (0..63) and the 32
+/// comes off through the activation sums (dmin = 32·d, m = sc).
+INLINE void q6_k_scales(const uint8_t *b, k_scales *k) {
+    const int8_t *sc = (const int8_t *)(b + 192);
+    for (int j = 0; j < 8; j++) k->s[j] = _mm256_set_m128i(_mm_set1_epi16(sc[2 * j + 1]), _mm_set1_epi16(sc[2 * j]));
+    k->m = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+    k->d = vpg_f16(b + 208);
+    k->dmin = 32 * k->d;
+}
+
+/// Weights 128g..128g+127 of a Q6_K block (0..63) as w[0..3]: 4 low bits from ql, 2 high bits from qh.
+INLINE void q6_k_weights(const uint8_t *b, int g, __m256i *w) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+    const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(b + 64 * g));
+    const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(b + 64 * g + 32));
+    const __m256i qh = _mm256_loadu_si256((const __m256i *)(b + 128 + 32 * g));
+    w[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+    w[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
+    w[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
+    w[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+}
+
+/// Fills w with `per` consecutive 32-weight vectors of group g.
+typedef void (*k_weights_fn)(const uint8_t *, int g, __m256i *w);
+typedef void (*k_scales_fn)(const uint8_t *, k_scales *);
+
+/// dots += s_j · (w_j · x_j): the integer part for one row and one group of 32.
+INLINE __m256i k_group(__m256i dots, __m256i w, __m256i s, const int8_t *x) {
+    return _mm256_add_epi32(dots, _mm256_madd_epi16(_mm256_maddubs_epi16(w, _mm256_loadu_si256((const __m256i *)x)), s));
+}
+
+/// acc += the block's contribution, from its integer dots and the row's activation block y.
+INLINE __m256 k_finish(__m256 acc, __m256i dots, const vpg_q8_256 *y, const k_scales *k) {
+    const __m256i sums = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)y->bsums), k->m);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(k->d * y->d), _mm256_cvtepi32_ps(dots), acc);
+    return _mm256_fnmadd_ps(_mm256_set1_ps(k->dmin * y->d), _mm256_cvtepi32_ps(sums), acc);
+}
+
+/// Up to four rows, accumulators in registers.
+INLINE void k_rows_few(const uint8_t *b, int64_t block_bytes, k_scales_fn scales, k_weights_fn weights, const int per,
+                       const void *xq, int64_t stride, float *out, int64_t n, const int T) {
     __m256 acc[4];
     for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / 256; i++, b += 210) {
-        const int8_t *sc = (const int8_t *)(b + 192);
+    for (int64_t i = 0; i < n / 256; i++, b += block_bytes) {
+        k_scales k;
+        scales(b, &k);
         __m256i dots[4];
         for (int t = 0; t < T; t++) dots[t] = _mm256_setzero_si256();
-        for (int h = 0; h < 2; h++) {
-            const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(b + 64 * h));
-            const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(b + 64 * h + 32));
-            const __m256i qh = _mm256_loadu_si256((const __m256i *)(b + 128 + 32 * h));
-            // The 6-bit values plus 32 (0..63); the 32 is taken off below through bsums.
-            const __m256i q[4] = {
-                _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4)),
-                _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4)),
-            };
-            for (int k = 0; k < 4; k++) {
-                const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[8 * h + 2 * k + 1]), _mm_set1_epi16(sc[8 * h + 2 * k]));
-                for (int t = 0; t < T; t++) {
-                    const int8_t *x = ROW(vpg_q8_256, xq, stride, t)[i].q + 128 * h + 32 * k;
-                    const __m256i p = _mm256_maddubs_epi16(q[k], _mm256_loadu_si256((const __m256i *)x));
-                    dots[t] = _mm256_add_epi32(dots[t], _mm256_madd_epi16(p, scales));
-                }
+        for (int g = 0; g < 8 / per; g++) {
+            __m256i w[4];
+            weights(b, g, w);
+            for (int v = 0; v < per; v++) {
+                const int j = g * per + v;
+                for (int t = 0; t < T; t++) dots[t] = k_group(dots[t], w[v], k.s[j], ROW(vpg_q8_256, xq, stride, t)[i].q + 32 * j);
             }
         }
-        const __m256i scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
-        const float d = vpg_f16(b + 208);
-        for (int t = 0; t < T; t++) {
-            const vpg_q8_256 *y = ROW(vpg_q8_256, xq, stride, t) + i;
-            const int offset = isum16(scales16, _mm256_loadu_si256((const __m256i *)y->bsums));
-            dots[t] = _mm256_sub_epi32(dots[t], _mm256_setr_epi32(32 * offset, 0, 0, 0, 0, 0, 0, 0));
-            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * y->d), _mm256_cvtepi32_ps(dots[t]), acc[t]);
-        }
+        for (int t = 0; t < T; t++) acc[t] = k_finish(acc[t], dots[t], ROW(vpg_q8_256, xq, stride, t) + i, &k);
     }
     for (int t = 0; t < T; t++) out[t] = vpg_hsum(acc[t]);
 }
 
-// One entry point per type: the row count becomes a compile-time constant, so every per-row loop unrolls and
-// the accumulators stay in registers.
-#define ENTRY(NAME, CALL)                                                                                  \
-    AVX2 void NAME(const void *row, const void *xq, int64_t stride, int rows, float *out, int64_t n) {     \
-        switch (rows) {                                                                                    \
-        case 1: CALL(1); break;                                                                            \
-        case 2: CALL(2); break;                                                                            \
-        case 3: CALL(3); break;                                                                            \
-        default: CALL(4); break;                                                                           \
+/// One block unpacked into memory.
+typedef struct { __m256i w[8]; k_scales k; } k_block;
+
+/// Blocks unpacked at a time (≈ 5 KB: stays in L1 while every row is dotted with them).
+#define K_CHUNK 8
+
+/// acc_rows[first + t] += the dot of blocks [i0, i1) (unpacked in u) with activation row first + t, t < T.
+INLINE void k_chunk_rows(const k_block *u, int64_t i0, int64_t i1, const void *xq, int64_t stride, int first,
+                         __m256 *acc_rows, const int T) {
+    __m256 acc[4];
+    for (int t = 0; t < T; t++) acc[t] = acc_rows[first + t];
+    for (int64_t i = i0; i < i1; i++) {
+        const k_block *blk = u + (i - i0);
+        __m256i dots[4];
+        for (int t = 0; t < T; t++) dots[t] = _mm256_setzero_si256();
+        for (int j = 0; j < 8; j++)
+            for (int t = 0; t < T; t++)
+                dots[t] = k_group(dots[t], blk->w[j], blk->k.s[j], ROW(vpg_q8_256, xq, stride, first + t)[i].q + 32 * j);
+        for (int t = 0; t < T; t++) acc[t] = k_finish(acc[t], dots[t], ROW(vpg_q8_256, xq, stride, first + t) + i, &blk->k);
+    }
+    for (int t = 0; t < T; t++) acc_rows[first + t] = acc[t];
+}
+
+/// Any number of rows up to VPG_DOTQ_MAX_ROWS.
+INLINE void k_rows(const uint8_t *b, int64_t block_bytes, k_scales_fn scales, k_weights_fn weights, const int per,
+                   const void *xq, int64_t stride, float *out, int64_t n, const int rows) {
+    switch (rows) {
+    case 1: return k_rows_few(b, block_bytes, scales, weights, per, xq, stride, out, n, 1);
+    case 2: return k_rows_few(b, block_bytes, scales, weights, per, xq, stride, out, n, 2);
+    case 3: return k_rows_few(b, block_bytes, scales, weights, per, xq, stride, out, n, 3);
+    case 4: return k_rows_few(b, block_bytes, scales, weights, per, xq, stride, out, n, 4);
+    }
+    __m256 acc[VPG_DOTQ_MAX_ROWS];
+    for (int t = 0; t < rows; t++) acc[t] = _mm256_setzero_ps();
+    for (int64_t i0 = 0; i0 < n / 256; i0 += K_CHUNK) {
+        const int64_t i1 = i0 + K_CHUNK < n / 256 ? i0 + K_CHUNK : n / 256;
+        k_block u[K_CHUNK];
+        for (int64_t i = i0; i < i1; i++) {
+            const uint8_t *bi = b + i * block_bytes;
+            scales(bi, &u[i - i0].k);
+            for (int g = 0; g < 8 / per; g++) weights(bi, g, u[i - i0].w + g * per);
+        }
+        for (int t = 0; t < rows; t += 4) {
+            switch (rows - t) {
+            case 1: k_chunk_rows(u, i0, i1, xq, stride, t, acc, 1); break;
+            case 2: k_chunk_rows(u, i0, i1, xq, stride, t, acc, 2); break;
+            case 3: k_chunk_rows(u, i0, i1, xq, stride, t, acc, 3); break;
+            default: k_chunk_rows(u, i0, i1, xq, stride, t, acc, 4); break;
+            }
+        }
+    }
+    for (int t = 0; t < rows; t++) out[t] = vpg_hsum(acc[t]);
+}
+
+// The 32-element formats: one entry point per row count up to four, so that every per-row loop unrolls and the
+// accumulators stay in registers; more rows, four at a time.
+#define BY_FOURS(NAME, CALL)                                                                               \
+    AVX2 void NAME(const void *row, const void *xq_rows, int64_t stride, int rows, float *out_rows, int64_t n) { \
+        for (int t0 = 0; t0 < rows; t0 += 4) {                                                             \
+            const void *xq = (const uint8_t *)xq_rows + t0 * stride;                                       \
+            float *out = out_rows + t0;                                                                    \
+            switch (rows - t0) {                                                                           \
+            case 1: CALL(1); break;                                                                        \
+            case 2: CALL(2); break;                                                                        \
+            case 3: CALL(3); break;                                                                        \
+            default: CALL(4); break;                                                                       \
+            }                                                                                              \
         }                                                                                                  \
     }
+// The k-quants take any row count.
+#define ANY_ROWS(NAME, CALL)                                                                               \
+    AVX2 void NAME(const void *row, const void *xq, int64_t stride, int rows, float *out, int64_t n) { CALL(rows); }
 #define Q8_0(T) block_pairs(row, 34, q8_0_weights, xq, stride, out, n, T)
 #define Q4_0(T) block_pairs(row, 18, q4_0_weights, xq, stride, out, n, T)
 #define Q5_0(T) block_pairs(row, 22, q5_0_weights, xq, stride, out, n, T)
-#define Q4_K(T) q4_k_rows(row, xq, stride, out, n, T)
-#define Q6_K(T) q6_k_rows(row, xq, stride, out, n, T)
-ENTRY(vpg_dotq4_q8_0_avx2, Q8_0)
-ENTRY(vpg_dotq4_q4_0_avx2, Q4_0)
-ENTRY(vpg_dotq4_q5_0_avx2, Q5_0)
-ENTRY(vpg_dotq4_q4_k_avx2, Q4_K)
-ENTRY(vpg_dotq4_q6_k_avx2, Q6_K)
+#define Q4_K(T) k_rows(row, 144, q4_k_scales, q4_k_weights, 2, xq, stride, out, n, T)
+#define Q6_K(T) k_rows(row, 210, q6_k_scales, q6_k_weights, 4, xq, stride, out, n, T)
+BY_FOURS(vpg_dotq_rows_q8_0_avx2, Q8_0)
+BY_FOURS(vpg_dotq_rows_q4_0_avx2, Q4_0)
+BY_FOURS(vpg_dotq_rows_q5_0_avx2, Q5_0)
+ANY_ROWS(vpg_dotq_rows_q4_k_avx2, Q4_K)
+ANY_ROWS(vpg_dotq_rows_q6_k_avx2, Q6_K)
 
 // The one-row kernels (generation of one sequence).
 #define ONE(NAME, CALL)                                                                                    \
@@ -192,11 +258,11 @@ ONE(vpg_dotq_q6_k_avx2, Q6_K)
     void NAME(const void *row, const void *xq, int64_t stride, int rows, float *out, int64_t n) {          \
         GENERIC(row, xq, stride, rows, out, n);                                                            \
     }
-FALLBACK(vpg_dotq4_q8_0_avx2, vpg_dotq4_q8_0_generic)
-FALLBACK(vpg_dotq4_q4_0_avx2, vpg_dotq4_q4_0_generic)
-FALLBACK(vpg_dotq4_q5_0_avx2, vpg_dotq4_q5_0_generic)
-FALLBACK(vpg_dotq4_q4_k_avx2, vpg_dotq4_q4_k_generic)
-FALLBACK(vpg_dotq4_q6_k_avx2, vpg_dotq4_q6_k_generic)
+FALLBACK(vpg_dotq_rows_q8_0_avx2, vpg_dotq_rows_q8_0_generic)
+FALLBACK(vpg_dotq_rows_q4_0_avx2, vpg_dotq_rows_q4_0_generic)
+FALLBACK(vpg_dotq_rows_q5_0_avx2, vpg_dotq_rows_q5_0_generic)
+FALLBACK(vpg_dotq_rows_q4_k_avx2, vpg_dotq_rows_q4_k_generic)
+FALLBACK(vpg_dotq_rows_q6_k_avx2, vpg_dotq_rows_q6_k_generic)
 float vpg_dotq_q8_0_avx2(const void *r, const void *x, int64_t n) { return vpg_dotq_q8_0_generic(r, x, n); }
 float vpg_dotq_q4_0_avx2(const void *r, const void *x, int64_t n) { return vpg_dotq_q4_0_generic(r, x, n); }
 float vpg_dotq_q5_0_avx2(const void *r, const void *x, int64_t n) { return vpg_dotq_q5_0_generic(r, x, n); }

@@ -50,18 +50,18 @@ float vpg_dotq_q5_0_avx2(const void *row, const void *xq, int64_t n);
 float vpg_dotq_q4_k_avx2(const void *row, const void *xq, int64_t n);
 float vpg_dotq_q6_k_avx2(const void *row, const void *xq, int64_t n);
 
-#define VPG_DOTQ4(NAME) void NAME(const void *row, const void *xq, int64_t stride, int rows, float *out, int64_t n);
-VPG_DOTQ4(vpg_dotq4_q8_0_generic)
-VPG_DOTQ4(vpg_dotq4_q4_0_generic)
-VPG_DOTQ4(vpg_dotq4_q5_0_generic)
-VPG_DOTQ4(vpg_dotq4_q4_k_generic)
-VPG_DOTQ4(vpg_dotq4_q6_k_generic)
-VPG_DOTQ4(vpg_dotq4_q8_0_avx2)
-VPG_DOTQ4(vpg_dotq4_q4_0_avx2)
-VPG_DOTQ4(vpg_dotq4_q5_0_avx2)
-VPG_DOTQ4(vpg_dotq4_q4_k_avx2)
-VPG_DOTQ4(vpg_dotq4_q6_k_avx2)
-#undef VPG_DOTQ4
+#define VPG_DOTQ_ROWS(NAME) void NAME(const void *row, const void *xq, int64_t stride, int rows, float *out, int64_t n);
+VPG_DOTQ_ROWS(vpg_dotq_rows_q8_0_generic)
+VPG_DOTQ_ROWS(vpg_dotq_rows_q4_0_generic)
+VPG_DOTQ_ROWS(vpg_dotq_rows_q5_0_generic)
+VPG_DOTQ_ROWS(vpg_dotq_rows_q4_k_generic)
+VPG_DOTQ_ROWS(vpg_dotq_rows_q6_k_generic)
+VPG_DOTQ_ROWS(vpg_dotq_rows_q8_0_avx2)
+VPG_DOTQ_ROWS(vpg_dotq_rows_q4_0_avx2)
+VPG_DOTQ_ROWS(vpg_dotq_rows_q5_0_avx2)
+VPG_DOTQ_ROWS(vpg_dotq_rows_q4_k_avx2)
+VPG_DOTQ_ROWS(vpg_dotq_rows_q6_k_avx2)
+#undef VPG_DOTQ_ROWS
 
 /// The longest head the plain attention loops take (their row buffer is on the stack).
 #define VPG_ATTEND_MAX_HEAD_DIM 512

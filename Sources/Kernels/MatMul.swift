@@ -3,27 +3,32 @@ import CKernels
 import Foundation
 import Quants
 
-/// `out = input · Wᵀ`. Two ways, chosen by batch size:
-/// - a few tokens (generation, batched generation): each quantized weight row is read once and dotted in integers
-///   with the activation rows quantized to 8 bits (llama.cpp's scheme), or, with `exactActivations`
-///   (`VPGEA_ACTIVATIONS=f32`), in f32 with the activations as they are. SIMD is chosen at run time;
-///   `VPGEA_KERNELS=generic|avx2` forces a path;
-/// - many tokens (prompt processing): panels of rows dequantized to f32 and OpenBLAS sgemm, exact math
-///   (single-threaded BLAS; our threads split the rows).
+/// `out = input · Wᵀ`. Two ways, chosen by weight type and batch size:
+/// - integer: the activation rows are quantized to 8 bits (llama.cpp's scheme) and each quantized weight block is
+///   unpacked once and dotted with up to `VPG_DOTQ_MAX_ROWS` of them in integers. Generation (one or several
+///   sequences) always; prompts when the weights are k-quants (their kernels keep a tile of rows in flight), or
+///   up to `fusedMaxTokens` tokens. With `exactActivations` (`VPGEA_ACTIVATIONS=f32`) a few tokens take the f32
+///   fused kernels instead. SIMD is chosen at run time; `VPGEA_KERNELS=generic|avx2` forces a path;
+/// - f32: panels of rows dequantized to f32 and OpenBLAS sgemm, exact math (single-threaded BLAS; our threads split
+///   the rows): prompts on the 32-element formats, and every product with `exactActivations` (training).
 public final class MatMul: @unchecked Sendable {
     public let threads: Int
     /// The instruction-set path of the fused kernels (`vpg_path`).
     public let path: Int32
     static let panelRows = 128
     static let fusedRows = 64
-    /// Up to this many tokens use the fused f32-activation kernels: reading the weights once per token still
-    /// beats sgemm.
+    /// Up to this many prompt tokens use the fused kernels on any weight type: reading the weights once per token
+    /// still beats sgemm.
     static let fusedMaxTokens = 4
     /// In a generation step, up to this many sequences' new tokens use the integer kernels, as one sequence's
     /// generation does: each weight row is unpacked once per four tokens, with no f32 panel and no sgemm packing.
     /// (0.5B, 2 threads, aggregate: b8 28.7 → 89.8 t/s, b16 56.1 → 95.4, b32 79.0 → 93.3; at 48 sequences,
     /// 1 thread, sgemm was ahead: its throughput grows with the batch, these kernels' stays flat.)
     static let integerMaxTokens = 32
+    /// Weight types whose integer kernels beat the f32 panels + sgemm at any token count (Qwen2.5-Coder-1.5B
+    /// Q4_K_M, pp512, 1 thread: 29.4 → 33.4 t/s; a Q4_K 1536 × 1536 product: 52 against sgemm's 42 GMAC/s).
+    /// The 32-element formats keep a float step per block and row, and lose (0.5B Q5_0/Q8_0: 100 → 65 t/s).
+    static let integerPromptTypes: Set<GGMLType> = [.q4_K, .q6_K]
     var panels: [UnsafeMutablePointer<Float>] = []   // [threads][panelRows, maxCols] f32
     private var panelCapacity = 0
     var accumulators: [UnsafeMutablePointer<Float>] = []   // [threads][accumulatorCapacity] f32 (transposed products)
@@ -56,7 +61,7 @@ public final class MatMul: @unchecked Sendable {
     ///   - output: `[n, ldOut]` f32; columns `0..<weight.rows` are written.
     ///   - generationStep: the rows are one new token of each of several sequences, not a prompt: up to
     ///     `integerMaxTokens` of them take the 8-bit-activation kernels (a prompt takes them up to
-    ///     `fusedMaxTokens`, then the exact panels).
+    ///     `fusedMaxTokens`, then the exact panels, unless the weights are `integerPromptTypes`).
     public func multiply(_ weight: WeightMatrix, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
                          n: Int, ldOut: Int? = nil, generationStep: Bool = false) {
         let ld = ldOut ?? weight.rows
@@ -67,7 +72,8 @@ public final class MatMul: @unchecked Sendable {
                         1, input, Int32(k), a, Int32(k), 0, output, Int32(ld))
             return
         }
-        if n <= (generationStep ? Self.integerMaxTokens : Self.fusedMaxTokens), !exactActivations, let dot = vpg_dotq4_kernel(Int32(weight.type.rawValue), path) {
+        if !exactActivations, Self.takesIntegerKernels(weight.type, tokens: n, generationStep: generationStep),
+           let dot = vpg_dotq_rows_kernel(Int32(weight.type.rawValue), path) {
             let block = Int(vpg_dotq_block(Int32(weight.type.rawValue)))
             let rowBytes = block == 32 ? k / 32 * MemoryLayout<vpg_q8_32>.stride : k / 256 * MemoryLayout<vpg_q8_256>.stride
             let xq = reserveQuantized(n * rowBytes)
@@ -113,6 +119,12 @@ public final class MatMul: @unchecked Sendable {
                             1, input, Int32(k), panel, Int32(k), 0, output + r0, Int32(ld))
             }
         }
+    }
+
+    /// Whether a product of `tokens` rows with weights of `type` quantizes its activations to 8 bits (unless
+    /// `exactActivations`; and the type has integer kernels).
+    public static func takesIntegerKernels(_ type: GGMLType, tokens: Int, generationStep: Bool) -> Bool {
+        tokens <= (generationStep ? integerMaxTokens : fusedMaxTokens) || integerPromptTypes.contains(type)
     }
 
     /// Runs `body(r0, r1)` over the rows in ranges of `fusedRows`, on the threads.

@@ -110,36 +110,38 @@ import Testing
     }
 }
 
-/// The four-row integer kernels (batched generation): per activation row, bit-identical to the one-row kernel
-/// of the same path, for 1…4 rows and odd block counts; and the row driver over token counts that are not
-/// multiples of four.
-@Suite struct FourRowDotKernelTests {
-    @Test(arguments: DotKernelTests.weightTypes, [1, 3, 4])
+/// The several-row integer kernels (batched generation, prompts): per activation row, bit-identical to the one-row
+/// kernel of the same path, for 1…VPG_DOTQ_MAX_ROWS rows and odd block counts; and the row driver over token
+/// counts that are not multiples of the row tile.
+@Suite struct SeveralRowDotKernelTests {
+    @Test(arguments: DotKernelTests.weightTypes, [1, 3, 9])
     func eachRowMatchesTheOneRowKernelBitForBit(_ type: GGMLType, _ blocks: Int) throws {
         let n = blocks * type.format.blockSize
         let block = Int(vpg_dotq_block(Int32(type.rawValue)))
-        for _ in 0..<10 {
+        let most = Int(VPG_DOTQ_MAX_ROWS)
+        for _ in 0..<4 {
             let row = DotKernelTests.randomRow(type, blocks: blocks)
-            let activations = (0..<4).map { _ in IntegerDotKernelTests.quantize((0..<n).map { _ in Float.random(in: -2...2) }, block: block).bytes }
+            let activations = (0..<most).map { _ in IntegerDotKernelTests.quantize((0..<n).map { _ in Float.random(in: -2...2) }, block: block).bytes }
             let stride = activations[0].count
             let packed = activations.flatMap { $0 }
             for path in DotKernelTests.paths {
                 let one = try #require(vpg_dotq_kernel(Int32(type.rawValue), path))
-                let four = try #require(vpg_dotq4_kernel(Int32(type.rawValue), path))
+                let several = try #require(vpg_dotq_rows_kernel(Int32(type.rawValue), path))
                 let want = activations.map { xq in row.withUnsafeBytes { r in xq.withUnsafeBytes { one(r.baseAddress!, $0.baseAddress!, Int64(n)) } } }
-                for rows in 1...4 {
-                    var got = [Float](repeating: .nan, count: 4)
+                for rows in [1, 2, 3, 4, 5, 7, 8, 13, most] {
+                    var got = [Float](repeating: .nan, count: most)
                     row.withUnsafeBytes { r in
-                        packed.withUnsafeBytes { four(r.baseAddress!, $0.baseAddress!, Int64(stride), Int32(rows), &got, Int64(n)) }
+                        packed.withUnsafeBytes { several(r.baseAddress!, $0.baseAddress!, Int64(stride), Int32(rows), &got, Int64(n)) }
                     }
                     #expect(got.prefix(rows).map(\.bitPattern) == want.prefix(rows).map(\.bitPattern),
                             "\(type.name) path \(path), \(rows) rows")
+                    #expect(got.dropFirst(rows).allSatisfy { $0.isNaN }, "\(type.name): only \(rows) outputs are written")
                 }
             }
         }
     }
 
-    @Test(arguments: [1, 6, 11])
+    @Test(arguments: [1, 6, 11, 37])
     func driverFillsEveryTokenAndRow(_ tokens: Int) throws {
         let type = GGMLType.q4_K, rows = 5, n = 512
         let matrix = (0..<rows).map { _ in DotKernelTests.randomRow(type, blocks: 2) }
@@ -147,12 +149,12 @@ import Testing
         let stride = activations[0].count, rowBytes = matrix[0].count
         let path = DotKernelTests.paths.last!
         let one = try #require(vpg_dotq_kernel(Int32(type.rawValue), path))
-        let four = try #require(vpg_dotq4_kernel(Int32(type.rawValue), path))
+        let several = try #require(vpg_dotq_rows_kernel(Int32(type.rawValue), path))
         let ld = rows + 2   // [tokens, ld]: rows 1..<4 of the matrix land in columns 0..<3
         var y = [Float](repeating: .nan, count: tokens * ld)
         matrix.flatMap { $0 }.withUnsafeBytes { m in
             activations.flatMap { $0 }.withUnsafeBytes { x in
-                vpg_matmul_rows_q(four, m.baseAddress!, Int64(rowBytes), x.baseAddress!, Int64(stride), Int64(tokens),
+                vpg_matmul_rows_q(several, m.baseAddress!, Int64(rowBytes), x.baseAddress!, Int64(stride), Int64(tokens),
                                   &y, Int64(ld), 1, 4, Int64(n))
             }
         }

@@ -70,17 +70,21 @@ vpg_dotq_fn vpg_dotq_kernel(int ggml_type, int path);
 /// The activation block size a type's integer kernel takes: 32 (vpg_q8_32), 256 (vpg_q8_256), or 0.
 int vpg_dotq_block(int ggml_type);
 
-/// The same for up to four activation rows at once (`stride` bytes apart; 1 ≤ rows ≤ 4):
+/// Most activation rows one weight-row kernel call takes.
+#define VPG_DOTQ_MAX_ROWS 16
+
+/// The same for several activation rows at once (`stride` bytes apart; 1 ≤ rows ≤ VPG_DOTQ_MAX_ROWS):
 /// out[t] = dotq(row, activation row t). Each weight block is unpacked once for all of them.
-typedef void (*vpg_dotq4_fn)(const void *row, const void *xq, int64_t stride, int rows, float *out, int64_t n);
+typedef void (*vpg_dotq_rows_fn)(const void *row, const void *xq, int64_t stride, int rows, float *out, int64_t n);
 
-/// The four-row integer dot kernel for a ggml type on a path, or NULL; per row, its results are bit-identical to
-/// vpg_dotq_kernel's on the same path.
-vpg_dotq4_fn vpg_dotq4_kernel(int ggml_type, int path);
+/// The several-row integer dot kernel for a ggml type on a path, or NULL; per row, its results are bit-identical
+/// to vpg_dotq_kernel's on the same path.
+vpg_dotq_rows_fn vpg_dotq_rows_kernel(int ggml_type, int path);
 
-/// y[t * ldy + r - r0] = dotq(row r, activation row t) for r in [r0, r1), t < tokens: each weight row is read
-/// once and dotted with the activation rows (`stride` bytes apart) four at a time.
-void vpg_matmul_rows_q(vpg_dotq4_fn dot, const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
+/// y[t * ldy + r - r0] = dotq(row r, activation row t) for r in [r0, r1), t < tokens (activation rows `stride`
+/// bytes apart). Tokens go in tiles of VPG_DOTQ_MAX_ROWS, so that a tile's activations stay in cache while every
+/// weight row of the range is dotted with all of them.
+void vpg_matmul_rows_q(vpg_dotq_rows_fn dot, const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
                        int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols);
 
 // ---- Attention ----
