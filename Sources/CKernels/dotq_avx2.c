@@ -210,6 +210,54 @@ INLINE void k_rows(const uint8_t *b, int64_t block_bytes, k_scales_fn scales, k_
     for (int t = 0; t < rows; t++) out[t] = vpg_hsum(acc[t]);
 }
 
+// ---- Activation quantization: the plain C's steps (max |x|, d = max / 127, x·(1/d) rounded to nearest even),
+// eight values at a time, so the bytes are the same.
+
+/// Largest |x_i| of n floats (n a multiple of 8).
+INLINE float amax_f32(const float *x, int n) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 m = _mm256_setzero_ps();
+    for (int i = 0; i < n; i += 8) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)));
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+}
+
+/// 32 values x·id, rounded to nearest even, as 32 int8 in order (the packs interleave 128-bit lanes; the permute
+/// undoes it).
+INLINE __m256i round32(const float *x, __m256 id) {
+    __m256i v[4];
+    for (int k = 0; k < 4; k++) v[k] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * k), id));
+    const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(v[0], v[1]), _mm256_packs_epi32(v[2], v[3]));
+    return _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+AVX2 void vpg_quantize_q8_32_avx2(const float *x, vpg_q8_32 *out, int64_t n) {
+    for (int64_t b = 0; b < n / 32; b++, x += 32) {
+        const float d = amax_f32(x, 32) / 127, id = d > 0 ? 1 / d : 0;
+        out[b].d = d;
+        _mm256_storeu_si256((__m256i *)out[b].q, round32(x, _mm256_set1_ps(id)));
+    }
+}
+
+AVX2 void vpg_quantize_q8_256_avx2(const float *x, vpg_q8_256 *out, int64_t n) {
+    for (int64_t b = 0; b < n / 256; b++, x += 256) {
+        const float d = amax_f32(x, 256) / 127, id = d > 0 ? 1 / d : 0;
+        out[b].d = d;
+        for (int c = 0; c < 8; c++) {
+            const __m256i q = round32(x + 32 * c, _mm256_set1_ps(id));
+            _mm256_storeu_si256((__m256i *)(out[b].q + 32 * c), q);
+            // Sums of 4 bytes in 8 lanes, then of lanes 0–3 (bytes 0–15) and 4–7 (bytes 16–31).
+            __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), q), _mm256_set1_epi16(1));
+            s = _mm256_hadd_epi32(s, s);
+            s = _mm256_hadd_epi32(s, s);
+            out[b].bsums[2 * c] = (int16_t)_mm256_extract_epi32(s, 0);
+            out[b].bsums[2 * c + 1] = (int16_t)_mm256_extract_epi32(s, 4);
+        }
+    }
+}
+
 // The 32-element formats: one entry point per row count up to four, so that every per-row loop unrolls and the
 // accumulators stay in registers; more rows, four at a time.
 #define BY_FOURS(NAME, CALL)                                                                               \
@@ -263,6 +311,8 @@ FALLBACK(vpg_dotq_rows_q4_0_avx2, vpg_dotq_rows_q4_0_generic)
 FALLBACK(vpg_dotq_rows_q5_0_avx2, vpg_dotq_rows_q5_0_generic)
 FALLBACK(vpg_dotq_rows_q4_k_avx2, vpg_dotq_rows_q4_k_generic)
 FALLBACK(vpg_dotq_rows_q6_k_avx2, vpg_dotq_rows_q6_k_generic)
+void vpg_quantize_q8_32_avx2(const float *x, vpg_q8_32 *out, int64_t n) { vpg_quantize_q8_32_generic(x, out, n); }
+void vpg_quantize_q8_256_avx2(const float *x, vpg_q8_256 *out, int64_t n) { vpg_quantize_q8_256_generic(x, out, n); }
 float vpg_dotq_q8_0_avx2(const void *r, const void *x, int64_t n) { return vpg_dotq_q8_0_generic(r, x, n); }
 float vpg_dotq_q4_0_avx2(const void *r, const void *x, int64_t n) { return vpg_dotq_q4_0_generic(r, x, n); }
 float vpg_dotq_q5_0_avx2(const void *r, const void *x, int64_t n) { return vpg_dotq_q5_0_generic(r, x, n); }

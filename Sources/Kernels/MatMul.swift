@@ -79,9 +79,9 @@ public final class MatMul: @unchecked Sendable {
             let xq = reserveQuantized(n * rowBytes)
             let quantize: (Int) -> Void = { t in
                 if block == 32 {
-                    vpg_quantize_q8_32(input + t * k, (xq + t * rowBytes).assumingMemoryBound(to: vpg_q8_32.self), Int64(k))
+                    vpg_quantize_q8_32(input + t * k, (xq + t * rowBytes).assumingMemoryBound(to: vpg_q8_32.self), Int64(k), self.path)
                 } else {
-                    vpg_quantize_q8_256(input + t * k, (xq + t * rowBytes).assumingMemoryBound(to: vpg_q8_256.self), Int64(k))
+                    vpg_quantize_q8_256(input + t * k, (xq + t * rowBytes).assumingMemoryBound(to: vpg_q8_256.self), Int64(k), self.path)
                 }
             }
             if n == 1 { quantize(0) } else { parallelFor(parts: n, threads: threads, quantize) }

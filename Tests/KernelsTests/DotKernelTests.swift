@@ -60,16 +60,16 @@ import Testing
 /// The 8-bit-activation kernels: activation quantization within half a step, and every kernel on every path
 /// against a Double dot of the dequantized weights with the dequantized activations.
 @Suite struct IntegerDotKernelTests {
-    static func quantize(_ x: [Float], block: Int) -> (bytes: [UInt8], values: [Double]) {
+    static func quantize(_ x: [Float], block: Int, path: Int32 = 0) -> (bytes: [UInt8], values: [Double]) {
         let n = x.count
         if block == 32 {
             var q = [vpg_q8_32](repeating: vpg_q8_32(), count: n / 32)
-            vpg_quantize_q8_32(x, &q, Int64(n))
+            vpg_quantize_q8_32(x, &q, Int64(n), path)
             let values = q.flatMap { b in withUnsafeBytes(of: b.q) { $0.bindMemory(to: Int8.self).map { Double(b.d) * Double($0) } } }
             return (q.withUnsafeBytes { Array($0) }, values)
         }
         var q = [vpg_q8_256](repeating: vpg_q8_256(), count: n / 256)
-        vpg_quantize_q8_256(x, &q, Int64(n))
+        vpg_quantize_q8_256(x, &q, Int64(n), path)
         for b in q {
             let ints = withUnsafeBytes(of: b.q) { Array($0.bindMemory(to: Int8.self)) }
             let sums = withUnsafeBytes(of: b.bsums) { Array($0.bindMemory(to: Int16.self)) }
@@ -86,6 +86,27 @@ import Testing
         for b in 0..<3 {
             let d = Double(x[(b * block)..<((b + 1) * block)].map(abs).max()!) / 127
             for i in (b * block)..<((b + 1) * block) { #expect(abs(values[i] - Double(x[i])) <= d / 2 + 1e-6) }
+        }
+    }
+
+    /// Every path writes the same bytes, and they are round-half-to-even of x·(1/d) in Float, d = max|x| / 127
+    /// (checked on values that land exactly on .5, and on an all-zero block).
+    @Test(arguments: [32, 256])
+    func activationQuantizationIsTheSameOnEveryPath(_ block: Int) {
+        var x = (0..<(block * 3)).map { _ in Float.random(in: -4...4) }
+        for i in 0..<block { x[i] = Float(i % 16) - 7.5 }
+        x[0] = 127   // d = 1: the others sit exactly halfway between two integers
+        for i in block..<(2 * block) { x[i] = 0 }
+        let bytes = DotKernelTests.paths.map { IntegerDotKernelTests.quantize(x, block: block, path: $0).bytes }
+        #expect(bytes.allSatisfy { $0 == bytes[0] })
+        let header = 4, stride = block == 32 ? 36 : 292
+        for b in 0..<3 {
+            let amax = x[(b * block)..<((b + 1) * block)].map(abs).max()!
+            let d = amax / 127, id: Float = d > 0 ? 1 / d : 0
+            for i in 0..<block {
+                let want = Int8((x[b * block + i] * id).rounded(.toNearestOrEven))
+                #expect(Int8(bitPattern: bytes[0][b * stride + header + i]) == want, "block \(b), value \(i)")
+            }
         }
     }
 
