@@ -5,9 +5,9 @@ import Quants
 
 /// `out = input · Wᵀ`. Two ways, chosen by weight type and batch size:
 /// - integer: the activation rows are quantized to 8 bits (llama.cpp's scheme) and each quantized weight block is
-///   unpacked once and dotted with up to `VPG_DOTQ_MAX_ROWS` of them in integers. Generation (one or several
-///   sequences) always; prompts when the weights are k-quants (their kernels keep a tile of rows in flight), or
-///   up to `fusedMaxTokens` tokens. With `exactActivations` (`VPGEA_ACTIVATIONS=f32`) a few tokens take the f32
+///   unpacked once and dotted with up to `VPG_DOTQ_MAX_ROWS` of them in integers. Generation steps of up to
+///   `integerMaxTokens` sequences; prompts when the weights are k-quants (their kernels keep a tile of rows in
+///   flight), or up to `fusedMaxTokens` tokens. With `exactActivations` (`VPGEA_ACTIVATIONS=f32`) a few tokens take the f32
 ///   fused kernels instead. SIMD is chosen at run time; `VPGEA_KERNELS=generic|avx2` forces a path;
 /// - f32: panels of rows dequantized to f32 and OpenBLAS sgemm, exact math (single-threaded BLAS; our threads split
 ///   the rows): prompts on the 32-element formats, and every product with `exactActivations` (training).
@@ -21,7 +21,8 @@ public final class MatMul: @unchecked Sendable {
     /// still beats sgemm.
     static let fusedMaxTokens = 4
     /// In a generation step, up to this many sequences' new tokens use the integer kernels, as one sequence's
-    /// generation does: each weight row is unpacked once per four tokens, with no f32 panel and no sgemm packing.
+    /// generation does: each weight block is unpacked once for several tokens, with no f32 panel and no sgemm
+    /// packing.
     /// (0.5B, 2 threads, aggregate: b8 28.7 → 89.8 t/s, b16 56.1 → 95.4, b32 79.0 → 93.3; at 48 sequences,
     /// 1 thread, sgemm was ahead: its throughput grows with the batch, these kernels' stays flat.)
     static let integerMaxTokens = 32
