@@ -53,14 +53,13 @@ vpg_dotq_fn vpg_dotq_kernel(int ggml_type, int path) {
     }
 }
 
-void vpg_quantize_q8_32(const float *x, vpg_q8_32 *out, int64_t n, int path) {
-    if (path == VPG_PATH_AVX2 && vpg_path_supported(VPG_PATH_AVX2)) vpg_quantize_q8_32_avx2(x, out, n);
-    else vpg_quantize_q8_32_generic(x, out, n);
-}
-
-void vpg_quantize_q8_256(const float *x, vpg_q8_256 *out, int64_t n, int path) {
-    if (path == VPG_PATH_AVX2 && vpg_path_supported(VPG_PATH_AVX2)) vpg_quantize_q8_256_avx2(x, out, n);
-    else vpg_quantize_q8_256_generic(x, out, n);
+vpg_quantize_fn vpg_quantize_kernel(int block, int path) {
+    const int simd = path == VPG_PATH_AVX2 && vpg_path_supported(VPG_PATH_AVX2);
+    switch (block) {
+    case 32: return simd ? vpg_quantize_q8_32_avx2 : vpg_quantize_q8_32_generic;
+    case 256: return simd ? vpg_quantize_q8_256_avx2 : vpg_quantize_q8_256_generic;
+    default: return NULL;
+    }
 }
 
 int vpg_dotq_block(int ggml_type) {

@@ -3,7 +3,8 @@
 #include "CKernels.h"
 #include "quant_blocks.h"
 
-void vpg_quantize_q8_32_generic(const float *x, vpg_q8_32 *out, int64_t n) {
+void vpg_quantize_q8_32_generic(const float *x, void *blocks, int64_t n) {
+    vpg_q8_32 *out = blocks;
     for (int64_t b = 0; b < n / 32; b++, x += 32) {
         float amax = 0;
         for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(x[i]));
@@ -13,7 +14,8 @@ void vpg_quantize_q8_32_generic(const float *x, vpg_q8_32 *out, int64_t n) {
     }
 }
 
-void vpg_quantize_q8_256_generic(const float *x, vpg_q8_256 *out, int64_t n) {
+void vpg_quantize_q8_256_generic(const float *x, void *blocks, int64_t n) {
+    vpg_q8_256 *out = blocks;
     for (int64_t b = 0; b < n / 256; b++, x += 256) {
         float amax = 0;
         for (int i = 0; i < 256; i++) amax = fmaxf(amax, fabsf(x[i]));

@@ -39,10 +39,10 @@ float vpg_dot_q4_k_avx2(const void *row, const float *x, int64_t n);
 float vpg_dot_q6_k_avx2(const void *row, const float *x, int64_t n);
 
 
-void vpg_quantize_q8_32_generic(const float *x, vpg_q8_32 *out, int64_t n);
-void vpg_quantize_q8_256_generic(const float *x, vpg_q8_256 *out, int64_t n);
-void vpg_quantize_q8_32_avx2(const float *x, vpg_q8_32 *out, int64_t n);
-void vpg_quantize_q8_256_avx2(const float *x, vpg_q8_256 *out, int64_t n);
+void vpg_quantize_q8_32_generic(const float *x, void *out, int64_t n);
+void vpg_quantize_q8_256_generic(const float *x, void *out, int64_t n);
+void vpg_quantize_q8_32_avx2(const float *x, void *out, int64_t n);
+void vpg_quantize_q8_256_avx2(const float *x, void *out, int64_t n);
 float vpg_dotq_q8_0_generic(const void *row, const void *xq, int64_t n);
 float vpg_dotq_q4_0_generic(const void *row, const void *xq, int64_t n);
 float vpg_dotq_q5_0_generic(const void *row, const void *xq, int64_t n);

@@ -7,8 +7,8 @@ import Quants
 /// - integer: the activation rows are quantized to 8 bits (llama.cpp's scheme) and each quantized weight block is
 ///   unpacked once and dotted with up to `VPG_DOTQ_MAX_ROWS` of them in integers. Generation steps of up to
 ///   `integerMaxTokens` sequences; prompts when the weights are k-quants (their kernels keep a tile of rows in
-///   flight), or up to `fusedMaxTokens` tokens. With `exactActivations` (`VPGEA_ACTIVATIONS=f32`) a few tokens take the f32
-///   fused kernels instead. SIMD is chosen at run time; `VPGEA_KERNELS=generic|avx2` forces a path;
+///   flight), or up to `fusedMaxTokens` tokens. With `exactActivations` (`VPGEA_ACTIVATIONS=f32`) a few tokens
+///   take the f32 fused kernels instead. SIMD is chosen at run time; `VPGEA_KERNELS=generic|avx2` forces a path;
 /// - f32: panels of rows dequantized to f32 and OpenBLAS sgemm, exact math (single-threaded BLAS; our threads split
 ///   the rows): prompts on the 32-element formats, and every product with `exactActivations` (training).
 public final class MatMul: @unchecked Sendable {
@@ -78,13 +78,8 @@ public final class MatMul: @unchecked Sendable {
             let block = Int(vpg_dotq_block(Int32(weight.type.rawValue)))
             let rowBytes = block == 32 ? k / 32 * MemoryLayout<vpg_q8_32>.stride : k / 256 * MemoryLayout<vpg_q8_256>.stride
             let xq = reserveQuantized(n * rowBytes)
-            let quantize: (Int) -> Void = { t in
-                if block == 32 {
-                    vpg_quantize_q8_32(input + t * k, (xq + t * rowBytes).assumingMemoryBound(to: vpg_q8_32.self), Int64(k), self.path)
-                } else {
-                    vpg_quantize_q8_256(input + t * k, (xq + t * rowBytes).assumingMemoryBound(to: vpg_q8_256.self), Int64(k), self.path)
-                }
-            }
+            let quantizeRow = vpg_quantize_kernel(Int32(block), path)!
+            let quantize: (Int) -> Void = { t in quantizeRow(input + t * k, xq + t * rowBytes, Int64(k)) }
             if n == 1 { quantize(0) } else { parallelFor(parts: n, threads: threads, quantize) }
             forEachRowRange(weight.rows) { r0, r1 in
                 vpg_matmul_rows_q(dot, weight.data, Int64(weight.rowBytes), xq, Int64(rowBytes), Int64(n),

@@ -64,12 +64,12 @@ import Testing
         let n = x.count
         if block == 32 {
             var q = [vpg_q8_32](repeating: vpg_q8_32(), count: n / 32)
-            vpg_quantize_q8_32(x, &q, Int64(n), path)
+            vpg_quantize_kernel(32, path)!(x, &q, Int64(n))
             let values = q.flatMap { b in withUnsafeBytes(of: b.q) { $0.bindMemory(to: Int8.self).map { Double(b.d) * Double($0) } } }
             return (q.withUnsafeBytes { Array($0) }, values)
         }
         var q = [vpg_q8_256](repeating: vpg_q8_256(), count: n / 256)
-        vpg_quantize_q8_256(x, &q, Int64(n), path)
+        vpg_quantize_kernel(256, path)!(x, &q, Int64(n))
         for b in q {
             let ints = withUnsafeBytes(of: b.q) { Array($0.bindMemory(to: Int8.self)) }
             let sums = withUnsafeBytes(of: b.bsums) { Array($0.bindMemory(to: Int16.self)) }

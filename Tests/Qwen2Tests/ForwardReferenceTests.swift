@@ -87,7 +87,6 @@ import Testing
         let session = Qwen2Session(model: try Qwen2Model(path: file), contextSize: 256, maxBatch: 64,
                                    threads: ProcessInfo.processInfo.activeProcessorCount, kernelPath: path,
                                    exactActivations: exact)
-        let vocab = session.model.config.vocabularySize
         var maxError: Float = 0
         for prompt in References.logits.models[References.key(for: Self.small)]!.prompts.prefix(2) {
             session.reset()

@@ -17,8 +17,7 @@ import Testing
             let x = (0..<n).map { _ in Float.random(in: -3...3) }
             var xq = [UInt8](repeating: 0, count: block == 32 ? n / 32 * 36 : n / 256 * 292)
             xq.withUnsafeMutableBytes { q in
-                if block == 32 { vpg_quantize_q8_32(x, q.baseAddress!.assumingMemoryBound(to: vpg_q8_32.self), Int64(n), Int32(VPG_PATH_GENERIC.rawValue)) }
-                else { vpg_quantize_q8_256(x, q.baseAddress!.assumingMemoryBound(to: vpg_q8_256.self), Int64(n), Int32(VPG_PATH_GENERIC.rawValue)) }
+                vpg_quantize_kernel(Int32(block), Int32(VPG_PATH_GENERIC.rawValue))!(x, q.baseAddress!, Int64(n))
             }
             let g = vpg_dotq_kernel(Int32(t.type.rawValue), Int32(VPG_PATH_GENERIC.rawValue))!
             let a = vpg_dotq_kernel(Int32(t.type.rawValue), Int32(VPG_PATH_AVX2.rawValue))!

@@ -57,10 +57,12 @@ typedef struct { float d; int8_t q[32]; } vpg_q8_32;
 /// 256 activations, with the sum of each 16 quants (for k-quant minimums and offsets).
 typedef struct { float d; int8_t q[256]; int16_t bsums[16]; } vpg_q8_256;
 
-/// x: [n] f32 → n/32 or n/256 blocks (q = x·(1/d) rounded to nearest even, d = max|x| / 127), on a path;
-/// every path gives the same bytes.
-void vpg_quantize_q8_32(const float *x, vpg_q8_32 *out, int64_t n, int path);
-void vpg_quantize_q8_256(const float *x, vpg_q8_256 *out, int64_t n, int path);
+/// x: [n] f32 → n/32 vpg_q8_32 or n/256 vpg_q8_256 blocks (q = x·(1/d) rounded to nearest even,
+/// d = max|x| / 127); every path gives the same bytes.
+typedef void (*vpg_quantize_fn)(const float *x, void *out, int64_t n);
+
+/// The activation quantizer for a block size (32 or 256, as vpg_dotq_block gives) on a path, or NULL.
+vpg_quantize_fn vpg_quantize_kernel(int block, int path);
 
 /// Dot product of one quantized weight row with a quantized activation row of n elements.
 typedef float (*vpg_dotq_fn)(const void *row, const void *xq, int64_t n);
