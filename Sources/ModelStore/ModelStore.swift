@@ -34,8 +34,10 @@ public struct ModelStore: Sendable {
     func chunkDirectory(of model: CatalogModel) -> URL { directory.appendingPathComponent("cache/\(model.name)") }
 
     /// True when the model file is present with the right size and was verified when it was assembled.
+    /// Symbolic links are followed (a model linked in from another checkout is not fetched again).
     public func isPresent(_ model: CatalogModel) -> Bool {
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path(of: model).path)
+        let file = path(of: model).resolvingSymlinksInPath().path
+        let attributes = try? FileManager.default.attributesOfItem(atPath: file)
         guard (attributes?[.size] as? NSNumber)?.intValue == model.size,
               let mark = try? String(contentsOf: marker(of: model), encoding: .utf8) else { return false }
         return mark.trimmingCharacters(in: .whitespacesAndNewlines) == model.sha256

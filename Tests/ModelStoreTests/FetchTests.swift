@@ -113,6 +113,18 @@ final class LocalChunkSource: ChunkSource, @unchecked Sendable {
         _ = try store.fetch(model, verify: true)
         #expect(source.downloads == [1, 3, 1, 2, 3])
         #expect(Array(FileManager.default.contents(atPath: path.path)!) == chunks.flatMap { $0 })
+
+        // Another models directory that links to this file and its marker has the model: nothing is downloaded.
+        let linked = root.appendingPathComponent("linked")
+        try FileManager.default.createDirectory(at: linked, withIntermediateDirectories: true)
+        for name in [model.fileName, model.fileName + ".verified"] {
+            try FileManager.default.createSymbolicLink(at: linked.appendingPathComponent(name),
+                                                       withDestinationURL: models.appendingPathComponent(name))
+        }
+        let linkedStore = ModelStore(directory: linked.path, source: source)
+        #expect(linkedStore.isPresent(model))
+        _ = try linkedStore.fetch(model)
+        #expect(source.downloads == [1, 3, 1, 2, 3])
     }
 
     @Test func refusesACorruptChunkAndLeavesNoFile() throws {
