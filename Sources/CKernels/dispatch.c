@@ -95,6 +95,15 @@ void vpg_matmul_rows_q(vpg_dotq_rows_fn dot, const void *rows, int64_t row_bytes
     }
 }
 
+vpg_matmul_panels_fn vpg_matmul_panels_kernel(int ggml_type, int path) {
+    const int simd = path == VPG_PATH_AVX2 && vpg_path_supported(VPG_PATH_AVX2);
+    switch (ggml_type) {
+    case 2: return simd ? vpg_matmul_panels_q4_0_avx2 : vpg_matmul_panels_q4_0_generic;
+    case 6: return simd ? vpg_matmul_panels_q5_0_avx2 : vpg_matmul_panels_q5_0_generic;
+    default: return NULL;
+    }
+}
+
 vpg_attend_fn vpg_attend_kernel(int cache_type, int path) {
     const int simd = path == VPG_PATH_AVX2 && vpg_path_supported(VPG_PATH_AVX2);
     switch (cache_type) {

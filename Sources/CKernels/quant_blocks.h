@@ -67,6 +67,14 @@ VPG_DOTQ_ROWS(vpg_dotq_rows_q4_k_avx2)
 VPG_DOTQ_ROWS(vpg_dotq_rows_q6_k_avx2)
 #undef VPG_DOTQ_ROWS
 
+#define VPG_PANELS(NAME) void NAME(const void *rows, int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens, \
+                                   float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols);
+VPG_PANELS(vpg_matmul_panels_q4_0_generic)
+VPG_PANELS(vpg_matmul_panels_q5_0_generic)
+VPG_PANELS(vpg_matmul_panels_q4_0_avx2)
+VPG_PANELS(vpg_matmul_panels_q5_0_avx2)
+#undef VPG_PANELS
+
 /// The longest head the plain attention loops take (their row buffer is on the stack).
 #define VPG_ATTEND_MAX_HEAD_DIM 512
 /// Softmax of `rows` rows of `length` scores each, in place.

@@ -6,8 +6,9 @@ import Quants
 /// `out = input · Wᵀ`. Two ways, chosen by weight type and batch size:
 /// - integer: the activation rows are quantized to 8 bits (llama.cpp's scheme) and each quantized weight block is
 ///   unpacked once and dotted with up to `VPG_DOTQ_MAX_ROWS` of them in integers. Generation steps of up to
-///   `integerMaxTokens` sequences; prompts when the weights are k-quants (their kernels keep a tile of rows in
-///   flight), or up to `fusedMaxTokens` tokens. With `exactActivations` (`VPGEA_ACTIVATIONS=f32`) a few tokens
+///   `integerMaxTokens` sequences; prompts when the weights are `integerPromptTypes` (k-quants: their kernels keep
+///   a tile of rows in flight; Q4_0/Q5_0: the panel kernels, eight weight rows at a time), or up to
+///   `fusedMaxTokens` tokens. With `exactActivations` (`VPGEA_ACTIVATIONS=f32`) a few tokens
 ///   take the f32 fused kernels instead. SIMD is chosen at run time; `VPGEA_KERNELS=generic|avx2` forces a path;
 /// - f32: panels of rows dequantized to f32 and OpenBLAS sgemm, exact math (single-threaded BLAS; our threads split
 ///   the rows): prompts on the 32-element formats, and every product with `exactActivations` (training).
@@ -28,8 +29,9 @@ public final class MatMul: @unchecked Sendable {
     static let integerMaxTokens = 32
     /// Weight types whose integer kernels beat the f32 panels + sgemm at any token count (Qwen2.5-Coder-1.5B
     /// Q4_K_M, pp512, 1 thread: 29.4 → 33.4 t/s; a Q4_K 1536 × 1536 product: 52 against sgemm's 42 GMAC/s).
-    /// The 32-element formats keep a float step per block and row, and lose (0.5B Q5_0/Q8_0: 100 → 65 t/s).
-    static let integerPromptTypes: Set<GGMLType> = [.q4_K, .q6_K]
+    /// Q4_0 and Q5_0 prompts take the panel kernels (eight weight rows per vector step; 1536 × 1536 Q4_0: 60
+    /// against 42 GMAC/s); Q8_0 keeps sgemm (its row kernels carry a float step per block and row, and lose).
+    static let integerPromptTypes: Set<GGMLType> = [.q4_K, .q6_K, .q4_0, .q5_0]
     var panels: [UnsafeMutablePointer<Float>] = []   // [threads][panelRows, maxCols] f32
     private var panelCapacity = 0
     var accumulators: [UnsafeMutablePointer<Float>] = []   // [threads][accumulatorCapacity] f32 (transposed products)
@@ -81,6 +83,14 @@ public final class MatMul: @unchecked Sendable {
             let quantizeRow = vpg_quantize_kernel(Int32(block), path)!
             let quantize: (Int) -> Void = { t in quantizeRow(input + t * k, xq + t * rowBytes, Int64(k)) }
             if n == 1 { quantize(0) } else { parallelFor(parts: n, threads: threads, quantize) }
+            if n > (generationStep ? Self.integerMaxTokens : Self.fusedMaxTokens),
+               let panels = vpg_matmul_panels_kernel(Int32(weight.type.rawValue), path) {
+                forEachRowRange(weight.rows) { r0, r1 in
+                    panels(weight.data, Int64(weight.rowBytes), xq, Int64(rowBytes), Int64(n), output + r0, Int64(ld),
+                           Int64(r0), Int64(r1), Int64(k))
+                }
+                return
+            }
             forEachRowRange(weight.rows) { r0, r1 in
                 vpg_matmul_rows_q(dot, weight.data, Int64(weight.rowBytes), xq, Int64(rowBytes), Int64(n),
                                   output + r0, Int64(ld), Int64(r0), Int64(r1), Int64(k))

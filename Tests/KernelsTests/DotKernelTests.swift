@@ -225,3 +225,48 @@ import Testing
         }
     }
 }
+
+/// The prompt kernels on Q4_0 / Q5_0 (eight weight rows per vector step): every path gives the same bits, and the
+/// plain twin's sums equal a Double product of the dequantized weights and activations to f32 rounding; odd row
+/// ranges (not multiples of 8, starting inside a panel), token counts off the tile and block counts off the chunk.
+@Suite struct PanelKernelTests {
+    @Test(arguments: [GGMLType.q4_0, .q5_0])
+    func everyPathAgreesAndMatchesDouble(_ type: GGMLType) throws {
+        let kernels = try DotKernelTests.paths.map { try #require(vpg_matmul_panels_kernel(Int32(type.rawValue), $0)) }
+        for (rows, tokens, blocks, r0, r1) in [(8, 1, 1, 0, 8), (13, 5, 3, 0, 13), (70, 17, 17, 3, 70), (24, 37, 40, 9, 23)] {
+            let n = blocks * 32
+            let matrix = (0..<rows).map { _ in DotKernelTests.randomRow(type, blocks: blocks) }
+            let activations = (0..<tokens).map { _ in IntegerDotKernelTests.quantize((0..<n).map { _ in Float.random(in: -2...2) }, block: 32) }
+            let stride = activations[0].bytes.count, rowBytes = matrix[0].count
+            let ld = r1 - r0 + 3   // three columns past the range stay untouched
+            let packedRows = matrix.flatMap { $0 }, packedX = activations.flatMap(\.bytes)
+            let outputs = kernels.map { kernel in
+                var y = [Float](repeating: .nan, count: tokens * ld)
+                packedRows.withUnsafeBytes { m in
+                    packedX.withUnsafeBytes { x in
+                        kernel(m.baseAddress!, Int64(rowBytes), x.baseAddress!, Int64(stride), Int64(tokens), &y, Int64(ld),
+                               Int64(r0), Int64(r1), Int64(n))
+                    }
+                }
+                return y
+            }
+            for y in outputs.dropFirst() {
+                #expect(y.map(\.bitPattern) == outputs[0].map(\.bitPattern), "\(type.name) \(rows)×\(n), \(tokens) tokens")
+            }
+            let w = try matrix.map { try Dequantize.row(type, bytes: $0, count: n) }
+            for t in 0..<tokens {
+                for c in 0..<ld {
+                    let got = outputs[0][t * ld + c]
+                    guard c < r1 - r0 else {
+                        #expect(got.isNaN, "column \(c) is outside the rows asked for")
+                        continue
+                    }
+                    let pairs = zip(w[r0 + c], activations[t].values)
+                    let want = pairs.reduce(0.0) { $0 + Double($1.0) * $1.1 }
+                    let scale = pairs.reduce(0.0) { $0 + abs(Double($1.0) * $1.1) } + 1e-6
+                    #expect(abs(Double(got) - want) / scale < 1e-5, "\(type.name) token \(t) row \(r0 + c): \(got) vs \(want)")
+                }
+            }
+        }
+    }
+}

@@ -17,7 +17,7 @@ import Testing
     }
 
     @Test(arguments: [Shape(type: .f32, cols: 64), Shape(type: .q8_0, cols: 96), Shape(type: .q4_K, cols: 256),
-                      Shape(type: .q6_K, cols: 512), Shape(type: .q5_0, cols: 32)], [1, 3, 17])
+                      Shape(type: .q6_K, cols: 512), Shape(type: .q5_0, cols: 32), Shape(type: .q4_0, cols: 160)], [1, 3, 17])
     func matmulMatchesDoubleProduct(_ shape: Shape, _ n: Int) throws {
         let type = shape.type, cols = shape.cols
         let rows = 300   // more than two panels, not a multiple of the panel size
@@ -39,7 +39,7 @@ import Testing
         let weights = try Dequantize.row(type, bytes: bytes, count: rows * cols)   // [rows, cols]
         // Exact activations: every path must give the f32 product.
         let exact = try product(MatMul(threads: 2, exactActivations: true), bytes, type, input, rows: rows, cols: cols, n: n)
-        // 8-bit activations (the default for a few tokens, and for k-quant prompts): the error of each output is bounded by
+        // 8-bit activations (the default for a few tokens, and for prompts on integerPromptTypes): the error of each output is bounded by
         // Σ|w| · (half a quantization step of the activation block).
         let quantized = try product(MatMul(threads: 2, exactActivations: false), bytes, type, input, rows: rows, cols: cols, n: n)
         let block = type == .q4_K || type == .q6_K ? 256 : 32
