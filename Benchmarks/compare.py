@@ -4,14 +4,17 @@ ratio vpgea / llama.cpp and the fraction of the memory-bandwidth ceiling for gen
 Benchmarks/RESULTS.md (date, commit, machine, table). llama.cpp comes from llama-cpp-python (built once into
 ~/.cache/vpgea/llama-cpp-venv, flash attention off) unless --llama-python names an interpreter that has it.
 Run it alone: anything else on the CPU spoils the figures.
-A model may carry its own test sizes, MODEL@P/N (e.g. the 7B-shaped model at pp64/tg16).
-Usage: Benchmarks/compare.py [--models A,B@64/16] [--threads 1,2] [--rounds 2] [-p 512] [-n 64] [--depth D]
+A model may carry its own test sizes, MODEL@P/N (e.g. the 7B-shaped model at pp64/tg16), and MODEL:TYPE names a
+requantization (e.g. qwen2.5-coder-1.5b:Q4_0), written once into Models/ by vpgea-quantize.
+Each figure is the median of the rounds; the ratio is of the medians, with the range of the per-round ratios.
+Usage: Benchmarks/compare.py [--models A,B@64/16,C:Q8_0] [--threads 1,2] [--rounds 3] [-p 512] [-n 64] [--depth D]
        [--out FILE] [--llama-python PY]"""
 import argparse
 import datetime
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 
@@ -35,7 +38,18 @@ def llama_python(given):
 
 
 def resolve(model):
-    """A path, or a catalog name fetched (once) into Models/ by vpgea-fetch, which prints the file's path."""
+    """A path, a catalog name fetched (once) into Models/ by vpgea-fetch, which prints the file's path, or
+    SOURCE:TYPE, SOURCE requantized (once) into Models/ by vpgea-quantize."""
+    source, _, qtype = model.partition(":")
+    if qtype:
+        base = resolve(source)
+        out = os.path.join(ROOT, "Models", os.path.basename(base).rsplit(".", 1)[0] + f"-requant-{qtype.lower()}.gguf")
+        if not os.path.exists(out):
+            print(f"writing {out} (vpgea-quantize {qtype})…", file=sys.stderr)
+            subprocess.run([os.path.join(ROOT, ".build/release/vpgea-quantize"), base, out + ".partial", qtype],
+                           check=True, stdout=subprocess.DEVNULL)
+            os.replace(out + ".partial", out)
+        return out
     if os.path.exists(model):
         return model
     if os.path.basename(model) == "r1-7b-shaped.gguf":   # generated, not downloaded (4.7 GB, a few minutes)
@@ -67,14 +81,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", default="qwen2.5-coder-0.5b,qwen2.5-coder-1.5b,Models/r1-7b-shaped.gguf@64/16")
     ap.add_argument("--threads", default="1,2")
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("-p", type=int, default=512)
     ap.add_argument("-n", type=int, default=64)
     ap.add_argument("--depth", type=int, default=0, help="generation after this many context tokens (with -p 0: tg only)")
     ap.add_argument("--llama-python")
     ap.add_argument("--out", default=os.path.join(ROOT, "Benchmarks/RESULTS.md"))
     args = ap.parse_args()
-    subprocess.run(["swift", "build", "-c", "release", "--product", "vpgea-bench", "--product", "vpgea-fetch"], cwd=ROOT, check=True,
+    subprocess.run(["swift", "build", "-c", "release", "--product", "vpgea-bench", "--product", "vpgea-fetch",
+                    "--product", "vpgea-quantize"], cwd=ROOT, check=True,
                    capture_output=True)
     py = llama_python(args.llama_python)
     rows, machine, version = [], None, None
@@ -104,14 +119,17 @@ def main():
     lines = [f"# Throughput: vpgea and llama.cpp, side by side", "",
              f"{datetime.date.today()}, commit {commit}, {machine['cpu']} ({os.cpu_count()} cores, kernels {machine['kernels']}), "
              f"read bandwidth {machine['read_bandwidth_gbs']:.1f} GB/s; {version}, flash attention off. "
-             f"Alternating runs, {args.rounds} rounds; each cell lists the rounds; the ratio is of the sums. "
-             f"Made by `Benchmarks/compare.py`.", "",
+             f"Alternating runs, {args.rounds} rounds; each cell lists the rounds; the ratio is of the medians (in "
+             f"brackets the range of the rounds' own ratios). Made by `Benchmarks/compare.py`.", "",
              "| model | size | threads | test | vpgea t/s | llama.cpp t/s | vpgea / llama.cpp | vpgea / bandwidth ceiling |",
              "|---|---:|---:|---|---|---|---:|---:|"]
     for model, size, threads, name, a, b, ceiling in rows:
-        frac = f"{sum(a) / len(a) / ceiling:.0%}" if ceiling else "–"
+        ours, theirs = statistics.median(a), statistics.median(b)
+        frac = f"{ours / ceiling:.0%}" if ceiling else "–"
+        per_round = [x / y for x, y in zip(a, b)]
+        spread = f" ({min(per_round):.2f}–{max(per_round):.2f})" if len(per_round) > 1 else ""
         lines.append(f"| {model} | {size / 2**30:.2f} GiB | {threads} | {name} | {' / '.join(f'{x:.1f}' for x in a)} | "
-                     f"{' / '.join(f'{x:.1f}' for x in b)} | {sum(a) / sum(b):.2f} | {frac} |")
+                     f"{' / '.join(f'{x:.1f}' for x in b)} | {ours / theirs:.2f}{spread} | {frac} |")
     with open(args.out, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -100,6 +100,8 @@ vpg_matmul_panels_fn vpg_matmul_panels_kernel(int ggml_type, int path) {
     switch (ggml_type) {
     case 2: return simd ? vpg_matmul_panels_q4_0_avx2 : vpg_matmul_panels_q4_0_generic;
     case 6: return simd ? vpg_matmul_panels_q5_0_avx2 : vpg_matmul_panels_q5_0_generic;
+    case 12: return simd ? vpg_matmul_panels_q4_k_avx2 : vpg_matmul_panels_q4_k_generic;
+    case 14: return simd ? vpg_matmul_panels_q6_k_avx2 : vpg_matmul_panels_q6_k_generic;
     default: return NULL;
     }
 }

@@ -86,13 +86,6 @@ INLINE void q4_k_scales(const uint8_t *b, k_scales *k) {
     k->dmin = vpg_f16(b + 2);
 }
 
-/// Weights 64g..64g+63 of a Q4_K block (0..15) as w[0], w[1]: the low nibbles of 32 bytes, then their high nibbles.
-INLINE void q4_k_weights(const uint8_t *b, int g, __m256i *w) {
-    const __m256i v = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * g)), m4 = _mm256_set1_epi8(0x0F);
-    w[0] = _mm256_and_si256(v, m4);
-    w[1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-}
-
 /// Q6_K: w = d·sc·(q − 32), 16 groups of 16 with signed 8-bit sc; the weights are kept as q (0..63) and the 32
 /// comes off through the activation sums (dmin = 32·d, m = sc).
 INLINE void q6_k_scales(const uint8_t *b, k_scales *k) {
@@ -101,20 +94,6 @@ INLINE void q6_k_scales(const uint8_t *b, k_scales *k) {
     k->m = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
     k->d = vpg_f16(b + 208);
     k->dmin = 32 * k->d;
-}
-
-/// Weights 128g..128g+127 of a Q6_K block (0..63) as w[0..3]: 4 low bits from ql, 2 high bits from qh.
-INLINE void q6_k_weights(const uint8_t *b, int g, __m256i *w) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
-    const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(b + 64 * g));
-    const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(b + 64 * g + 32));
-    const __m256i qh = _mm256_loadu_si256((const __m256i *)(b + 128 + 32 * g));
-    w[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
-    w[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
-    w[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
-                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
-    w[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
-                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
 }
 
 /// Fills w with `per` consecutive 32-weight vectors of group g.
@@ -281,8 +260,8 @@ AVX2 void vpg_quantize_q8_256_avx2(const float *x, void *blocks, int64_t n) {
 #define Q8_0(T) block_pairs(row, 34, q8_0_weights, xq, stride, out, n, T)
 #define Q4_0(T) block_pairs(row, 18, q4_0_weights, xq, stride, out, n, T)
 #define Q5_0(T) block_pairs(row, 22, q5_0_weights, xq, stride, out, n, T)
-#define Q4_K(T) k_rows(row, 144, q4_k_scales, q4_k_weights, 2, xq, stride, out, n, T)
-#define Q6_K(T) k_rows(row, 210, q6_k_scales, q6_k_weights, 4, xq, stride, out, n, T)
+#define Q4_K(T) k_rows(row, 144, q4_k_scales, vpg_q4_k_weights, 2, xq, stride, out, n, T)
+#define Q6_K(T) k_rows(row, 210, q6_k_scales, vpg_q6_k_weights, 4, xq, stride, out, n, T)
 BY_FOURS(vpg_dotq_rows_q8_0_avx2, Q8_0)
 BY_FOURS(vpg_dotq_rows_q4_0_avx2, Q4_0)
 BY_FOURS(vpg_dotq_rows_q5_0_avx2, Q5_0)

@@ -1,6 +1,6 @@
-// Plain C prompt products on the offset 32-element formats (Q4_0: w = q − 8, Q5_0: w = q − 16), the specification of
-// panels_avx2.c: per weight row and token, block by block, the integer sum Σ q·x − o·Σ x, then one fma with the
-// product of the two scales.
+// Plain C prompt products, the specification of panels_avx2.c: per weight row and token, block by block, exact
+// integer sums, then one fma per float term. Q4_0 / Q5_0 (w = d·(q − o), o = 8 or 16): d·d_x·(Σ q·x − o·Σ x).
+// Q4_K / Q6_K: d·d_x·Σ_k sc_k·(Σ q·x over weights 16k..16k+15) − dmin·d_x·Σ_k m_k·bsum_k.
 #include <math.h>
 #include "CKernels.h"
 #include "quant_blocks.h"
@@ -59,4 +59,74 @@ void vpg_matmul_panels_q4_0_generic(const void *rows, int64_t row_bytes, const v
 void vpg_matmul_panels_q5_0_generic(const void *rows, int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens,
                                     float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
     panels(q5_0_q, 16, 22, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);
+}
+
+/// One k-quant block: unsigned weights q (element order), 16 scales and min factors (one per 16 weights), d, dmin.
+typedef void (*k_unpack_fn)(const uint8_t *b, uint8_t *q, int *sc, int *m, float *d, float *dmin);
+
+static void q4_k_unpack(const uint8_t *b, uint8_t *q, int *sc, int *m, float *d, float *dmin) {
+    for (int j = 0; j < 8; j++) {
+        const uint8_t *packed = b + 16 + 32 * (j / 2);
+        for (int l = 0; l < 32; l++) q[32 * j + l] = j % 2 == 0 ? packed[l] & 0xF : packed[l] >> 4;
+        vpg_scale_min_k4(j, b + 4, &sc[2 * j], &m[2 * j]);
+        sc[2 * j + 1] = sc[2 * j];
+        m[2 * j + 1] = m[2 * j];
+    }
+    *d = vpg_f16(b);
+    *dmin = vpg_f16(b + 2);
+}
+
+static void q6_k_unpack(const uint8_t *b, uint8_t *q, int *sc, int *m, float *d, float *dmin) {
+    for (int h = 0; h < 2; h++) {
+        const uint8_t *ql = b + 64 * h, *qh = b + 128 + 32 * h;
+        for (int l = 0; l < 32; l++) {
+            q[128 * h + l] = (ql[l] & 0xF) | ((qh[l] & 3) << 4);
+            q[128 * h + l + 32] = (ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4);
+            q[128 * h + l + 64] = (ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4);
+            q[128 * h + l + 96] = (ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4);
+        }
+    }
+    for (int k = 0; k < 16; k++) sc[k] = m[k] = ((const int8_t *)(b + 192))[k];
+    *d = vpg_f16(b + 208);
+    *dmin = 32 * *d;
+}
+
+static void k_panels(k_unpack_fn unpack, int64_t block_bytes, const void *rows, int64_t row_bytes, const void *xq,
+                     int64_t stride, int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
+    for (int64_t t0 = 0; t0 < tokens; t0 += VPG_DOTQ_MAX_ROWS) {
+        const int T = tokens - t0 < VPG_DOTQ_MAX_ROWS ? (int)(tokens - t0) : VPG_DOTQ_MAX_ROWS;
+        for (int64_t r = r0; r < r1; r++) {
+            const uint8_t *b = (const uint8_t *)rows + r * row_bytes;
+            float acc[VPG_DOTQ_MAX_ROWS] = {0};
+            for (int64_t i = 0; i < cols / 256; i++, b += block_bytes) {
+                uint8_t q[256];
+                int sc[16], m[16];
+                float d, dmin;
+                unpack(b, q, sc, m, &d, &dmin);
+                for (int t = 0; t < T; t++) {
+                    const vpg_q8_256 *x = (const vpg_q8_256 *)((const uint8_t *)xq + (t0 + t) * stride) + i;
+                    int dots = 0, mins = 0;
+                    for (int k = 0; k < 16; k++) {
+                        int s = 0;
+                        for (int l = 0; l < 16; l++) s += q[16 * k + l] * x->q[16 * k + l];
+                        dots += sc[k] * s;
+                        mins += m[k] * x->bsums[k];
+                    }
+                    acc[t] = fmaf(d * x->d, (float)dots, acc[t]);
+                    acc[t] = fmaf(-(dmin * x->d), (float)mins, acc[t]);
+                }
+            }
+            for (int t = 0; t < T; t++) y[(t0 + t) * ldy + r - r0] = acc[t];
+        }
+    }
+}
+
+void vpg_matmul_panels_q4_k_generic(const void *rows, int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens,
+                                    float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
+    k_panels(q4_k_unpack, 144, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);
+}
+
+void vpg_matmul_panels_q6_k_generic(const void *rows, int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens,
+                                    float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
+    k_panels(q6_k_unpack, 210, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);
 }

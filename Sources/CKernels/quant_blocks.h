@@ -73,6 +73,10 @@ VPG_PANELS(vpg_matmul_panels_q4_0_generic)
 VPG_PANELS(vpg_matmul_panels_q5_0_generic)
 VPG_PANELS(vpg_matmul_panels_q4_0_avx2)
 VPG_PANELS(vpg_matmul_panels_q5_0_avx2)
+VPG_PANELS(vpg_matmul_panels_q4_k_generic)
+VPG_PANELS(vpg_matmul_panels_q6_k_generic)
+VPG_PANELS(vpg_matmul_panels_q4_k_avx2)
+VPG_PANELS(vpg_matmul_panels_q6_k_avx2)
 #undef VPG_PANELS
 
 /// The longest head the plain attention loops take (their row buffer is on the stack).

@@ -31,5 +31,26 @@ AVX2 static inline __m256i vpg_bits_to_bytes(uint32_t bits) {
                              _mm256_set1_epi8(-1));
 }
 
+/// Weights 64g..64g+63 of a Q4_K block (0..15) as w[0], w[1]: the low nibbles of 32 bytes, then their high nibbles.
+AVX2 static inline void vpg_q4_k_weights(const uint8_t *b, int g, __m256i *w) {
+    const __m256i v = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * g)), m4 = _mm256_set1_epi8(0x0F);
+    w[0] = _mm256_and_si256(v, m4);
+    w[1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+}
+
+/// Weights 128g..128g+127 of a Q6_K block (0..63) as w[0..3]: 4 low bits from ql, 2 high bits from qh.
+AVX2 static inline void vpg_q6_k_weights(const uint8_t *b, int g, __m256i *w) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+    const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(b + 64 * g));
+    const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(b + 64 * g + 32));
+    const __m256i qh = _mm256_loadu_si256((const __m256i *)(b + 128 + 32 * g));
+    w[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+    w[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
+    w[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
+    w[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+}
+
 #endif
 #endif

@@ -6,9 +6,8 @@ import Quants
 /// `out = input · Wᵀ`. Two ways, chosen by weight type and batch size:
 /// - integer: the activation rows are quantized to 8 bits (llama.cpp's scheme) and each quantized weight block is
 ///   unpacked once and dotted with up to `VPG_DOTQ_MAX_ROWS` of them in integers. Generation steps of up to
-///   `integerMaxTokens` sequences; prompts when the weights are `integerPromptTypes` (k-quants: their kernels keep
-///   a tile of rows in flight; Q4_0/Q5_0: the panel kernels, eight weight rows at a time), or up to
-///   `fusedMaxTokens` tokens. With `exactActivations` (`VPGEA_ACTIVATIONS=f32`) a few tokens
+///   `integerMaxTokens` sequences; prompts of up to `fusedMaxTokens` tokens; longer prompts when the weights are
+///   `integerPromptTypes`, in the panel kernels (eight weight rows at a time). With `exactActivations` (`VPGEA_ACTIVATIONS=f32`) a few tokens
 ///   take the f32 fused kernels instead. SIMD is chosen at run time; `VPGEA_KERNELS=generic|avx2` forces a path;
 /// - f32: panels of rows dequantized to f32 and OpenBLAS sgemm, exact math (single-threaded BLAS; our threads split
 ///   the rows): prompts on the 32-element formats, and every product with `exactActivations` (training).
@@ -27,10 +26,10 @@ public final class MatMul: @unchecked Sendable {
     /// (0.5B, 2 threads, aggregate: b8 28.7 → 89.8 t/s, b16 56.1 → 95.4, b32 79.0 → 93.3; at 48 sequences,
     /// 1 thread, sgemm was ahead: its throughput grows with the batch, these kernels' stays flat.)
     static let integerMaxTokens = 32
-    /// Weight types whose integer kernels beat the f32 panels + sgemm at any token count (Qwen2.5-Coder-1.5B
-    /// Q4_K_M, pp512, 1 thread: 29.4 → 33.4 t/s; a Q4_K 1536 × 1536 product: 52 against sgemm's 42 GMAC/s).
-    /// Q4_0 and Q5_0 prompts take the panel kernels (eight weight rows per vector step; 1536 × 1536 Q4_0: 60
-    /// against 42 GMAC/s); Q8_0 keeps sgemm (its row kernels carry a float step per block and row, and lose).
+    /// Weight types whose integer kernels beat the f32 panels + sgemm at any token count. Prompts on them take the
+    /// panel kernels (`vpg_matmul_panels_kernel`: eight weight rows per vector step, 32 tokens per unpacking; one
+    /// thread, 1536 × 1536, 256 tokens: Q4_0 62, Q4_K 66, Q6_K 60 GMAC/s against sgemm's 42, 42, 37). Q8_0 keeps
+    /// sgemm (its row kernels carry a float step per block and row, and lose: 0.5B pp512 100 → 65 t/s).
     static let integerPromptTypes: Set<GGMLType> = [.q4_K, .q6_K, .q4_0, .q5_0]
     var panels: [UnsafeMutablePointer<Float>] = []   // [threads][panelRows, maxCols] f32
     private var panelCapacity = 0

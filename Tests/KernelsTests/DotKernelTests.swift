@@ -226,17 +226,20 @@ import Testing
     }
 }
 
-/// The prompt kernels on Q4_0 / Q5_0 (eight weight rows per vector step): every path gives the same bits, and the
-/// plain twin's sums equal a Double product of the dequantized weights and activations to f32 rounding; odd row
-/// ranges (not multiples of 8, starting inside a panel), token counts off the tile and block counts off the chunk.
+/// The prompt kernels (eight weight rows per vector step): every path gives the same bits, and the plain twin's
+/// sums equal a Double product of the dequantized weights and activations to f32 rounding; odd row ranges (not
+/// multiples of 8, starting inside a panel), token counts off the tile and block counts off the chunk.
 @Suite struct PanelKernelTests {
-    @Test(arguments: [GGMLType.q4_0, .q5_0])
+    @Test(arguments: [GGMLType.q4_0, .q5_0, .q4_K, .q6_K])
     func everyPathAgreesAndMatchesDouble(_ type: GGMLType) throws {
         let kernels = try DotKernelTests.paths.map { try #require(vpg_matmul_panels_kernel(Int32(type.rawValue), $0)) }
-        for (rows, tokens, blocks, r0, r1) in [(8, 1, 1, 0, 8), (13, 5, 3, 0, 13), (70, 17, 17, 3, 70), (24, 37, 40, 9, 23)] {
-            let n = blocks * 32
+        let block = Int(vpg_dotq_block(Int32(type.rawValue)))
+        let shapes = block == 32 ? [(8, 1, 1, 0, 8), (13, 5, 3, 0, 13), (70, 17, 17, 3, 70), (24, 37, 40, 9, 23)]
+                                 : [(8, 1, 1, 0, 8), (13, 5, 3, 0, 13), (70, 17, 5, 3, 70), (24, 19, 2, 9, 23)]
+        for (rows, tokens, blocks, r0, r1) in shapes {
+            let n = blocks * block
             let matrix = (0..<rows).map { _ in DotKernelTests.randomRow(type, blocks: blocks) }
-            let activations = (0..<tokens).map { _ in IntegerDotKernelTests.quantize((0..<n).map { _ in Float.random(in: -2...2) }, block: 32) }
+            let activations = (0..<tokens).map { _ in IntegerDotKernelTests.quantize((0..<n).map { _ in Float.random(in: -2...2) }, block: block) }
             let stride = activations[0].bytes.count, rowBytes = matrix[0].count
             let ld = r1 - r0 + 3   // three columns past the range stay untouched
             let packedRows = matrix.flatMap { $0 }, packedX = activations.flatMap(\.bytes)
