@@ -159,18 +159,25 @@ INLINE void p_unpack256(const uint8_t *const *row, int64_t at, k_unpack_fn unpac
     u->dmin = _mm256_loadu_ps(dmin);
 }
 
-/// acc += the block's contribution for one token (split: Q6_K's scales per 16 weights).
+/// acc += the block's contribution for one token (split: Q6_K's scales per 16 weights). The integer sums go to
+/// float one pair of groups at a time: each stays below 2^24, where the conversion is exact (one conversion per
+/// block lost the low bits of large sums before they cancel against the mins: 1.5B perplexity +0.6% against +0.36%
+/// of the row kernels). Q6_K's mins (dmin = 32·d) are subtracted in integers per pair too.
 INLINE __m256 p_step256(const p_block256 *u, const vpg_q8_256 *x, const int split, __m256 acc) {
-    __m256i dots = _mm256_setzero_si256(), mins = _mm256_setzero_si256();
-    for (int g = 0; g < 8; g++) {
-        dots = _mm256_add_epi32(dots, p_group(u->v[g], u->s[g], x->q + 32 * g, split));
-        int32_t pair;
-        memcpy(&pair, x->bsums + 2 * g, 4);
-        mins = _mm256_add_epi32(mins, _mm256_madd_epi16(u->m[g], _mm256_set1_epi32(pair)));
+    const __m256 dx = _mm256_set1_ps(x->d), ddx = _mm256_mul_ps(u->d, dx);
+    __m256i mins = _mm256_setzero_si256();
+    for (int g = 0; g < 8; g += 2) {
+        __m256i dots = _mm256_add_epi32(p_group(u->v[g], u->s[g], x->q + 32 * g, split),
+                                        p_group(u->v[g + 1], u->s[g + 1], x->q + 32 * g + 32, split));
+        int32_t pair[2];
+        memcpy(pair, x->bsums + 2 * g, 8);
+        const __m256i m = _mm256_add_epi32(_mm256_madd_epi16(u->m[g], _mm256_set1_epi32(pair[0])),
+                                           _mm256_madd_epi16(u->m[g + 1], _mm256_set1_epi32(pair[1])));
+        if (split) dots = _mm256_sub_epi32(dots, _mm256_slli_epi32(m, 5));
+        else mins = _mm256_add_epi32(mins, m);
+        acc = _mm256_fmadd_ps(ddx, _mm256_cvtepi32_ps(dots), acc);
     }
-    const __m256 dx = _mm256_set1_ps(x->d);
-    acc = _mm256_fmadd_ps(_mm256_mul_ps(u->d, dx), _mm256_cvtepi32_ps(dots), acc);
-    return _mm256_fnmadd_ps(_mm256_mul_ps(u->dmin, dx), _mm256_cvtepi32_ps(mins), acc);
+    return split ? acc : _mm256_fnmadd_ps(_mm256_mul_ps(u->dmin, dx), _mm256_cvtepi32_ps(mins), acc);
 }
 
 // ---- The driver: row panels of eight, token tiles of 16, chunks of blocks unpacked once per panel and tile.

@@ -1,6 +1,7 @@
 // Plain C prompt products, the specification of panels_avx2.c: per weight row and token, block by block, exact
 // integer sums, then one fma per float term. Q4_0 / Q5_0 (w = d·(q − o), o = 8 or 16): d·d_x·(Σ q·x − o·Σ x).
-// Q4_K / Q6_K: d·d_x·Σ_k sc_k·(Σ q·x over weights 16k..16k+15) − dmin·d_x·Σ_k m_k·bsum_k.
+// Q4_K / Q6_K: d·d_x·Σ_k sc_k·(Σ q·x over weights 16k..16k+15) − dmin·d_x·Σ_k m_k·bsum_k, the first sum taken to
+// float 64 weights at a time (exact below 2^24); Q6_K (dmin = 32·d) subtracts the second in integers per 64.
 #include <math.h>
 #include "CKernels.h"
 #include "quant_blocks.h"
@@ -91,7 +92,7 @@ static void q6_k_unpack(const uint8_t *b, uint8_t *q, int *sc, int *m, float *d,
     *dmin = 32 * *d;
 }
 
-static void k_panels(k_unpack_fn unpack, int64_t block_bytes, const void *rows, int64_t row_bytes, const void *xq,
+static void k_panels(k_unpack_fn unpack, int centred, int64_t block_bytes, const void *rows, int64_t row_bytes, const void *xq,
                      int64_t stride, int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
     for (int64_t t0 = 0; t0 < tokens; t0 += VPG_DOTQ_MAX_ROWS) {
         const int T = tokens - t0 < VPG_DOTQ_MAX_ROWS ? (int)(tokens - t0) : VPG_DOTQ_MAX_ROWS;
@@ -105,15 +106,20 @@ static void k_panels(k_unpack_fn unpack, int64_t block_bytes, const void *rows, 
                 unpack(b, q, sc, m, &d, &dmin);
                 for (int t = 0; t < T; t++) {
                     const vpg_q8_256 *x = (const vpg_q8_256 *)((const uint8_t *)xq + (t0 + t) * stride) + i;
-                    int dots = 0, mins = 0;
-                    for (int k = 0; k < 16; k++) {
-                        int s = 0;
-                        for (int l = 0; l < 16; l++) s += q[16 * k + l] * x->q[16 * k + l];
-                        dots += sc[k] * s;
-                        mins += m[k] * x->bsums[k];
+                    int mins = 0;
+                    for (int p = 0; p < 4; p++) {   // pairs of 32-weight groups: four 16-weight parts each
+                        int dots = 0, pair_mins = 0;
+                        for (int k = 4 * p; k < 4 * p + 4; k++) {
+                            int s = 0;
+                            for (int l = 0; l < 16; l++) s += q[16 * k + l] * x->q[16 * k + l];
+                            dots += sc[k] * s;
+                            pair_mins += m[k] * x->bsums[k];
+                        }
+                        if (centred) dots -= 32 * pair_mins;
+                        else mins += pair_mins;
+                        acc[t] = fmaf(d * x->d, (float)dots, acc[t]);
                     }
-                    acc[t] = fmaf(d * x->d, (float)dots, acc[t]);
-                    acc[t] = fmaf(-(dmin * x->d), (float)mins, acc[t]);
+                    if (!centred) acc[t] = fmaf(-(dmin * x->d), (float)mins, acc[t]);
                 }
             }
             for (int t = 0; t < T; t++) y[(t0 + t) * ldy + r - r0] = acc[t];
@@ -123,10 +129,10 @@ static void k_panels(k_unpack_fn unpack, int64_t block_bytes, const void *rows, 
 
 void vpg_matmul_panels_q4_k_generic(const void *rows, int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens,
                                     float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
-    k_panels(q4_k_unpack, 144, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);
+    k_panels(q4_k_unpack, 0, 144, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);
 }
 
 void vpg_matmul_panels_q6_k_generic(const void *rows, int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens,
                                     float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
-    k_panels(q6_k_unpack, 210, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);
+    k_panels(q6_k_unpack, 1, 210, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);
 }

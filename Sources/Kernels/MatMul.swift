@@ -83,7 +83,7 @@ public final class MatMul: @unchecked Sendable {
             let quantize: (Int) -> Void = { t in quantizeRow(input + t * k, xq + t * rowBytes, Int64(k)) }
             if n == 1 { quantize(0) } else { parallelFor(parts: n, threads: threads, quantize) }
             if n > (generationStep ? Self.integerMaxTokens : Self.fusedMaxTokens),
-               let panels = vpg_matmul_panels_kernel(Int32(weight.type.rawValue), path) {
+               ProcessInfo.processInfo.environment["let panels = vpg_matmul_panels_kernel(Int32(weight.type.rawValue), path) {
                 forEachRowRange(weight.rows) { r0, r1 in
                     panels(weight.data, Int64(weight.rowBytes), xq, Int64(rowBytes), Int64(n), output + r0, Int64(ld),
                            Int64(r0), Int64(r1), Int64(k))
