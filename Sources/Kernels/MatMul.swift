@@ -7,7 +7,8 @@ import Quants
 /// - integer: the activation rows are quantized to 8 bits (llama.cpp's scheme) and each quantized weight block is
 ///   unpacked once and dotted with up to `VPG_DOTQ_MAX_ROWS` of them in integers. Generation steps of up to
 ///   `integerMaxTokens` sequences; prompts of up to `fusedMaxTokens` tokens; longer prompts when the weights are
-///   `integerPromptTypes`, in the panel kernels (eight weight rows at a time). With `exactActivations` (`VPGEA_ACTIVATIONS=f32`) a few tokens
+///   `integerPromptTypes`, in the panel kernels (eight weight rows at a time). With `exactActivations`
+///   (`VPGEA_ACTIVATIONS=f32`) a few tokens
 ///   take the f32 fused kernels instead. SIMD is chosen at run time; `VPGEA_KERNELS=generic|avx2` forces a path;
 /// - f32: panels of rows dequantized to f32 and OpenBLAS sgemm, exact math (single-threaded BLAS; our threads split
 ///   the rows): prompts on the 32-element formats, and every product with `exactActivations` (training).
@@ -83,7 +84,7 @@ public final class MatMul: @unchecked Sendable {
             let quantize: (Int) -> Void = { t in quantizeRow(input + t * k, xq + t * rowBytes, Int64(k)) }
             if n == 1 { quantize(0) } else { parallelFor(parts: n, threads: threads, quantize) }
             if n > (generationStep ? Self.integerMaxTokens : Self.fusedMaxTokens),
-               ProcessInfo.processInfo.environment["let panels = vpg_matmul_panels_kernel(Int32(weight.type.rawValue), path) {
+               let panels = vpg_matmul_panels_kernel(Int32(weight.type.rawValue), path) {
                 forEachRowRange(weight.rows) { r0, r1 in
                     panels(weight.data, Int64(weight.rowBytes), xq, Int64(rowBytes), Int64(n), output + r0, Int64(ld),
                            Int64(r0), Int64(r1), Int64(k))
