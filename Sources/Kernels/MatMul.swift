@@ -8,10 +8,10 @@ import Quants
 ///   unpacked once and dotted with up to `VPG_DOTQ_MAX_ROWS` of them in integers. Generation steps of up to
 ///   `integerMaxTokens` sequences; prompts of up to `fusedMaxTokens` tokens; longer prompts when the weights are
 ///   `integerPromptTypes`, in the panel kernels (eight weight rows at a time). With `exactActivations`
-///   (`VPGEA_ACTIVATIONS=f32`) a few tokens
-///   take the f32 fused kernels instead. SIMD is chosen at run time; `VPGEA_KERNELS=generic|avx2` forces a path;
+///   (`VPGEA_ACTIVATIONS=f32`) a few tokens take the f32 fused kernels instead. SIMD is chosen at run time;
+///   `VPGEA_KERNELS=generic|avx2` forces a path;
 /// - f32: panels of rows dequantized to f32 and OpenBLAS sgemm, exact math (single-threaded BLAS; our threads split
-///   the rows): prompts on the 32-element formats, and every product with `exactActivations` (training).
+///   the rows): prompts on Q8_0 and F16, and every product with `exactActivations` (training).
 public final class MatMul: @unchecked Sendable {
     public let threads: Int
     /// The instruction-set path of the fused kernels (`vpg_path`).
