@@ -2,7 +2,7 @@
 // instead of at load (the weights stay memory-mapped as stored): a chunk of blocks of eight weight rows is unpacked
 // into a layout where one maddubs covers 8 bytes of four rows, so the eight rows' integer sums land in the eight
 // lanes of one vector, and a block's float step (scale, convert, fma) is one vector op for all eight. The chunk is
-// then dotted with a tile of up to 16 tokens. Formats: Q4_0, Q5_0 (32-element blocks, w = d·(q − o)) and Q4_K,
+// then dotted with a tile of up to 32 tokens. Formats: Q4_0, Q5_0 (32-element blocks, w = d·(q − o)) and Q4_K,
 // Q6_K (256-element blocks, integer scales per 16 or 32 weights). Twin: panels_generic.c.
 #include "CKernels.h"
 #include "quant_blocks.h"
@@ -180,7 +180,7 @@ INLINE __m256 p_step256(const p_block256 *u, const vpg_q8_256 *x, const int spli
     return split ? acc : _mm256_fnmadd_ps(_mm256_mul_ps(u->dmin, dx), _mm256_cvtepi32_ps(mins), acc);
 }
 
-// ---- The driver: row panels of eight, token tiles of 16, chunks of blocks unpacked once per panel and tile.
+// ---- The driver: row panels of eight, token tiles of 32, chunks of blocks unpacked once per panel and tile.
 
 #define P_DRIVER(NAME, BLOCK, ACT, ELEMS, CHUNK, UNPACK, AUX, STEP)                                                   \
     INLINE void NAME(const void *rows, int64_t row_bytes, int64_t block_bytes, const void *xq, int64_t stride,     \
