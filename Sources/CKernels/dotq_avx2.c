@@ -52,13 +52,8 @@ INLINE void block_pairs(const uint8_t *b, int64_t bytes, __m256i (*weights)(cons
 
 /// The signed 8-bit weights of one block.
 INLINE __m256i q8_0_weights(const uint8_t *b) { return _mm256_loadu_si256((const __m256i *)(b + 2)); }
-INLINE __m256i q4_0_weights(const uint8_t *b) { return _mm256_sub_epi8(vpg_nibbles(b + 2), _mm256_set1_epi8(8)); }
-INLINE __m256i q5_0_weights(const uint8_t *b) {
-    uint32_t qh;
-    memcpy(&qh, b + 2, 4);
-    const __m256i high = _mm256_and_si256(vpg_bits_to_bytes(qh), _mm256_set1_epi8(0x10));
-    return _mm256_sub_epi8(_mm256_or_si256(vpg_nibbles(b + 6), high), _mm256_set1_epi8(16));
-}
+INLINE __m256i q4_0_weights(const uint8_t *b) { return _mm256_sub_epi8(vpg_q4_0_q(b), _mm256_set1_epi8(8)); }
+INLINE __m256i q5_0_weights(const uint8_t *b) { return _mm256_sub_epi8(vpg_q5_0_q(b), _mm256_set1_epi8(16)); }
 
 // ---- k-quants. Up to four activation rows: each block is unpacked in registers, 32 weights at a time, and dotted
 // with every row. More rows: a chunk of blocks is unpacked once into memory and dotted with the rows four at a

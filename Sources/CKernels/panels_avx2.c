@@ -71,13 +71,6 @@ INLINE __m256i p_group(const __m256i v[4][2], const __m256i s[2][2], const int8_
 /// Eight rows of one block, interleaved; d: the rows' scales.
 typedef struct { __m256i v[4][2]; __m256 d; } p_block32;
 
-INLINE __m256i q4_0_q(const uint8_t *b) { return vpg_nibbles(b + 2); }
-INLINE __m256i q5_0_q(const uint8_t *b) {
-    uint32_t qh;
-    memcpy(&qh, b + 2, 4);
-    return _mm256_or_si256(vpg_nibbles(b + 6), _mm256_and_si256(vpg_bits_to_bytes(qh), _mm256_set1_epi8(0x10)));
-}
-
 INLINE void p_unpack32(const uint8_t *const *row, int64_t at, __m256i (*weights)(const uint8_t *), p_block32 *u) {
     __m256i q[8];
     float d[8];
@@ -230,8 +223,8 @@ INLINE __m256 p_step256(const p_block256 *u, const vpg_q8_256 *x, const int spli
 
 // Chunks: 16 × 288 B = 4.5 KB of 32-element blocks, 2 × 3.4 KB of k-quant blocks; with a 32-token tile of their
 // activations 14 and 26 KB, in L1 (chunks of 8 and 1, or 32 and 4, measured no faster).
-#define UNPACK_Q4_0(row, at, u) p_unpack32(row, at, q4_0_q, u)
-#define UNPACK_Q5_0(row, at, u) p_unpack32(row, at, q5_0_q, u)
+#define UNPACK_Q4_0(row, at, u) p_unpack32(row, at, vpg_q4_0_q, u)
+#define UNPACK_Q5_0(row, at, u) p_unpack32(row, at, vpg_q5_0_q, u)
 #define UNPACK_Q4_K(row, at, u) p_unpack256(row, at, q4_k_unpack, 0, u)
 #define UNPACK_Q6_K(row, at, u) p_unpack256(row, at, q6_k_unpack, 1, u)
 #define NO_AUX(x, offset) 0

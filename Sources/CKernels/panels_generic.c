@@ -25,41 +25,26 @@ static void q5_0_q(const uint8_t *b, uint8_t *q) {
     }
 }
 
-static void panels(unpack_fn unpack, int offset, int64_t block_bytes, const void *rows, int64_t row_bytes,
-                   const void *xq, int64_t stride, int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1,
-                   int64_t cols) {
-    for (int64_t t0 = 0; t0 < tokens; t0 += VPG_DOTQ_MAX_ROWS) {
-        const int T = tokens - t0 < VPG_DOTQ_MAX_ROWS ? (int)(tokens - t0) : VPG_DOTQ_MAX_ROWS;
-        for (int64_t r = r0; r < r1; r++) {
-            const uint8_t *b = (const uint8_t *)rows + r * row_bytes;
-            float acc[VPG_DOTQ_MAX_ROWS] = {0};
-            for (int64_t i = 0; i < cols / 32; i++, b += block_bytes) {
-                uint8_t q[32];
-                unpack(b, q);
-                const float d = vpg_f16(b);
-                for (int t = 0; t < T; t++) {
-                    const vpg_q8_32 *x = (const vpg_q8_32 *)((const uint8_t *)xq + (t0 + t) * stride) + i;
-                    int s = 0, sx = 0;
-                    for (int j = 0; j < 32; j++) {
-                        s += q[j] * x->q[j];
-                        sx += x->q[j];
-                    }
-                    acc[t] = fmaf(d * x->d, (float)(s - offset * sx), acc[t]);
-                }
-            }
-            for (int t = 0; t < T; t++) y[(t0 + t) * ldy + r - r0] = acc[t];
+/// Activation row t0 + t of a tile, as blocks of type T.
+#define ACT(T, xq, stride, t) ((const T *)((const uint8_t *)(xq) + (t) * (stride)))
+
+/// acc[t] += the contribution of weight block b (block i of its row) for tokens t0 .. t0 + T − 1.
+typedef void (*block_fn)(const uint8_t *b, int64_t i, const void *xq, int64_t stride, int64_t t0, int T, float *acc);
+
+static void offset_block(unpack_fn unpack, int offset, const uint8_t *b, int64_t i, const void *xq, int64_t stride,
+                         int64_t t0, int T, float *acc) {
+    uint8_t q[32];
+    unpack(b, q);
+    const float d = vpg_f16(b);
+    for (int t = 0; t < T; t++) {
+        const vpg_q8_32 *x = ACT(vpg_q8_32, xq, stride, t0 + t) + i;
+        int s = 0, sx = 0;
+        for (int j = 0; j < 32; j++) {
+            s += q[j] * x->q[j];
+            sx += x->q[j];
         }
+        acc[t] = fmaf(d * x->d, (float)(s - offset * sx), acc[t]);
     }
-}
-
-void vpg_matmul_panels_q4_0_generic(const void *rows, int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens,
-                                    float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
-    panels(q4_0_q, 8, 18, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);
-}
-
-void vpg_matmul_panels_q5_0_generic(const void *rows, int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens,
-                                    float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
-    panels(q5_0_q, 16, 22, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);
 }
 
 /// One k-quant block: unsigned weights q (element order), 16 scales and min factors (one per 16 weights), d, dmin.
@@ -92,47 +77,65 @@ static void q6_k_unpack(const uint8_t *b, uint8_t *q, int *sc, int *m, float *d,
     *dmin = 32 * *d;
 }
 
-static void k_panels(k_unpack_fn unpack, int centred, int64_t block_bytes, const void *rows, int64_t row_bytes, const void *xq,
-                     int64_t stride, int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
+static void k_block(k_unpack_fn unpack, int centred, const uint8_t *b, int64_t i, const void *xq, int64_t stride,
+                    int64_t t0, int T, float *acc) {
+    uint8_t q[256];
+    int sc[16], m[16];
+    float d, dmin;
+    unpack(b, q, sc, m, &d, &dmin);
+    for (int t = 0; t < T; t++) {
+        const vpg_q8_256 *x = ACT(vpg_q8_256, xq, stride, t0 + t) + i;
+        int mins = 0;
+        for (int p = 0; p < 4; p++) {   // pairs of 32-weight groups: four 16-weight parts each
+            int dots = 0, pair_mins = 0;
+            for (int k = 4 * p; k < 4 * p + 4; k++) {
+                int s = 0;
+                for (int l = 0; l < 16; l++) s += q[16 * k + l] * x->q[16 * k + l];
+                dots += sc[k] * s;
+                pair_mins += m[k] * x->bsums[k];
+            }
+            if (centred) dots -= 32 * pair_mins;
+            else mins += pair_mins;
+            acc[t] = fmaf(d * x->d, (float)dots, acc[t]);
+        }
+        if (!centred) acc[t] = fmaf(-(dmin * x->d), (float)mins, acc[t]);
+    }
+}
+
+static void q4_0_block(const uint8_t *b, int64_t i, const void *xq, int64_t stride, int64_t t0, int T, float *acc) {
+    offset_block(q4_0_q, 8, b, i, xq, stride, t0, T, acc);
+}
+static void q5_0_block(const uint8_t *b, int64_t i, const void *xq, int64_t stride, int64_t t0, int T, float *acc) {
+    offset_block(q5_0_q, 16, b, i, xq, stride, t0, T, acc);
+}
+static void q4_k_block(const uint8_t *b, int64_t i, const void *xq, int64_t stride, int64_t t0, int T, float *acc) {
+    k_block(q4_k_unpack, 0, b, i, xq, stride, t0, T, acc);
+}
+static void q6_k_block(const uint8_t *b, int64_t i, const void *xq, int64_t stride, int64_t t0, int T, float *acc) {
+    k_block(q6_k_unpack, 1, b, i, xq, stride, t0, T, acc);
+}
+
+/// Per token tile and weight row, the row's blocks in order.
+static void panels(block_fn block, int64_t block_bytes, int64_t elems, const void *rows, int64_t row_bytes,
+                   const void *xq, int64_t stride, int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1,
+                   int64_t cols) {
     for (int64_t t0 = 0; t0 < tokens; t0 += VPG_DOTQ_MAX_ROWS) {
         const int T = tokens - t0 < VPG_DOTQ_MAX_ROWS ? (int)(tokens - t0) : VPG_DOTQ_MAX_ROWS;
         for (int64_t r = r0; r < r1; r++) {
             const uint8_t *b = (const uint8_t *)rows + r * row_bytes;
             float acc[VPG_DOTQ_MAX_ROWS] = {0};
-            for (int64_t i = 0; i < cols / 256; i++, b += block_bytes) {
-                uint8_t q[256];
-                int sc[16], m[16];
-                float d, dmin;
-                unpack(b, q, sc, m, &d, &dmin);
-                for (int t = 0; t < T; t++) {
-                    const vpg_q8_256 *x = (const vpg_q8_256 *)((const uint8_t *)xq + (t0 + t) * stride) + i;
-                    int mins = 0;
-                    for (int p = 0; p < 4; p++) {   // pairs of 32-weight groups: four 16-weight parts each
-                        int dots = 0, pair_mins = 0;
-                        for (int k = 4 * p; k < 4 * p + 4; k++) {
-                            int s = 0;
-                            for (int l = 0; l < 16; l++) s += q[16 * k + l] * x->q[16 * k + l];
-                            dots += sc[k] * s;
-                            pair_mins += m[k] * x->bsums[k];
-                        }
-                        if (centred) dots -= 32 * pair_mins;
-                        else mins += pair_mins;
-                        acc[t] = fmaf(d * x->d, (float)dots, acc[t]);
-                    }
-                    if (!centred) acc[t] = fmaf(-(dmin * x->d), (float)mins, acc[t]);
-                }
-            }
+            for (int64_t i = 0; i < cols / elems; i++, b += block_bytes) block(b, i, xq, stride, t0, T, acc);
             for (int t = 0; t < T; t++) y[(t0 + t) * ldy + r - r0] = acc[t];
         }
     }
 }
 
-void vpg_matmul_panels_q4_k_generic(const void *rows, int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens,
-                                    float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
-    k_panels(q4_k_unpack, 0, 144, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);
-}
-
-void vpg_matmul_panels_q6_k_generic(const void *rows, int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens,
-                                    float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
-    k_panels(q6_k_unpack, 1, 210, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);
-}
+#define ENTRY(NAME, BLOCK, BYTES, ELEMS)                                                                           \
+    void NAME(const void *rows, int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens, float *y,       \
+              int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {                                                 \
+        panels(BLOCK, BYTES, ELEMS, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);                    \
+    }
+ENTRY(vpg_matmul_panels_q4_0_generic, q4_0_block, 18, 32)
+ENTRY(vpg_matmul_panels_q5_0_generic, q5_0_block, 22, 32)
+ENTRY(vpg_matmul_panels_q4_k_generic, q4_k_block, 144, 256)
+ENTRY(vpg_matmul_panels_q6_k_generic, q6_k_block, 210, 256)
