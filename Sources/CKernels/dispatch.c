@@ -106,6 +106,14 @@ vpg_matmul_panels_fn vpg_matmul_panels_kernel(int ggml_type, int path) {
     }
 }
 
+vpg_quantize_fn vpg_quantize_q7_kernel(int path) {
+    return path == VPG_PATH_AVX2 && vpg_path_supported(VPG_PATH_AVX2) ? vpg_quantize_q7_32_avx2 : vpg_quantize_q7_32_generic;
+}
+
+vpg_matmul_panels_fn vpg_matmul_panels_q7_kernel(int path) {
+    return path == VPG_PATH_AVX2 && vpg_path_supported(VPG_PATH_AVX2) ? vpg_matmul_panels_q7_avx2 : vpg_matmul_panels_q7_generic;
+}
+
 vpg_attend_fn vpg_attend_kernel(int cache_type, int path) {
     const int simd = path == VPG_PATH_AVX2 && vpg_path_supported(VPG_PATH_AVX2);
     switch (cache_type) {

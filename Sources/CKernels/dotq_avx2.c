@@ -207,14 +207,17 @@ INLINE __m256i round32(const float *x, __m256 id) {
     return _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
-AVX2 void vpg_quantize_q8_32_avx2(const float *x, void *blocks, int64_t n) {
-    vpg_q8_32 *out = blocks;
+/// Blocks of 32 with |q| ≤ levels.
+INLINE void quantize_32(const float *x, vpg_q8_32 *out, int64_t n, float levels) {
     for (int64_t b = 0; b < n / 32; b++, x += 32) {
-        const float d = amax_f32(x, 32) / 127, id = d > 0 ? 1 / d : 0;
+        const float d = amax_f32(x, 32) / levels, id = d > 0 ? 1 / d : 0;
         out[b].d = d;
         _mm256_storeu_si256((__m256i *)out[b].q, round32(x, _mm256_set1_ps(id)));
     }
 }
+
+AVX2 void vpg_quantize_q8_32_avx2(const float *x, void *blocks, int64_t n) { quantize_32(x, blocks, n, 127); }
+AVX2 void vpg_quantize_q7_32_avx2(const float *x, void *blocks, int64_t n) { quantize_32(x, blocks, n, 63); }
 
 AVX2 void vpg_quantize_q8_256_avx2(const float *x, void *blocks, int64_t n) {
     vpg_q8_256 *out = blocks;
@@ -288,6 +291,7 @@ FALLBACK(vpg_dotq_rows_q5_0_avx2, vpg_dotq_rows_q5_0_generic)
 FALLBACK(vpg_dotq_rows_q4_k_avx2, vpg_dotq_rows_q4_k_generic)
 FALLBACK(vpg_dotq_rows_q6_k_avx2, vpg_dotq_rows_q6_k_generic)
 void vpg_quantize_q8_32_avx2(const float *x, void *out, int64_t n) { vpg_quantize_q8_32_generic(x, out, n); }
+void vpg_quantize_q7_32_avx2(const float *x, void *out, int64_t n) { vpg_quantize_q7_32_generic(x, out, n); }
 void vpg_quantize_q8_256_avx2(const float *x, void *out, int64_t n) { vpg_quantize_q8_256_generic(x, out, n); }
 float vpg_dotq_q8_0_avx2(const void *r, const void *x, int64_t n) { return vpg_dotq_q8_0_generic(r, x, n); }
 float vpg_dotq_q4_0_avx2(const void *r, const void *x, int64_t n) { return vpg_dotq_q4_0_generic(r, x, n); }

@@ -2,8 +2,9 @@
 // instead of at load (the weights stay memory-mapped as stored): a chunk of blocks of eight weight rows is unpacked
 // into a layout where one maddubs covers 8 bytes of four rows, so the eight rows' integer sums land in the eight
 // lanes of one vector, and a block's float step (scale, convert, fma) is one vector op for all eight. The chunk is
-// then dotted with a tile of up to 32 tokens. Formats: Q4_0, Q5_0 (32-element blocks, w = d·(q − o)) and Q4_K,
-// Q6_K (256-element blocks, integer scales per 16 or 32 weights). Twin: panels_generic.c.
+// then dotted with a tile of up to 32 tokens. Formats: Q4_0, Q5_0 (32-element blocks, w = d·(q − o)), Q4_K, Q6_K
+// (256-element blocks, integer scales per 16 or 32 weights) and the trainer's Q7 (w = d·(q − 64), 7-bit activations).
+// Twin: panels_generic.c.
 #include "CKernels.h"
 #include "quant_blocks.h"
 
@@ -92,10 +93,11 @@ INLINE int32_t p_aux32(const vpg_q8_32 *x, int offset) {
     return offset * _mm_cvtsi128_si32(h);
 }
 
-/// acc += the block's contribution for one token, given its p_aux32.
-INLINE __m256 p_step32(const p_block32 *u, const vpg_q8_32 *x, int32_t aux, __m256 acc) {
+/// acc += the block's contribution for one token, given its p_aux32. `split`: the two 16-weight halves go to
+/// int32 apart (Q7: 7-bit weights times 7-bit activations, 4 products ≤ 127·63 per int16 lane).
+INLINE __m256 p_step32(const p_block32 *u, const vpg_q8_32 *x, int32_t aux, __m256 acc, const int split) {
     const __m256i one = _mm256_set1_epi16(1), ones[2][2] = {{one, one}, {one, one}};
-    const __m256i s = _mm256_sub_epi32(p_group(u->v, ones, x->q, 0), _mm256_set1_epi32(aux));
+    const __m256i s = _mm256_sub_epi32(p_group(u->v, ones, x->q, split), _mm256_set1_epi32(aux));
     return _mm256_fmadd_ps(_mm256_mul_ps(u->d, _mm256_set1_ps(x->d)), _mm256_cvtepi32_ps(s), acc);
 }
 
@@ -225,13 +227,17 @@ INLINE __m256 p_step256(const p_block256 *u, const vpg_q8_256 *x, const int spli
 // activations 14 and 26 KB, in L1 (chunks of 8 and 1, or 32 and 4, measured no faster).
 #define UNPACK_Q4_0(row, at, u) p_unpack32(row, at, vpg_q4_0_q, u)
 #define UNPACK_Q5_0(row, at, u) p_unpack32(row, at, vpg_q5_0_q, u)
+#define UNPACK_Q7(row, at, u) p_unpack32(row, at, vpg_q7_q, u)
+#define STEP_32(u, x, aux, acc) p_step32(u, x, aux, acc, 0)
+#define STEP_Q7(u, x, aux, acc) p_step32(u, x, aux, acc, 1)
 #define UNPACK_Q4_K(row, at, u) p_unpack256(row, at, q4_k_unpack, 0, u)
 #define UNPACK_Q6_K(row, at, u) p_unpack256(row, at, q6_k_unpack, 1, u)
 #define NO_AUX(x, offset) 0
 #define STEP_Q4_K(u, x, aux, acc) p_step256(u, x, 0, acc)
 #define STEP_Q6_K(u, x, aux, acc) p_step256(u, x, 1, acc)
-P_DRIVER(panels_q4_0, p_block32, vpg_q8_32, 32, 16, UNPACK_Q4_0, p_aux32, p_step32)
-P_DRIVER(panels_q5_0, p_block32, vpg_q8_32, 32, 16, UNPACK_Q5_0, p_aux32, p_step32)
+P_DRIVER(panels_q4_0, p_block32, vpg_q8_32, 32, 16, UNPACK_Q4_0, p_aux32, STEP_32)
+P_DRIVER(panels_q5_0, p_block32, vpg_q8_32, 32, 16, UNPACK_Q5_0, p_aux32, STEP_32)
+P_DRIVER(panels_q7, p_block32, vpg_q8_32, 32, 16, UNPACK_Q7, p_aux32, STEP_Q7)
 P_DRIVER(panels_q4_k, p_block256, vpg_q8_256, 256, 2, UNPACK_Q4_K, NO_AUX, STEP_Q4_K)
 P_DRIVER(panels_q6_k, p_block256, vpg_q8_256, 256, 2, UNPACK_Q6_K, NO_AUX, STEP_Q6_K)
 
@@ -244,6 +250,7 @@ ENTRY(vpg_matmul_panels_q4_0_avx2, panels_q4_0, 18, 8)
 ENTRY(vpg_matmul_panels_q5_0_avx2, panels_q5_0, 22, 16)
 ENTRY(vpg_matmul_panels_q4_k_avx2, panels_q4_k, 144, 0)
 ENTRY(vpg_matmul_panels_q6_k_avx2, panels_q6_k, 210, 0)
+ENTRY(vpg_matmul_panels_q7_avx2, panels_q7, VPG_Q7_BYTES, 64)
 
 #else
 #define FALLBACK(NAME, GENERIC)                                                                                    \
@@ -255,4 +262,5 @@ FALLBACK(vpg_matmul_panels_q4_0_avx2, vpg_matmul_panels_q4_0_generic)
 FALLBACK(vpg_matmul_panels_q5_0_avx2, vpg_matmul_panels_q5_0_generic)
 FALLBACK(vpg_matmul_panels_q4_k_avx2, vpg_matmul_panels_q4_k_generic)
 FALLBACK(vpg_matmul_panels_q6_k_avx2, vpg_matmul_panels_q6_k_generic)
+FALLBACK(vpg_matmul_panels_q7_avx2, vpg_matmul_panels_q7_generic)
 #endif

@@ -25,6 +25,8 @@ static void q5_0_q(const uint8_t *b, uint8_t *q) {
     }
 }
 
+static void q7_q(const uint8_t *b, uint8_t *q) { memcpy(q, b + 2, 32); }
+
 /// Activation row t0 + t of a tile, as blocks of type T.
 #define ACT(T, xq, stride, t) ((const T *)((const uint8_t *)(xq) + (t) * (stride)))
 
@@ -108,6 +110,9 @@ static void q4_0_block(const uint8_t *b, int64_t i, const void *xq, int64_t stri
 static void q5_0_block(const uint8_t *b, int64_t i, const void *xq, int64_t stride, int64_t t0, int T, float *acc) {
     offset_block(q5_0_q, 16, b, i, xq, stride, t0, T, acc);
 }
+static void q7_block(const uint8_t *b, int64_t i, const void *xq, int64_t stride, int64_t t0, int T, float *acc) {
+    offset_block(q7_q, 64, b, i, xq, stride, t0, T, acc);
+}
 static void q4_k_block(const uint8_t *b, int64_t i, const void *xq, int64_t stride, int64_t t0, int T, float *acc) {
     k_block(q4_k_unpack, 0, b, i, xq, stride, t0, T, acc);
 }
@@ -139,3 +144,4 @@ ENTRY(vpg_matmul_panels_q4_0_generic, q4_0_block, 18, 32)
 ENTRY(vpg_matmul_panels_q5_0_generic, q5_0_block, 22, 32)
 ENTRY(vpg_matmul_panels_q4_k_generic, q4_k_block, 144, 256)
 ENTRY(vpg_matmul_panels_q6_k_generic, q6_k_block, 210, 256)
+ENTRY(vpg_matmul_panels_q7_generic, q7_block, VPG_Q7_BYTES, 32)

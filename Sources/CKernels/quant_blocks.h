@@ -67,6 +67,9 @@ VPG_DOTQ_ROWS(vpg_dotq_rows_q4_k_avx2)
 VPG_DOTQ_ROWS(vpg_dotq_rows_q6_k_avx2)
 #undef VPG_DOTQ_ROWS
 
+void vpg_quantize_q7_32_generic(const float *x, void *blocks, int64_t n);
+void vpg_quantize_q7_32_avx2(const float *x, void *blocks, int64_t n);
+
 #define VPG_PANELS(NAME) void NAME(const void *rows, int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens, \
                                    float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols);
 VPG_PANELS(vpg_matmul_panels_q4_0_generic)
@@ -77,6 +80,8 @@ VPG_PANELS(vpg_matmul_panels_q4_k_generic)
 VPG_PANELS(vpg_matmul_panels_q6_k_generic)
 VPG_PANELS(vpg_matmul_panels_q4_k_avx2)
 VPG_PANELS(vpg_matmul_panels_q6_k_avx2)
+VPG_PANELS(vpg_matmul_panels_q7_generic)
+VPG_PANELS(vpg_matmul_panels_q7_avx2)
 #undef VPG_PANELS
 
 /// The longest head the plain attention loops take (their row buffer is on the stack).

@@ -1,3 +1,5 @@
+import CKernels
+
 /// The product that backward passes need from a frozen weight: `dX = dY · W`.
 extension MatMul {
     /// `output (+)= input · W` in exact f32 math: panels of rows dequantized, OpenBLAS sgemm; each thread
@@ -31,6 +33,31 @@ extension MatMul {
         }
         if !accumulate { output.update(from: sums[0], count: n * k) } else { Ops.add(output, sums[0], count: n * k) }
         for s in 1..<max(workers, 1) { Ops.add(output, sums[s], count: n * k) }
+    }
+
+    /// `output (+)= input · W` from W's 7-bit transpose: each input row quantized to 7 bits, then the integer
+    /// panel kernels (`TransposedWeight`). About 1.5× the speed of the exact product; both operands re-rounded.
+    /// - Parameters:
+    ///   - input: `[n, weight.cols]` f32 (`weight.cols` = the original weight's rows).
+    ///   - output: `[n, weight.rows]` f32; overwritten, or added to when `accumulate`.
+    public func multiplyTransposed(_ weight: TransposedWeight, _ input: UnsafePointer<Float>,
+                                   _ output: UnsafeMutablePointer<Float>, n: Int, accumulate: Bool = false) {
+        let k = weight.cols, actBytes = k / 32 * MemoryLayout<vpg_q8_32>.stride
+        let xq = reserveQuantized(n * actBytes)
+        let quantize = vpg_quantize_q7_kernel(path)!, panels = vpg_matmul_panels_q7_kernel(path)!
+        parallelFor(parts: n, threads: threads) { t in quantize(input + t * k, xq + t * actBytes, Int64(k)) }
+        let rows = weight.rows
+        var target = output
+        if accumulate {
+            reserveAccumulators(n * rows)
+            target = accumulators[0]
+        }
+        let y = target
+        forEachRowRange(rows) { r0, r1 in
+            panels(weight.data, Int64(weight.rowBytes), xq, Int64(actBytes), Int64(n), y + r0, Int64(rows),
+                   Int64(r0), Int64(r1), Int64(k))
+        }
+        if accumulate { Ops.add(output, y, count: n * rows) }
     }
 
     private func reserveAccumulators(_ count: Int) {

@@ -134,13 +134,13 @@ public final class MatMul: @unchecked Sendable {
     }
 
     /// Runs `body(r0, r1)` over the rows in ranges of `fusedRows`, on the threads.
-    private func forEachRowRange(_ rows: Int, _ body: (Int, Int) -> Void) {
+    func forEachRowRange(_ rows: Int, _ body: (Int, Int) -> Void) {
         parallelFor(parts: (rows + Self.fusedRows - 1) / Self.fusedRows, threads: threads) { p in
             body(p * Self.fusedRows, min((p + 1) * Self.fusedRows, rows))
         }
     }
 
-    private func reserveQuantized(_ bytes: Int) -> UnsafeMutableRawPointer {
+    func reserveQuantized(_ bytes: Int) -> UnsafeMutableRawPointer {
         if bytes > quantizedCapacity {
             quantized?.deallocate()
             quantized = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)

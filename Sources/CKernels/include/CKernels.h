@@ -99,6 +99,20 @@ typedef void (*vpg_matmul_panels_fn)(const void *rows, int64_t row_bytes, const 
 /// The panel kernel for a ggml type on a path, or NULL (then prompts take another path); bit-identical on every path.
 vpg_matmul_panels_fn vpg_matmul_panels_kernel(int ggml_type, int path);
 
+// ---- The trainer's backward products (dX = dY·W) in integers ----
+//
+// Q7: an internal weight format for a transposed copy of a frozen weight (never written to files): 32 weights per
+// block, an f16 scale d then 32 bytes q ≤ 127, w = d·(q − 64). Its activations have 7 bits (|q| ≤ 63, d = max|x|/63),
+// so that four products fit an int16 lane of the panel kernels.
+#define VPG_Q7_BYTES 34
+
+/// x: [n] f32 → n/32 vpg_q8_32 blocks with |q| ≤ 63 (d = max|x| / 63, rounded as vpg_quantize_kernel); every path
+/// gives the same bytes.
+vpg_quantize_fn vpg_quantize_q7_kernel(int path);
+
+/// The panel kernel of Q7 weights (as vpg_matmul_panels_kernel: o = 64, one fma per block) on a path.
+vpg_matmul_panels_fn vpg_matmul_panels_q7_kernel(int path);
+
 // ---- Attention ----
 
 /// Attention of `group` query heads that share one key/value head, over `length` cache rows:
