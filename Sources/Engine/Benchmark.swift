@@ -13,7 +13,10 @@ public enum Benchmark {
         public let train: Int
         /// Sequences generated together (batched generation); 1 is plain generation.
         public let batch: Int
-        public init(prompt: Int, generate: Int, depth: Int, train: Int = 0, batch: Int = 1) {
+        /// How a training test multiplies by the base weights, when not the default (shown in its name).
+        public let variant: String?
+        public init(prompt: Int, generate: Int, depth: Int, train: Int = 0, batch: Int = 1, variant: String? = nil) {
+            self.variant = variant
             self.prompt = prompt
             self.generate = generate
             self.depth = depth
@@ -21,7 +24,7 @@ public enum Benchmark {
             self.batch = max(batch, 1)
         }
         public var name: String {
-            if train > 0 { return "train\(train)" }
+            if train > 0 { return "train\(train)" + (variant.map { " \($0)" } ?? "") }
             return (prompt > 0 ? "pp\(prompt)" : "tg\(generate)") + (depth > 0 ? " @ d\(depth)" : "")
                 + (batch > 1 ? " b\(batch)" : "")
         }

@@ -72,3 +72,18 @@ public struct Qwen2Weights: @unchecked Sendable {
             ? tokenEmbd : try matrix("output.weight", rows: c.vocabularySize, cols: e)
     }
 }
+
+extension Qwen2Layer {
+    /// The frozen matrix a LoRA target adapts.
+    public func matrix(_ target: LoRATarget) -> WeightMatrix {
+        switch target {
+        case .q: attnQ
+        case .k: attnK
+        case .v: attnV
+        case .o: attnOutput
+        case .gate: ffnGate
+        case .up: ffnUp
+        case .down: ffnDown
+        }
+    }
+}

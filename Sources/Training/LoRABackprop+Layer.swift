@@ -58,7 +58,7 @@ extension LoRABackprop {
     /// x: `[n, in]`; y: `[n, out]`.
     func linearForward(_ w: WeightMatrix, _ target: LoRATarget, _ l: Int, _ x: UnsafePointer<Float>,
                        _ y: UnsafeMutablePointer<Float>, _ n: Int, _ dropout: Bool) {
-        matmul.multiply(w, x, y, n: n)
+        forward.multiply(w, x, y, n: n)
         guard let s = adapter.slot(layer: l, target) else { return }
         let a = b.acts(l)
         let r = adapter.config.rank, u = a.loraU[target.index]
@@ -78,7 +78,11 @@ extension LoRABackprop {
     /// `dB += scale·dyᵀ·u`, `dA += scale·(dy·B)ᵀ·x̃`. dy: `[n, out]`; dx: `[n, in]`.
     func linearBackward(_ w: WeightMatrix, _ target: LoRATarget, _ l: Int, _ x: UnsafePointer<Float>,
                         dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, _ n: Int, accumulate: Bool) {
-        matmul.multiplyTransposed(w, dy, dx, n: n, accumulate: accumulate)
+        if let t = transposed?.layers[l][target.index] {
+            matmul.multiplyTransposed(t, dy, dx, n: n, accumulate: accumulate)
+        } else {
+            matmul.multiplyTransposed(w, dy, dx, n: n, accumulate: accumulate)
+        }
         guard let s = adapter.slot(layer: l, target) else { return }
         let a = b.acts(l)
         let r = adapter.config.rank, u = a.loraU[target.index], scale = adapter.config.scale
@@ -125,7 +129,7 @@ extension LoRABackprop {
             let rows = min(headRows, positions.count - start)
             for i in 0..<rows { (b.headIn + i * e).update(from: final + positions[start + i] * e, count: e) }
             w.outputNorm.withUnsafeBufferPointer { Ops.rmsNorm(b.headIn, $0.baseAddress!, b.headNorm, n: rows, dim: e, eps: c.rmsEps) }
-            matmul.multiply(w.output, b.headNorm, b.logits, n: rows)
+            forward.multiply(w.output, b.headNorm, b.logits, n: rows)
             // Rows are independent: split them over the threads, sum in order.
             let terms = UnsafeMutablePointer<Double>.allocate(capacity: rows)
             defer { terms.deallocate() }
@@ -135,7 +139,11 @@ extension LoRABackprop {
             }
             for i in 0..<rows { total += terms[i] }
             if backward {
-                matmul.multiplyTransposed(w.output, b.logits, b.dHeadNorm, n: rows)
+                if let t = transposed?.output {
+                    matmul.multiplyTransposed(t, b.logits, b.dHeadNorm, n: rows)
+                } else {
+                    matmul.multiplyTransposed(w.output, b.logits, b.dHeadNorm, n: rows)
+                }
                 b.dHeadIn.update(repeating: 0, count: rows * e)
                 w.outputNorm.withUnsafeBufferPointer {
                     BackwardOps.rmsNorm(b.headIn, $0.baseAddress!, b.dHeadNorm, b.dHeadIn, n: rows, dim: e, eps: c.rmsEps)

@@ -15,7 +15,16 @@ public final class LoRABackprop {
     /// Logit rows per pass through the output matrix (each pass dequantizes the whole matrix once).
     public let headRows: Int
 
+    /// How the frozen base weights are multiplied.
+    public let products: BaseProducts
+    /// The training passes' products (`products`).
     let matmul: MatMul
+    /// `loss` (validation, scoring) stays exact whatever `products` is, so that its figures compare across runs.
+    let exactMatmul: MatMul
+    /// The forward products of the pass under way.
+    var forward: MatMul
+    /// The weights' 7-bit transposes, for `products == .integer`.
+    let transposed: TransposedBase?
     let attention: CausalAttention
     let b: Buffers
 
@@ -25,9 +34,10 @@ public final class LoRABackprop {
     /// Activations are kept when all layers' fit in this many bytes, unless told otherwise.
     public static let keepBudgetBytes = 3 << 30
 
-    /// `recompute`: nil decides by `keepBudgetBytes`.
+    /// `recompute`: nil decides by `keepBudgetBytes`. `products: .integer` builds the transposed copies here
+    /// (a few seconds on a 1.5B model).
     public init(model: Qwen2Model, adapter: LoRAAdapter, maxTokens: Int, threads: Int = 2, headRows: Int = 256,
-                recompute: Bool? = nil) {
+                recompute: Bool? = nil, products: BaseProducts = .exact) {
         let perLayer = Activations.floats(model.config, rank: adapter.config.rank, tokens: maxTokens,
                                                   dropout: adapter.config.dropout > 0) * 4
         self.recompute = recompute ?? (perLayer * model.config.layerCount > Self.keepBudgetBytes)
@@ -36,7 +46,11 @@ public final class LoRABackprop {
         self.adapter = adapter
         self.maxTokens = maxTokens
         self.threads = max(threads, 1)
-        matmul = MatMul(threads: self.threads, exactActivations: true)
+        self.products = products
+        matmul = MatMul(threads: self.threads, exactActivations: products == .exact)
+        exactMatmul = products == .exact ? matmul : MatMul(threads: self.threads, exactActivations: true)
+        forward = matmul
+        transposed = products == .integer ? TransposedBase(model, threads: self.threads) : nil
         let c = model.config
         attention = CausalAttention(heads: c.headCount, kvHeads: c.headCountKV, headDim: c.headDim, threads: self.threads)
         gradients = .allocate(capacity: max(adapter.count, 1))
@@ -47,6 +61,9 @@ public final class LoRABackprop {
 
     deinit { gradients.deallocate() }
 
+    /// Bytes of the transposed weight copies (`products == .integer`), beyond the model's own.
+    public var transposedBytes: Int { transposed?.byteCount ?? 0 }
+
     public func zeroGradients() { gradients.update(repeating: 0, count: adapter.count) }
 
     /// Runs forward and backward on `tokens` (positions 0..<n), adds d(loss)/d(adapter) to `gradients`, and
@@ -56,6 +73,7 @@ public final class LoRABackprop {
         guard try embed(tokens) else { return 0 }
         let n = tokens.count, layers = model.config.layerCount
         maskSeed = dropoutSeed
+        forward = matmul
         for l in 0..<layers { layerForward(l, n: n) }
         let total = head(loss, n: n)
         for l in (0..<layers).reversed() {
@@ -65,9 +83,10 @@ public final class LoRABackprop {
         return total
     }
 
-    /// The loss alone (a forward pass, no gradient, no dropout); for validation and teacher views.
+    /// The loss alone (a forward pass in exact products, no gradient, no dropout); for validation and teacher views.
     public func loss(tokens: [Int], loss: some TokenLoss) throws(ModelError) -> Double {
         guard try embed(tokens) else { return 0 }
+        forward = exactMatmul
         for l in 0..<model.config.layerCount { layerForward(l, n: tokens.count, dropout: false) }
         return head(loss, n: tokens.count, backward: false)
     }

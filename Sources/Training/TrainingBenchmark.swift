@@ -6,10 +6,11 @@ import Qwen2
 /// sequences of `test.train` tokens, batch 1, loss on every position (as PyTorch's causal-LM loss).
 public enum TrainingBenchmark {
     public static func run(_ test: Benchmark.Test, model: Qwen2Model, config: LoRAConfig, threads: Int,
-                           repetitions: Int) throws -> Benchmark.Result {
+                           repetitions: Int, products: BaseProducts = .exact) throws -> Benchmark.Result {
         let adapter = LoRAAdapter(config: config, model: model.config)
         adapter.initializePEFT(seed: 0)
-        let backprop = LoRABackprop(model: model, adapter: adapter, maxTokens: test.train, threads: threads)
+        let backprop = LoRABackprop(model: model, adapter: adapter, maxTokens: test.train, threads: threads,
+                                    products: products)
         let optimizer = AdamW(count: adapter.count)
         let vocab = model.config.vocabularySize
         let tokens = (0..<test.train).map { Benchmark.ordinaryToken($0, vocabulary: vocab) }

@@ -53,6 +53,11 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("lora-rank"), help: "LoRA rank of the training test (all seven targets, alpha = 2·rank).")
     var loraRank = 16
 
+    @Option(name: .customLong("train-products"), help: ArgumentHelp(
+        "How training multiplies by the frozen weights, comma-separated: exact (f32, the default) and/or integer (8-bit forward, 7-bit transposed copies backward).",
+        valueName: "exact|integer"))
+    var trainProducts = "exact"
+
     enum Format: String, ExpressibleByArgument { case md, json, csv }
 
     func ints(_ s: String, _ flag: String) throws -> [Int] {
@@ -66,6 +71,12 @@ struct BenchCommand: ParsableCommand {
     mutating func run() throws {
         let threads = try ints(t, "t"), prompts = try ints(p, "p"), gens = try ints(n, "n"), depths = try ints(d, "d")
         let trains = try ints(train, "-train"), batches = try ints(b, "b").map { max($0, 1) }
+        let products = try trainProducts.split(separator: ",").map { name in
+            guard let p = BaseProducts(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--train-products takes exact and/or integer, not \"\(name)\"")
+            }
+            return p
+        }
         let path = vpg_best_path() == Int32(VPG_PATH_AVX2.rawValue) ? "avx2+fma" : "generic"
         printError("machine: \(MachineFacts.cpuModel), \(ProcessInfo.processInfo.activeProcessorCount) cores, kernels: \(path)")
         let bandwidth = MachineFacts.readBandwidth(threads: threads.max() ?? 1)
@@ -88,7 +99,11 @@ struct BenchCommand: ParsableCommand {
                     tests += gens.filter { $0 > 0 }.map { Benchmark.Test(prompt: 0, generate: $0, depth: depth, batch: batch) }
                 }
             }
-            tests += trains.filter { $0 > 0 }.map { Benchmark.Test(prompt: 0, generate: 0, depth: 0, train: $0) }
+            for product in products {
+                tests += trains.filter { $0 > 0 }.map {
+                    Benchmark.Test(prompt: 0, generate: 0, depth: 0, train: $0, variant: product == .exact ? nil : product.rawValue)
+                }
+            }
             for threadCount in threads {
                 let context = (depths.max() ?? 0) + max(prompts.max() ?? 0, gens.max() ?? 0) + 8
                 let session = Qwen2Session(model: model, contextSize: context, maxBatch: 512, threads: threadCount,
@@ -96,7 +111,8 @@ struct BenchCommand: ParsableCommand {
                 for test in tests {
                     let result = test.train > 0
                         ? try TrainingBenchmark.run(test, model: model, config: LoRAConfig(rank: loraRank, alpha: Float(2 * loraRank)),
-                                                    threads: threadCount, repetitions: r)
+                                                    threads: threadCount, repetitions: r,
+                                                    products: test.variant.flatMap(BaseProducts.init(rawValue:)) ?? .exact)
                         : try Benchmark.run(test, session: session, repetitions: r)
                     if result.foreignLoad > 0.1 {
                         printError(String(format: "warning: other processes used %.0f%% of the CPU during %@: not comparable",

@@ -78,6 +78,12 @@ struct CommonOptions: ParsableArguments {
     @Flag(help: "Continue from the checkpoint (same data and settings).")
     var resume = false
 
+    @Option(help: ArgumentHelp(
+        "How the frozen base weights are multiplied: exact (f32; PEFT's gradients to 1e-3) or integer (8-bit forward, "
+            + "7-bit transposed copies backward: ~1.2× faster, ~1.06 bytes more memory per weight, gradients off by "
+            + "several percent, more in the first layers).", valueName: "exact|integer"))
+    var products: BaseProducts = .exact
+
     var checkpointPath: String { checkpoint ?? out + ".ckpt" }
 
     /// A fresh adapter (PEFT's initialisation), or the checkpoint's adapter, optimiser and state with --resume.
@@ -173,7 +179,8 @@ struct SFTCommand: ParsableCommand {
 
         let (adapter, optimizer, state) = try common.startingPoint(model: bundle.model.config)
         let longest = (trainSet.examples + (validSet?.examples ?? [])).map(\.tokens.count).max() ?? 1
-        let backprop = LoRABackprop(model: bundle.model, adapter: adapter, maxTokens: longest, threads: common.threads)
+        let backprop = LoRABackprop(model: bundle.model, adapter: adapter, maxTokens: longest, threads: common.threads,
+                                    products: common.products)
         let trainer = SFTTrainer(backprop: backprop, optimizer: optimizer, settings: settings, state: state,
                                  train: trainSet.examples, validation: validSet?.examples ?? [])
         printError("training \(adapter.count) adapter values (rank \(adapter.config.rank), \(adapter.config.targets.map(\.rawValue).joined(separator: ","))) "
@@ -200,6 +207,7 @@ extension TrainingProgress {
 }
 
 extension SFTDataset.Format: ExpressibleByArgument {}
+extension BaseProducts: ExpressibleByArgument {}
 
 struct MergeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -96,7 +96,8 @@ struct VPGEACommand: ParsableCommand {
 
         let (adapter, optimizer, state) = try common.startingPoint(model: bundle.model.config)
         let trainer = try VPGEATrainer(bundle: bundle, adapter: adapter, optimizer: optimizer, state: state, settings: settings,
-                                       kind: bench, problems: dataset.problems, threads: common.threads)
+                                       kind: bench, problems: dataset.problems, threads: common.threads,
+                                       products: common.products)
         let logPath = log ?? common.out + ".log.jsonl"
         if !common.resume { FileManager.default.createFile(atPath: logPath, contents: nil) }
         let logFile = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))

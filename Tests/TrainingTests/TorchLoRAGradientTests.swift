@@ -35,7 +35,14 @@ import ZIPFoundation
         return out
     }
 
-    @Test func lossAndGradientsMatchPEFT() throws {
+    /// Exact products: PEFT's loss to 1e-3 and every gradient tensor to 1e-2 (the bounds; measured 4.3e-4).
+    /// Integer products (8-bit forward activations, 7-bit transposed weights backward) round every product by ~1%,
+    /// and the gradients amplify it, the more layers they pass (measured: loss −0.008, layer 23 1–9%, layer 0
+    /// 5–110% per tensor, the 28 tensors together at cosine 0.946; the 8-bit forward alone, inference's numerics,
+    /// gives layer 0 14–87%): loss to 2e-2, layer 23 to 0.15 per tensor, the whole set's cosine above 0.9.
+    @Test(arguments: [BaseProducts.exact, .integer])
+    func lossAndGradientsMatchPEFT(_ products: BaseProducts) throws {
+        let exact = products == .exact
         let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
         let reference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: fixtures.appendingPathComponent("lora-grad.json")))
         let expected = try Self.readNPZ(fixtures.appendingPathComponent("lora-grad-fp32.npz"))
@@ -47,12 +54,12 @@ import ZIPFoundation
             Float(isB ? 0.01 * cos(Double(5 * i + 11 * j)) : 0.01 * sin(Double(7 * i + 3 * j)))
         }
         let tokens = reference.sequence.ids
-        let backprop = LoRABackprop(model: model, adapter: adapter, maxTokens: tokens.count, threads: 2)
+        let backprop = LoRABackprop(model: model, adapter: adapter, maxTokens: tokens.count, threads: 2, products: products)
         let loss = try backprop.accumulate(tokens: tokens, loss: CrossEntropyLoss(tokens: tokens))
-        print("0.5B LoRA loss \(loss) (PEFT fp32 \(reference.loss_fp32), fp64 \(reference.loss_fp64))")
-        #expect(abs(loss - reference.loss_fp64) < 1e-3)
+        print("0.5B LoRA loss, \(products) products: \(loss) (PEFT fp32 \(reference.loss_fp32), fp64 \(reference.loss_fp64))")
+        #expect(abs(loss - reference.loss_fp64) < (exact ? 1e-3 : 2e-2))
 
-        var worst = 0.0
+        var worst = [0: 0.0, 23: 0.0], dot = 0.0, ourNorm = 0.0, theirNorm = 0.0
         for (name, array) in expected.sorted(by: { $0.key < $1.key }) {
             // "layers.0.self_attn.q_proj.lora_A"
             let parts = name.split(separator: ".")
@@ -67,11 +74,17 @@ import ZIPFoundation
             for (i, v) in array.values.enumerated() {
                 diff += pow(Double(ours[i]) - Double(v), 2)
                 norm += Double(v) * Double(v)
+                dot += Double(ours[i]) * Double(v)
+                ourNorm += Double(ours[i]) * Double(ours[i])
             }
+            theirNorm += norm
             let relative = (diff / norm).squareRoot()
-            worst = max(worst, relative)
-            #expect(relative < 1e-2, "\(name): relative Frobenius error \(relative)")
+            worst[layer] = max(worst[layer]!, relative)
+            if exact || layer == 23 { #expect(relative < (exact ? 1e-2 : 0.15), "\(name): relative Frobenius error \(relative)") }
         }
-        print("0.5B LoRA gradients, layers 0 and 23 (28 tensors): worst relative Frobenius error vs PEFT fp32 \(worst)")
+        let cosine = dot / (ourNorm * theirNorm).squareRoot()
+        #expect(cosine > (exact ? 0.9999 : 0.9), "cosine of all 28 gradients with PEFT's: \(cosine)")
+        print("0.5B LoRA gradients, \(products) products, vs PEFT fp32: worst relative Frobenius error layer 0 \(worst[0]!), "
+            + "layer 23 \(worst[23]!); cosine of all 28 tensors \(cosine)")
     }
 }
