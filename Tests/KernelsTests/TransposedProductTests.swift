@@ -107,6 +107,17 @@ import Testing
                     }
                 }
             }
+            // f32 rows of 37 columns: eight columns at a time, then five one by one.
+            let f32 = (0..<(64 * 37)).map { _ in Float.random(in: -1...1) }
+            try f32.withUnsafeBytes { values in
+                let t = try #require(TransposedWeight(WeightMatrix(type: .f32, data: values.baseAddress!, rows: 64, cols: 37)))
+                for c in 0..<37 {
+                    for r in 0..<64 {
+                        let amax = (0..<32).map { abs(f32[(r / 32 * 32 + $0) * 37 + c]) }.max()!
+                        #expect(abs(t.value(c, r) - f32[r * 37 + c]) <= amax / 63 * (0.5 + 64 * 0x1p-11), "f32 (\(r), \(c))")
+                    }
+                }
+            }
             let odd = WeightMatrix(type: .q4_K, data: raw.baseAddress!, rows: 40, cols: cols)
             #expect(TransposedWeight(odd) == nil, "40 rows are not whole 32-row blocks")
         }
