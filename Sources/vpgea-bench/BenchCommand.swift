@@ -137,16 +137,16 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "\n%@, kernels %@, read bandwidth %.1f GB/s, peak RSS %.0f MiB", MachineFacts.cpuModel,
                          path, bandwidth, rss))
         case .csv:
-            print("model_filename,n_threads,n_prompt,n_gen,n_depth,n_train,n_batch,avg_ts,stddev_ts,foreign_load")
+            print("model_filename,n_threads,n_prompt,n_gen,n_depth,n_train,train_products,n_batch,avg_ts,stddev_ts,foreign_load")
             for row in rows {
                 let t = row.result.test
-                print("\(row.model),\(row.result.threads),\(t.prompt),\(t.generate),\(t.depth),\(t.train),\(t.batch),\(row.result.mean),\(row.result.stddev),\(row.result.foreignLoad)")
+                print("\(row.model),\(row.result.threads),\(t.prompt),\(t.generate),\(t.depth),\(t.train),\(t.trainProducts),\(t.batch),\(row.result.mean),\(row.result.stddev),\(row.result.foreignLoad)")
             }
         case .json:
             let items = rows.map { row -> String in
                 let t = row.result.test
                 return "{\"model_filename\": \"\(row.model)\", \"model_size\": \(row.size), \"n_threads\": \(row.result.threads), "
-                    + "\"n_prompt\": \(t.prompt), \"n_gen\": \(t.generate), \"n_depth\": \(t.depth), \"n_train\": \(t.train), \"n_batch\": \(t.batch), \"avg_ts\": \(row.result.mean), "
+                    + "\"n_prompt\": \(t.prompt), \"n_gen\": \(t.generate), \"n_depth\": \(t.depth), \"n_train\": \(t.train), \"train_products\": \"\(t.trainProducts)\", \"n_batch\": \(t.batch), \"avg_ts\": \(row.result.mean), "
                     + "\"stddev_ts\": \(row.result.stddev), \"samples_ts\": [\(row.result.samples.map { "\($0)" }.joined(separator: ", "))], "
                     + "\"foreign_load\": \(row.result.foreignLoad)}"
             }
@@ -157,3 +157,8 @@ struct BenchCommand: ParsableCommand {
 }
 
 extension KVCacheType: ExpressibleByArgument {}
+
+extension Benchmark.Test {
+    /// The training test's products for the csv and json columns (empty for other tests).
+    var trainProducts: String { train > 0 ? variant ?? BaseProducts.exact.rawValue : "" }
+}

@@ -6,13 +6,14 @@ import TestSupport
 
 @Suite struct TrainingLoopTests {
     static func trainer(_ model: Qwen2Model, adapter: LoRAAdapter? = nil, optimizer: AdamW? = nil, state: TrainingState = TrainingState(seed: 5),
-                        settings: SFTSettings, examples: [SFTExample], threads: Int = 1) -> SFTTrainer {
+                        settings: SFTSettings, examples: [SFTExample], threads: Int = 1,
+                        products: BaseProducts = .exact) -> SFTTrainer {
         let adapter = adapter ?? {
             let a = LoRAAdapter(config: LoRAConfig(rank: 4, alpha: 8), model: model.config)
             a.initializePEFT(seed: 1)
             return a
         }()
-        let backprop = LoRABackprop(model: model, adapter: adapter, maxTokens: 32, threads: threads)
+        let backprop = LoRABackprop(model: model, adapter: adapter, maxTokens: 32, threads: threads, products: products)
         return SFTTrainer(backprop: backprop, optimizer: optimizer ?? AdamW(count: adapter.count), settings: settings,
                           state: state, train: examples)
     }
@@ -22,9 +23,11 @@ import TestSupport
         SFTExample(tokens: tokens, trained: [false, false, false] + [Bool](repeating: true, count: tokens.count - 3))
     }
 
-    /// A tiny model with a LoRA adapter memorises one sequence.
-    @Test func overfitsOneSequence() throws {
-        let (model, dir) = try WholeModelGradientTests.tinyModel(TinyModel(seed: 2))
+    /// A tiny model with a LoRA adapter memorises one sequence, with either kind of base products (integer: its
+    /// f32 matrices of whole 32-row blocks — q, o, gate, up, down — take the 7-bit transposed backward product).
+    @Test(arguments: [BaseProducts.exact, .integer])
+    func overfitsOneSequence(_ products: BaseProducts) throws {
+        let (model, dir) = try WholeModelGradientTests.tinyModel(TinyModel(seed: 2, ff: 64))
         defer { try? FileManager.default.removeItem(at: dir) }
         var settings = SFTSettings()
         settings.learningRate = 1e-2
@@ -32,10 +35,14 @@ import TestSupport
         settings.steps = 300
         settings.minLearningRateRatio = 1
         settings.maxGradNorm = 0
-        let trainer = Self.trainer(model, settings: settings, examples: [Self.example(Self.sequence)])
+        let trainer = Self.trainer(model, settings: settings, examples: [Self.example(Self.sequence)], products: products)
+        if products == .integer {
+            let covered = LoRATarget.allCases.filter { trainer.backprop.transposed?.layers[0][$0.index] != nil }
+            #expect(covered == [.q, .o, .gate, .up, .down])
+        }
         var losses: [Double] = []
         try trainer.run(checkpointPath: nil) { losses.append($0.loss) }
-        print("overfit: loss \(losses.first!) → \(losses.last!)", stride(from: 0, to: losses.count, by: 25).map { losses[$0] })
+        print("overfit (\(products) products): loss \(losses.first!) → \(losses.last!)", stride(from: 0, to: losses.count, by: 25).map { losses[$0] })
         #expect(losses.first! > 3)
         #expect(losses.last! < 0.05)
         // Greedy decoding with the trained adapter now reproduces the sequence.
