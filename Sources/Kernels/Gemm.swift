@@ -15,4 +15,32 @@ public enum Gemm {
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
+
+    /// The same product on up to `threads` threads, each computing a slice of C's rows (or of its columns when C
+    /// has fewer rows than threads), so that no two write the same element and each element's sum is the
+    /// single-threaded one's.
+    public static func multiply(threads: Int, _ m: Int, _ n: Int, _ k: Int,
+                                _ a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
+                                _ b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
+                                _ c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float = 1, beta: Float = 0) {
+        let byRows = m >= threads, extent = byRows ? m : n, parts = min(threads, extent)
+        guard parts > 1 else {
+            multiply(m, n, k, a, lda: lda, transA: transA, b, ldb: ldb, transB: transB, c, ldc: ldc, alpha: alpha, beta: beta)
+            return
+        }
+        parallelFor(parts: parts, threads: parts) { p in
+            let first = extent * p / parts, count = extent * (p + 1) / parts - first
+            if byRows {
+                // Rows first..<first+count of op(A) and C.
+                let aSlice = transA ? a + first : a + first * lda
+                multiply(count, n, k, aSlice, lda: lda, transA: transA, b, ldb: ldb, transB: transB, c + first * ldc, ldc: ldc,
+                         alpha: alpha, beta: beta)
+            } else {
+                // Columns first..<first+count of op(B) and C.
+                let bSlice = transB ? b + first * ldb : b + first
+                multiply(m, count, k, a, lda: lda, transA: transA, bSlice, ldb: ldb, transB: transB, c + first, ldc: ldc,
+                         alpha: alpha, beta: beta)
+            }
+        }
+    }
 }

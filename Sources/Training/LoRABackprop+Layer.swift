@@ -8,50 +8,84 @@ extension LoRABackprop {
         let c = model.config, w = model.weights.layers[l]
         let e = c.embeddingLength, qd = c.headCount * c.headDim, kv = c.kvDim, ff = c.feedForwardLength
         let x = b.checkpoints + l * maxTokens * e, out = b.checkpoints + (l + 1) * maxTokens * e
-        let a = b.acts(l)
-        w.attnNorm.withUnsafeBufferPointer { Ops.rmsNorm(x, $0.baseAddress!, a.norm1, n: n, dim: e, eps: c.rmsEps) }
+        let a = b.acts(l), positions = b.positions
+        w.attnNorm.withUnsafeBufferPointer { norm in
+            byRows(n) { t, m in Ops.rmsNorm(x + t * e, norm.baseAddress!, a.norm1 + t * e, n: m, dim: e, eps: c.rmsEps) }
+        }
         linearForward(w.attnQ, .q, l, a.norm1, a.q, n, dropout)
         linearForward(w.attnK, .k, l, a.norm1, a.k, n, dropout)
         linearForward(w.attnV, .v, l, a.norm1, a.v, n, dropout)
-        w.attnQBias.withUnsafeBufferPointer { Ops.addBias(a.q, $0.baseAddress!, n: n, dim: qd) }
-        w.attnKBias.withUnsafeBufferPointer { Ops.addBias(a.k, $0.baseAddress!, n: n, dim: kv) }
-        w.attnVBias.withUnsafeBufferPointer { Ops.addBias(a.v, $0.baseAddress!, n: n, dim: kv) }
-        Ops.rope(a.q, positions: b.positions, n: n, heads: c.headCount, headDim: c.headDim, base: c.ropeFreqBase)
-        Ops.rope(a.k, positions: b.positions, n: n, heads: c.headCountKV, headDim: c.headDim, base: c.ropeFreqBase)
+        w.attnQBias.withUnsafeBufferPointer { qb in
+            w.attnKBias.withUnsafeBufferPointer { kb in
+                w.attnVBias.withUnsafeBufferPointer { vb in
+                    byRows(n) { t, m in
+                        Ops.addBias(a.q + t * qd, qb.baseAddress!, n: m, dim: qd)
+                        Ops.addBias(a.k + t * kv, kb.baseAddress!, n: m, dim: kv)
+                        Ops.addBias(a.v + t * kv, vb.baseAddress!, n: m, dim: kv)
+                        Ops.rope(a.q + t * qd, positions: positions + t, n: m, heads: c.headCount, headDim: c.headDim, base: c.ropeFreqBase)
+                        Ops.rope(a.k + t * kv, positions: positions + t, n: m, heads: c.headCountKV, headDim: c.headDim, base: c.ropeFreqBase)
+                    }
+                }
+            }
+        }
         attention.forward(q: a.q, k: a.k, v: a.v, probs: a.probs, out: a.att, n: n)
         linearForward(w.attnOutput, .o, l, a.att, a.mid, n, dropout)
-        Ops.add(a.mid, x, count: n * e)
-        w.ffnNorm.withUnsafeBufferPointer { Ops.rmsNorm(a.mid, $0.baseAddress!, a.norm2, n: n, dim: e, eps: c.rmsEps) }
+        w.ffnNorm.withUnsafeBufferPointer { norm in
+            byRows(n) { t, m in
+                Ops.add(a.mid + t * e, x + t * e, count: m * e)
+                Ops.rmsNorm(a.mid + t * e, norm.baseAddress!, a.norm2 + t * e, n: m, dim: e, eps: c.rmsEps)
+            }
+        }
         linearForward(w.ffnGate, .gate, l, a.norm2, a.gate, n, dropout)
         linearForward(w.ffnUp, .up, l, a.norm2, a.up, n, dropout)
-        BackwardOps.swigluForward(a.gate, a.up, a.hidden, count: n * ff)
+        byRows(n) { t, m in BackwardOps.swigluForward(a.gate + t * ff, a.up + t * ff, a.hidden + t * ff, count: m * ff) }
         linearForward(w.ffnDown, .down, l, a.hidden, out, n, dropout)
-        Ops.add(out, a.mid, count: n * e)
+        byRows(n) { t, m in Ops.add(out + t * e, a.mid + t * e, count: m * e) }
+    }
+
+    /// Runs `body(first, count)` over the token rows `0..<n` in one slice per thread: the per-row operations
+    /// between the products (each row's result does not depend on the split).
+    func byRows(_ n: Int, _ body: (Int, Int) -> Void) {
+        let parts = min(threads, n)
+        parallelFor(parts: parts, threads: parts) { p in
+            let first = n * p / parts, end = n * (p + 1) / parts
+            if end > first { body(first, end - first) }
+        }
     }
 
     /// Layer `l` backward, after `layerForward(l)`: `b.dx` holds d(loss)/d(layer output) on entry and
     /// d(loss)/d(layer input) on exit; the adapter gradients of the layer are added to `gradients`.
     func layerBackward(_ l: Int, n: Int) {
         let c = model.config, w = model.weights.layers[l]
-        let e = c.embeddingLength, ff = c.feedForwardLength
+        let e = c.embeddingLength, ff = c.feedForwardLength, qd = c.headCount * c.headDim, kv = c.kvDim
         let x = b.checkpoints + l * maxTokens * e
-        let a = b.acts(l)
+        let a = b.acts(l), b = self.b
         // Feed-forward block: out = mid + down(swiglu(gate(norm2), up(norm2))).
         linearBackward(w.ffnDown, .down, l, a.hidden, dy: b.dx, dx: b.dHidden, n, accumulate: false)
-        BackwardOps.swiglu(a.gate, a.up, b.dHidden, b.dGate, b.dUp, count: n * ff)
+        byRows(n) { t, m in
+            BackwardOps.swiglu(a.gate + t * ff, a.up + t * ff, b.dHidden + t * ff, b.dGate + t * ff, b.dUp + t * ff, count: m * ff)
+        }
         linearBackward(w.ffnGate, .gate, l, a.norm2, dy: b.dGate, dx: b.dNorm, n, accumulate: false)
         linearBackward(w.ffnUp, .up, l, a.norm2, dy: b.dUp, dx: b.dNorm, n, accumulate: true)
-        w.ffnNorm.withUnsafeBufferPointer { BackwardOps.rmsNorm(a.mid, $0.baseAddress!, b.dNorm, b.dx, n: n, dim: e, eps: c.rmsEps) }
+        w.ffnNorm.withUnsafeBufferPointer { norm in
+            byRows(n) { t, m in BackwardOps.rmsNorm(a.mid + t * e, norm.baseAddress!, b.dNorm + t * e, b.dx + t * e, n: m, dim: e, eps: c.rmsEps) }
+        }
         // Attention block: mid = x + o(attention(rope(q(norm1)), rope(k(norm1)), v(norm1))).
         linearBackward(w.attnOutput, .o, l, a.att, dy: b.dx, dx: b.dAtt, n, accumulate: false)
         attention.backward(q: a.q, k: a.k, v: a.v, probs: a.probs, dout: b.dAtt, dq: b.dq, dk: b.dk, dv: b.dv,
                            scratch: b.attScratch, n: n)
-        BackwardOps.rope(b.dq, positions: b.positions, negated: b.negated, n: n, heads: c.headCount, headDim: c.headDim, base: c.ropeFreqBase)
-        BackwardOps.rope(b.dk, positions: b.positions, negated: b.negated, n: n, heads: c.headCountKV, headDim: c.headDim, base: c.ropeFreqBase)
+        byRows(n) { t, m in
+            BackwardOps.rope(b.dq + t * qd, positions: b.positions + t, negated: b.negated + t, n: m, heads: c.headCount,
+                             headDim: c.headDim, base: c.ropeFreqBase)
+            BackwardOps.rope(b.dk + t * kv, positions: b.positions + t, negated: b.negated + t, n: m, heads: c.headCountKV,
+                             headDim: c.headDim, base: c.ropeFreqBase)
+        }
         linearBackward(w.attnQ, .q, l, a.norm1, dy: b.dq, dx: b.dNorm, n, accumulate: false)
         linearBackward(w.attnK, .k, l, a.norm1, dy: b.dk, dx: b.dNorm, n, accumulate: true)
         linearBackward(w.attnV, .v, l, a.norm1, dy: b.dv, dx: b.dNorm, n, accumulate: true)
-        w.attnNorm.withUnsafeBufferPointer { BackwardOps.rmsNorm(x, $0.baseAddress!, b.dNorm, b.dx, n: n, dim: e, eps: c.rmsEps) }
+        w.attnNorm.withUnsafeBufferPointer { norm in
+            byRows(n) { t, m in BackwardOps.rmsNorm(x + t * e, norm.baseAddress!, b.dNorm + t * e, b.dx + t * e, n: m, dim: e, eps: c.rmsEps) }
+        }
     }
 
     /// `y = x·Wᵀ + scale·(x̃·Aᵀ)·Bᵀ`, x̃ the input after the adapter's dropout; keeps `x̃·Aᵀ` for backward.
@@ -69,8 +103,8 @@ extension LoRABackprop {
             input = UnsafePointer(b.dropped)
         }
         let p = adapter.parameters
-        Gemm.multiply(n, r, s.inFeatures, input, lda: s.inFeatures, p + s.aOffset, ldb: s.inFeatures, transB: true, u, ldc: r)
-        Gemm.multiply(n, s.outFeatures, r, u, lda: r, p + s.bOffset, ldb: r, transB: true, y, ldc: s.outFeatures,
+        Gemm.multiply(threads: threads, n, r, s.inFeatures, input, lda: s.inFeatures, p + s.aOffset, ldb: s.inFeatures, transB: true, u, ldc: r)
+        Gemm.multiply(threads: threads, n, s.outFeatures, r, u, lda: r, p + s.bOffset, ldb: r, transB: true, y, ldc: s.outFeatures,
                       alpha: adapter.config.scale, beta: 1)
     }
 
@@ -95,16 +129,16 @@ extension LoRABackprop {
             input = UnsafePointer(b.dropped)
         }
         // dB[out, r] += scale · dyᵀ · u
-        Gemm.multiply(outF, r, n, dy, lda: outF, transA: true, u, ldb: r, g + s.bOffset, ldc: r, alpha: scale, beta: 1)
+        Gemm.multiply(threads: threads, outF, r, n, dy, lda: outF, transA: true, u, ldb: r, g + s.bOffset, ldc: r, alpha: scale, beta: 1)
         // dU[n, r] = dy · B
-        Gemm.multiply(n, r, outF, dy, lda: outF, p + s.bOffset, ldb: r, b.dU, ldc: r)
+        Gemm.multiply(threads: threads, n, r, outF, dy, lda: outF, p + s.bOffset, ldb: r, b.dU, ldc: r)
         // dA[r, in] += scale · dUᵀ · x̃
-        Gemm.multiply(r, inF, n, b.dU, lda: r, transA: true, input, ldb: inF, g + s.aOffset, ldc: inF, alpha: scale, beta: 1)
+        Gemm.multiply(threads: threads, r, inF, n, b.dU, lda: r, transA: true, input, ldb: inF, g + s.aOffset, ldc: inF, alpha: scale, beta: 1)
         if let mask {
-            Gemm.multiply(n, inF, r, b.dU, lda: r, p + s.aOffset, ldb: inF, b.dIn, ldc: inF, alpha: scale)
+            Gemm.multiply(threads: threads, n, inF, r, b.dU, lda: r, p + s.aOffset, ldb: inF, b.dIn, ldc: inF, alpha: scale)
             for i in 0..<n * inF { dx[i] += b.dIn[i] * mask[i] }
         } else {
-            Gemm.multiply(n, inF, r, b.dU, lda: r, p + s.aOffset, ldb: inF, dx, ldc: inF, alpha: scale, beta: 1)
+            Gemm.multiply(threads: threads, n, inF, r, b.dU, lda: r, p + s.aOffset, ldb: inF, dx, ldc: inF, alpha: scale, beta: 1)
         }
     }
 
