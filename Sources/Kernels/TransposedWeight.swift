@@ -31,12 +31,7 @@ public final class TransposedWeight: @unchecked Sendable {
             defer { slots.release(slot) }
             let tile = tiles[slot]   // [32, k] f32: weight rows 32j..32j+31
             for i in 0..<32 { weight.dequantizeRow(32 * j + i, into: tile + i * k) }
-            var c = 0
-            while c + 8 <= k {
-                Self.quantizeColumns(tile + c, stride: k, into: out + c * bytes + j * Int(VPG_Q7_BYTES), rowBytes: bytes)
-                c += 8
-            }
-            for c in c..<k { Self.quantizeColumn(tile + c, stride: k, into: out + c * bytes + j * Int(VPG_Q7_BYTES)) }
+            for c in 0..<k { Self.quantizeColumn(tile + c, stride: k, into: out + c * bytes + j * Int(VPG_Q7_BYTES)) }
         }
     }
 
@@ -52,22 +47,10 @@ public final class TransposedWeight: @unchecked Sendable {
         let d = amax / 63, id = d > 0 ? 1 / d : 0
         block.storeBytes(of: Float16(d).bitPattern, as: UInt16.self)
         let q = (block + 2).assumingMemoryBound(to: UInt8.self)
-        for i in 0..<32 { q[i] = UInt8(min(max(Int((x[i * stride] * id).rounded(.toNearestOrEven)), -63), 63) + 64) }
-    }
-
-    /// Eight neighbouring columns at once (eight blocks `rowBytes` apart), as `quantizeColumn` does each.
-    @inline(__always) static func quantizeColumns(_ x: UnsafePointer<Float>, stride: Int, into block: UnsafeMutableRawPointer,
-                                                  rowBytes: Int) {
-        @inline(__always) func load(_ i: Int) -> SIMD8<Float> { UnsafeRawPointer(x + i * stride).loadUnaligned(as: SIMD8<Float>.self) }
-        var amax = SIMD8<Float>()
-        for i in 0..<32 { let v = load(i); amax = pointwiseMax(amax, pointwiseMax(v, -v)) }
-        let d = amax / 63
-        let id = SIMD8<Float>(repeating: 1).replacing(with: 0, where: d .== 0) / d.replacing(with: 1, where: d .== 0)
-        for c in 0..<8 { (block + c * rowBytes).storeBytes(of: Float16(d[c]).bitPattern, as: UInt16.self) }
         for i in 0..<32 {
-            let q = SIMD8<Int32>((load(i) * id).rounded(.toNearestOrEven)).clamped(lowerBound: .init(repeating: -63),
-                                                                                    upperBound: .init(repeating: 63)) &+ 64
-            for c in 0..<8 { (block + c * rowBytes).storeBytes(of: UInt8(truncatingIfNeeded: q[c]), toByteOffset: 2 + i, as: UInt8.self) }
+            // Round half to even by adding 1.5·2²³ (|x·id| ≤ 63): the integer lands in the low mantissa bits.
+            let rounded = Int32(bitPattern: (x[i * stride] * id + 12_582_912).bitPattern) - 0x4B40_0000
+            q[i] = UInt8(truncatingIfNeeded: min(max(rounded, -63), 63) + 64)
         }
     }
 

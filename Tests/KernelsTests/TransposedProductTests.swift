@@ -107,7 +107,7 @@ import Testing
                     }
                 }
             }
-            // f32 rows of 37 columns: eight columns at a time, then five one by one.
+            // f32 rows of 37 columns.
             let f32 = (0..<(64 * 37)).map { _ in Float.random(in: -1...1) }
             try f32.withUnsafeBytes { values in
                 let t = try #require(TransposedWeight(WeightMatrix(type: .f32, data: values.baseAddress!, rows: 64, cols: 37)))
