@@ -98,6 +98,12 @@ struct CommonOptions: ParsableArguments {
         return (adapter, AdamW(count: adapter.count), TrainingState(seed: seed))
     }
 
+    /// Says what `--products integer` is doing at start, where building the weight copies takes a few seconds.
+    func announceProducts() {
+        guard products == .integer else { return }
+        printError("--products integer: building 7-bit transposed copies of the base weights for the backward pass")
+    }
+
     /// Runs `body`, turning any error into a one-line message and a failure exit code.
     static func reportingErrors(_ body: () throws -> Void) throws {
         do {
@@ -179,6 +185,7 @@ struct SFTCommand: ParsableCommand {
 
         let (adapter, optimizer, state) = try common.startingPoint(model: bundle.model.config)
         let longest = (trainSet.examples + (validSet?.examples ?? [])).map(\.tokens.count).max() ?? 1
+        common.announceProducts()
         let backprop = LoRABackprop(model: bundle.model, adapter: adapter, maxTokens: longest, threads: common.threads,
                                     products: common.products)
         let trainer = SFTTrainer(backprop: backprop, optimizer: optimizer, settings: settings, state: state,

@@ -95,6 +95,7 @@ struct VPGEACommand: ParsableCommand {
         settings.checkpointEvery = common.checkpointEvery
 
         let (adapter, optimizer, state) = try common.startingPoint(model: bundle.model.config)
+        common.announceProducts()
         let trainer = try VPGEATrainer(bundle: bundle, adapter: adapter, optimizer: optimizer, state: state, settings: settings,
                                        kind: bench, problems: dataset.problems, threads: common.threads,
                                        products: common.products)

@@ -35,6 +35,14 @@ import Testing
         #expect(more.status == 0, "\(more.stderr)")
         #expect(more.stderr.contains("at step 4") && more.stderr.contains("step 6/6") && !more.stderr.contains("step 1/6"))
 
+        // Integer products: the copies are announced and the run completes; an unknown kind is refused.
+        let integer = try CommandLineTests.run("vpgea-train", Array(common.dropLast()) + ["2", "--products", "integer",
+                                                                                         "--out", out + ".int.gguf"])
+        #expect(integer.status == 0, "\(integer.stderr)")
+        #expect(integer.stderr.contains("transposed copies") && integer.stderr.contains("step 2/2"), "\(integer.stderr)")
+        let unknown = try CommandLineTests.run("vpgea-train", common + ["--products", "fast"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("products"), "\(unknown.stderr)")
+
         let run = try CommandLineTests.run("vpgea-run", [model, "--lora", out, "-p", "What is 2+3?", "--temp", "0", "-n", "8"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(!run.stdout.isEmpty)
