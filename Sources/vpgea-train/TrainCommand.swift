@@ -104,6 +104,12 @@ struct CommonOptions: ParsableArguments {
         printError("--products integer: building 7-bit transposed copies of the base weights for the backward pass")
     }
 
+    /// The copies' size, once built.
+    func reportProducts(_ backprop: LoRABackprop) {
+        guard products == .integer else { return }
+        printError(String(format: "  built: %.2f GiB", Double(backprop.transposedBytes) / Double(1 << 30)))
+    }
+
     /// Runs `body`, turning any error into a one-line message and a failure exit code.
     static func reportingErrors(_ body: () throws -> Void) throws {
         do {
@@ -188,6 +194,7 @@ struct SFTCommand: ParsableCommand {
         common.announceProducts()
         let backprop = LoRABackprop(model: bundle.model, adapter: adapter, maxTokens: longest, threads: common.threads,
                                     products: common.products)
+        common.reportProducts(backprop)
         let trainer = SFTTrainer(backprop: backprop, optimizer: optimizer, settings: settings, state: state,
                                  train: trainSet.examples, validation: validSet?.examples ?? [])
         printError("training \(adapter.count) adapter values (rank \(adapter.config.rank), \(adapter.config.targets.map(\.rawValue).joined(separator: ","))) "

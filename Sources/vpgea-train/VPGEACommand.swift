@@ -99,6 +99,7 @@ struct VPGEACommand: ParsableCommand {
         let trainer = try VPGEATrainer(bundle: bundle, adapter: adapter, optimizer: optimizer, state: state, settings: settings,
                                        kind: bench, problems: dataset.problems, threads: common.threads,
                                        products: common.products)
+        common.reportProducts(trainer.backprop)
         let logPath = log ?? common.out + ".log.jsonl"
         if !common.resume { FileManager.default.createFile(atPath: logPath, contents: nil) }
         let logFile = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
