@@ -2,8 +2,9 @@ import CKernels
 
 /// The product that backward passes need from a frozen weight: `dX = dY · W`.
 extension MatMul {
-    /// `output (+)= input · W` in exact f32 math: panels of rows dequantized, OpenBLAS sgemm; each thread
-    /// accumulates into its own buffer, summed at the end.
+    /// `output (+)= input · W` in exact f32 math: panels of rows dequantized, OpenBLAS sgemm; each thread takes a
+    /// fixed contiguous share of the panels, in order, into its own buffer, and the buffers are summed in order at
+    /// the end, so the result does not depend on timing (training runs repeat bit for bit).
     /// - Parameters:
     ///   - input: `[n, weight.rows]` f32 (e.g. the gradient of a layer's output).
     ///   - output: `[n, weight.cols]` f32; overwritten, or added to when `accumulate`.
@@ -21,15 +22,14 @@ extension MatMul {
         let workers = min(threads, parts)
         for s in 0..<workers { accumulators[s].update(repeating: 0, count: n * k) }
         let panels = self.panels, sums = self.accumulators
-        let slots = SlotPool(count: workers)
-        parallelFor(parts: parts, threads: workers) { p in
-            let slot = slots.acquire()
-            defer { slots.release(slot) }
-            let panel = panels[slot]
-            let r0 = p * Self.panelRows, r1 = min(r0 + Self.panelRows, rows)
-            for r in r0..<r1 { weight.dequantizeRow(r, into: panel + (r - r0) * k) }
-            // sums[slot][n, k] += input[:, r0..<r1] · panel[r1 - r0, k]
-            Gemm.multiply(n, k, r1 - r0, input + r0, lda: rows, panel, ldb: k, sums[slot], ldc: k, beta: 1)
+        parallelFor(parts: workers, threads: workers) { s in
+            let panel = panels[s]
+            for p in parts * s / workers..<parts * (s + 1) / workers {
+                let r0 = p * Self.panelRows, r1 = min(r0 + Self.panelRows, rows)
+                for r in r0..<r1 { weight.dequantizeRow(r, into: panel + (r - r0) * k) }
+                // sums[s][n, k] += input[:, r0..<r1] · panel[r1 - r0, k]
+                Gemm.multiply(n, k, r1 - r0, input + r0, lda: rows, panel, ldb: k, sums[s], ldc: k, beta: 1)
+            }
         }
         if !accumulate { output.update(from: sums[0], count: n * k) } else { Ops.add(output, sums[0], count: n * k) }
         for s in 1..<max(workers, 1) { Ops.add(output, sums[s], count: n * k) }

@@ -85,6 +85,12 @@ import ZIPFoundation
         }
         let cosine = dot / (ourNorm * theirNorm).squareRoot()
         #expect(cosine > (exact ? 0.9999 : 0.9), "cosine of all 28 gradients with PEFT's: \(cosine)")
+        // Two threads, run again: the same bits (no sum depends on which thread finished first).
+        let first = Array(UnsafeBufferPointer(start: backprop.gradients, count: adapter.count))
+        backprop.zeroGradients()
+        let again = try backprop.accumulate(tokens: tokens, loss: CrossEntropyLoss(tokens: tokens))
+        #expect(again == loss)
+        #expect(first == Array(UnsafeBufferPointer(start: backprop.gradients, count: adapter.count)), "a repeat differs")
         print("0.5B LoRA gradients, \(products) products, vs PEFT fp32: worst relative Frobenius error layer 0 \(worst[0]!), "
             + "layer 23 \(worst[23]!); cosine of all 28 tensors \(cosine)")
     }
