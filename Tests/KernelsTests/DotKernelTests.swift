@@ -256,19 +256,27 @@ import Testing
             for y in outputs.dropFirst() {
                 #expect(y.map(\.bitPattern) == outputs[0].map(\.bitPattern), "\(type.name) \(rows)×\(n), \(tokens) tokens")
             }
-            let w = try matrix.map { try Dequantize.row(type, bytes: $0, count: n) }
-            for t in 0..<tokens {
-                for c in 0..<ld {
-                    let got = outputs[0][t * ld + c]
-                    guard c < r1 - r0 else {
-                        #expect(got.isNaN, "column \(c) is outside the rows asked for")
-                        continue
-                    }
-                    let pairs = zip(w[r0 + c], activations[t].values)
-                    let want = pairs.reduce(0.0) { $0 + Double($1.0) * $1.1 }
-                    let scale = pairs.reduce(0.0) { $0 + abs(Double($1.0) * $1.1) } + 1e-6
-                    #expect(abs(Double(got) - want) / scale < 1e-5, "\(type.name) token \(t) row \(r0 + c): \(got) vs \(want)")
+            let w = try matrix.map { try Dequantize.row(type, bytes: $0, count: n).map(Double.init) }
+            Self.expectMatchesDouble(outputs[0], weights: w, activations: activations.map(\.values), ld: ld, r0: r0, r1: r1,
+                                     type.name)
+        }
+    }
+
+    /// A panel kernel's output `y` (`[tokens, ld]`, columns past `r1 − r0` untouched NaN) against Double sums of
+    /// weight rows r0..<r1 times each token's activations, to f32 rounding.
+    static func expectMatchesDouble(_ y: [Float], weights w: [[Double]], activations x: [[Double]], ld: Int, r0: Int, r1: Int,
+                                    _ label: String) {
+        for t in 0..<x.count {
+            for c in 0..<ld {
+                let got = y[t * ld + c]
+                guard c < r1 - r0 else {
+                    #expect(got.isNaN, "column \(c) is outside the rows asked for")
+                    continue
                 }
+                let pairs = zip(w[r0 + c], x[t])
+                let want = pairs.reduce(0.0) { $0 + $1.0 * $1.1 }
+                let scale = pairs.reduce(0.0) { $0 + abs($1.0 * $1.1) } + 1e-6
+                #expect(abs(Double(got) - want) / scale < 1e-5, "\(label) token \(t) row \(r0 + c): \(got) vs \(want)")
             }
         }
     }

@@ -68,19 +68,7 @@ import Testing
                 let differing = zip(y, outputs[0]).filter { $0.bitPattern != $1.bitPattern }.count
                 #expect(differing == 0, "\(rows)×\(n), \(tokens) tokens: \(differing) outputs differ between paths")
             }
-            for t in 0..<tokens {
-                for c in 0..<ld {
-                    let got = outputs[0][t * ld + c]
-                    guard c < r1 - r0 else {
-                        #expect(got.isNaN, "column \(c) is outside the rows asked for")
-                        continue
-                    }
-                    let pairs = zip(w[r0 + c], x[t].values)
-                    let want = pairs.reduce(0.0) { $0 + $1.0 * $1.1 }
-                    let scale = pairs.reduce(0.0) { $0 + abs($1.0 * $1.1) } + 1e-6
-                    #expect(abs(Double(got) - want) / scale < 1e-5, "token \(t) row \(r0 + c): \(got) vs \(want)")
-                }
-            }
+            PanelKernelTests.expectMatchesDouble(outputs[0], weights: w, activations: x.map(\.values), ld: ld, r0: r0, r1: r1, "Q7")
         }
     }
 
