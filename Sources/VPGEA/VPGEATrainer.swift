@@ -44,7 +44,8 @@ public final class VPGEATrainer {
     public var adapter: LoRAAdapter { backprop.adapter }
 
     public init(bundle: ModelBundle, adapter: LoRAAdapter, optimizer: AdamW, state: TrainingState, settings: VPGEASettings,
-                kind: BenchmarkKind, problems: [Problem], threads: Int, products: BaseProducts = .exact) throws {
+                kind: BenchmarkKind, problems: [Problem], threads: Int, products: BaseProducts = .exact,
+                recompute: Bool? = nil) throws {
         precondition(!problems.isEmpty)
         self.bundle = bundle
         self.settings = settings
@@ -59,7 +60,7 @@ public final class VPGEATrainer {
         let longestPrompt = try problems.prefix(256).map { try views.posterior($0).count }.max() ?? 256
         let maxTokens = longestPrompt + 64 + settings.maxTokens + 64
         backprop = LoRABackprop(model: bundle.model, adapter: adapter, maxTokens: maxTokens, threads: threads,
-                                products: products)
+                                recompute: recompute, products: products)
         let sequences = min(2 * settings.groupSize * settings.problemsPerStep, 32)
         session = Qwen2Session(model: bundle.model, contextSize: maxTokens, maxBatch: max(512, sequences), threads: threads,
                                sequences: sequences)

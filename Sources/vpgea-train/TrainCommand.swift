@@ -84,6 +84,12 @@ struct CommonOptions: ParsableArguments {
             + "several percent, more in the first layers).", valueName: "exact|integer"))
     var products: BaseProducts = .exact
 
+    @Option(help: ArgumentHelp(
+        "Each layer's activations: keep them from the forward pass, or recompute each layer in the backward pass "
+            + "(a third more arithmetic, a fraction of the memory). auto keeps them when they fit in a third of "
+            + "this machine's memory.", valueName: "auto|keep|recompute"))
+    var activations: ActivationMemory = .auto
+
     var checkpointPath: String { checkpoint ?? out + ".ckpt" }
 
     /// A fresh adapter (PEFT's initialisation), or the checkpoint's adapter, optimiser and state with --resume.
@@ -108,6 +114,15 @@ struct CommonOptions: ParsableArguments {
     func reportProducts(_ backprop: LoRABackprop) {
         guard products == .integer else { return }
         printError(String(format: "  built: %.2f GiB", Double(backprop.transposedBytes) / Double(1 << 30)))
+    }
+
+    /// What the activations of the longest sequence take, and whether they are kept.
+    func reportActivations(_ backprop: LoRABackprop) {
+        let bytes = LoRABackprop.activationBytes(backprop.model.config, adapter: backprop.adapter.config,
+                                                 tokens: backprop.maxTokens)
+        let gib = String(format: "%.1f GiB", Double(bytes) / Double(1 << 30))
+        printError(backprop.recompute ? "activations: recomputed layer by layer (keeping them would take \(gib))"
+                                      : "activations: kept (\(gib))")
     }
 
     /// Runs `body`, turning any error into a one-line message and a failure exit code.
@@ -193,8 +208,9 @@ struct SFTCommand: ParsableCommand {
         let longest = (trainSet.examples + (validSet?.examples ?? [])).map(\.tokens.count).max() ?? 1
         common.announceProducts()
         let backprop = LoRABackprop(model: bundle.model, adapter: adapter, maxTokens: longest, threads: common.threads,
-                                    products: common.products)
+                                    recompute: common.activations.recompute, products: common.products)
         common.reportProducts(backprop)
+        common.reportActivations(backprop)
         let trainer = SFTTrainer(backprop: backprop, optimizer: optimizer, settings: settings, state: state,
                                  train: trainSet.examples, validation: validSet?.examples ?? [])
         printError("training \(adapter.count) adapter values (rank \(adapter.config.rank), \(adapter.config.targets.map(\.rawValue).joined(separator: ","))) "
@@ -222,6 +238,14 @@ extension TrainingProgress {
 
 extension SFTDataset.Format: ExpressibleByArgument {}
 extension BaseProducts: ExpressibleByArgument {}
+
+/// `--activations`.
+enum ActivationMemory: String, ExpressibleByArgument {
+    case auto, keep, recompute
+
+    /// LoRABackprop's `recompute` (nil: its own rule).
+    var recompute: Bool? { self == .auto ? nil : self == .recompute }
+}
 
 struct MergeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -98,8 +98,9 @@ struct VPGEACommand: ParsableCommand {
         common.announceProducts()
         let trainer = try VPGEATrainer(bundle: bundle, adapter: adapter, optimizer: optimizer, state: state, settings: settings,
                                        kind: bench, problems: dataset.problems, threads: common.threads,
-                                       products: common.products)
+                                       products: common.products, recompute: common.activations.recompute)
         common.reportProducts(trainer.backprop)
+        common.reportActivations(trainer.backprop)
         let logPath = log ?? common.out + ".log.jsonl"
         if !common.resume { FileManager.default.createFile(atPath: logPath, contents: nil) }
         let logFile = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))

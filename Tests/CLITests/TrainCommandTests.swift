@@ -22,6 +22,7 @@ import Testing
                       "--lr", "1e-3", "--warmup", "1", "--steps", "4"]
         let first = try CommandLineTests.run("vpgea-train", common + ["--checkpoint-every", "2"])
         #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stderr.contains("activations: kept"), "64 tokens' activations fit: \(first.stderr)")
         #expect(first.stderr.contains("line 3"), "the broken record is reported with its line number: \(first.stderr)")
         #expect(first.stderr.contains("step 4/4"))
         #expect(FileManager.default.fileExists(atPath: out) && FileManager.default.fileExists(atPath: out + ".ckpt"))
@@ -35,11 +36,14 @@ import Testing
         #expect(more.status == 0, "\(more.stderr)")
         #expect(more.stderr.contains("at step 4") && more.stderr.contains("step 6/6") && !more.stderr.contains("step 1/6"))
 
-        // Integer products: the copies are announced and the run completes; an unknown kind is refused.
+        // Integer products (with recomputed activations): the copies are announced and the run completes; an
+        // unknown kind is refused.
         let integer = try CommandLineTests.run("vpgea-train", Array(common.dropLast()) + ["2", "--products", "integer",
+                                                                                         "--activations", "recompute",
                                                                                          "--out", out + ".int.gguf"])
         #expect(integer.status == 0, "\(integer.stderr)")
         #expect(integer.stderr.contains("transposed copies") && integer.stderr.contains("step 2/2"), "\(integer.stderr)")
+        #expect(integer.stderr.contains("activations: recomputed"), "\(integer.stderr)")
         let unknown = try CommandLineTests.run("vpgea-train", common + ["--products", "fast"])
         #expect(unknown.status != 0 && unknown.stderr.contains("products"), "\(unknown.stderr)")
 
