@@ -204,7 +204,17 @@ INLINE __m256 p_step256(const p_block256 *u, const vpg_q8_256 *x, const int spli
                         }                                                                                          \
                         BLOCK u[CHUNK];                                                                            \
                         for (int i = 0; i < n; i++) UNPACK(row, (i0 + i) * block_bytes, &u[i]);                    \
-                        for (int t = 0; t < T; t++) {                                                              \
+                        int t = 0;                                                                                 \
+                        for (; t + 1 < T; t += 2) {   /* two tokens per load of a block: +7% (Q7) to +14% (Q4_0) */ \
+                            __m256 a = acc[p][t], b = acc[p][t + 1];                                               \
+                            for (int i = 0; i < n; i++) {                                                          \
+                                a = STEP(&u[i], x[t] + i0 + i, aux[t][i], a);                                      \
+                                b = STEP(&u[i], x[t + 1] + i0 + i, aux[t + 1][i], b);                              \
+                            }                                                                                      \
+                            acc[p][t] = a;                                                                         \
+                            acc[p][t + 1] = b;                                                                     \
+                        }                                                                                          \
+                        for (; t < T; t++) {                                                                       \
                             __m256 a = acc[p][t];                                                                  \
                             for (int i = 0; i < n; i++) a = STEP(&u[i], x[t] + i0 + i, aux[t][i], a);             \
                             acc[p][t] = a;                                                                         \
