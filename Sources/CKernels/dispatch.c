@@ -3,6 +3,7 @@
 #include <string.h>
 #include "CKernels.h"
 #include "quant_blocks.h"
+#include "exp_poly.h"
 
 int vpg_path_supported(int path) {
     if (path == VPG_PATH_GENERIC) return 1;
@@ -104,6 +105,10 @@ vpg_matmul_panels_fn vpg_matmul_panels_kernel(int ggml_type, int path) {
     case 14: return simd ? vpg_matmul_panels_q6_k_avx2 : vpg_matmul_panels_q6_k_generic;
     default: return NULL;
     }
+}
+
+vpg_exp_shifted_fn vpg_exp_shifted_kernel(int path) {
+    return path == VPG_PATH_AVX2 && vpg_path_supported(VPG_PATH_AVX2) ? vpg_exp_shifted_avx2 : vpg_exp_shifted_generic;
 }
 
 vpg_quantize_fn vpg_quantize_q7_kernel(int path) {

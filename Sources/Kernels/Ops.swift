@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -70,6 +71,16 @@ public enum Ops {
         let inv = 1 / sum
         for i in 0..<count { x[i] *= inv }
     }
+
+    /// `x ← exp(x − max x)` (`[count]`); returns the max and `Σ exp(x − max)` (in Double): the parts of a softmax
+    /// over a vocabulary-wide row, in the vector kernel (exp within 2 ulp).
+    public static func expShifted(_ x: UnsafeMutablePointer<Float>, count: Int) -> (max: Float, sum: Double) {
+        var m: Float = 0
+        let sum = expShiftedKernel(x, Int64(count), &m)
+        return (m, sum)
+    }
+
+    private static let expShiftedKernel = vpg_exp_shifted_kernel(vpg_best_path())!
 
     /// Dot product, `[count]` each.
     @inline(__always) public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {

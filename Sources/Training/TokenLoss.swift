@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Kernels
 
 /// A loss on the next-token logits of some positions of a sequence.
 public protocol TokenLoss {
@@ -25,11 +26,12 @@ public struct CrossEntropyLoss: TokenLoss {
     }
 
     public func lossAndGradient(_ i: Int, logits: UnsafeMutablePointer<Float>, vocab: Int) -> Double {
-        let target = tokens[positions[i] + 1]
-        Self.logSoftmaxInPlace(logits, vocab)
-        let nll = -Double(logits[target])
-        // logits now hold log-probabilities: gradient = weight · (p − onehot).
-        for j in 0..<vocab { logits[j] = weight * expf(logits[j]) }
+        let target = tokens[positions[i] + 1], chosen = logits[target]
+        // One pass of exp: logits ← exp(logits − max), then the gradient weight · (p − onehot) by scaling.
+        let (m, sum) = Ops.expShifted(logits, count: vocab)
+        let nll = Double(m) + log(sum) - Double(chosen)
+        let scale = Float(Double(weight) / sum)
+        for j in 0..<vocab { logits[j] *= scale }
         logits[target] -= weight
         return nll * Double(weight)
     }

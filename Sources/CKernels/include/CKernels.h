@@ -113,6 +113,13 @@ vpg_quantize_fn vpg_quantize_q7_kernel(int path);
 /// The panel kernel of Q7 weights (as vpg_matmul_panels_kernel: o = 64, one fma per block) on a path.
 vpg_matmul_panels_fn vpg_matmul_panels_q7_kernel(int path);
 
+// ---- Softmax ----
+
+/// x: [n] f32 ← exp(x − m) with m = max x (written to *max_out); returns Σ exp(x − m), summed in Double. exp to
+/// 2 ulp (degree-7 polynomial); every path gives the same bits (eight partial sums, added in a fixed order).
+typedef double (*vpg_exp_shifted_fn)(float *x, int64_t n, float *max_out);
+vpg_exp_shifted_fn vpg_exp_shifted_kernel(int path);
+
 // ---- Attention ----
 
 /// Attention of `group` query heads that share one key/value head, over `length` cache rows:
