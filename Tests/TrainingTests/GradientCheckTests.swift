@@ -82,7 +82,9 @@ import TestSupport
         Self.expectClose(dx, (0..<x.count).map { Self.finiteDifference(x, $0, f) }, tolerance: 1e-4, "rope")
     }
 
-    @Test func attentionBackward() {
+    /// Row blocks of 4 split the 6 rows into a whole and a partial block; 128 keeps them in one.
+    @Test(arguments: [4, 128])
+    func attentionBackward(_ rowBlock: Int) {
         var v = Values(state: 11)
         let n = 6, heads = 4, kvHeads = 2, hd = 4
         let qd = heads * hd, kd = kvHeads * hd
@@ -97,15 +99,15 @@ import TestSupport
             for t in 0..<n { for j in 0..<qd { s += o[t][j] * dout[t * qd + j] } }
             return s
         }
-        let attention = CausalAttention(heads: heads, kvHeads: kvHeads, headDim: hd, threads: 2)
+        let attention = CausalAttention(heads: heads, kvHeads: kvHeads, headDim: hd, threads: 2, rowBlock: rowBlock)
         let qf = q.map(Float.init), kf = k.map(Float.init), vf = vv.map(Float.init)
         var probs = [Float](repeating: 0, count: heads * n * n), out = [Float](repeating: 0, count: n * qd)
         attention.forward(q: qf, k: kf, v: vf, probs: &probs, out: &out, n: n)
         let reference = DoubleReference.attention(q: rows(q[...], qd), k: rows(k[...], kd), v: rows(vv[...], kd),
                                                   heads: heads, kvHeads: kvHeads, hd: hd).flatMap { $0 }
         Self.expectClose(out, reference, tolerance: 1e-5, "attention forward")
-        var dq = [Float](repeating: 0, count: n * qd), dk = [Float](repeating: 0, count: n * kd), dv = dk
-        var scratch = [Float](repeating: 0, count: 2 * n * n)
+        var dq = [Float](repeating: .nan, count: n * qd), dk = [Float](repeating: .nan, count: n * kd), dv = dk
+        var scratch = [Float](repeating: .nan, count: 2 * n * n)
         attention.backward(q: qf, k: kf, v: vf, probs: probs, dout: dout.map(Float.init), dq: &dq, dk: &dk, dv: &dv,
                            scratch: &scratch, n: n)
         let all = q + k + vv
