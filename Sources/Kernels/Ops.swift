@@ -59,21 +59,14 @@ public enum Ops {
         }
     }
 
-    /// Numerically stable softmax in place, `[count]`.
+    /// Numerically stable softmax in place, `[count]` (exp in the vector kernel, within 2 ulp).
     public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        var m = -Float.infinity
-        for i in 0..<count { m = max(m, x[i]) }
-        var sum: Float = 0
-        for i in 0..<count {
-            x[i] = expf(x[i] - m)
-            sum += x[i]
-        }
-        let inv = 1 / sum
+        let inv = Float(1 / expShifted(x, count: count).sum)
         for i in 0..<count { x[i] *= inv }
     }
 
-    /// `x ← exp(x − max x)` (`[count]`); returns the max and `Σ exp(x − max)` (in Double): the parts of a softmax
-    /// over a vocabulary-wide row, in the vector kernel (exp within 2 ulp).
+    /// `x ← exp(x − max x)` (`[count]`); returns the max and `Σ exp(x − max)` (in Double): the parts of a softmax,
+    /// in the vector kernel (exp within 2 ulp).
     public static func expShifted(_ x: UnsafeMutablePointer<Float>, count: Int) -> (max: Float, sum: Double) {
         var m: Float = 0
         let sum = expShiftedKernel(x, Int64(count), &m)
