@@ -33,7 +33,7 @@ public final class LoRABackprop {
     /// third of the arithmetic).
     public let recompute: Bool
     /// Activations are kept when all layers' fit in this many bytes, unless told otherwise: a third of the
-    /// machine's memory (PyTorch keeps them all; 1.5B, 1,024 tokens: 5.4 GiB, against 17 GiB for PyTorch).
+    /// machine's memory (PyTorch keeps them all: 1.5B, 1,024 tokens: 5.1 GiB here, PyTorch peaks at 19–20 GiB).
     public static var keepBudgetBytes: Int { Int(ProcessInfo.processInfo.physicalMemory / 3) }
 
     /// Bytes of every layer's activations for sequences of `tokens` tokens (what `recompute` saves).
