@@ -34,19 +34,23 @@ public final class LoRABackprop {
     public let recompute: Bool
     /// Activations are kept when all layers' fit in this many bytes, unless told otherwise: a third of the
     /// machine's memory (PyTorch keeps them all: 1.5B, 1,024 tokens: 5.1 GiB here, PyTorch peaks at 19–20 GiB).
-    public static var keepBudgetBytes: Int { Int(ProcessInfo.processInfo.physicalMemory / 3) }
+    static var keepBudgetBytes: Int { Int(ProcessInfo.processInfo.physicalMemory / 3) }
 
     /// Bytes of every layer's activations for sequences of `tokens` tokens (what `recompute` saves).
     public static func activationBytes(_ model: Qwen2Config, adapter: LoRAConfig, tokens: Int) -> Int {
         Activations.floats(model, rank: adapter.rank, tokens: tokens, dropout: adapter.dropout > 0) * 4 * model.layerCount
     }
 
+    /// The default of `recompute`: whether those activations exceed `keepBudgetBytes`.
+    public static func recomputesByDefault(_ model: Qwen2Config, adapter: LoRAConfig, tokens: Int) -> Bool {
+        activationBytes(model, adapter: adapter, tokens: tokens) > keepBudgetBytes
+    }
+
     /// `recompute`: nil decides by `keepBudgetBytes`. `products: .integer` builds the transposed copies here
     /// (a few seconds on a 1.5B model).
     public init(model: Qwen2Model, adapter: LoRAAdapter, maxTokens: Int, threads: Int = 2, headRows: Int = 256,
                 recompute: Bool? = nil, products: BaseProducts = .exact) {
-        self.recompute = recompute
-            ?? (Self.activationBytes(model.config, adapter: adapter.config, tokens: maxTokens) > Self.keepBudgetBytes)
+        self.recompute = recompute ?? Self.recomputesByDefault(model.config, adapter: adapter.config, tokens: maxTokens)
         self.headRows = max(1, min(headRows, maxTokens))
         self.model = model
         self.adapter = adapter

@@ -121,9 +121,11 @@ struct BenchCommand: ParsableCommand {
                     printError(String(format: "%@ %@ t=%d: %.2f ± %.2f t/s", url.lastPathComponent, test.name, threadCount,
                                       result.mean, result.stddev))
                     if test.train > 0 {
-                        let bytes = LoRABackprop.activationBytes(model.config, adapter: LoRAConfig(rank: loraRank), tokens: test.train)
-                        printError(String(format: "  activations %@ (%.1f GiB)",
-                                          bytes > LoRABackprop.keepBudgetBytes ? "recomputed" : "kept", Double(bytes) / Double(1 << 30)))
+                        let lora = LoRAConfig(rank: loraRank)
+                        let bytes = LoRABackprop.activationBytes(model.config, adapter: lora, tokens: test.train)
+                        let recomputed = LoRABackprop.recomputesByDefault(model.config, adapter: lora, tokens: test.train)
+                        printError(String(format: "  activations %@ (%.1f GiB)", recomputed ? "recomputed" : "kept",
+                                          Double(bytes) / Double(1 << 30)))
                     }
                     rows.append((url.lastPathComponent, model.file.fileSize, result))
                 }
