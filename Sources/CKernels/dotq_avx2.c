@@ -207,17 +207,17 @@ INLINE __m256i round32(const float *x, __m256 id) {
     return _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
-/// Blocks of 32 with |q| ≤ levels.
-INLINE void quantize_32(const float *x, vpg_q8_32 *out, int64_t n, float levels) {
+/// Blocks of 32 with |q| ≤ levels, stored plus bias.
+INLINE void quantize_32(const float *x, vpg_q8_32 *out, int64_t n, float levels, int bias) {
     for (int64_t b = 0; b < n / 32; b++, x += 32) {
         const float d = amax_f32(x, 32) / levels, id = d > 0 ? 1 / d : 0;
         out[b].d = d;
-        _mm256_storeu_si256((__m256i *)out[b].q, round32(x, _mm256_set1_ps(id)));
+        _mm256_storeu_si256((__m256i *)out[b].q, _mm256_add_epi8(round32(x, _mm256_set1_ps(id)), _mm256_set1_epi8((char)bias)));
     }
 }
 
-AVX2 void vpg_quantize_q8_32_avx2(const float *x, void *blocks, int64_t n) { quantize_32(x, blocks, n, 127); }
-AVX2 void vpg_quantize_q7_32_avx2(const float *x, void *blocks, int64_t n) { quantize_32(x, blocks, n, 63); }
+AVX2 void vpg_quantize_q8_32_avx2(const float *x, void *blocks, int64_t n) { quantize_32(x, blocks, n, 127, 0); }
+AVX2 void vpg_quantize_q7_32_avx2(const float *x, void *blocks, int64_t n) { quantize_32(x, blocks, n, 63, 64); }
 
 AVX2 void vpg_quantize_q8_256_avx2(const float *x, void *blocks, int64_t n) {
     vpg_q8_256 *out = blocks;

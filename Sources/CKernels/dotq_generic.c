@@ -3,19 +3,19 @@
 #include "CKernels.h"
 #include "quant_blocks.h"
 
-/// Blocks of 32 with |q| ≤ levels.
-static void quantize_32(const float *x, vpg_q8_32 *out, int64_t n, float levels) {
+/// Blocks of 32 with |q| ≤ levels, stored plus bias.
+static void quantize_32(const float *x, vpg_q8_32 *out, int64_t n, float levels, int bias) {
     for (int64_t b = 0; b < n / 32; b++, x += 32) {
         float amax = 0;
         for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(x[i]));
         const float d = amax / levels, id = d > 0 ? 1 / d : 0;
         out[b].d = d;
-        for (int i = 0; i < 32; i++) out[b].q[i] = (int8_t)lrintf(x[i] * id);
+        for (int i = 0; i < 32; i++) out[b].q[i] = (int8_t)(lrintf(x[i] * id) + bias);
     }
 }
 
-void vpg_quantize_q8_32_generic(const float *x, void *blocks, int64_t n) { quantize_32(x, blocks, n, 127); }
-void vpg_quantize_q7_32_generic(const float *x, void *blocks, int64_t n) { quantize_32(x, blocks, n, 63); }
+void vpg_quantize_q8_32_generic(const float *x, void *blocks, int64_t n) { quantize_32(x, blocks, n, 127, 0); }
+void vpg_quantize_q7_32_generic(const float *x, void *blocks, int64_t n) { quantize_32(x, blocks, n, 63, 64); }
 
 void vpg_quantize_q8_256_generic(const float *x, void *blocks, int64_t n) {
     vpg_q8_256 *out = blocks;

@@ -3,7 +3,8 @@
 // into a layout where one maddubs covers 8 bytes of four rows, so the eight rows' integer sums land in the eight
 // lanes of one vector, and a block's float step (scale, convert, fma) is one vector op for all eight. The chunk is
 // then dotted with a tile of up to 32 tokens. Formats: Q4_0, Q5_0 (32-element blocks, w = d·(q − o)), Q4_K, Q6_K
-// (256-element blocks, integer scales per 16 or 32 weights) and the trainer's Q7 (w = d·(q − 64), 7-bit activations).
+// (256-element blocks, integer scales per 16 or 32 weights), and the trainer's Q7, stored in this layout already
+// (vpg_q7_panel: signed 7-bit weights, activations plus 64).
 // Twin: panels_generic.c.
 #include "CKernels.h"
 #include "quant_blocks.h"
@@ -48,22 +49,24 @@ INLINE __m256i p_row_lanes(const int16_t value[8], int h) {
 
 /// One 32-weight group of the eight rows times a token's 32 activations: per row (row k in lane k), Σ q·x over
 /// weights 0..15 times s[h][0] plus over 16..31 times s[h][1] (s as p_row_lanes gives them). `split`: the two
-/// parts have their own scales (Q6_K; an int16 lane then sums 4 products ≤ 63·127); otherwise s[h][0] serves the
-/// whole group (an int16 lane sums 8 products ≤ 31·127).
-INLINE __m256i p_group(const __m256i v[4][2], const __m256i s[2][2], const int8_t *x, const int split) {
+/// parts go to int32 apart with their own scales (Q6_K, Q7; an int16 lane then sums 4 products ≤ 63·127 or
+/// 127·64); otherwise s[h][0] serves the whole group (an int16 lane sums 8 products ≤ 31·127). `signed_q`: the
+/// weights are the signed operand and the activations the unsigned one (Q7); otherwise the other way round.
+INLINE __m256i p_group(const __m256i v[4][2], const __m256i s[2][2], const int8_t *x, const int split, const int signed_q) {
     __m256i xc[4];
     for (int c = 0; c < 4; c++) {
         int64_t g;
         memcpy(&g, x + 8 * c, 8);
         xc[c] = _mm256_set1_epi64x(g);
     }
+#define P_MUL(c, h) (signed_q ? _mm256_maddubs_epi16(xc[c], v[c][h]) : _mm256_maddubs_epi16(v[c][h], xc[c]))
     __m256i part[2];
     for (int h = 0; h < 2; h++) {
-        const __m256i lo = _mm256_add_epi16(_mm256_maddubs_epi16(v[0][h], xc[0]), _mm256_maddubs_epi16(v[1][h], xc[1]));
-        const __m256i hi = _mm256_add_epi16(_mm256_maddubs_epi16(v[2][h], xc[2]), _mm256_maddubs_epi16(v[3][h], xc[3]));
+        const __m256i lo = _mm256_add_epi16(P_MUL(0, h), P_MUL(1, h)), hi = _mm256_add_epi16(P_MUL(2, h), P_MUL(3, h));
         part[h] = split ? _mm256_add_epi32(_mm256_madd_epi16(lo, s[h][0]), _mm256_madd_epi16(hi, s[h][1]))
                         : _mm256_madd_epi16(_mm256_add_epi16(lo, hi), s[h][0]);
     }
+#undef P_MUL
     return _mm256_hadd_epi32(part[0], part[1]);
 }
 
@@ -93,11 +96,10 @@ INLINE int32_t p_aux32(const vpg_q8_32 *x, int offset) {
     return offset * _mm_cvtsi128_si32(h);
 }
 
-/// acc += the block's contribution for one token, given its p_aux32. `split`: the two 16-weight halves go to
-/// int32 apart (Q7: 7-bit weights times 7-bit activations, 4 products ≤ 127·63 per int16 lane).
-INLINE __m256 p_step32(const p_block32 *u, const vpg_q8_32 *x, int32_t aux, __m256 acc, const int split) {
+/// acc += the block's contribution for one token, given its p_aux32.
+INLINE __m256 p_step32(const p_block32 *u, const vpg_q8_32 *x, int32_t aux, __m256 acc) {
     const __m256i one = _mm256_set1_epi16(1), ones[2][2] = {{one, one}, {one, one}};
-    const __m256i s = _mm256_sub_epi32(p_group(u->v, ones, x->q, split), _mm256_set1_epi32(aux));
+    const __m256i s = _mm256_sub_epi32(p_group(u->v, ones, x->q, 0, 0), _mm256_set1_epi32(aux));
     return _mm256_fmadd_ps(_mm256_mul_ps(u->d, _mm256_set1_ps(x->d)), _mm256_cvtepi32_ps(s), acc);
 }
 
@@ -162,8 +164,8 @@ INLINE __m256 p_step256(const p_block256 *u, const vpg_q8_256 *x, const int spli
     const __m256 dx = _mm256_set1_ps(x->d), ddx = _mm256_mul_ps(u->d, dx);
     __m256i mins = _mm256_setzero_si256();
     for (int g = 0; g < 8; g += 2) {
-        __m256i dots = _mm256_add_epi32(p_group(u->v[g], u->s[g], x->q + 32 * g, split),
-                                        p_group(u->v[g + 1], u->s[g + 1], x->q + 32 * g + 32, split));
+        __m256i dots = _mm256_add_epi32(p_group(u->v[g], u->s[g], x->q + 32 * g, split, 0),
+                                        p_group(u->v[g + 1], u->s[g + 1], x->q + 32 * g + 32, split, 0));
         int32_t pair[2];
         memcpy(pair, x->bsums + 2 * g, 8);
         const __m256i m = _mm256_add_epi32(_mm256_madd_epi16(u->m[g], _mm256_set1_epi32(pair[0])),
@@ -176,6 +178,27 @@ INLINE __m256 p_step256(const p_block256 *u, const vpg_q8_256 *x, const int spli
 }
 
 // ---- The driver: row panels of eight, token tiles of 32, chunks of blocks unpacked once per panel and tile.
+
+/// ACC[t] (t < T) += the n blocks u[i] of a chunk times token t's activations x[t] + i0 + i (with aux[t][i]): two
+/// tokens per load of a block (+7% for Q7, +14% for Q4_0 against one).
+#define P_TOKENS(ACC, T, n, STEP)                                                                                  \
+    do {                                                                                                           \
+        int t = 0;                                                                                                 \
+        for (; t + 1 < T; t += 2) {                                                                                \
+            __m256 a = ACC[t], b = ACC[t + 1];                                                                     \
+            for (int i = 0; i < n; i++) {                                                                          \
+                a = STEP(&u[i], x[t] + i0 + i, aux[t][i], a);                                                      \
+                b = STEP(&u[i], x[t + 1] + i0 + i, aux[t + 1][i], b);                                              \
+            }                                                                                                      \
+            ACC[t] = a;                                                                                            \
+            ACC[t + 1] = b;                                                                                        \
+        }                                                                                                          \
+        for (; t < T; t++) {                                                                                       \
+            __m256 a = ACC[t];                                                                                     \
+            for (int i = 0; i < n; i++) a = STEP(&u[i], x[t] + i0 + i, aux[t][i], a);                             \
+            ACC[t] = a;                                                                                            \
+        }                                                                                                          \
+    } while (0)
 
 #define P_DRIVER(NAME, BLOCK, ACT, ELEMS, CHUNK, UNPACK, AUX, STEP)                                                   \
     INLINE void NAME(const void *rows, int64_t row_bytes, int64_t block_bytes, const void *xq, int64_t stride,     \
@@ -204,21 +227,7 @@ INLINE __m256 p_step256(const p_block256 *u, const vpg_q8_256 *x, const int spli
                         }                                                                                          \
                         BLOCK u[CHUNK];                                                                            \
                         for (int i = 0; i < n; i++) UNPACK(row, (i0 + i) * block_bytes, &u[i]);                    \
-                        int t = 0;                                                                                 \
-                        for (; t + 1 < T; t += 2) {   /* two tokens per load of a block: +7% (Q7) to +14% (Q4_0) */ \
-                            __m256 a = acc[p][t], b = acc[p][t + 1];                                               \
-                            for (int i = 0; i < n; i++) {                                                          \
-                                a = STEP(&u[i], x[t] + i0 + i, aux[t][i], a);                                      \
-                                b = STEP(&u[i], x[t + 1] + i0 + i, aux[t + 1][i], b);                              \
-                            }                                                                                      \
-                            acc[p][t] = a;                                                                         \
-                            acc[p][t + 1] = b;                                                                     \
-                        }                                                                                          \
-                        for (; t < T; t++) {                                                                       \
-                            __m256 a = acc[p][t];                                                                  \
-                            for (int i = 0; i < n; i++) a = STEP(&u[i], x[t] + i0 + i, aux[t][i], a);             \
-                            acc[p][t] = a;                                                                         \
-                        }                                                                                          \
+                        P_TOKENS(acc[p], T, n, STEP);                                                              \
                     }                                                                                              \
                 }                                                                                                  \
                 for (int p = 0; p < panels; p++) {                                                                 \
@@ -237,9 +246,7 @@ INLINE __m256 p_step256(const p_block256 *u, const vpg_q8_256 *x, const int spli
 // activations 14 and 26 KB, in L1 (chunks of 8 and 1, or 32 and 4, measured no faster).
 #define UNPACK_Q4_0(row, at, u) p_unpack32(row, at, vpg_q4_0_q, u)
 #define UNPACK_Q5_0(row, at, u) p_unpack32(row, at, vpg_q5_0_q, u)
-#define UNPACK_Q7(row, at, u) p_unpack32(row, at, vpg_q7_q, u)
-#define STEP_32(u, x, aux, acc) p_step32(u, x, aux, acc, 0)
-#define STEP_Q7(u, x, aux, acc) p_step32(u, x, aux, acc, 1)
+#define STEP_32(u, x, aux, acc) p_step32(u, x, aux, acc)
 #define UNPACK_Q4_K(row, at, u) p_unpack256(row, at, q4_k_unpack, 0, u)
 #define UNPACK_Q6_K(row, at, u) p_unpack256(row, at, q6_k_unpack, 1, u)
 #define NO_AUX(x, offset) 0
@@ -247,7 +254,6 @@ INLINE __m256 p_step256(const p_block256 *u, const vpg_q8_256 *x, const int spli
 #define STEP_Q6_K(u, x, aux, acc) p_step256(u, x, 1, acc)
 P_DRIVER(panels_q4_0, p_block32, vpg_q8_32, 32, 16, UNPACK_Q4_0, p_aux32, STEP_32)
 P_DRIVER(panels_q5_0, p_block32, vpg_q8_32, 32, 16, UNPACK_Q5_0, p_aux32, STEP_32)
-P_DRIVER(panels_q7, p_block32, vpg_q8_32, 32, 16, UNPACK_Q7, p_aux32, STEP_Q7)
 P_DRIVER(panels_q4_k, p_block256, vpg_q8_256, 256, 2, UNPACK_Q4_K, NO_AUX, STEP_Q4_K)
 P_DRIVER(panels_q6_k, p_block256, vpg_q8_256, 256, 2, UNPACK_Q6_K, NO_AUX, STEP_Q6_K)
 
@@ -260,7 +266,50 @@ ENTRY(vpg_matmul_panels_q4_0_avx2, panels_q4_0, 18, 8)
 ENTRY(vpg_matmul_panels_q5_0_avx2, panels_q5_0, 22, 16)
 ENTRY(vpg_matmul_panels_q4_k_avx2, panels_q4_k, 144, 0)
 ENTRY(vpg_matmul_panels_q6_k_avx2, panels_q6_k, 210, 0)
-ENTRY(vpg_matmul_panels_q7_avx2, panels_q7, VPG_Q7_BYTES, 64)
+
+// ---- Q7: the records are stored as the step reads them (no unpacking), the offset's share with them.
+
+/// acc += a record's contribution for one token (u = its activations plus 64).
+INLINE __m256 p_step_q7(const vpg_q7_panel *u, const vpg_q8_32 *x, __m256 acc) {
+    const __m256i one = _mm256_set1_epi16(1), ones[2][2] = {{one, one}, {one, one}};
+    const __m256i s = _mm256_sub_epi32(p_group((const __m256i (*)[2])u->q, ones, x->q, 1, 1),
+                                       _mm256_loadu_si256((const __m256i *)u->offset));
+    return _mm256_fmadd_ps(_mm256_mul_ps(_mm256_loadu_ps(u->d), _mm256_set1_ps(x->d)), _mm256_cvtepi32_ps(s), acc);
+}
+#define STEP_Q7(u, x, aux, acc) p_step_q7(u, x, acc)
+
+/// As P_DRIVER, over the stored panels that hold rows r0..<r1 (lanes of rows outside are dropped).
+AVX2 void vpg_matmul_panels_q7_avx2(const void *rows, int64_t panel_bytes, const void *xq, int64_t stride,
+                                    int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
+    const int64_t blocks = cols / 32, end = (r1 + 7) / 8;
+    for (int64_t g = r0 / 8; g < end; g += P_PANELS) {
+        const int panels = end - g < P_PANELS ? (int)(end - g) : P_PANELS;
+        for (int64_t t0 = 0; t0 < tokens; t0 += P_TILE) {
+            const int T = tokens - t0 < P_TILE ? (int)(tokens - t0) : P_TILE;
+            const vpg_q8_32 *x[P_TILE];   // the tile's activation rows
+            for (int t = 0; t < T; t++) x[t] = (const vpg_q8_32 *)((const uint8_t *)xq + (t0 + t) * stride);
+            __m256 acc[P_PANELS][P_TILE];   // [panel][token], lane k: row 8·(g + panel) + k
+            for (int p = 0; p < panels; p++)
+                for (int t = 0; t < T; t++) acc[p][t] = _mm256_setzero_ps();
+            for (int64_t i0 = 0; i0 < blocks; i0 += 16) {   // chunks of 16 records (5 KB) stay in L1 over the tile
+                const int n = blocks - i0 < 16 ? (int)(blocks - i0) : 16;
+                for (int p = 0; p < panels; p++) {
+                    const vpg_q7_panel *u = (const vpg_q7_panel *)((const uint8_t *)rows + (g + p) * panel_bytes) + i0;
+                    P_TOKENS(acc[p], T, n, STEP_Q7);
+                }
+            }
+            for (int p = 0; p < panels; p++)
+                for (int t = 0; t < T; t++) {
+                    float lanes[8];
+                    _mm256_storeu_ps(lanes, acc[p][t]);
+                    for (int k = 0; k < 8; k++) {
+                        const int64_t r = 8 * (g + p) + k;
+                        if (r >= r0 && r < r1) y[(t0 + t) * ldy + r - r0] = lanes[k];
+                    }
+                }
+        }
+    }
+}
 
 #else
 #define FALLBACK(NAME, GENERIC)                                                                                    \

@@ -25,8 +25,6 @@ static void q5_0_q(const uint8_t *b, uint8_t *q) {
     }
 }
 
-static void q7_q(const uint8_t *b, uint8_t *q) { memcpy(q, b + 2, 32); }
-
 /// Activation row t0 + t of a tile, as blocks of type T.
 #define ACT(T, xq, stride, t) ((const T *)((const uint8_t *)(xq) + (t) * (stride)))
 
@@ -110,9 +108,6 @@ static void q4_0_block(const uint8_t *b, int64_t i, const void *xq, int64_t stri
 static void q5_0_block(const uint8_t *b, int64_t i, const void *xq, int64_t stride, int64_t t0, int T, float *acc) {
     offset_block(q5_0_q, 16, b, i, xq, stride, t0, T, acc);
 }
-static void q7_block(const uint8_t *b, int64_t i, const void *xq, int64_t stride, int64_t t0, int T, float *acc) {
-    offset_block(q7_q, 64, b, i, xq, stride, t0, T, acc);
-}
 static void q4_k_block(const uint8_t *b, int64_t i, const void *xq, int64_t stride, int64_t t0, int T, float *acc) {
     k_block(q4_k_unpack, 0, b, i, xq, stride, t0, T, acc);
 }
@@ -144,4 +139,36 @@ ENTRY(vpg_matmul_panels_q4_0_generic, q4_0_block, 18, 32)
 ENTRY(vpg_matmul_panels_q5_0_generic, q5_0_block, 22, 32)
 ENTRY(vpg_matmul_panels_q4_k_generic, q4_k_block, 144, 256)
 ENTRY(vpg_matmul_panels_q6_k_generic, q6_k_block, 210, 256)
-ENTRY(vpg_matmul_panels_q7_generic, q7_block, VPG_Q7_BYTES, 32)
+
+// ---- Q7 panels: per row, token and block, Σ q·(u − 64) as an exact integer, then one fma.
+
+/// Where element e (< 32) of row k (< 8) sits in a vpg_q7_panel's q.
+static int q7_index(int k, int e) { return 32 * (2 * (e / 8) + ((k >> 1) & 1)) + 8 * ((k & 1) | (k >> 2) << 1) + e % 8; }
+
+void vpg_q7_panel_set(vpg_q7_panel *panel, int k, float d, const int8_t *q) {
+    int sum = 0;
+    for (int e = 0; e < 32; e++) {
+        panel->q[q7_index(k, e)] = q[e];
+        sum += q[e];
+    }
+    panel->d[k] = d;
+    panel->offset[k] = 64 * sum;
+}
+
+void vpg_matmul_panels_q7_generic(const void *rows, int64_t panel_bytes, const void *xq, int64_t stride,
+                                  int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
+    for (int64_t r = r0; r < r1; r++) {
+        const vpg_q7_panel *panel = (const vpg_q7_panel *)((const uint8_t *)rows + r / 8 * panel_bytes);
+        const int k = (int)(r % 8);
+        for (int64_t t = 0; t < tokens; t++) {
+            const vpg_q8_32 *x = ACT(vpg_q8_32, xq, stride, t);
+            float acc = 0;
+            for (int64_t i = 0; i < cols / 32; i++) {
+                int s = 0;
+                for (int e = 0; e < 32; e++) s += panel[i].q[q7_index(k, e)] * (x[i].q[e] - 64);
+                acc = fmaf(panel[i].d[k] * x[i].d, (float)s, acc);
+            }
+            y[t * ldy + r - r0] = acc;
+        }
+    }
+}

@@ -36,7 +36,7 @@ extension MatMul {
     }
 
     /// `output (+)= input · W` from W's 7-bit transpose: each input row quantized to 7 bits, then the integer
-    /// panel kernels (`TransposedWeight`). About 1.5× the speed of the exact product; both operands re-rounded.
+    /// panel kernel over the transpose's stored panels (`TransposedWeight`). About 1.5× the speed of the exact product; both operands re-rounded.
     /// - Parameters:
     ///   - input: `[n, weight.cols]` f32 (`weight.cols` = the original weight's rows).
     ///   - output: `[n, weight.rows]` f32; overwritten, or added to when `accumulate`.
@@ -54,7 +54,7 @@ extension MatMul {
         }
         let y = target
         forEachRowRange(rows) { r0, r1 in
-            panels(weight.data, Int64(weight.rowBytes), xq, Int64(actBytes), Int64(n), y + r0, Int64(rows),
+            panels(weight.data, Int64(weight.panelBytes), xq, Int64(actBytes), Int64(n), y + r0, Int64(rows),
                    Int64(r0), Int64(r1), Int64(k))
         }
         if accumulate { Ops.add(output, y, count: n * rows) }

@@ -10,11 +10,11 @@ import Testing
 @Suite struct TransposedProductTests {
     static let paths = DotKernelTests.paths
 
-    /// 7-bit blocks of x on a path: bytes, and the values they stand for.
+    /// 7-bit blocks of x on a path: bytes, and the values they stand for (d·(u − 64)).
     static func quantize7(_ x: [Float], path: Int32) -> (bytes: [UInt8], values: [Double]) {
         var q = [vpg_q8_32](repeating: vpg_q8_32(), count: x.count / 32)
         vpg_quantize_q7_kernel(path)!(x, &q, Int64(x.count))
-        let values = q.flatMap { b in withUnsafeBytes(of: b.q) { $0.bindMemory(to: Int8.self).map { Double(b.d) * Double($0) } } }
+        let values = q.flatMap { b in withUnsafeBytes(of: b.q) { $0.bindMemory(to: Int8.self).map { Double(b.d) * Double(Int($0) - 64) } } }
         return (q.withUnsafeBytes { Array($0) }, values)
     }
 
@@ -25,7 +25,7 @@ import Testing
         let blocks = results[0].bytes.withUnsafeBytes { Array($0.bindMemory(to: vpg_q8_32.self)) }
         for (b, block) in blocks.enumerated() {
             let ints = withUnsafeBytes(of: block.q) { Array($0.bindMemory(to: Int8.self)) }
-            #expect(ints.allSatisfy { abs(Int($0)) <= 63 })
+            #expect(ints.allSatisfy { (1...127).contains($0) }, "stored plus 64")
             let amax = x[(32 * b)..<(32 * b + 32)].map { abs($0) }.max()!
             #expect(abs(block.d - amax / 63) <= 1e-7 * amax)
             for i in 0..<32 { #expect(abs(results[0].values[32 * b + i] - Double(x[32 * b + i])) <= Double(block.d) / 2 * 1.0001) }
@@ -33,34 +33,25 @@ import Testing
     }
 
     @Test func panelKernelAgreesOnEveryPathAndMatchesDouble() throws {
-        let bytes = Int(VPG_Q7_BYTES)
         for (rows, tokens, blocks, r0, r1) in [(8, 1, 1, 0, 8), (13, 5, 3, 0, 13), (70, 17, 17, 3, 70), (24, 37, 40, 9, 23)] {
             let n = blocks * 32
-            // Random scales; stored weights over the whole byte range the kernel may see (0…127).
-            var matrix = [UInt8](repeating: 0, count: rows * blocks * bytes)
-            var w = [[Double]](repeating: [], count: rows)
-            for r in 0..<rows {
-                for b in 0..<blocks {
-                    let d = Float16(Float.random(in: 0.001...0.05)), at = (r * blocks + b) * bytes
-                    matrix[at] = UInt8(d.bitPattern & 0xFF)
-                    matrix[at + 1] = UInt8(d.bitPattern >> 8)
-                    for i in 0..<32 {
-                        let q = UInt8.random(in: 0...127)
-                        matrix[at + 2 + i] = q
-                        w[r].append(Double(d) * Double(Int(q) - 64))
-                    }
-                }
+            // The transpose of an f32 weight [n, rows]; every fifth value an extreme, so that stored weights of ±63
+            // meet activations of ±63 (the int16 lanes' largest sums).
+            let weight = (0..<(n * rows)).map { i in i % 5 == 0 ? (i % 2 == 0 ? 1 : -1) * Float(2) : Float.random(in: -2...2) }
+            let t = try weight.withUnsafeBytes { raw in
+                try #require(TransposedWeight(WeightMatrix(type: .f32, data: raw.baseAddress!, rows: n, cols: rows)))
             }
-            let x = (0..<tokens).map { _ in Self.quantize7((0..<n).map { _ in Float.random(in: -2...2) }, path: 0) }
+            let w = (0..<rows).map { r in (0..<n).map { Double(t.value(r, $0)) } }
+            let x = (0..<tokens).map { _ in
+                Self.quantize7((0..<n).map { i in i % 7 == 0 ? -2 : Float.random(in: -2...2) }, path: 0)
+            }
             let stride = x[0].bytes.count, packedX = x.flatMap(\.bytes), ld = r1 - r0 + 3
             let outputs = try Self.paths.map { path in
                 let kernel = try #require(vpg_matmul_panels_q7_kernel(path))
                 var y = [Float](repeating: .nan, count: tokens * ld)
-                matrix.withUnsafeBytes { m in
-                    packedX.withUnsafeBytes { xs in
-                        kernel(m.baseAddress!, Int64(blocks * bytes), xs.baseAddress!, Int64(stride), Int64(tokens), &y,
-                               Int64(ld), Int64(r0), Int64(r1), Int64(n))
-                    }
+                packedX.withUnsafeBytes { xs in
+                    kernel(t.data, Int64(t.panelBytes), xs.baseAddress!, Int64(stride), Int64(tokens), &y,
+                           Int64(ld), Int64(r0), Int64(r1), Int64(n))
                 }
                 return y
             }

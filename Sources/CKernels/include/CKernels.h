@@ -101,17 +101,31 @@ vpg_matmul_panels_fn vpg_matmul_panels_kernel(int ggml_type, int path);
 
 // ---- The trainer's backward products (dX = dY·W) in integers ----
 //
-// Q7: an internal weight format for a transposed copy of a frozen weight (never written to files): 32 weights per
-// block, an f16 scale d then 32 bytes q ≤ 127, w = d·(q − 64). Its activations have 7 bits (|q| ≤ 63, d = max|x|/63),
-// so that four products fit an int16 lane of the panel kernels.
-#define VPG_Q7_BYTES 34
+// Q7: an internal weight format for a transposed copy of a frozen weight (never written to files), stored as the
+// AVX2 panel kernel reads it, so that nothing is unpacked per product: panels of eight rows, each a run of
+// vpg_q7_panel records (one per 32 columns). Weights are w = d·q with |q| ≤ 64 (signed); activations have 7 bits
+// and are stored plus 64 (u = q + 64 in 1…127, d = max|x|/63), so that the unsigned × signed byte products of four
+// weights fit an int16 lane (4·127·64 < 2^15), and the offset's share, 64·Σ q of each weight row, is stored with it.
+typedef struct {
+    /// q of the eight rows, interleaved: byte 32·(2c + h) + 8s + e is element 8c + e of row (s & 1) + 2h + 4(s >> 1)
+    /// (c < 4, h < 2, s < 4, e < 8); rows past the matrix's end are zero.
+    int8_t q[256];
+    /// The rows' scales.
+    float d[8];
+    /// 64·Σ q of each row's 32 weights: Σ q·(u − 64) = Σ q·u − offset.
+    int32_t offset[8];
+} vpg_q7_panel;
 
-/// x: [n] f32 → n/32 vpg_q8_32 blocks with |q| ≤ 63 (d = max|x| / 63, rounded as vpg_quantize_kernel); every path
-/// gives the same bytes.
+/// x: [n] f32 → n/32 vpg_q8_32 blocks holding u = round(x/d) + 64 in 1…127 (d = max|x| / 63, rounded as
+/// vpg_quantize_kernel); every path gives the same bytes.
 vpg_quantize_fn vpg_quantize_q7_kernel(int path);
 
-/// The panel kernel of Q7 weights (as vpg_matmul_panels_kernel: o = 64, one fma per block) on a path.
+/// The panel kernel of Q7 weights on a path: as vpg_matmul_panels_kernel (one fma per block and row), but `rows`
+/// is the first of the matrix's vpg_q7_panel records and `row_bytes` the bytes of one panel (its eight rows).
 vpg_matmul_panels_fn vpg_matmul_panels_q7_kernel(int path);
+
+/// Writes row k (< 8) of a panel record: its scale d and its 32 weights q (|q| ≤ 64, element order).
+void vpg_q7_panel_set(vpg_q7_panel *panel, int k, float d, const int8_t *q);
 
 // ---- Softmax ----
 
