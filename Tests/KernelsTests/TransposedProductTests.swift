@@ -33,7 +33,7 @@ import Testing
     }
 
     @Test func panelKernelAgreesOnEveryPathAndMatchesDouble() throws {
-        for (rows, tokens, blocks, r0, r1) in [(8, 1, 1, 0, 8), (13, 5, 3, 0, 13), (70, 17, 17, 3, 70), (24, 37, 40, 9, 23)] {
+        for (rows, tokens, blocks, r0, r1) in [(8, 1, 1, 0, 8), (13, 5, 3, 0, 13), (70, 17, 17, 3, 70), (24, 37, 40, 9, 23), (16, 67, 17, 5, 16)] {
             let n = blocks * 32
             // The transpose of an f32 weight [n, rows]; every fifth value an extreme, so that stored weights of ±63
             // meet activations of ±63 (the int16 lanes' largest sums).
