@@ -80,7 +80,7 @@ struct CommonOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp(
         "How the frozen base weights are multiplied: exact (f32; PEFT's gradients to 1e-3) or integer (8-bit forward, "
-            + "7-bit transposed copies backward: 1.25–1.4× faster, 1.25 bytes more memory per weight, gradients off by "
+            + "7-bit transposed copies backward: 1.35–1.5× faster, 1.25 bytes more memory per weight, gradients off by "
             + "several percent, more in the first layers).", valueName: "exact|integer"))
     var products: BaseProducts = .exact
 
