@@ -212,7 +212,8 @@ INLINE void quantize_32(const float *x, vpg_q8_32 *out, int64_t n, float levels,
     for (int64_t b = 0; b < n / 32; b++, x += 32) {
         const float d = amax_f32(x, 32) / levels, id = d > 0 ? 1 / d : 0;
         out[b].d = d;
-        _mm256_storeu_si256((__m256i *)out[b].q, _mm256_add_epi8(round32(x, _mm256_set1_ps(id)), _mm256_set1_epi8((char)bias)));
+        const __m256i q = _mm256_add_epi8(round32(x, _mm256_set1_ps(id)), _mm256_set1_epi8((char)bias));
+        _mm256_storeu_si256((__m256i *)out[b].q, q);
     }
 }
 

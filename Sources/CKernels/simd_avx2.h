@@ -41,7 +41,6 @@ AVX2 static inline __m256i vpg_q5_0_q(const uint8_t *b) {
     return _mm256_or_si256(vpg_nibbles(b + 6), _mm256_and_si256(vpg_bits_to_bytes(qh), _mm256_set1_epi8(0x10)));
 }
 
-
 /// Weights 64g..64g+63 of a Q4_K block (0..15) as w[0], w[1]: the low nibbles of 32 bytes, then their high nibbles.
 AVX2 static inline void vpg_q4_k_weights(const uint8_t *b, int g, __m256i *w) {
     const __m256i v = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * g)), m4 = _mm256_set1_epi8(0x0F);
