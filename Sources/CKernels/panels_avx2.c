@@ -180,6 +180,21 @@ INLINE __m256 p_step256(const p_block256 *u, const vpg_q8_256 *x, const int spli
 
 // ---- The driver: row panels of eight, token tiles of 32, chunks of blocks unpacked once per panel and tile.
 
+/// A tile's sums to y (rows [T] × ldy, column r − y0 for row r): lane k of acc[p][t] is row first + 8p + k, kept
+/// when it lies in lo..<hi (the panels' padding lanes are dropped).
+INLINE void p_store(__m256 acc[P_PANELS][P_TILE], int panels, int T, int64_t first, int64_t lo, int64_t hi, float *y,
+                    int64_t ldy, int64_t y0) {
+    for (int p = 0; p < panels; p++)
+        for (int t = 0; t < T; t++) {
+            float lanes[8];
+            _mm256_storeu_ps(lanes, acc[p][t]);
+            for (int k = 0; k < 8; k++) {
+                const int64_t r = first + 8 * p + k;
+                if (r >= lo && r < hi) y[t * ldy + r - y0] = lanes[k];
+            }
+        }
+}
+
 /// ACC[t] (t < T) += the n blocks u[i] of a chunk times token t's activations x[t] + i0 + i (with aux[t][i]): two
 /// tokens per load of a block (+7% for Q7, +14% for Q4_0 against one).
 #define P_TOKENS(ACC, T, n, STEP)                                                                                  \
@@ -231,14 +246,7 @@ INLINE __m256 p_step256(const p_block256 *u, const vpg_q8_256 *x, const int spli
                         P_TOKENS(acc[p], T, n, STEP);                                                              \
                     }                                                                                              \
                 }                                                                                                  \
-                for (int p = 0; p < panels; p++) {                                                                 \
-                    const int64_t first = p0 + 8 * p, count = p1 - first < 8 ? p1 - first : 8;                     \
-                    for (int t = 0; t < T; t++) {                                                                  \
-                        float lanes[8];                                                                            \
-                        _mm256_storeu_ps(lanes, acc[p][t]);                                                        \
-                        for (int k = 0; k < count; k++) y[(t0 + t) * ldy + first + k - r0] = lanes[k];             \
-                    }                                                                                              \
-                }                                                                                                  \
+                p_store(acc, panels, T, p0, p0, p1, y + t0 * ldy, ldy, r0);                                        \
             }                                                                                                      \
         }                                                                                                          \
     }
@@ -299,15 +307,7 @@ AVX2 void vpg_matmul_panels_q7_avx2(const void *rows, int64_t panel_bytes, const
                     P_TOKENS(acc[p], T, n, STEP_Q7);
                 }
             }
-            for (int p = 0; p < panels; p++)
-                for (int t = 0; t < T; t++) {
-                    float lanes[8];
-                    _mm256_storeu_ps(lanes, acc[p][t]);
-                    for (int k = 0; k < 8; k++) {
-                        const int64_t r = 8 * (g + p) + k;
-                        if (r >= r0 && r < r1) y[(t0 + t) * ldy + r - r0] = lanes[k];
-                    }
-                }
+            p_store(acc, panels, T, 8 * g, r0, r1, y + t0 * ldy, ldy, r0);
         }
     }
 }
