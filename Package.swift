@@ -28,20 +28,18 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
-        // System libraries (Debian: libopenblas-dev, libomp-dev).
-        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
-                       providers: [.apt(["libopenblas-dev"])]),
-        // C kernels: the only place for intrinsics and OpenMP.
+        // C kernels: the only place for intrinsics and OpenMP (Debian: libomp-dev), and the loader of OpenBLAS
+        // (Debian: libopenblas-dev), which is opened at run time so that its kernels can follow the CPU (blas.c).
         .target(name: "CKernels",
                 cSettings: cOptimizedInDebug + [.unsafeFlags(["-fopenmp"])],
-                linkerSettings: [.linkedLibrary("omp5")]),
+                linkerSettings: [.linkedLibrary("omp5"), .linkedLibrary("dl")]),
 
         // Quant formats: block layouts and scalar reference dequantization.
         .target(name: "Quants", swiftSettings: optimizedInDebug),
         // GGUF reader (mmap, bounds-checked) and writer.
         .target(name: "GGUF", dependencies: ["Quants"], swiftSettings: optimizedInDebug),
-        // Kernels: matrix products (dequantize + OpenBLAS), norms, rotary, attention, threads.
-        .target(name: "Kernels", dependencies: ["Quants", "CBLAS", "CKernels"], swiftSettings: optimizedInDebug),
+        // Kernels: matrix products (integer kernels, dequantize + OpenBLAS), norms, rotary, attention, threads.
+        .target(name: "Kernels", dependencies: ["Quants", "CKernels"], swiftSettings: optimizedInDebug),
         // The Qwen2 architecture: configuration, weights, KV cache and forward pass.
         .target(name: "Qwen2", dependencies: ["GGUF", "Kernels", "CKernels", "Quants"], swiftSettings: optimizedInDebug),
         // Byte-level BPE tokenizer (llama.cpp's gpt2 vocabularies: qwen2, deepseek-r1-qwen).
@@ -118,6 +116,10 @@ let package = Package(
                           path: "Tools/make-shaped-model", swiftSettings: optimizedInDebug),
 
         .target(name: "TestSupport", dependencies: ["GGUF", "ModelStore"], path: "Tests/TestSupport"),
+        // Test-only: the SIMD kernels of every x86 path built again through SIMDe's plain-C emulation (Debian:
+        // libsimde-dev), so that each path is checked against the generic twins on any x86-64 CPU.
+        .target(name: "CKernelsEmulated", dependencies: ["CKernels"], path: "Tests/CKernelsEmulated",
+                cSettings: cOptimizedInDebug + [.unsafeFlags(["-ffp-contract=off"])]),
         .testTarget(name: "QuantsTests", dependencies: ["Quants", "GGUF", "TestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "Sampling", "TestSupport"],
@@ -139,6 +141,6 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "VPGEATests", dependencies: ["VPGEA", "Training", "Engine", "Qwen2", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
-        .testTarget(name: "CKernelsTests", dependencies: ["CKernels", "CBLAS"]),
+        .testTarget(name: "CKernelsTests", dependencies: ["CKernels", "CKernelsEmulated", "Quants"]),
     ]
 )

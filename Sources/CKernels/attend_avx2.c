@@ -43,7 +43,7 @@ INLINE void attend(const float *q, const uint8_t *k, const uint8_t *v, int64_t r
     AVX2 void NAME(const float *q, const void *k0, const void *v0, int64_t row_bytes, int64_t length,       \
                    int group, int head_dim, float scale, float *scores, float *out) {                      \
         if (head_dim % 8 != 0 || group > 8) {                                                              \
-            vpg_attend_rows(F16 ? vpg_dequant_kernel(1, VPG_PATH_AVX2) : NULL, q, k0, v0, row_bytes, length, \
+            vpg_attend_rows(F16 ? vpg_dequant_kernel(1, VPG_PATH) : NULL, q, k0, v0, row_bytes, length, \
                             group, head_dim, scale, scores, out);                                          \
             return;                                                                                        \
         }                                                                                                  \
@@ -58,16 +58,17 @@ INLINE void attend(const float *q, const uint8_t *k, const uint8_t *v, int64_t r
         default: attend(q, k0, v0, row_bytes, length, head_dim, scale, scores, out, 8, F16); break;         \
         }                                                                                                  \
     }
-ENTRY(vpg_attend_f32_avx2, 0)
-ENTRY(vpg_attend_f16_avx2, 1)
+ENTRY(VPG_FN(vpg_attend_f32), 0)
+ENTRY(VPG_FN(vpg_attend_f16), 1)
 
 /// q8_0 rows: widened by the AVX2 row kernel, then the plain loops.
-void vpg_attend_q8_0_avx2(const float *q, const void *k0, const void *v0, int64_t row_bytes, int64_t length,
+void VPG_FN(vpg_attend_q8_0)(const float *q, const void *k0, const void *v0, int64_t row_bytes, int64_t length,
                           int group, int head_dim, float scale, float *scores, float *out) {
-    vpg_attend_rows(vpg_dequant_kernel(8, VPG_PATH_AVX2), q, k0, v0, row_bytes, length, group, head_dim, scale, scores, out);
+    vpg_attend_rows(vpg_dequant_kernel(8, VPG_PATH), q, k0, v0, row_bytes, length, group, head_dim, scale, scores, out);
 }
 
-#else
+#elif !defined(VPG_BUILD_AVXVNNI) && !defined(VPG_BUILD_AVX512)
+// Other CPUs: the AVX2 names lead to the generic twins.
 void vpg_attend_f32_avx2(const float *q, const void *k0, const void *v0, int64_t row_bytes, int64_t length, int group,
                          int head_dim, float scale, float *scores, float *out) {
     vpg_attend_f32_generic(q, k0, v0, row_bytes, length, group, head_dim, scale, scores, out);

@@ -1,7 +1,8 @@
 // Dequantization of whole rows to f32, for the matrix-product panels (prompt processing, batched generation,
 // training). The arithmetic is the scalar reference's (Quants/Dequantize.swift, bit-identical to gguf-py),
-// operation for operation, with contraction off: each kernel is one always-inline body compiled twice, plain
-// and with AVX2/F16C enabled (the compiler vectorises the loops); results are identical on both paths.
+// operation for operation, with contraction off: each kernel is one always-inline body compiled once per path: plain,
+// and for each x86 path with its instructions enabled (the compiler vectorises the loops); results are identical
+// on every path.
 #include <string.h>
 #include "CKernels.h"
 #include "quant_blocks.h"
@@ -92,11 +93,25 @@ BODY void row_q6_k(const uint8_t *x, float *y, int64_t n) {
     }
 }
 
+// One copy per path, named as kernel_table.h expects (vpg_dequant_q4_k_avx512, …); the table picks among them.
+#if defined(__x86_64__)
 #define DEFINE_PATHS(name)                                                                                     \
-    static void name##_generic(const void *x, float *y, int64_t n) { row_##name(x, y, n); }                   \
-    __attribute__((target("avx2,fma,f16c"))) static void name##_avx2(const void *x, float *y, int64_t n) {    \
+    void vpg_dequant_##name##_generic(const void *x, float *y, int64_t n) { row_##name(x, y, n); }            \
+    __attribute__((target("avx2,fma,f16c"))) void vpg_dequant_##name##_avx2(const void *x, float *y, int64_t n) { \
+        row_##name(x, y, n);                                                                                   \
+    }                                                                                                          \
+    __attribute__((target("avx2,fma,f16c,avxvnni"))) void vpg_dequant_##name##_avxvnni(const void *x, float *y, \
+                                                                                       int64_t n) {            \
+        row_##name(x, y, n);                                                                                   \
+    }                                                                                                          \
+    __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni"))) void               \
+    vpg_dequant_##name##_avx512(const void *x, float *y, int64_t n) {                                          \
         row_##name(x, y, n);                                                                                   \
     }
+#else
+#define DEFINE_PATHS(name) \
+    void vpg_dequant_##name##_generic(const void *x, float *y, int64_t n) { row_##name(x, y, n); }
+#endif
 
 DEFINE_PATHS(f16)
 DEFINE_PATHS(q8_0)
@@ -104,16 +119,3 @@ DEFINE_PATHS(q4_0)
 DEFINE_PATHS(q5_0)
 DEFINE_PATHS(q4_k)
 DEFINE_PATHS(q6_k)
-
-vpg_dequant_fn vpg_dequant_kernel(int ggml_type, int path) {
-    const int simd = path == VPG_PATH_AVX2 && vpg_path_supported(VPG_PATH_AVX2);
-    switch (ggml_type) {
-    case 1: return simd ? f16_avx2 : f16_generic;
-    case 2: return simd ? q4_0_avx2 : q4_0_generic;
-    case 6: return simd ? q5_0_avx2 : q5_0_generic;
-    case 8: return simd ? q8_0_avx2 : q8_0_generic;
-    case 12: return simd ? q4_k_avx2 : q4_k_generic;
-    case 14: return simd ? q6_k_avx2 : q6_k_generic;
-    default: return NULL;
-    }
-}

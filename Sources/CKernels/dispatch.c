@@ -1,37 +1,157 @@
-// The one place that probes the CPU and picks kernels.
+// The one place that probes the CPU and picks kernels: every path's kernels in one table (kernel_table.h).
 #include <stdlib.h>
 #include <string.h>
 #include "CKernels.h"
 #include "quant_blocks.h"
-#include "exp_poly.h"
+#include "kernel_table.h"
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
+VPG_DECLARE_DEQUANT(generic)
+VPG_DECLARE_PATH(generic)
+#if defined(__x86_64__)
+VPG_DECLARE_PATH(avx2)
+VPG_DECLARE_PATH(avxvnni)
+VPG_DECLARE_PATH(avx512)
+VPG_DECLARE_DEQUANT(avx2)
+VPG_DECLARE_DEQUANT(avxvnni)
+VPG_DECLARE_DEQUANT(avx512)
+#endif
+
+static const vpg_kernel_table tables[VPG_PATH_COUNT] = {
+    VPG_TABLE(VPG_PATH_GENERIC, generic, generic),
+#if defined(__x86_64__)
+    VPG_TABLE(VPG_PATH_AVX2, avx2, avx2),
+    VPG_TABLE(VPG_PATH_AVXVNNI, avxvnni, avxvnni),
+    VPG_TABLE(VPG_PATH_AVX512, avx512, avx512),
+#else
+    VPG_TABLE(VPG_PATH_AVX2, generic, generic),
+    VPG_TABLE(VPG_PATH_AVXVNNI, generic, generic),
+    VPG_TABLE(VPG_PATH_AVX512, generic, generic),
+#endif
+};
+
+const vpg_kernel_table *vpg_kernels(int path) {
+    return path >= 0 && path < VPG_PATH_COUNT ? &tables[path] : NULL;
+}
+
+#if defined(__x86_64__)
+/// The CPU's feature bits that the paths need, and which register states the operating system saves (XCR0).
+static int cpu_has(int path) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    const int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, f16c = (c >> 29) & 1;
+    if (!osxsave) return 0;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    const int ymm = (lo & 0x6) == 0x6, zmm = (lo & 0xE6) == 0xE6;   // SSE+AVX state; plus opmask, ZMM 0–15, 16–31
+    unsigned a7, b7, c7, d7, a71 = 0, b71, c71, d71;
+    if (!__get_cpuid_count(7, 0, &a7, &b7, &c7, &d7)) return 0;
+    if (a7 >= 1) __get_cpuid_count(7, 1, &a71, &b71, &c71, &d71);
+    const int avx2 = ymm && fma && f16c && ((b7 >> 5) & 1);
+    switch (path) {
+    case VPG_PATH_AVX2: return avx2;
+    case VPG_PATH_AVXVNNI: return avx2 && ((a71 >> 4) & 1);
+    case VPG_PATH_AVX512: {
+        const int f = (b7 >> 16) & 1, dq = (b7 >> 17) & 1, bw = (b7 >> 30) & 1, vl = (b7 >> 31) & 1;
+        const int vnni = (c7 >> 11) & 1;
+        return avx2 && zmm && f && dq && bw && vl && vnni;
+    }
+    default: return 0;
+    }
+}
+#endif
+
+int vpg_cpu_avx512_foundation(void) {
+#if defined(__x86_64__)
+    unsigned a, b, c, d;
+    if (!vpg_path_supported(VPG_PATH_AVX2) || !__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    const unsigned need = (1u << 16) | (1u << 17) | (1u << 28) | (1u << 30) | (1u << 31);   // F, DQ, CD, BW, VL
+    return (lo & 0xE6) == 0xE6 && (b & need) == need;
+#else
+    return 0;
+#endif
+}
 
 int vpg_path_supported(int path) {
     if (path == VPG_PATH_GENERIC) return 1;
 #if defined(__x86_64__)
-    if (path == VPG_PATH_AVX2) {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    static int known[VPG_PATH_COUNT], answer[VPG_PATH_COUNT];
+    if (path > 0 && path < VPG_PATH_COUNT) {
+        if (!known[path]) {
+            answer[path] = cpu_has(path);
+            known[path] = 1;
+        }
+        return answer[path];
     }
 #endif
     return 0;
 }
 
+static const char *const names[VPG_PATH_COUNT] = {"generic", "avx2", "avxvnni", "avx512"};
+
+const char *vpg_path_name(int path) { return path >= 0 && path < VPG_PATH_COUNT ? names[path] : "unknown"; }
+
 int vpg_best_path(void) {
+    int best = VPG_PATH_GENERIC;
+    for (int p = VPG_PATH_COUNT - 1; p > 0; p--)
+        if (vpg_path_supported(p)) {
+            best = p;
+            break;
+        }
     const char *forced = getenv("VPGEA_KERNELS");
-    if (forced && strcmp(forced, "generic") == 0) return VPG_PATH_GENERIC;
-    if (forced && strcmp(forced, "avx2") == 0) return vpg_path_supported(VPG_PATH_AVX2) ? VPG_PATH_AVX2 : VPG_PATH_GENERIC;
-    return vpg_path_supported(VPG_PATH_AVX2) ? VPG_PATH_AVX2 : VPG_PATH_GENERIC;
+    if (forced)
+        for (int p = 0; p < VPG_PATH_COUNT; p++)
+            if (strcmp(forced, names[p]) == 0 && vpg_path_supported(p)) return p;
+    return best;
+}
+
+/// The table of `path` if this CPU runs it, else the generic one.
+static const vpg_kernel_table *usable(int path) {
+    return &tables[path > 0 && path < VPG_PATH_COUNT && vpg_path_supported(path) ? path : VPG_PATH_GENERIC];
+}
+
+static const vpg_type_kernels *row_of(int ggml_type, int path) {
+    return ggml_type >= 0 && ggml_type < VPG_TYPE_ROWS ? &usable(path)->type[ggml_type] : NULL;
 }
 
 vpg_dot_fn vpg_dot_kernel(int ggml_type, int path) {
-    const int simd = path == VPG_PATH_AVX2 && vpg_path_supported(VPG_PATH_AVX2);
-    switch (ggml_type) {
-    case 1: return simd ? vpg_dot_f16_avx2 : vpg_dot_f16_generic;
-    case 2: return simd ? vpg_dot_q4_0_avx2 : vpg_dot_q4_0_generic;
-    case 6: return simd ? vpg_dot_q5_0_avx2 : vpg_dot_q5_0_generic;
-    case 8: return simd ? vpg_dot_q8_0_avx2 : vpg_dot_q8_0_generic;
-    case 12: return simd ? vpg_dot_q4_k_avx2 : vpg_dot_q4_k_generic;
-    case 14: return simd ? vpg_dot_q6_k_avx2 : vpg_dot_q6_k_generic;
+    const vpg_type_kernels *k = row_of(ggml_type, path);
+    return k ? k->dot : NULL;
+}
+
+vpg_dequant_fn vpg_dequant_kernel(int ggml_type, int path) {
+    const vpg_type_kernels *k = row_of(ggml_type, path);
+    return k ? k->dequant : NULL;
+}
+
+vpg_dotq_fn vpg_dotq_kernel(int ggml_type, int path) {
+    const vpg_type_kernels *k = row_of(ggml_type, path);
+    return k ? k->dotq : NULL;
+}
+
+vpg_dotq_rows_fn vpg_dotq_rows_kernel(int ggml_type, int path) {
+    const vpg_type_kernels *k = row_of(ggml_type, path);
+    return k ? k->dotq_rows : NULL;
+}
+
+vpg_matmul_panels_fn vpg_matmul_panels_kernel(int ggml_type, int path) {
+    const vpg_type_kernels *k = row_of(ggml_type, path);
+    return k ? k->panels : NULL;
+}
+
+int vpg_dotq_block(int ggml_type) {
+    const vpg_type_kernels *k = row_of(ggml_type, VPG_PATH_GENERIC);
+    return k ? k->q_block : 0;
+}
+
+vpg_quantize_fn vpg_quantize_kernel(int block, int path) {
+    switch (block) {
+    case 32: return usable(path)->type[8].quantize;
+    case 256: return usable(path)->type[12].quantize;
     default: return NULL;
     }
 }
@@ -40,47 +160,6 @@ void vpg_matvec_rows(vpg_dot_fn dot, const void *rows, int64_t row_bytes, const 
                      int64_t r0, int64_t r1, int64_t cols) {
     const uint8_t *base = rows;
     for (int64_t r = r0; r < r1; r++) y[r - r0] = dot(base + r * row_bytes, x, cols);
-}
-
-vpg_dotq_fn vpg_dotq_kernel(int ggml_type, int path) {
-    const int simd = path == VPG_PATH_AVX2 && vpg_path_supported(VPG_PATH_AVX2);
-    switch (ggml_type) {
-    case 2: return simd ? vpg_dotq_q4_0_avx2 : vpg_dotq_q4_0_generic;
-    case 6: return simd ? vpg_dotq_q5_0_avx2 : vpg_dotq_q5_0_generic;
-    case 8: return simd ? vpg_dotq_q8_0_avx2 : vpg_dotq_q8_0_generic;
-    case 12: return simd ? vpg_dotq_q4_k_avx2 : vpg_dotq_q4_k_generic;
-    case 14: return simd ? vpg_dotq_q6_k_avx2 : vpg_dotq_q6_k_generic;
-    default: return NULL;
-    }
-}
-
-vpg_quantize_fn vpg_quantize_kernel(int block, int path) {
-    const int simd = path == VPG_PATH_AVX2 && vpg_path_supported(VPG_PATH_AVX2);
-    switch (block) {
-    case 32: return simd ? vpg_quantize_q8_32_avx2 : vpg_quantize_q8_32_generic;
-    case 256: return simd ? vpg_quantize_q8_256_avx2 : vpg_quantize_q8_256_generic;
-    default: return NULL;
-    }
-}
-
-int vpg_dotq_block(int ggml_type) {
-    switch (ggml_type) {
-    case 2: case 6: case 8: return 32;
-    case 12: case 14: return 256;
-    default: return 0;
-    }
-}
-
-vpg_dotq_rows_fn vpg_dotq_rows_kernel(int ggml_type, int path) {
-    const int simd = path == VPG_PATH_AVX2 && vpg_path_supported(VPG_PATH_AVX2);
-    switch (ggml_type) {
-    case 2: return simd ? vpg_dotq_rows_q4_0_avx2 : vpg_dotq_rows_q4_0_generic;
-    case 6: return simd ? vpg_dotq_rows_q5_0_avx2 : vpg_dotq_rows_q5_0_generic;
-    case 8: return simd ? vpg_dotq_rows_q8_0_avx2 : vpg_dotq_rows_q8_0_generic;
-    case 12: return simd ? vpg_dotq_rows_q4_k_avx2 : vpg_dotq_rows_q4_k_generic;
-    case 14: return simd ? vpg_dotq_rows_q6_k_avx2 : vpg_dotq_rows_q6_k_generic;
-    default: return NULL;
-    }
 }
 
 void vpg_matmul_rows_q(vpg_dotq_rows_fn dot, const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
@@ -96,35 +175,17 @@ void vpg_matmul_rows_q(vpg_dotq_rows_fn dot, const void *rows, int64_t row_bytes
     }
 }
 
-vpg_matmul_panels_fn vpg_matmul_panels_kernel(int ggml_type, int path) {
-    const int simd = path == VPG_PATH_AVX2 && vpg_path_supported(VPG_PATH_AVX2);
-    switch (ggml_type) {
-    case 2: return simd ? vpg_matmul_panels_q4_0_avx2 : vpg_matmul_panels_q4_0_generic;
-    case 6: return simd ? vpg_matmul_panels_q5_0_avx2 : vpg_matmul_panels_q5_0_generic;
-    case 12: return simd ? vpg_matmul_panels_q4_k_avx2 : vpg_matmul_panels_q4_k_generic;
-    case 14: return simd ? vpg_matmul_panels_q6_k_avx2 : vpg_matmul_panels_q6_k_generic;
-    default: return NULL;
-    }
-}
+vpg_exp_shifted_fn vpg_exp_shifted_kernel(int path) { return usable(path)->exp_shifted; }
 
-vpg_exp_shifted_fn vpg_exp_shifted_kernel(int path) {
-    return path == VPG_PATH_AVX2 && vpg_path_supported(VPG_PATH_AVX2) ? vpg_exp_shifted_avx2 : vpg_exp_shifted_generic;
-}
+vpg_quantize_fn vpg_quantize_q7_kernel(int path) { return usable(path)->quantize_q7; }
 
-vpg_quantize_fn vpg_quantize_q7_kernel(int path) {
-    return path == VPG_PATH_AVX2 && vpg_path_supported(VPG_PATH_AVX2) ? vpg_quantize_q7_32_avx2 : vpg_quantize_q7_32_generic;
-}
-
-vpg_matmul_panels_fn vpg_matmul_panels_q7_kernel(int path) {
-    return path == VPG_PATH_AVX2 && vpg_path_supported(VPG_PATH_AVX2) ? vpg_matmul_panels_q7_avx2 : vpg_matmul_panels_q7_generic;
-}
+vpg_matmul_panels_fn vpg_matmul_panels_q7_kernel(int path) { return usable(path)->panels_q7; }
 
 vpg_attend_fn vpg_attend_kernel(int cache_type, int path) {
-    const int simd = path == VPG_PATH_AVX2 && vpg_path_supported(VPG_PATH_AVX2);
     switch (cache_type) {
-    case 0: return simd ? vpg_attend_f32_avx2 : vpg_attend_f32_generic;
-    case 1: return simd ? vpg_attend_f16_avx2 : vpg_attend_f16_generic;
-    case 8: return simd ? vpg_attend_q8_0_avx2 : vpg_attend_q8_0_generic;
+    case 0: return usable(path)->attend[0];
+    case 1: return usable(path)->attend[1];
+    case 8: return usable(path)->attend[2];
     default: return NULL;
     }
 }

@@ -31,7 +31,7 @@ AVX2 static inline __m256 sum32(const float *x) {
 }
 
 /// f16 row (the KV cache's keys) · f32 vector: 8 halves at a time through F16C, the tail in scalar code.
-AVX2 float vpg_dot_f16_avx2(const void *row, const float *x, int64_t n) {
+AVX2 float VPG_FN(vpg_dot_f16)(const void *row, const float *x, int64_t n) {
     const uint8_t *b = row;
     __m256 acc = _mm256_setzero_ps();
     int64_t i = 0;
@@ -44,7 +44,7 @@ AVX2 float vpg_dot_f16_avx2(const void *row, const float *x, int64_t n) {
     return sum;
 }
 
-AVX2 float vpg_dot_q8_0_avx2(const void *row, const float *x, int64_t n) {
+AVX2 float VPG_FN(vpg_dot_q8_0)(const void *row, const float *x, int64_t n) {
     const uint8_t *b = row;
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n; i += 32, b += 34, x += 32) {
@@ -54,7 +54,7 @@ AVX2 float vpg_dot_q8_0_avx2(const void *row, const float *x, int64_t n) {
     return vpg_hsum(acc);
 }
 
-AVX2 float vpg_dot_q4_0_avx2(const void *row, const float *x, int64_t n) {
+AVX2 float VPG_FN(vpg_dot_q4_0)(const void *row, const float *x, int64_t n) {
     const uint8_t *b = row;
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n; i += 32, b += 18, x += 32) {
@@ -64,7 +64,7 @@ AVX2 float vpg_dot_q4_0_avx2(const void *row, const float *x, int64_t n) {
     return vpg_hsum(acc);
 }
 
-AVX2 float vpg_dot_q5_0_avx2(const void *row, const float *x, int64_t n) {
+AVX2 float VPG_FN(vpg_dot_q5_0)(const void *row, const float *x, int64_t n) {
     const uint8_t *b = row;
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n; i += 32, b += 22, x += 32) {
@@ -77,7 +77,7 @@ AVX2 float vpg_dot_q5_0_avx2(const void *row, const float *x, int64_t n) {
     return vpg_hsum(acc);
 }
 
-AVX2 float vpg_dot_q4_k_avx2(const void *row, const float *x, int64_t n) {
+AVX2 float VPG_FN(vpg_dot_q4_k)(const void *row, const float *x, int64_t n) {
     const uint8_t *b = row;
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     __m256 acc = _mm256_setzero_ps();
@@ -98,7 +98,7 @@ AVX2 float vpg_dot_q4_k_avx2(const void *row, const float *x, int64_t n) {
     return vpg_hsum(acc);
 }
 
-AVX2 float vpg_dot_q6_k_avx2(const void *row, const float *x, int64_t n) {
+AVX2 float VPG_FN(vpg_dot_q6_k)(const void *row, const float *x, int64_t n) {
     const uint8_t *b = row;
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03), k32 = _mm256_set1_epi8(32);
     __m256 acc = _mm256_setzero_ps();
@@ -129,7 +129,8 @@ AVX2 float vpg_dot_q6_k_avx2(const void *row, const float *x, int64_t n) {
     return vpg_hsum(acc);
 }
 
-#else
+#elif !defined(VPG_BUILD_AVXVNNI) && !defined(VPG_BUILD_AVX512)
+// Other CPUs: the AVX2 names lead to the generic twins.
 // Not x86: the AVX2 names resolve to the generic kernels so the table below stays the same.
 float vpg_dot_f16_avx2(const void *r, const float *x, int64_t n) { return vpg_dot_f16_generic(r, x, n); }
 float vpg_dot_q8_0_avx2(const void *r, const float *x, int64_t n) { return vpg_dot_q8_0_generic(r, x, n); }

@@ -16,7 +16,11 @@
 /// Σ a_i·b_i of 32 signed bytes as 8 int32 partial sums, with |a| precomputed once per weight block
 /// (|a| ≤ 128, |b| ≤ 127: no int16 overflow).
 INLINE __m256i idot32_abs(__m256i abs_a, __m256i a, __m256i b) {
+#if VPG_VNNI
+    return VPG_DPBUSD256(_mm256_setzero_si256(), abs_a, _mm256_sign_epi8(b, a));   // the same sums in one step
+#else
     return _mm256_madd_epi16(_mm256_maddubs_epi16(abs_a, _mm256_sign_epi8(b, a)), _mm256_set1_epi16(1));
+#endif
 }
 
 /// The 32-element formats: blocks in pairs with two accumulators per row, the odd last block into the first.
@@ -97,7 +101,12 @@ typedef void (*k_scales_fn)(const uint8_t *, k_scales *);
 
 /// dots += s_j · (w_j · x_j): the integer part for one row and one group of 32.
 INLINE __m256i k_group(__m256i dots, __m256i w, __m256i s, const int8_t *x) {
-    return _mm256_add_epi32(dots, _mm256_madd_epi16(_mm256_maddubs_epi16(w, _mm256_loadu_si256((const __m256i *)x)), s));
+    const __m256i pairs = _mm256_maddubs_epi16(w, _mm256_loadu_si256((const __m256i *)x));
+#if VPG_VNNI
+    return VPG_DPWSSD256(dots, pairs, s);   // madd and add in one step
+#else
+    return _mm256_add_epi32(dots, _mm256_madd_epi16(pairs, s));
+#endif
 }
 
 /// acc += the block's contribution, from its integer dots and the row's activation block y.
@@ -217,10 +226,10 @@ INLINE void quantize_32(const float *x, vpg_q8_32 *out, int64_t n, float levels,
     }
 }
 
-AVX2 void vpg_quantize_q8_32_avx2(const float *x, void *blocks, int64_t n) { quantize_32(x, blocks, n, 127, 0); }
-AVX2 void vpg_quantize_q7_32_avx2(const float *x, void *blocks, int64_t n) { quantize_32(x, blocks, n, 63, 64); }
+AVX2 void VPG_FN(vpg_quantize_q8_32)(const float *x, void *blocks, int64_t n) { quantize_32(x, blocks, n, 127, 0); }
+AVX2 void VPG_FN(vpg_quantize_q7_32)(const float *x, void *blocks, int64_t n) { quantize_32(x, blocks, n, 63, 64); }
 
-AVX2 void vpg_quantize_q8_256_avx2(const float *x, void *blocks, int64_t n) {
+AVX2 void VPG_FN(vpg_quantize_q8_256)(const float *x, void *blocks, int64_t n) {
     vpg_q8_256 *out = blocks;
     for (int64_t b = 0; b < n / 256; b++, x += 256) {
         const float d = amax_f32(x, 256) / 127, id = d > 0 ? 1 / d : 0;
@@ -261,11 +270,11 @@ AVX2 void vpg_quantize_q8_256_avx2(const float *x, void *blocks, int64_t n) {
 #define Q5_0(T) block_pairs(row, 22, q5_0_weights, xq, stride, out, n, T)
 #define Q4_K(T) k_rows(row, 144, q4_k_scales, vpg_q4_k_weights, 2, xq, stride, out, n, T)
 #define Q6_K(T) k_rows(row, 210, q6_k_scales, vpg_q6_k_weights, 4, xq, stride, out, n, T)
-BY_FOURS(vpg_dotq_rows_q8_0_avx2, Q8_0)
-BY_FOURS(vpg_dotq_rows_q4_0_avx2, Q4_0)
-BY_FOURS(vpg_dotq_rows_q5_0_avx2, Q5_0)
-ANY_ROWS(vpg_dotq_rows_q4_k_avx2, Q4_K)
-ANY_ROWS(vpg_dotq_rows_q6_k_avx2, Q6_K)
+BY_FOURS(VPG_FN(vpg_dotq_rows_q8_0), Q8_0)
+BY_FOURS(VPG_FN(vpg_dotq_rows_q4_0), Q4_0)
+BY_FOURS(VPG_FN(vpg_dotq_rows_q5_0), Q5_0)
+ANY_ROWS(VPG_FN(vpg_dotq_rows_q4_k), Q4_K)
+ANY_ROWS(VPG_FN(vpg_dotq_rows_q6_k), Q6_K)
 
 // The one-row kernels (generation of one sequence).
 #define ONE(NAME, CALL)                                                                                    \
@@ -275,13 +284,14 @@ ANY_ROWS(vpg_dotq_rows_q6_k_avx2, Q6_K)
         CALL(1);                                                                                           \
         return out[0];                                                                                     \
     }
-ONE(vpg_dotq_q8_0_avx2, Q8_0)
-ONE(vpg_dotq_q4_0_avx2, Q4_0)
-ONE(vpg_dotq_q5_0_avx2, Q5_0)
-ONE(vpg_dotq_q4_k_avx2, Q4_K)
-ONE(vpg_dotq_q6_k_avx2, Q6_K)
+ONE(VPG_FN(vpg_dotq_q8_0), Q8_0)
+ONE(VPG_FN(vpg_dotq_q4_0), Q4_0)
+ONE(VPG_FN(vpg_dotq_q5_0), Q5_0)
+ONE(VPG_FN(vpg_dotq_q4_k), Q4_K)
+ONE(VPG_FN(vpg_dotq_q6_k), Q6_K)
 
-#else
+#elif !defined(VPG_BUILD_AVXVNNI) && !defined(VPG_BUILD_AVX512)
+// Other CPUs: the AVX2 names lead to the generic twins.
 #define FALLBACK(NAME, GENERIC)                                                                            \
     void NAME(const void *row, const void *xq, int64_t stride, int rows, float *out, int64_t n) {          \
         GENERIC(row, xq, stride, rows, out, n);                                                            \

@@ -51,21 +51,41 @@ INLINE __m256i p_row_lanes(const int16_t value[8], int h) {
 /// One 32-weight group of the eight rows times a token's 32 activations: per row (row k in lane k), Σ q·x over
 /// weights 0..15 times s[h][0] plus over 16..31 times s[h][1] (s as p_row_lanes gives them). `split`: the two
 /// parts go to int32 apart with their own scales (Q6_K, Q7; an int16 lane then sums 4 products ≤ 63·127 or
-/// 127·64); otherwise s[h][0] serves the whole group (an int16 lane sums 8 products ≤ 31·127). `signed_q`: the
-/// weights are the signed operand and the activations the unsigned one (Q7); otherwise the other way round.
-INLINE __m256i p_group(const __m256i v[4][2], const __m256i s[2][2], const int8_t *x, const int split, const int signed_q) {
+/// 127·64); otherwise s[h][0] serves the whole group (an int16 lane sums 8 products ≤ 31·127). `unit`: every scale
+/// is 1 (Q4_0, Q5_0, Q7). `signed_q`: the weights are the signed operand and the activations the unsigned one
+/// (Q7); otherwise the other way round. With VNNI the same integer sums take fewer steps: unit scales let vpdpbusd
+/// take every product straight to int32; Q4_K's int32 lanes (16 products ≤ 15·127) still fit an int16, so one
+/// madd with s whose high halves are zero (p_vnni_scales) scales them; Q6_K's int16 sums go through vpdpwssd.
+INLINE __m256i p_group(const __m256i v[4][2], const __m256i s[2][2], const int8_t *x, const int split, const int unit,
+                       const int signed_q) {
     __m256i xc[4];
     for (int c = 0; c < 4; c++) {
         int64_t g;
         memcpy(&g, x + 8 * c, 8);
         xc[c] = _mm256_set1_epi64x(g);
     }
-#define P_MUL(c, h) (signed_q ? _mm256_maddubs_epi16(xc[c], v[c][h]) : _mm256_maddubs_epi16(v[c][h], xc[c]))
     __m256i part[2];
+#if VPG_VNNI
+#define P_DOT(acc, c, h) (signed_q ? VPG_DPBUSD256(acc, xc[c], v[c][h]) : VPG_DPBUSD256(acc, v[c][h], xc[c]))
+    if (unit || !split) {
+        for (int h = 0; h < 2; h++) {
+            __m256i acc = _mm256_setzero_si256();
+            for (int c = 0; c < 4; c++) acc = P_DOT(acc, c, h);
+            part[h] = unit ? acc : _mm256_madd_epi16(acc, s[h][0]);
+        }
+        return _mm256_hadd_epi32(part[0], part[1]);
+    }
+#undef P_DOT
+#endif
+#define P_MUL(c, h) (signed_q ? _mm256_maddubs_epi16(xc[c], v[c][h]) : _mm256_maddubs_epi16(v[c][h], xc[c]))
     for (int h = 0; h < 2; h++) {
         const __m256i lo = _mm256_add_epi16(P_MUL(0, h), P_MUL(1, h)), hi = _mm256_add_epi16(P_MUL(2, h), P_MUL(3, h));
+#if VPG_VNNI
+        part[h] = VPG_DPWSSD256(VPG_DPWSSD256(_mm256_setzero_si256(), lo, s[h][0]), hi, s[h][1]);
+#else
         part[h] = split ? _mm256_add_epi32(_mm256_madd_epi16(lo, s[h][0]), _mm256_madd_epi16(hi, s[h][1]))
                         : _mm256_madd_epi16(_mm256_add_epi16(lo, hi), s[h][0]);
+#endif
     }
 #undef P_MUL
     return _mm256_hadd_epi32(part[0], part[1]);
@@ -89,8 +109,12 @@ INLINE void p_unpack32(const uint8_t *const *row, int64_t at, __m256i (*weights)
 
 /// o·Σ x of a token's 32 activations (the offset's part of the block's sum, the same for all rows).
 INLINE int32_t p_aux32(const vpg_q8_32 *x, int offset) {
-    const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), _mm256_loadu_si256((const __m256i *)x->q)),
-                                        _mm256_set1_epi16(1));
+    const __m256i q = _mm256_loadu_si256((const __m256i *)x->q);
+#if VPG_VNNI
+    const __m256i s = VPG_DPBUSD256(_mm256_setzero_si256(), _mm256_set1_epi8(1), q);
+#else
+    const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), q), _mm256_set1_epi16(1));
+#endif
     __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
     h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4E));
     h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xB1));
@@ -100,7 +124,7 @@ INLINE int32_t p_aux32(const vpg_q8_32 *x, int offset) {
 /// acc += the block's contribution for one token, given its p_aux32.
 INLINE __m256 p_step32(const p_block32 *u, const vpg_q8_32 *x, int32_t aux, __m256 acc) {
     const __m256i one = _mm256_set1_epi16(1), ones[2][2] = {{one, one}, {one, one}};
-    const __m256i s = _mm256_sub_epi32(p_group(u->v, ones, x->q, 0, 0), _mm256_set1_epi32(aux));
+    const __m256i s = _mm256_sub_epi32(p_group(u->v, ones, x->q, 0, 1, 0), _mm256_set1_epi32(aux));
     return _mm256_fmadd_ps(_mm256_mul_ps(u->d, _mm256_set1_ps(x->d)), _mm256_cvtepi32_ps(s), acc);
 }
 
@@ -148,7 +172,13 @@ INLINE void p_unpack256(const uint8_t *const *row, int64_t at, k_unpack_fn unpac
         }
         p_interleave(group, u->v[g]);
         for (int h = 0; h < 2; h++)
-            for (int p = 0; p < 1 + split; p++) u->s[g][h][p] = p_row_lanes(s[p], h);
+            for (int p = 0; p < 1 + split; p++) {
+                u->s[g][h][p] = p_row_lanes(s[p], h);
+#if VPG_VNNI
+                // Q4_K's int32 sums meet the scale in one madd: each int32 lane's scale in its low half, 0 above.
+                if (!split) u->s[g][h][p] = _mm256_and_si256(u->s[g][h][p], _mm256_set1_epi32(0xFFFF));
+#endif
+            }
         int32_t pairs[8];
         for (int k = 0; k < 8; k++) memcpy(pairs + k, m[k] + 2 * g, 4);
         u->m[g] = _mm256_loadu_si256((const __m256i *)pairs);
@@ -165,8 +195,8 @@ INLINE __m256 p_step256(const p_block256 *u, const vpg_q8_256 *x, const int spli
     const __m256 dx = _mm256_set1_ps(x->d), ddx = _mm256_mul_ps(u->d, dx);
     __m256i mins = _mm256_setzero_si256();
     for (int g = 0; g < 8; g += 2) {
-        __m256i dots = _mm256_add_epi32(p_group(u->v[g], u->s[g], x->q + 32 * g, split, 0),
-                                        p_group(u->v[g + 1], u->s[g + 1], x->q + 32 * g + 32, split, 0));
+        __m256i dots = _mm256_add_epi32(p_group(u->v[g], u->s[g], x->q + 32 * g, split, 0, 0),
+                                        p_group(u->v[g + 1], u->s[g + 1], x->q + 32 * g + 32, split, 0, 0));
         int32_t pair[2];
         memcpy(pair, x->bsums + 2 * g, 8);
         const __m256i m = _mm256_add_epi32(_mm256_madd_epi16(u->m[g], _mm256_set1_epi32(pair[0])),
@@ -271,24 +301,24 @@ P_DRIVER(panels_q6_k, p_block256, vpg_q8_256, 256, 2, UNPACK_Q6_K, NO_AUX, STEP_
                    int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {                                            \
         DRIVER(rows, row_bytes, BYTES, xq, stride, tokens, y, ldy, r0, r1, cols, OFFSET);                          \
     }
-ENTRY(vpg_matmul_panels_q4_0_avx2, panels_q4_0, 18, 8)
-ENTRY(vpg_matmul_panels_q5_0_avx2, panels_q5_0, 22, 16)
-ENTRY(vpg_matmul_panels_q4_k_avx2, panels_q4_k, 144, 0)
-ENTRY(vpg_matmul_panels_q6_k_avx2, panels_q6_k, 210, 0)
+ENTRY(VPG_FN(vpg_matmul_panels_q4_0), panels_q4_0, 18, 8)
+ENTRY(VPG_FN(vpg_matmul_panels_q5_0), panels_q5_0, 22, 16)
+ENTRY(VPG_FN(vpg_matmul_panels_q4_k), panels_q4_k, 144, 0)
+ENTRY(VPG_FN(vpg_matmul_panels_q6_k), panels_q6_k, 210, 0)
 
 // ---- Q7: the records are stored as the step reads them (no unpacking), the offset's share with them.
 
 /// acc += a record's contribution for one token (u = its activations plus 64).
 INLINE __m256 p_step_q7(const vpg_q7_panel *u, const vpg_q8_32 *x, __m256 acc) {
     const __m256i one = _mm256_set1_epi16(1), ones[2][2] = {{one, one}, {one, one}};
-    const __m256i s = _mm256_sub_epi32(p_group((const __m256i (*)[2])u->q, ones, x->q, 1, 1),
+    const __m256i s = _mm256_sub_epi32(p_group((const __m256i (*)[2])u->q, ones, x->q, 1, 1, 1),
                                        _mm256_loadu_si256((const __m256i *)u->offset));
     return _mm256_fmadd_ps(_mm256_mul_ps(_mm256_loadu_ps(u->d), _mm256_set1_ps(x->d)), _mm256_cvtepi32_ps(s), acc);
 }
 #define STEP_Q7(u, x, aux, acc) p_step_q7(u, x, acc)
 
 /// As P_DRIVER, over the stored panels that hold rows r0..<r1 (lanes of rows outside are dropped).
-AVX2 void vpg_matmul_panels_q7_avx2(const void *rows, int64_t panel_bytes, const void *xq, int64_t stride,
+AVX2 void VPG_FN(vpg_matmul_panels_q7)(const void *rows, int64_t panel_bytes, const void *xq, int64_t stride,
                                     int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
     const int64_t blocks = cols / 32, end = (r1 + 7) / 8;
     for (int64_t g = r0 / 8; g < end; g += P_PANELS) {
@@ -312,7 +342,8 @@ AVX2 void vpg_matmul_panels_q7_avx2(const void *rows, int64_t panel_bytes, const
     }
 }
 
-#else
+#elif !defined(VPG_BUILD_AVXVNNI) && !defined(VPG_BUILD_AVX512)
+// Other CPUs: the AVX2 names lead to the generic twins.
 #define FALLBACK(NAME, GENERIC)                                                                                    \
     void NAME(const void *rows, int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens, float *y,       \
               int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {                                                 \

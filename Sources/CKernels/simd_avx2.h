@@ -1,12 +1,13 @@
-// AVX2 helpers shared by the f32-activation and the 8-bit-activation kernels.
+// AVX2 helpers shared by the f32-activation and the 8-bit-activation kernels, on every x86 path (simd_path.h).
 #ifndef VPGEA_SIMD_AVX2_H
 #define VPGEA_SIMD_AVX2_H
 #if defined(__x86_64__)
-#include <immintrin.h>
 #include <stdint.h>
 #include <string.h>
+#include "simd_path.h"
 
-#define AVX2 __attribute__((target("avx2,fma,f16c")))
+/// The target attribute of the path being built (the name is the baseline's: every path has AVX2).
+#define AVX2 VPG_TARGET
 
 /// Horizontal sum of 8 floats.
 AVX2 static inline float vpg_hsum(__m256 v) {

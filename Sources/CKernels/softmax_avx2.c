@@ -23,7 +23,7 @@ AVX2 static inline __m256 exp_poly8(__m256 x) {
     return _mm256_castsi256_ps(scaled);
 }
 
-AVX2 double vpg_exp_shifted_avx2(float *x, int64_t n, float *max_out) {
+AVX2 double VPG_FN(vpg_exp_shifted)(float *x, int64_t n, float *max_out) {
     const int64_t body = n / 8 * 8;
     __m256 mv = _mm256_set1_ps(-INFINITY);
     for (int64_t i = 0; i < body; i += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(x + i));
@@ -50,6 +50,7 @@ AVX2 double vpg_exp_shifted_avx2(float *x, int64_t n, float *max_out) {
     *max_out = m;
     return (_mm_cvtsd_f64(s2) + _mm_cvtsd_f64(_mm_unpackhi_pd(s2, s2))) + tail;
 }
-#else
+#elif !defined(VPG_BUILD_AVXVNNI) && !defined(VPG_BUILD_AVX512)
+// Other CPUs: the AVX2 names lead to the generic twins.
 double vpg_exp_shifted_avx2(float *x, int64_t n, float *max_out) { return vpg_exp_shifted_generic(x, n, max_out); }
 #endif

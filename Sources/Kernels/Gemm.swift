@@ -1,4 +1,4 @@
-import CBLAS
+import CKernels
 
 /// Row-major f32 matrix products (OpenBLAS, single-threaded: our threads split the work).
 /// `C[m, n] = alpha · op(A)[m, k] · op(B)[k, n] + beta · C`, where `op(X)` is `X` or `Xᵀ`.
@@ -12,8 +12,8 @@ public enum Gemm {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
             return
         }
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        vpg_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int64(m), Int64(n), Int64(k), alpha, a, Int64(lda), b, Int64(ldb), beta,
+                  c, Int64(ldc))
     }
 
     /// The same product on up to `threads` threads, each computing a slice of C's rows (or of its columns when C

@@ -1,4 +1,3 @@
-import CBLAS
 import CKernels
 import Foundation
 import Quants
@@ -9,7 +8,7 @@ import Quants
 ///   `integerMaxTokens` sequences; prompts of up to `fusedMaxTokens` tokens; longer prompts when the weights are
 ///   `integerPromptTypes`, in the panel kernels (eight weight rows at a time). With `exactActivations`
 ///   (`VPGEA_ACTIVATIONS=f32`) a few tokens take the f32 fused kernels instead. SIMD is chosen at run time;
-///   `VPGEA_KERNELS=generic|avx2` forces a path;
+///   `VPGEA_KERNELS=generic|avx2|avxvnni|avx512` forces a path;
 /// - f32: panels of rows dequantized to f32 and OpenBLAS sgemm, exact math (single-threaded BLAS; our threads split
 ///   the rows): prompts on Q8_0 and F16, and every product with `exactActivations` (training).
 public final class MatMul: @unchecked Sendable {
@@ -47,7 +46,7 @@ public final class MatMul: @unchecked Sendable {
         self.path = path ?? vpg_best_path()
         self.exactActivations = exactActivations
             ?? (ProcessInfo.processInfo.environment["VPGEA_ACTIVATIONS"] == "f32")
-        openblas_set_num_threads(1)
+        vpg_blas_set_threads(1)
     }
 
     /// Whether `type` has a fused dot kernel.
@@ -71,8 +70,7 @@ public final class MatMul: @unchecked Sendable {
         let k = weight.cols
         if weight.type == .f32 {
             let a = weight.data.assumingMemoryBound(to: Float.self)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(weight.rows), Int32(k),
-                        1, input, Int32(k), a, Int32(k), 0, output, Int32(ld))
+            vpg_sgemm(0, 1, Int64(n), Int64(weight.rows), Int64(k), 1, input, Int64(k), a, Int64(k), 0, output, Int64(ld))
             return
         }
         if !exactActivations, Self.takesIntegerKernels(weight.type, tokens: n, generationStep: generationStep),
@@ -119,10 +117,9 @@ public final class MatMul: @unchecked Sendable {
             for r in r0..<r1 { weight.dequantizeRow(r, into: panel + (r - r0) * k) }
             let m = r1 - r0
             if n == 1 {
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(m), Int32(k), 1, panel, Int32(k), input, 1, 0, output + r0, 1)
+                vpg_sgemv(Int64(m), Int64(k), 1, panel, Int64(k), input, 0, output + r0)
             } else {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(m), Int32(k),
-                            1, input, Int32(k), panel, Int32(k), 0, output + r0, Int32(ld))
+                vpg_sgemm(0, 1, Int64(n), Int64(m), Int64(k), 1, input, Int64(k), panel, Int64(k), 0, output + r0, Int64(ld))
             }
         }
     }

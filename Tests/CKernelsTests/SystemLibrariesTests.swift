@@ -1,4 +1,3 @@
-import CBLAS
 import CKernels
 import Testing
 
@@ -10,8 +9,8 @@ import Testing
         let a = (0..<m * k).map { _ in Float.random(in: -1...1, using: &rng) }  // [m, k]
         let b = (0..<k * n).map { _ in Float.random(in: -1...1, using: &rng) }  // [k, n]
         var c = [Float](repeating: 0, count: m * n)                               // [m, n]
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
-                    1, a, Int32(k), b, Int32(n), 0, &c, Int32(n))
+        #expect(vpg_blas_available() != 0, "\(String(cString: vpg_blas_note()))")
+        vpg_sgemm(0, 0, Int64(m), Int64(n), Int64(k), 1, a, Int64(k), b, Int64(n), 0, &c, Int64(n))
         for i in 0..<m {
             for j in 0..<n {
                 let want = (0..<k).reduce(0.0) { $0 + Double(a[i * k + $1]) * Double(b[$1 * n + j]) }

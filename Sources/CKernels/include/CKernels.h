@@ -15,15 +15,20 @@ void vpg_matvec_f32(const float *a, const float *x, float *y, int64_t rows, int6
 /// do not cost a page-zeroing round trip through the kernel each time (glibc only; elsewhere a no-op).
 void vpg_keep_large_allocations(void);
 
-/// Instruction-set paths of the dot kernels.
-enum vpg_path { VPG_PATH_GENERIC = 0, VPG_PATH_AVX2 = 1 };
+/// Instruction-set paths: plain C (every CPU), AVX2 + FMA + F16C, AVX-VNNI (256-bit VEX vpdpbusd: Intel since
+/// Alder Lake, AMD Zen 5), AVX-512 F/BW/VL/DQ + VNNI (Intel Xeon since Ice Lake, AMD Zen 4 and 5).
+enum vpg_path { VPG_PATH_GENERIC = 0, VPG_PATH_AVX2 = 1, VPG_PATH_AVXVNNI = 2, VPG_PATH_AVX512 = 3 };
+#define VPG_PATH_COUNT 4
 
-/// The best path this CPU supports, unless VPGEA_KERNELS=generic|avx2 asks for another (a path the CPU lacks
-/// falls back to generic).
+/// The best path this CPU supports, unless VPGEA_KERNELS=generic|avx2|avxvnni|avx512 asks for another (a path
+/// the CPU lacks falls back to the best one it has).
 int vpg_best_path(void);
 
-/// Whether this CPU can run `path`.
+/// Whether this CPU (and its operating system, which must save the wider registers) can run `path`.
 int vpg_path_supported(int path);
+
+/// The path's name as VPGEA_KERNELS spells it ("generic", "avx2", "avxvnni", "avx512").
+const char *vpg_path_name(int path);
 
 /// Dot product of one quantized weight row with f32 activations: sum_i w_i * x_i, where w is the row
 /// dequantized exactly as the scalar reference does. row: n/blockSize blocks; x: [n] f32.
@@ -145,4 +150,64 @@ typedef void (*vpg_attend_fn)(const float *q, const void *k0, const void *v0, in
 
 /// The attention kernel for a cache type (ggml: F32 0, F16 1, Q8_0 8) on a path, or NULL.
 vpg_attend_fn vpg_attend_kernel(int cache_type, int path);
+// ---- The kernel table ----
+
+/// One ggml type's kernels on one path (NULL or 0 where it has none).
+typedef struct {
+    /// f32 activations, one weight row.
+    vpg_dot_fn dot;
+    /// One row to f32, bit-identical to the scalar reference.
+    vpg_dequant_fn dequant;
+    /// The activation block of the integer kernels (32: vpg_q8_32, 256: vpg_q8_256) and its quantizer.
+    int q_block;
+    vpg_quantize_fn quantize;
+    /// 8-bit activations: one row, several rows (generation, short prompts), panels (prompts).
+    vpg_dotq_fn dotq;
+    vpg_dotq_rows_fn dotq_rows;
+    vpg_matmul_panels_fn panels;
+} vpg_type_kernels;
+
+/// ggml type numbers below this index the table's rows.
+#define VPG_TYPE_ROWS 16
+
+/// Every kernel of one path.
+typedef struct {
+    int path;
+    /// By ggml type number (F16 1, Q4_0 2, Q5_0 6, Q8_0 8, Q4_K 12, Q6_K 14; other rows are empty).
+    vpg_type_kernels type[VPG_TYPE_ROWS];
+    /// The trainer's Q7 products (dX = dY·W): its activation quantizer and panel kernel.
+    vpg_quantize_fn quantize_q7;
+    vpg_matmul_panels_fn panels_q7;
+    vpg_exp_shifted_fn exp_shifted;
+    /// Attention over an f32, f16 or q8_0 cache.
+    vpg_attend_fn attend[3];
+} vpg_kernel_table;
+
+/// The table of a path (NULL for an unknown one), whether or not this CPU can run it; the accessors above return
+/// its entries for a path the CPU supports and the generic ones otherwise.
+const vpg_kernel_table *vpg_kernels(int path);
+
+// ---- OpenBLAS ----
+
+/// The exact f32 products of prompts on Q8_0/F16 weights and of training, through OpenBLAS (loaded on first use;
+/// see blas.c). Row-major; trans_a/trans_b: 0 or 1.
+void vpg_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+               const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+/// y = alpha·A·x + beta·y, A: [m, k] row-major.
+void vpg_sgemv(int64_t m, int64_t k, float alpha, const float *a, int64_t lda, const float *x, float beta, float *y);
+/// OpenBLAS's own thread count (our threads split the work; 1 by default).
+void vpg_blas_set_threads(int threads);
+/// The OpenBLAS core running the products ("Haswell", "SkylakeX", …), or an error message when none could be
+/// loaded; and a sentence on how it was chosen.
+const char *vpg_blas_core(void);
+const char *vpg_blas_note(void);
+/// Whether OpenBLAS is loaded and usable.
+int vpg_blas_available(void);
+/// The core to load OpenBLAS with instead of `core` (its own choice), or NULL to keep it: a pre-AVX2 core on a CPU
+/// with AVX2 (→ Haswell) or AVX-512 F/BW/VL/DQ/CD (→ SkylakeX).
+const char *vpg_blas_better_core(const char *core, int avx2, int avx512);
+/// Whether the CPU has the AVX-512 foundation that OpenBLAS's SkylakeX kernels need (F, BW, VL, DQ, CD; the
+/// operating system saving the ZMM state).
+int vpg_cpu_avx512_foundation(void);
+
 #endif

@@ -1,0 +1,3 @@
+// The dotq kernels of dotq_avx2.c, built for the avxvnni path (simd_path.h).
+#define VPG_BUILD_AVXVNNI 1
+#include "dotq_avx2.c"

@@ -1,0 +1,73 @@
+// The kernel table's rows, written once for every path: VPG_DECLARE_PATH(S) declares a path's entry points (names
+// ending _S), VPG_TABLE(S, D) is its table with the dequantizers of path D. dispatch.c instantiates the native
+// paths; the test target CKernelsEmulated the same sources built through SIMDe (S = avx2_emu, …).
+#ifndef VPGEA_KERNEL_TABLE_H
+#define VPGEA_KERNEL_TABLE_H
+#include "CKernels.h"
+
+#define VPG_DECLARE_PATH(S)                                                                                        \
+    float vpg_dot_f16_##S(const void *, const float *, int64_t);                                                   \
+    float vpg_dot_q8_0_##S(const void *, const float *, int64_t);                                                  \
+    float vpg_dot_q4_0_##S(const void *, const float *, int64_t);                                                  \
+    float vpg_dot_q5_0_##S(const void *, const float *, int64_t);                                                  \
+    float vpg_dot_q4_k_##S(const void *, const float *, int64_t);                                                  \
+    float vpg_dot_q6_k_##S(const void *, const float *, int64_t);                                                  \
+    void vpg_quantize_q8_32_##S(const float *, void *, int64_t);                                                   \
+    void vpg_quantize_q8_256_##S(const float *, void *, int64_t);                                                  \
+    void vpg_quantize_q7_32_##S(const float *, void *, int64_t);                                                   \
+    float vpg_dotq_q8_0_##S(const void *, const void *, int64_t);                                                  \
+    float vpg_dotq_q4_0_##S(const void *, const void *, int64_t);                                                  \
+    float vpg_dotq_q5_0_##S(const void *, const void *, int64_t);                                                  \
+    float vpg_dotq_q4_k_##S(const void *, const void *, int64_t);                                                  \
+    float vpg_dotq_q6_k_##S(const void *, const void *, int64_t);                                                  \
+    VPG_DECLARE_ROWS(vpg_dotq_rows_q8_0_##S)                                                                       \
+    VPG_DECLARE_ROWS(vpg_dotq_rows_q4_0_##S)                                                                       \
+    VPG_DECLARE_ROWS(vpg_dotq_rows_q5_0_##S)                                                                       \
+    VPG_DECLARE_ROWS(vpg_dotq_rows_q4_k_##S)                                                                       \
+    VPG_DECLARE_ROWS(vpg_dotq_rows_q6_k_##S)                                                                       \
+    VPG_DECLARE_PANELS(vpg_matmul_panels_q4_0_##S)                                                                 \
+    VPG_DECLARE_PANELS(vpg_matmul_panels_q5_0_##S)                                                                 \
+    VPG_DECLARE_PANELS(vpg_matmul_panels_q4_k_##S)                                                                 \
+    VPG_DECLARE_PANELS(vpg_matmul_panels_q6_k_##S)                                                                 \
+    VPG_DECLARE_PANELS(vpg_matmul_panels_q7_##S)                                                                   \
+    double vpg_exp_shifted_##S(float *, int64_t, float *);                                                         \
+    VPG_DECLARE_ATTEND(vpg_attend_f32_##S)                                                                         \
+    VPG_DECLARE_ATTEND(vpg_attend_f16_##S)                                                                         \
+    VPG_DECLARE_ATTEND(vpg_attend_q8_0_##S)
+
+#define VPG_DECLARE_DEQUANT(S)                                                                                     \
+    void vpg_dequant_f16_##S(const void *, float *, int64_t);                                                      \
+    void vpg_dequant_q8_0_##S(const void *, float *, int64_t);                                                     \
+    void vpg_dequant_q4_0_##S(const void *, float *, int64_t);                                                     \
+    void vpg_dequant_q5_0_##S(const void *, float *, int64_t);                                                     \
+    void vpg_dequant_q4_k_##S(const void *, float *, int64_t);                                                     \
+    void vpg_dequant_q6_k_##S(const void *, float *, int64_t);
+
+#define VPG_DECLARE_ROWS(NAME) void NAME(const void *, const void *, int64_t, int, float *, int64_t);
+#define VPG_DECLARE_PANELS(NAME) \
+    void NAME(const void *, int64_t, const void *, int64_t, int64_t, float *, int64_t, int64_t, int64_t, int64_t);
+#define VPG_DECLARE_ATTEND(NAME) \
+    void NAME(const float *, const void *, const void *, int64_t, int64_t, int, int, float, float *, float *);
+
+/// A type's row: dot, dequantizer, activation block, integer dot, several-row integer dot, panels.
+#define VPG_ROW(S, D, T, BLOCK, QUANTIZE, PANELS)                                                                 \
+    {vpg_dot_##T##_##S, vpg_dequant_##T##_##D, BLOCK, QUANTIZE, vpg_dotq_##T##_##S, vpg_dotq_rows_##T##_##S, PANELS}
+
+#define VPG_TABLE(PATH, S, D)                                                                                      \
+    {                                                                                                              \
+        .path = PATH,                                                                                              \
+        .type = {                                                                                                  \
+            [1] = {vpg_dot_f16_##S, vpg_dequant_f16_##D, 0, NULL, NULL, NULL, NULL},                               \
+            [2] = VPG_ROW(S, D, q4_0, 32, vpg_quantize_q8_32_##S, vpg_matmul_panels_q4_0_##S),                    \
+            [6] = VPG_ROW(S, D, q5_0, 32, vpg_quantize_q8_32_##S, vpg_matmul_panels_q5_0_##S),                    \
+            [8] = VPG_ROW(S, D, q8_0, 32, vpg_quantize_q8_32_##S, NULL),                                          \
+            [12] = VPG_ROW(S, D, q4_k, 256, vpg_quantize_q8_256_##S, vpg_matmul_panels_q4_k_##S),                 \
+            [14] = VPG_ROW(S, D, q6_k, 256, vpg_quantize_q8_256_##S, vpg_matmul_panels_q6_k_##S),                 \
+        },                                                                                                         \
+        .quantize_q7 = vpg_quantize_q7_32_##S,                                                                     \
+        .panels_q7 = vpg_matmul_panels_q7_##S,                                                                     \
+        .exp_shifted = vpg_exp_shifted_##S,                                                                        \
+        .attend = {vpg_attend_f32_##S, vpg_attend_f16_##S, vpg_attend_q8_0_##S},                                   \
+    }
+
+#endif

@@ -1,0 +1,22 @@
+// The emulated paths' tables, built by the same macro as the native ones (kernel_table.h).
+#include "CKernelsEmulated.h"
+#include "../../Sources/CKernels/kernel_table.h"
+
+#if defined(__x86_64__)
+VPG_DECLARE_DEQUANT(generic)
+VPG_DECLARE_PATH(avx2_emu)
+VPG_DECLARE_PATH(avxvnni_emu)
+VPG_DECLARE_PATH(avx512_emu)
+
+static const vpg_kernel_table tables[] = {
+    VPG_TABLE(VPG_PATH_AVX2, avx2_emu, generic),
+    VPG_TABLE(VPG_PATH_AVXVNNI, avxvnni_emu, generic),
+    VPG_TABLE(VPG_PATH_AVX512, avx512_emu, generic),
+};
+
+const vpg_kernel_table *vpg_emulated_kernels(int path) {
+    return path >= VPG_PATH_AVX2 && path <= VPG_PATH_AVX512 ? &tables[path - VPG_PATH_AVX2] : NULL;
+}
+#else
+const vpg_kernel_table *vpg_emulated_kernels(int path) { return NULL; }
+#endif
