@@ -14,10 +14,24 @@
 
 #define INLINE AVX2 static inline __attribute__((always_inline))
 
-/// Panels of eight rows per pass, and tokens per tile (their accumulators: 8 × 64 × 32 B = 16 KB). The unpacking
-/// of a chunk is spread over the tile's tokens (1536 × 1536 Q4_K, 256 tokens: 57 GMAC/s with 16, 64 with 32;
-/// 1536 × 8960 and 8960 × 1536, 512 tokens, alternating in one process: 64 tokens 2–7% faster than 32 on Q4_K, Q6_K).
+/// Rows per vector of sums (P_ROWS: eight on 256-bit paths; sixteen on AVX-512, two eight-row halves each laid out
+/// as on AVX2, panels_avx512.c), panels per pass, and tokens per tile (their accumulators: 64 rows × 64 tokens × 4 B
+/// = 16 KB). The unpacking of a chunk is spread over the tile's tokens (1536 × 1536 Q4_K, 256 tokens: 57 GMAC/s
+/// with 16, 64 with 32; 1536 × 8960 and 8960 × 1536, 512 tokens, alternating in one process: 64 tokens 2–7% faster
+/// than 32 on Q4_K, Q6_K; Zen 3, AVX2).
+#if VPG_WIDE
+#define P_ROWS 16
+#define P_PANELS 4
+typedef __m512 p_acc;
+INLINE p_acc p_zero(void) { return _mm512_setzero_ps(); }
+INLINE void p_lanes(float *out, p_acc v) { _mm512_storeu_ps(out, v); }
+#else
+#define P_ROWS 8
 #define P_PANELS 8
+typedef __m256 p_acc;
+INLINE p_acc p_zero(void) { return _mm256_setzero_ps(); }
+INLINE void p_lanes(float *out, p_acc v) { _mm256_storeu_ps(out, v); }
+#endif
 #define P_TILE 64
 
 /// out[2c] = bytes 8c..8c+7 of a, b, c, d in that order (a 4 × 4 transpose of 8-byte groups).
@@ -212,14 +226,14 @@ INLINE __m256 p_step256(const p_block256 *u, const vpg_q8_256 *x, const int spli
 
 /// A tile's sums to y (rows [T] × ldy, column r − y0 for row r): lane k of acc[p][t] is row first + 8p + k, kept
 /// when it lies in lo..<hi (the panels' padding lanes are dropped).
-INLINE void p_store(__m256 acc[P_PANELS][P_TILE], int panels, int T, int64_t first, int64_t lo, int64_t hi, float *y,
+INLINE void p_store(p_acc acc[P_PANELS][P_TILE], int panels, int T, int64_t first, int64_t lo, int64_t hi, float *y,
                     int64_t ldy, int64_t y0) {
     for (int p = 0; p < panels; p++)
         for (int t = 0; t < T; t++) {
-            float lanes[8];
-            _mm256_storeu_ps(lanes, acc[p][t]);
-            for (int k = 0; k < 8; k++) {
-                const int64_t r = first + 8 * p + k;
+            float lanes[P_ROWS];
+            p_lanes(lanes, acc[p][t]);
+            for (int k = 0; k < P_ROWS; k++) {
+                const int64_t r = first + P_ROWS * p + k;
                 if (r >= lo && r < hi) y[t * ldy + r - y0] = lanes[k];
             }
         }
@@ -231,7 +245,7 @@ INLINE void p_store(__m256 acc[P_PANELS][P_TILE], int panels, int T, int64_t fir
     do {                                                                                                           \
         int t = 0;                                                                                                 \
         for (; t + 1 < T; t += 2) {                                                                                \
-            __m256 a = ACC[t], b = ACC[t + 1];                                                                     \
+            p_acc a = ACC[t], b = ACC[t + 1];                                                                      \
             for (int i = 0; i < n; i++) {                                                                          \
                 a = STEP(&u[i], x[t] + i0 + i, aux[t][i], a);                                                      \
                 b = STEP(&u[i], x[t + 1] + i0 + i, aux[t + 1][i], b);                                              \
@@ -240,7 +254,7 @@ INLINE void p_store(__m256 acc[P_PANELS][P_TILE], int panels, int T, int64_t fir
             ACC[t + 1] = b;                                                                                        \
         }                                                                                                          \
         for (; t < T; t++) {                                                                                       \
-            __m256 a = ACC[t];                                                                                     \
+            p_acc a = ACC[t];                                                                                      \
             for (int i = 0; i < n; i++) a = STEP(&u[i], x[t] + i0 + i, aux[t][i], a);                             \
             ACC[t] = a;                                                                                            \
         }                                                                                                          \
@@ -250,25 +264,25 @@ INLINE void p_store(__m256 acc[P_PANELS][P_TILE], int panels, int T, int64_t fir
     INLINE void NAME(const void *rows, int64_t row_bytes, int64_t block_bytes, const void *xq, int64_t stride,     \
                      int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols, int offset) {    \
         const int64_t blocks = cols / ELEMS;                                                                       \
-        for (int64_t p0 = r0; p0 < r1; p0 += 8 * P_PANELS) {                                                       \
-            const int64_t p1 = p0 + 8 * P_PANELS < r1 ? p0 + 8 * P_PANELS : r1;                                    \
-            const int panels = (int)((p1 - p0 + 7) / 8);                                                           \
+        for (int64_t p0 = r0; p0 < r1; p0 += P_ROWS * P_PANELS) {                                                  \
+            const int64_t p1 = p0 + P_ROWS * P_PANELS < r1 ? p0 + P_ROWS * P_PANELS : r1;                          \
+            const int panels = (int)((p1 - p0 + P_ROWS - 1) / P_ROWS);                                             \
             for (int64_t t0 = 0; t0 < tokens; t0 += P_TILE) {                                           \
                 const int T = tokens - t0 < P_TILE ? (int)(tokens - t0) : P_TILE;            \
                 const ACT *x[P_TILE];   /* the tile's activation rows */                                \
                 for (int t = 0; t < T; t++) x[t] = (const ACT *)((const uint8_t *)xq + (t0 + t) * stride);         \
-                __m256 acc[P_PANELS][P_TILE];   /* [panel][token], lane k: row 8·panel + k */           \
+                p_acc acc[P_PANELS][P_TILE];   /* [panel][token], lane k: row P_ROWS·panel + k */       \
                 for (int p = 0; p < panels; p++)                                                                   \
-                    for (int t = 0; t < T; t++) acc[p][t] = _mm256_setzero_ps();                                   \
+                    for (int t = 0; t < T; t++) acc[p][t] = p_zero();                                              \
                 for (int64_t i0 = 0; i0 < blocks; i0 += CHUNK) {                                                   \
                     const int n = blocks - i0 < CHUNK ? (int)(blocks - i0) : CHUNK;                                \
                     int32_t aux[P_TILE][CHUNK];   /* per token and block, the same for every panel */   \
                     for (int t = 0; t < T; t++)                                                                    \
                         for (int i = 0; i < n; i++) aux[t][i] = AUX(x[t] + i0 + i, offset);                        \
                     for (int p = 0; p < panels; p++) {                                                             \
-                        const uint8_t *row[8];   /* rows past p1 repeat the last one; their lanes are dropped */   \
-                        for (int k = 0; k < 8; k++) {                                                              \
-                            const int64_t r = p0 + 8 * p + k < p1 ? p0 + 8 * p + k : p1 - 1;                       \
+                        const uint8_t *row[P_ROWS];   /* rows past p1 repeat the last one; their lanes are dropped */ \
+                        for (int k = 0; k < P_ROWS; k++) {                                                         \
+                            const int64_t r = p0 + P_ROWS * p + k < p1 ? p0 + P_ROWS * p + k : p1 - 1;             \
                             row[k] = (const uint8_t *)rows + r * row_bytes;                                        \
                         }                                                                                          \
                         BLOCK u[CHUNK];                                                                            \
@@ -281,6 +295,8 @@ INLINE void p_store(__m256 acc[P_PANELS][P_TILE], int panels, int T, int64_t fir
         }                                                                                                          \
     }
 
+// The 256-bit paths' entry points (AVX-512's, built from the same helpers, are in panels_avx512.c).
+#if !VPG_WIDE
 // Chunks: 16 × 288 B = 4.5 KB of 32-element blocks, 2 × 3.4 KB of k-quant blocks; with a 64-token tile of their
 // activations 41 and 44 KB, mostly in L1 (chunks of 8 and 1 measured slower, with 32- or 64-token tiles).
 #define UNPACK_Q4_0(row, at, u) p_unpack32(row, at, vpg_q4_0_q, u)
@@ -341,6 +357,8 @@ AVX2 void VPG_FN(vpg_matmul_panels_q7)(const void *rows, int64_t panel_bytes, co
         }
     }
 }
+
+#endif   // !VPG_WIDE
 
 #elif !defined(VPG_BUILD_AVXVNNI) && !defined(VPG_BUILD_AVX512)
 // Other CPUs: the AVX2 names lead to the generic twins.

@@ -55,10 +55,35 @@ static inline simde__m256 vpg_emulated_fma(simde__m256 a, simde__m256 b, simde__
     for (int i = 0; i < 8; i++) z[i] = fmaf(sign * x[i], y[i], z[i]);
     return simde_mm256_loadu_ps(z);
 }
+static inline simde__m512 vpg_emulated_fma512(simde__m512 a, simde__m512 b, simde__m512 c, float sign) {
+    float x[16], y[16], z[16];
+    simde_mm512_storeu_ps(x, a);
+    simde_mm512_storeu_ps(y, b);
+    simde_mm512_storeu_ps(z, c);
+    for (int i = 0; i < 16; i++) z[i] = fmaf(sign * x[i], y[i], z[i]);
+    return simde_mm512_loadu_ps(z);
+}
 #undef _mm256_fmadd_ps
 #undef _mm256_fnmadd_ps
+#undef _mm512_fmadd_ps
+#undef _mm512_fnmadd_ps
 #define _mm256_fmadd_ps(a, b, c) vpg_emulated_fma(a, b, c, 1.0f)
 #define _mm256_fnmadd_ps(a, b, c) vpg_emulated_fma(a, b, c, -1.0f)
+#define _mm512_fmadd_ps(a, b, c) vpg_emulated_fma512(a, b, c, 1.0f)
+#define _mm512_fnmadd_ps(a, b, c) vpg_emulated_fma512(a, b, c, -1.0f)
+// SIMDe 0.7.4 has no _mm512_cvtepi32_ps: each lane converted as C converts (round to nearest, as the instruction).
+static inline simde__m512 vpg_emulated_cvt512(simde__m512i a) {
+    int32_t in[16];
+    float out[16];
+    simde_mm512_storeu_si512(in, a);
+    for (int i = 0; i < 16; i++) out[i] = (float)in[i];
+    return simde_mm512_loadu_ps(out);
+}
+#undef _mm512_cvtepi32_ps
+#define _mm512_cvtepi32_ps(a) vpg_emulated_cvt512(a)
+// SIMDe 0.7.4's alias of _mm512_madd_epi16 takes four arguments (a copy of a masked form's); its function is right.
+#undef _mm512_madd_epi16
+#define _mm512_madd_epi16(a, b) simde_mm512_madd_epi16(a, b)
 #define VPG_DPBUSD256(acc, u, s) _mm256_dpbusd_epi32(acc, u, s)
 #define VPG_DPWSSD256(acc, a, b) _mm256_dpwssd_epi32(acc, a, b)
 #else

@@ -1,6 +1,5 @@
-// panels_avx2.c built for the avx512 path through SIMDe.
+// panels_avx512.c built through SIMDe.
 #if defined(__x86_64__)
 #define VPG_EMULATED 1
-#define VPG_BUILD_AVX512 1
-#include "../../Sources/CKernels/panels_avx2.c"
+#include "../../Sources/CKernels/panels_avx512.c"
 #endif

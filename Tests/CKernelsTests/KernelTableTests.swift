@@ -85,12 +85,12 @@ import Testing
     }
 
     /// One-row, several-row and panel integer kernels on every type that has them; 67 tokens (a whole 64-token
-    /// tile and a tail), rows 3..<22 (panels starting inside one and ending inside another).
+    /// tile and a tail), panel rows 3..<90 (more than one pass of panels, starting and ending inside a panel).
     @Test func integerKernels() throws {
         var rng = SplitMix(seed: Self.seed &+ 1)
         for t in Self.types where Self.generic.pointee.typeRow(t.type).dotq != nil {
             let plain = Self.generic.pointee.typeRow(t.type)
-            let cols = 3 * t.elements, rows = 22, rowBytes = cols / t.elements * t.bytes, tokens = 67
+            let cols = 3 * t.elements, rows = 90, rowBytes = cols / t.elements * t.bytes, tokens = 67
             let weights = (0..<rows).flatMap { _ in Self.randomRow(t, count: cols, &rng) }
             let x = (0..<(tokens * cols)).map { _ in Float.random(in: -2...2, using: &rng) }
             let stride = plain.q_block == 32 ? cols / 32 * MemoryLayout<vpg_q8_32>.stride : cols / 256 * MemoryLayout<vpg_q8_256>.stride
@@ -102,7 +102,7 @@ import Testing
                 weights.withUnsafeBytes { w in
                     xq.withUnsafeBytes { q in
                         var rowsOut: [Float] = [], panelsOut: [UInt32] = []
-                        for r in 0..<rows {
+                        for r in Swift.stride(from: 0, to: rows, by: 4) {
                             for s in 0..<3 { rowsOut.append(k.dotq!(w.baseAddress! + r * rowBytes, q.baseAddress! + s * stride, Int64(cols))) }
                             for count in [1, 3, 4, 5, 16] {
                                 var y = [Float](repeating: .nan, count: count)
@@ -111,8 +111,9 @@ import Testing
                             }
                         }
                         if let panels = k.panels {
-                            var y = [Float](repeating: .nan, count: tokens * 19)
-                            panels(w.baseAddress!, Int64(rowBytes), q.baseAddress!, Int64(stride), Int64(tokens), &y, 19, 3, 22, Int64(cols))
+                            var y = [Float](repeating: .nan, count: tokens * (rows - 3))
+                            panels(w.baseAddress!, Int64(rowBytes), q.baseAddress!, Int64(stride), Int64(tokens), &y,
+                                   Int64(rows - 3), 3, Int64(rows), Int64(cols))
                             panelsOut = y.map(\.bitPattern)
                         }
                         return (rowsOut, panelsOut)
@@ -138,10 +139,11 @@ import Testing
         }
     }
 
-    /// The trainer's Q7 panels, with the extremes (±64 weights against activations of 1 and 127).
+    /// The trainer's Q7 panels, with the extremes (±64 weights against activations of 1 and 127); rows 2..<75 (ten
+    /// stored panels: more than one pass, and a last one without a partner on AVX-512).
     @Test func q7Panels() {
         var rng = SplitMix(seed: Self.seed &+ 2)
-        let rows = 19, cols = 96, tokens = 67, records = cols / 32, panels = (rows + 7) / 8
+        let rows = 75, cols = 96, tokens = 67, records = cols / 32, panels = (rows + 7) / 8
         let panelBytes = records * MemoryLayout<vpg_q7_panel>.stride
         // Records are read as aligned vectors (TransposedWeight allocates them 64-byte aligned).
         let raw = UnsafeMutableRawPointer.allocate(byteCount: panels * panelBytes, alignment: 64)
@@ -172,7 +174,10 @@ import Testing
         }
         let want = product(Self.generic)
         #expect(!want.contains(Float.nan.bitPattern))
-        for (label, table) in Self.tables { #expect(product(table) == want, "\(label) Q7 panels") }
+        for (label, table) in Self.tables {
+            let differ = zip(product(table), want).filter { $0 != $1 }.count
+            #expect(differ == 0, "\(label) Q7 panels: \(differ) of \(want.count) results differ from the generic twin's")
+        }
     }
 
     @Test func softmaxExp() {
@@ -186,7 +191,10 @@ import Testing
                 return y.map(\.bitPattern) + [m.bitPattern, UInt32(truncatingIfNeeded: sum.bitPattern), UInt32(sum.bitPattern >> 32)]
             }
             let want = run(Self.generic)
-            for (label, table) in Self.tables { #expect(run(table) == want, "\(label) exp n = \(n)") }
+            for (label, table) in Self.tables {
+                let differ = zip(run(table), want).filter { $0 != $1 }.count
+                #expect(differ == 0, "\(label) exp n = \(n): \(differ) of \(want.count) words differ")
+            }
         }
     }
 
