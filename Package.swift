@@ -93,7 +93,7 @@ let package = Package(
         ]),
 
         .executableTarget(name: "vpgea-bench", dependencies: [
-            "Engine", "Kernels", "Qwen2", "Training", "ModelStore", "ConsoleUI", "CKernels",
+            "Engine", "Kernels", "Qwen2", "Training", "ModelStore", "ConsoleUI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -130,6 +130,30 @@ public enum MachineFacts {
         return line.map { String($0.split(separator: ":", maxSplits: 1).last ?? "").trimmingCharacters(in: .whitespaces) } ?? "unknown"
     }
 
+    /// The CPU's flags that decide the kernels (as /proc/cpuinfo names them).
+    public static var cpuFlags: [String] {
+        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let line = info.split(separator: "\n").first { $0.hasPrefix("flags") }
+        let flags = Set((line?.split(separator: ":", maxSplits: 1).last ?? "").split(separator: " ").map(String.init))
+        return relevantFlags.filter(flags.contains)
+    }
+    static let relevantFlags = ["avx2", "fma", "f16c", "avx_vnni", "avx512f", "avx512bw", "avx512vl", "avx512dq",
+                                "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_int8"]
+
+    /// One line for a result: the CPU, its flags, the kernel path and the BLAS core.
+    public static var summary: String {
+        "\(cpuModel) [\(cpuFlags.joined(separator: " "))], \(ProcessInfo.processInfo.activeProcessorCount) cores; "
+            + "kernels \(KernelPath.selected)\(kernelRequest); BLAS \(BLASLibrary.note)"
+    }
+
+    /// A note when VPGEA_KERNELS asks for a path that is not the one taken.
+    static var kernelRequest: String {
+        guard let asked = ProcessInfo.processInfo.environment["VPGEA_KERNELS"], asked != KernelPath.selected.description
+        else { return "" }
+        return KernelPath.allCases.contains { $0.description == asked }
+            ? " (VPGEA_KERNELS=\(asked): this CPU lacks it)" : " (VPGEA_KERNELS=\(asked): unknown; generic, avx2, avxvnni or avx512)"
+    }
+
     /// Peak resident set size of this process, in MiB (VmHWM).
     public static var peakRSSMiB: Double {
         let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""

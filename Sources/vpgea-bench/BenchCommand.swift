@@ -1,5 +1,4 @@
 import ArgumentParser
-import CKernels
 import ConsoleUI
 import Engine
 import Foundation
@@ -58,6 +57,9 @@ struct BenchCommand: ParsableCommand {
         valueName: "exact|integer"))
     var trainProducts = "exact"
 
+    @Flag(name: .customLong("machine"), help: "Print what the figures would run on (CPU, its SIMD flags, the kernel path, the OpenBLAS core and how it was chosen) and exit.")
+    var machineOnly = false
+
     enum Format: String, ExpressibleByArgument { case md, json, csv }
 
     func ints(_ s: String, _ flag: String) throws -> [Int] {
@@ -77,8 +79,12 @@ struct BenchCommand: ParsableCommand {
             }
             return p
         }
-        let path = vpg_best_path() == Int32(VPG_PATH_AVX2.rawValue) ? "avx2+fma" : "generic"
-        printError("machine: \(MachineFacts.cpuModel), \(ProcessInfo.processInfo.activeProcessorCount) cores, kernels: \(path)")
+        if machineOnly {
+            print("machine: \(MachineFacts.summary)")
+            return
+        }
+        let path = KernelPath.selected.description, blas = BLASLibrary.core
+        printError("machine: \(MachineFacts.summary)")
         let bandwidth = MachineFacts.readBandwidth(threads: threads.max() ?? 1)
         printError(String(format: "memory read bandwidth (%d threads): %.1f GB/s", threads.max() ?? 1, bandwidth))
         var rows: [(model: String, size: Int, result: Benchmark.Result)] = []
@@ -141,8 +147,7 @@ struct BenchCommand: ParsableCommand {
                 print(String(format: "| %@ | %.2f GiB | %d | %@ | %.2f ± %.2f | %.2f |", row.model, Double(row.size) / 1_073_741_824,
                              row.result.threads, row.result.test.name, row.result.mean, row.result.stddev, perSequence))
             }
-            print(String(format: "\n%@, kernels %@, read bandwidth %.1f GB/s, peak RSS %.0f MiB", MachineFacts.cpuModel,
-                         path, bandwidth, rss))
+            print(String(format: "\n%@, read bandwidth %.1f GB/s, peak RSS %.0f MiB", MachineFacts.summary, bandwidth, rss))
         case .csv:
             print("model_filename,n_threads,n_prompt,n_gen,n_depth,n_train,train_products,n_batch,avg_ts,stddev_ts,foreign_load")
             for row in rows {
@@ -157,7 +162,8 @@ struct BenchCommand: ParsableCommand {
                     + "\"stddev_ts\": \(row.result.stddev), \"samples_ts\": [\(row.result.samples.map { "\($0)" }.joined(separator: ", "))], "
                     + "\"foreign_load\": \(row.result.foreignLoad)}"
             }
-            print("{\"machine\": {\"cpu\": \"\(MachineFacts.cpuModel)\", \"kernels\": \"\(path)\", \"read_bandwidth_gbs\": \(bandwidth), "
+            print("{\"machine\": {\"cpu\": \"\(MachineFacts.cpuModel)\", \"cpu_flags\": \"\(MachineFacts.cpuFlags.joined(separator: " "))\", "
+                + "\"kernels\": \"\(path)\", \"blas_core\": \"\(blas)\", \"read_bandwidth_gbs\": \(bandwidth), "
                 + "\"peak_rss_mib\": \(rss)},\n\"results\": [\n  " + items.joined(separator: ",\n  ") + "\n]}")
         }
     }

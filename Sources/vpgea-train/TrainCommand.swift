@@ -116,13 +116,14 @@ struct CommonOptions: ParsableArguments {
         printError(String(format: "  built: %.2f GiB", Double(backprop.transposedBytes) / Double(1 << 30)))
     }
 
-    /// What the activations of the longest sequence take, and whether they are kept.
+    /// What the activations of the longest sequence take, whether they are kept, and what the products run on.
     func reportActivations(_ backprop: LoRABackprop) {
         let bytes = LoRABackprop.activationBytes(backprop.model.config, adapter: backprop.adapter.config,
                                                  tokens: backprop.maxTokens)
         let gib = String(format: "%.1f GiB", Double(bytes) / Double(1 << 30))
         printError(backprop.recompute ? "activations: recomputed layer by layer (keeping them would take \(gib))"
                                       : "activations: kept (\(gib))")
+        printError("machine: \(MachineFacts.summary)")
     }
 
     /// Runs `body`, turning any error into a one-line message and a failure exit code.

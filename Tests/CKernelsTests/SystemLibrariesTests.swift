@@ -19,6 +19,18 @@ import Testing
         }
     }
 
+    /// OpenBLAS is loaded again with another core only when its own is older than AVX2 on a CPU that has AVX2.
+    @Test func blasCoreIsReplacedOnlyWhenItIsPreAVX2() {
+        func better(_ core: String, _ avx2: Bool, _ avx512: Bool) -> String? {
+            vpg_blas_better_core(core, avx2 ? 1 : 0, avx512 ? 1 : 0).map { String(cString: $0) }
+        }
+        #expect(better("Prescott", true, true) == "SkylakeX")
+        #expect(better("Prescott", true, false) == "Haswell")
+        #expect(better("Sandybridge", true, false) == "Haswell")
+        #expect(better("Prescott", false, false) == nil)
+        for modern in ["Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"] { #expect(better(modern, true, true) == nil) }
+    }
+
     @Test func openMPMatvecMatchesNaiveProduct() {
         #expect(vpg_omp_max_threads() >= 1)
         let rows = 101, cols = 67

@@ -11,7 +11,7 @@ import Testing
         let stderr: String
     }
 
-    static func run(_ tool: String, _ arguments: [String], input: String = "") throws -> Output {
+    static func run(_ tool: String, _ arguments: [String], input: String = "", environment: [String: String] = [:]) throws -> Output {
         let binary = TestSupport.repositoryRoot.appendingPathComponent(".build/debug/\(tool)")
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw TestSupport.OracleError(description: "\(binary.path) is missing: run `swift build` first (Tools/test does)")
@@ -19,6 +19,9 @@ import Testing
         let p = Process()
         p.executableURL = binary
         p.arguments = arguments
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe(), err = Pipe(), inp = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -29,6 +32,20 @@ import Testing
         let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// `vpgea-bench --machine` names the kernel path and the OpenBLAS core. The reload that replaces a core which
+    /// OpenBLAS chose badly is exercised by asking for another core than its own (on a CPU with AVX2 its own is
+    /// never Prescott): the library is unloaded and loaded again, and the core it then reports is the one asked for.
+    @Test func machineLineNamesKernelsAndBLASCore() throws {
+        let plain = try Self.run("vpgea-bench", ["--machine"], environment: ["VPGEA_KERNELS": "generic"])
+        #expect(plain.status == 0 && plain.stdout.contains("kernels generic; BLAS "), "\(plain.stdout)\(plain.stderr)")
+        #expect(!plain.stdout.contains("BLAS none"), "\(plain.stdout)")
+        let asked = try Self.run("vpgea-bench", ["--machine"], environment: ["VPGEA_BLAS_CORE": "Prescott"])
+        #expect(asked.status == 0, "\(asked.stderr)")
+        if !plain.stdout.contains("BLAS Prescott") {
+            #expect(asked.stdout.contains("BLAS Prescott (") && asked.stdout.contains("loaded again"), "\(asked.stdout)")
+        }
     }
 
     @Test func badModelsGiveOneLineErrors() throws {

@@ -1,0 +1,31 @@
+import CKernels
+
+/// The instruction-set paths of the kernels, as CKernels' kernel table has them; the best one this CPU runs is
+/// chosen at run time, and `VPGEA_KERNELS` can ask for another.
+public enum KernelPath: Int32, CaseIterable, Sendable, CustomStringConvertible {
+    /// Plain C: every CPU.
+    case generic = 0
+    /// AVX2 + FMA + F16C.
+    case avx2 = 1
+    /// AVX2 with AVX-VNNI's 256-bit vpdpbusd (VEX).
+    case avxVNNI = 2
+    /// AVX-512 F/BW/VL/DQ with VNNI: 512-bit products.
+    case avx512 = 3
+
+    /// The path the kernels take: the best this CPU supports, unless `VPGEA_KERNELS` names another it supports.
+    public static var selected: KernelPath { KernelPath(rawValue: vpg_best_path()) ?? .generic }
+
+    /// Whether this CPU, and its operating system, can run the path.
+    public var isSupported: Bool { vpg_path_supported(rawValue) != 0 }
+
+    /// The name `VPGEA_KERNELS` takes.
+    public var description: String { String(cString: vpg_path_name(rawValue)) }
+}
+
+/// The OpenBLAS that runs the exact f32 products, loaded on first use.
+public enum BLASLibrary {
+    /// The OpenBLAS core in use ("Haswell", "SkylakeX", …; "none" when the library could not be loaded).
+    public static var core: String { String(cString: vpg_blas_core()) }
+    /// How that core was chosen, in a sentence.
+    public static var note: String { String(cString: vpg_blas_note()) }
+}
