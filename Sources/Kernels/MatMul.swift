@@ -27,9 +27,9 @@ public final class MatMul: @unchecked Sendable {
     /// 1 thread, sgemm was ahead: its throughput grows with the batch, these kernels' stays flat.)
     static let integerMaxTokens = 32
     /// Weight types whose integer kernels beat the f32 panels + sgemm at any token count. Prompts on them take the
-    /// panel kernels (`vpg_matmul_panels_kernel`: eight weight rows per vector step, 32 tokens per unpacking; one
-    /// thread, 1536 × 1536, 256 tokens: Q4_0 62, Q4_K 66, Q6_K 60 GMAC/s against sgemm's 42, 42, 37). Q8_0 keeps
-    /// sgemm (its row kernels carry a float step per block and row, and lose: 0.5B pp512 100 → 65 t/s).
+    /// panel kernels (`vpg_matmul_panels_kernel`: eight weight rows per vector step, sixteen on AVX-512, each chunk
+    /// of unpacked blocks dotted with a tile of tokens; faster than sgemm on these types, Benchmarks/README.md).
+    /// Q8_0 keeps sgemm (its row kernels carry a float step per block and row, and lost on prompts).
     static let integerPromptTypes: Set<GGMLType> = [.q4_K, .q6_K, .q4_0, .q5_0]
     var panels: [UnsafeMutablePointer<Float>] = []   // [threads][panelRows, maxCols] f32
     private var panelCapacity = 0
