@@ -54,6 +54,47 @@ INLINE void block_pairs(const uint8_t *b, int64_t bytes, __m256i (*weights)(cons
     for (int t = 0; t < T; t++) out[t] = vpg_hsum(_mm256_add_ps(acc0[t], acc1[t]));
 }
 
+#if VPG_WIDE
+/// AVX-512: a pair of blocks in one vector (block i in the low half, i + 1 in the high half), whose halves are the
+/// 256-bit kernel's two accumulators; the odd last block goes into the low half after the pairs, as there.
+/// AVX-512 has no sign_epi8: the activations are negated under the mask of negative weights (where a weight is 0,
+/// its |w| already zeroes the product).
+INLINE void block_pairs_wide(const uint8_t *b, int64_t bytes, __m256i (*weights)(const uint8_t *), const void *xq,
+                             int64_t stride, float *out, int64_t n, const int T) {
+    __m512 acc[4];
+    for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 1 < n / 32; i += 2, b += 2 * bytes) {
+        const __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(weights(b)), weights(b + bytes), 1);
+        const __m512i a = _mm512_abs_epi8(w);
+        const __mmask64 negative = _mm512_movepi8_mask(w);
+        const float d0 = vpg_f16(b), d1 = vpg_f16(b + bytes);
+        for (int t = 0; t < T; t++) {
+            const vpg_q8_32 *y = ROW(vpg_q8_32, xq, stride, t);
+            const __m512i x = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)y[i].q)),
+                                                 _mm256_loadu_si256((const __m256i *)y[i + 1].q), 1);
+            const __m512i sx = _mm512_mask_sub_epi8(x, negative, _mm512_setzero_si512(), x);
+            const __m512 scale = _mm512_insertf32x8(_mm512_set1_ps(d0 * y[i].d), _mm256_set1_ps(d1 * y[i + 1].d), 1);
+            acc[t] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), a, sx)), acc[t]);
+        }
+    }
+    for (int t = 0; t < T; t++) {
+        __m256 lo = _mm512_castps512_ps256(acc[t]);
+        const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[t]), 1));
+        if (i < n / 32) {
+            const __m256i w0 = weights(b), a0 = _mm256_sign_epi8(w0, w0);
+            const vpg_q8_32 *y = ROW(vpg_q8_32, xq, stride, t);
+            const __m256i x0 = _mm256_loadu_si256((const __m256i *)y[i].q);
+            lo = _mm256_fmadd_ps(_mm256_set1_ps(vpg_f16(b) * y[i].d), _mm256_cvtepi32_ps(idot32_abs(a0, w0, x0)), lo);
+        }
+        out[t] = vpg_hsum(_mm256_add_ps(lo, hi));
+    }
+}
+#define BLOCK_PAIRS block_pairs_wide
+#else
+#define BLOCK_PAIRS block_pairs
+#endif
+
 /// The signed 8-bit weights of one block.
 INLINE __m256i q8_0_weights(const uint8_t *b) { return _mm256_loadu_si256((const __m256i *)(b + 2)); }
 INLINE __m256i q4_0_weights(const uint8_t *b) { return _mm256_sub_epi8(vpg_q4_0_q(b), _mm256_set1_epi8(8)); }
@@ -68,29 +109,34 @@ INLINE __m256i q5_0_weights(const uint8_t *b) { return _mm256_sub_epi8(vpg_q5_0_
 /// activation sums.
 typedef struct { __m256i s[8], m; float d, dmin; } k_scales;
 
-/// Q4_K: w = d·sc·q − dmin·mn, 8 groups of 32 with 6-bit sc and mn.
+/// Q4_K: w = d·sc·q − dmin·mn, 8 groups of 32 with 6-bit sc and mn, packed in 12 bytes as three words a, b, c:
+/// sc 0–3 the low 6 bits of a's bytes, mn 0–3 of b's; sc 4–7 the low nibbles of c with a's top 2 bits above them,
+/// mn 4–7 the high nibbles of c with b's top 2 bits. Decoded four at a time in words, then spread with shuffles.
 INLINE void q4_k_scales(const uint8_t *b, k_scales *k) {
-    const uint8_t *q = b + 4;
-    int16_t sc[8], mn[8];
-    for (int j = 0; j < 4; j++) {
-        sc[j] = q[j] & 63;
-        mn[j] = q[j + 4] & 63;
-        sc[j + 4] = (q[j + 8] & 0xF) | ((q[j] >> 6) << 4);
-        mn[j + 4] = (q[j + 8] >> 4) | ((q[j + 4] >> 6) << 4);
-    }
-    for (int j = 0; j < 8; j++) k->s[j] = _mm256_set1_epi16(sc[j]);
-    k->m = _mm256_set_epi16(mn[7], mn[7], mn[6], mn[6], mn[5], mn[5], mn[4], mn[4],
-                            mn[3], mn[3], mn[2], mn[2], mn[1], mn[1], mn[0], mn[0]);
+    uint32_t w[3];
+    memcpy(w, b + 4, 12);
+    const uint32_t low6 = 0x3f3f3f3f, nibble = 0x0f0f0f0f, top2 = 0x03030303;
+    const uint32_t sc03 = w[0] & low6, mn03 = w[1] & low6;
+    const uint32_t sc47 = (w[2] & nibble) | ((w[0] >> 6) & top2) << 4, mn47 = ((w[2] >> 4) & nibble) | ((w[1] >> 6) & top2) << 4;
+    const __m128i sc = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc47, (int)sc03));   // 8 int16
+    const __m256i all = _mm256_broadcastsi128_si256(sc);
+    for (int j = 0; j < 8; j++) k->s[j] = _mm256_shuffle_epi8(all, _mm256_set1_epi16((short)(0x0100 + 0x0202 * j)));
+    const __m128i mn = _mm_set_epi32(0, 0, (int)mn47, (int)mn03);
+    k->m = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(mn, _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7)));
     k->d = vpg_f16(b);
     k->dmin = vpg_f16(b + 2);
 }
 
 /// Q6_K: w = d·sc·(q − 32), 16 groups of 16 with signed 8-bit sc; the weights are kept as q (0..63) and the 32
-/// comes off through the activation sums (dmin = 32·d, m = sc).
+/// comes off through the activation sums (dmin = 32·d, m = sc). s[j] holds sc[2j] in its low half, sc[2j + 1] in its
+/// high half (shuffled from the widened scales).
 INLINE void q6_k_scales(const uint8_t *b, k_scales *k) {
-    const int8_t *sc = (const int8_t *)(b + 192);
-    for (int j = 0; j < 8; j++) k->s[j] = _mm256_set_m128i(_mm_set1_epi16(sc[2 * j + 1]), _mm_set1_epi16(sc[2 * j]));
-    k->m = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+    k->m = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + 192)));
+    const __m256i lo = _mm256_permute2x128_si256(k->m, k->m, 0x00), hi = _mm256_permute2x128_si256(k->m, k->m, 0x11);
+    for (int j = 0; j < 8; j++) {
+        const short a = (short)(0x0100 + 0x0202 * ((2 * j) & 7)), c = (short)(0x0100 + 0x0202 * ((2 * j + 1) & 7));
+        k->s[j] = _mm256_shuffle_epi8(j < 4 ? lo : hi, _mm256_setr_epi16(a, a, a, a, a, a, a, a, c, c, c, c, c, c, c, c));
+    }
     k->d = vpg_f16(b + 208);
     k->dmin = 32 * k->d;
 }
@@ -139,6 +185,71 @@ INLINE void k_rows_few(const uint8_t *b, int64_t block_bytes, k_scales_fn scales
     for (int t = 0; t < T; t++) out[t] = vpg_hsum(acc[t]);
 }
 
+#if VPG_WIDE
+/// AVX-512, up to four rows: two 32-weight groups per 512-bit vector (group 2p in the low half, 2p + 1 in the high
+/// half), the two halves' int32 sums added at the block's end. Each lane then holds the integers the 256-bit kernel
+/// has, so the float steps and the results are the same.
+typedef void (*k_weights512_fn)(const uint8_t *, int g, __m512i *w);
+
+INLINE __m512i k_join(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
+
+/// Q4_K: weights 64g..64g+63 (vpg_q4_k_weights' two vectors, joined): 32 bytes, low nibbles, then high nibbles.
+INLINE void q4_k_weights512(const uint8_t *b, int g, __m512i *w) {
+    const __m256i v = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * g));
+    const __m512i shift = k_join(_mm256_setzero_si256(), _mm256_set1_epi16(4));
+    w[0] = _mm512_and_si512(_mm512_srlv_epi16(k_join(v, v), shift), _mm512_set1_epi8(0x0F));
+}
+
+/// Q6_K: weights 128g..128g+127 (vpg_q6_k_weights' four vectors, joined in pairs).
+INLINE void q6_k_weights512(const uint8_t *b, int g, __m512i *w) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(0x03);
+    const __m512i ql = _mm512_loadu_si512((const void *)(b + 64 * g));
+    const __m256i h = _mm256_loadu_si256((const __m256i *)(b + 128 + 32 * g));
+    const __m512i qh = k_join(h, h);
+    const __m512i s01 = k_join(_mm256_setzero_si256(), _mm256_set1_epi16(2));
+    const __m512i s23 = k_join(_mm256_set1_epi16(4), _mm256_set1_epi16(6));
+    w[0] = _mm512_or_si512(_mm512_and_si512(ql, m4),
+                           _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, s01), m2), 4));
+    w[1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                           _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, s23), m2), 4));
+}
+
+INLINE void k_rows_few_wide(const uint8_t *b, int64_t block_bytes, k_scales_fn scales, k_weights512_fn weights,
+                            const int per, const void *xq, int64_t stride, float *out, int64_t n, const int T) {
+    __m256 acc[4];
+    for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / 256; i++, b += block_bytes) {
+        k_scales k;
+        scales(b, &k);
+        __m512i s[4];   // scales of groups 2p, 2p + 1
+        for (int p = 0; p < 4; p++) s[p] = k_join(k.s[2 * p], k.s[2 * p + 1]);
+        __m512i dots[4];
+        for (int t = 0; t < T; t++) dots[t] = _mm512_setzero_si512();
+        for (int g = 0; g < 8 / per; g++) {
+            __m512i w[2];
+            weights(b, g, w);
+            for (int v = 0; v < per / 2; v++) {
+                const int p = g * per / 2 + v;
+                for (int t = 0; t < T; t++) {
+                    const __m512i x = _mm512_loadu_si512((const void *)(ROW(vpg_q8_256, xq, stride, t)[i].q + 64 * p));
+                    dots[t] = _mm512_dpwssd_epi32(dots[t], _mm512_maddubs_epi16(w[v], x), s[p]);
+                }
+            }
+        }
+        for (int t = 0; t < T; t++) {
+            const __m256i d = _mm256_add_epi32(_mm512_castsi512_si256(dots[t]), _mm512_extracti64x4_epi64(dots[t], 1));
+            acc[t] = k_finish(acc[t], d, ROW(vpg_q8_256, xq, stride, t) + i, &k);
+        }
+    }
+    for (int t = 0; t < T; t++) out[t] = vpg_hsum(acc[t]);
+}
+#define K_FEW(b, bytes, scales, weights, wide, per, xq, stride, out, n, T) \
+    k_rows_few_wide(b, bytes, scales, wide, per, xq, stride, out, n, T)
+#else
+#define K_FEW(b, bytes, scales, weights, wide, per, xq, stride, out, n, T) \
+    k_rows_few(b, bytes, scales, weights, per, xq, stride, out, n, T)
+#endif
+
 /// One block unpacked into memory.
 typedef struct { __m256i w[8]; k_scales k; } k_block;
 
@@ -162,14 +273,23 @@ INLINE void k_chunk_rows(const k_block *u, int64_t i0, int64_t i1, const void *x
     for (int t = 0; t < T; t++) acc_rows[first + t] = acc[t];
 }
 
-/// Any number of rows up to VPG_DOTQ_MAX_ROWS.
-INLINE void k_rows(const uint8_t *b, int64_t block_bytes, k_scales_fn scales, k_weights_fn weights, const int per,
-                   const void *xq, int64_t stride, float *out, int64_t n, const int rows) {
+/// Any number of rows up to VPG_DOTQ_MAX_ROWS (`wide`: the AVX-512 weights of up to four rows).
+#define k_rows(b, bytes, scales, weights, wide, per, xq, stride, out, n, rows) \
+    k_rows_any(b, bytes, scales, weights, K_WIDE(wide), per, xq, stride, out, n, rows)
+#if VPG_WIDE
+#define K_WIDE(wide) wide
+#else
+typedef void *k_weights512_fn;
+#define K_WIDE(wide) NULL
+#endif
+INLINE void k_rows_any(const uint8_t *b, int64_t block_bytes, k_scales_fn scales, k_weights_fn weights,
+                       k_weights512_fn wide, const int per, const void *xq, int64_t stride, float *out, int64_t n,
+                       const int rows) {
     switch (rows) {
-    case 1: return k_rows_few(b, block_bytes, scales, weights, per, xq, stride, out, n, 1);
-    case 2: return k_rows_few(b, block_bytes, scales, weights, per, xq, stride, out, n, 2);
-    case 3: return k_rows_few(b, block_bytes, scales, weights, per, xq, stride, out, n, 3);
-    case 4: return k_rows_few(b, block_bytes, scales, weights, per, xq, stride, out, n, 4);
+    case 1: return K_FEW(b, block_bytes, scales, weights, wide, per, xq, stride, out, n, 1);
+    case 2: return K_FEW(b, block_bytes, scales, weights, wide, per, xq, stride, out, n, 2);
+    case 3: return K_FEW(b, block_bytes, scales, weights, wide, per, xq, stride, out, n, 3);
+    case 4: return K_FEW(b, block_bytes, scales, weights, wide, per, xq, stride, out, n, 4);
     }
     __m256 acc[VPG_DOTQ_MAX_ROWS];
     for (int t = 0; t < rows; t++) acc[t] = _mm256_setzero_ps();
@@ -265,11 +385,11 @@ AVX2 void VPG_FN(vpg_quantize_q8_256)(const float *x, void *blocks, int64_t n) {
 // The k-quants take any row count.
 #define ANY_ROWS(NAME, CALL)                                                                               \
     AVX2 void NAME(const void *row, const void *xq, int64_t stride, int rows, float *out, int64_t n) { CALL(rows); }
-#define Q8_0(T) block_pairs(row, 34, q8_0_weights, xq, stride, out, n, T)
-#define Q4_0(T) block_pairs(row, 18, q4_0_weights, xq, stride, out, n, T)
-#define Q5_0(T) block_pairs(row, 22, q5_0_weights, xq, stride, out, n, T)
-#define Q4_K(T) k_rows(row, 144, q4_k_scales, vpg_q4_k_weights, 2, xq, stride, out, n, T)
-#define Q6_K(T) k_rows(row, 210, q6_k_scales, vpg_q6_k_weights, 4, xq, stride, out, n, T)
+#define Q8_0(T) BLOCK_PAIRS(row, 34, q8_0_weights, xq, stride, out, n, T)
+#define Q4_0(T) BLOCK_PAIRS(row, 18, q4_0_weights, xq, stride, out, n, T)
+#define Q5_0(T) BLOCK_PAIRS(row, 22, q5_0_weights, xq, stride, out, n, T)
+#define Q4_K(T) k_rows(row, 144, q4_k_scales, vpg_q4_k_weights, q4_k_weights512, 2, xq, stride, out, n, T)
+#define Q6_K(T) k_rows(row, 210, q6_k_scales, vpg_q6_k_weights, q6_k_weights512, 4, xq, stride, out, n, T)
 BY_FOURS(VPG_FN(vpg_dotq_rows_q8_0), Q8_0)
 BY_FOURS(VPG_FN(vpg_dotq_rows_q4_0), Q4_0)
 BY_FOURS(VPG_FN(vpg_dotq_rows_q5_0), Q5_0)
