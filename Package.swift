@@ -41,7 +41,7 @@ let package = Package(
         // Kernels: matrix products (integer kernels, dequantize + OpenBLAS), norms, rotary, attention, threads.
         .target(name: "Kernels", dependencies: ["Quants", "CKernels"], swiftSettings: optimizedInDebug),
         // The Qwen2 architecture: configuration, weights, KV cache and forward pass.
-        .target(name: "Qwen2", dependencies: ["GGUF", "Kernels", "CKernels", "Quants"], swiftSettings: optimizedInDebug),
+        .target(name: "Qwen2", dependencies: ["GGUF", "Kernels", "Quants"], swiftSettings: optimizedInDebug),
         // Byte-level BPE tokenizer (llama.cpp's gpt2 vocabularies: qwen2, deepseek-r1-qwen).
         .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: optimizedInDebug),
         // Jinja subset that renders a model's own chat template.

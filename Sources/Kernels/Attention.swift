@@ -29,7 +29,7 @@ public enum Attention {
                            out: UnsafeMutablePointer<Float>, n: Int, positions: UnsafePointer<Int32>,
                            sequenceStart: UnsafePointer<Int32>, heads: Int, kvHeads: Int, headDim: Int,
                            scratch: UnsafeMutablePointer<Float>, ctx: Int, threads: Int) {
-        run(q: q, keys: UnsafeRawPointer(keys), values: UnsafeRawPointer(values), cache: .f32, path: vpg_best_path(),
+        run(q: q, keys: UnsafeRawPointer(keys), values: UnsafeRawPointer(values), cache: .f32, path: .selected,
             out: out, n: n, positions: positions, sequenceStart: sequenceStart, heads: heads, kvHeads: kvHeads,
             headDim: headDim, scratch: scratch, ctx: ctx, threads: threads)
     }
@@ -43,13 +43,13 @@ public enum Attention {
     ///   - q: `[n, heads * headDim]` queries of the new tokens (rotary already applied).
     ///   - keys, values: `[cacheRows, kvHeads * headDim]` in `cache`'s type; each row's keys and values are
     ///     already written.
-    ///   - path: the instruction-set path of the kernel (`vpg_path`).
+    ///   - path: the instruction-set path of the kernel.
     ///   - out: `[n, heads * headDim]`.
     ///   - positions: `[n]` position of each new token in its sequence; it attends to positions `0...position`.
     ///   - sequenceStart: `[n]` cache row where each token's sequence starts.
     ///   - scratch: `[scratchCount(threads:heads:kvHeads:ctx:)]` f32 for scores; `ctx` bounds every position + 1.
     public static func run(q: UnsafePointer<Float>, keys: UnsafeRawPointer, values: UnsafeRawPointer, cache: KVCacheType,
-                           path: Int32, out: UnsafeMutablePointer<Float>, n: Int, positions: UnsafePointer<Int32>,
+                           path: KernelPath, out: UnsafeMutablePointer<Float>, n: Int, positions: UnsafePointer<Int32>,
                            sequenceStart: UnsafePointer<Int32>, heads: Int, kvHeads: Int, headDim: Int,
                            scratch: UnsafeMutablePointer<Float>, ctx: Int, threads: Int) {
         let group = heads / kvHeads
@@ -57,7 +57,7 @@ public enum Attention {
         let rowBytes = cache.bytes(kvHeads * headDim), headBytes = cache.bytes(headDim)
         let scale = 1 / Float(headDim).squareRoot()
         // One job per token and key/value head: the heads of a group read each cache row once between them.
-        let attend = vpg_attend_kernel(Int32(cache.ggmlType.rawValue), path)!
+        let attend = vpg_attend_kernel(Int32(cache.ggmlType.rawValue), path.rawValue)!
         let slots = SlotPool(count: threads)
         parallelFor(parts: n * kvHeads, threads: threads) { job in
             let t = job / kvHeads, kvh = job % kvHeads

@@ -45,7 +45,7 @@ extension MatMul {
                                    _ output: UnsafeMutablePointer<Float>, n: Int, accumulate: Bool = false) {
         let k = weight.cols, actBytes = k / 32 * MemoryLayout<vpg_q8_32>.stride
         let xq = reserveQuantized(n * actBytes)
-        let quantize = vpg_quantize_q7_kernel(path)!, panels = vpg_matmul_panels_q7_kernel(path)!
+        let quantize = vpg_quantize_q7_kernel(path.rawValue)!, panels = vpg_matmul_panels_q7_kernel(path.rawValue)!
         parallelFor(parts: n, threads: threads) { t in quantize(input + t * k, xq + t * actBytes, Int64(k)) }
         let rows = weight.rows
         var target = output

@@ -13,8 +13,8 @@ import Quants
 ///   the rows): prompts on Q8_0 and F16, and every product with `exactActivations` (training).
 public final class MatMul: @unchecked Sendable {
     public let threads: Int
-    /// The instruction-set path of the fused kernels (`vpg_path`).
-    public let path: Int32
+    /// The instruction-set path of the kernels.
+    public let path: KernelPath
     static let panelRows = 128
     static let fusedRows = 64
     /// Up to this many prompt tokens use the fused kernels on any weight type: reading the weights once per token
@@ -41,16 +41,16 @@ public final class MatMul: @unchecked Sendable {
     private var quantized: UnsafeMutableRawPointer? = nil   // [integerMaxTokens, cols/32 × 36 or cols/256 × 292] bytes
     private var quantizedCapacity = 0
 
-    public init(threads: Int, path: Int32? = nil, exactActivations: Bool? = nil) {
+    public init(threads: Int, path: KernelPath? = nil, exactActivations: Bool? = nil) {
         self.threads = max(threads, 1)
-        self.path = path ?? vpg_best_path()
+        self.path = path ?? .selected
         self.exactActivations = exactActivations
             ?? (ProcessInfo.processInfo.environment["VPGEA_ACTIVATIONS"] == "f32")
         vpg_blas_set_threads(1)
     }
 
     /// Whether `type` has a fused dot kernel.
-    public func hasFusedKernel(_ type: GGMLType) -> Bool { vpg_dot_kernel(Int32(type.rawValue), path) != nil }
+    public func hasFusedKernel(_ type: GGMLType) -> Bool { vpg_dot_kernel(Int32(type.rawValue), path.rawValue) != nil }
 
     deinit {
         panels.forEach { $0.deallocate() }
@@ -67,43 +67,85 @@ public final class MatMul: @unchecked Sendable {
     public func multiply(_ weight: WeightMatrix, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
                          n: Int, ldOut: Int? = nil, generationStep: Bool = false) {
         let ld = ldOut ?? weight.rows
-        let k = weight.cols
-        if weight.type == .f32 {
+        let k = weight.cols, type = Int32(weight.type.rawValue)
+        switch Self.plan(weight.type, tokens: n, generationStep: generationStep, exactActivations: exactActivations, path: path) {
+        case .f32Sgemm:
             let a = weight.data.assumingMemoryBound(to: Float.self)
             vpg_sgemm(0, 1, Int64(n), Int64(weight.rows), Int64(k), 1, input, Int64(k), a, Int64(k), 0, output, Int64(ld))
-            return
-        }
-        if !exactActivations, Self.takesIntegerKernels(weight.type, tokens: n, generationStep: generationStep),
-           let dot = vpg_dotq_rows_kernel(Int32(weight.type.rawValue), path) {
-            let block = Int(vpg_dotq_block(Int32(weight.type.rawValue)))
-            let rowBytes = block == 32 ? k / 32 * MemoryLayout<vpg_q8_32>.stride : k / 256 * MemoryLayout<vpg_q8_256>.stride
-            let xq = reserveQuantized(n * rowBytes)
-            let quantizeRow = vpg_quantize_kernel(Int32(block), path)!
-            let quantize: (Int) -> Void = { t in quantizeRow(input + t * k, xq + t * rowBytes, Int64(k)) }
-            if n == 1 { quantize(0) } else { parallelFor(parts: n, threads: threads, quantize) }
-            if n > (generationStep ? Self.integerMaxTokens : Self.fusedMaxTokens),
-               let panels = vpg_matmul_panels_kernel(Int32(weight.type.rawValue), path) {
+        case .integerPanels, .integerRows:
+            let (xq, rowBytes) = quantizeActivations(input, n: n, cols: k, type: weight.type)
+            if let panels = vpg_matmul_panels_kernel(type, path.rawValue), n > (generationStep ? Self.integerMaxTokens : Self.fusedMaxTokens) {
                 forEachRowRange(weight.rows) { r0, r1 in
                     panels(weight.data, Int64(weight.rowBytes), xq, Int64(rowBytes), Int64(n), output + r0, Int64(ld),
                            Int64(r0), Int64(r1), Int64(k))
                 }
-                return
+            } else {
+                let dot = vpg_dotq_rows_kernel(type, path.rawValue)!
+                forEachRowRange(weight.rows) { r0, r1 in
+                    vpg_matmul_rows_q(dot, weight.data, Int64(weight.rowBytes), xq, Int64(rowBytes), Int64(n),
+                                      output + r0, Int64(ld), Int64(r0), Int64(r1), Int64(k))
+                }
             }
-            forEachRowRange(weight.rows) { r0, r1 in
-                vpg_matmul_rows_q(dot, weight.data, Int64(weight.rowBytes), xq, Int64(rowBytes), Int64(n),
-                                  output + r0, Int64(ld), Int64(r0), Int64(r1), Int64(k))
-            }
-            return
-        }
-        if n <= Self.fusedMaxTokens, let dot = vpg_dot_kernel(Int32(weight.type.rawValue), path) {
+        case .f32Dots:
+            let dot = vpg_dot_kernel(type, path.rawValue)!
             forEachRowRange(weight.rows) { r0, r1 in
                 for t in 0..<n {
                     vpg_matvec_rows(dot, weight.data, Int64(weight.rowBytes), input + t * k, output + t * ld + r0,
                                     Int64(r0), Int64(r1), Int64(k))
                 }
             }
-            return
+        case .dequantizedSgemm:
+            multiplyDequantized(weight, input, output, n: n, ld: ld)
         }
+    }
+
+    /// How a product runs.
+    public enum Plan: Equatable, Sendable, CaseIterable {
+        /// f32 weights: one OpenBLAS sgemm.
+        case f32Sgemm
+        /// Activations quantized to 8 bits; the panel kernels (eight weight rows per vector step, sixteen on
+        /// AVX-512), each chunk of unpacked blocks dotted with a tile of tokens.
+        case integerPanels
+        /// Activations quantized to 8 bits; the row kernels (each weight block unpacked once for up to
+        /// `VPG_DOTQ_MAX_ROWS` tokens).
+        case integerRows
+        /// f32 activations; fused dequantize-and-dot kernels, one weight row at a time.
+        case f32Dots
+        /// Panels of rows dequantized to f32 and OpenBLAS sgemm: exact.
+        case dequantizedSgemm
+    }
+
+    /// The plan of a product of `tokens` rows with weights of `type` on `path` (the one place that decides).
+    public static func plan(_ type: GGMLType, tokens: Int, generationStep: Bool, exactActivations: Bool,
+                            path: KernelPath) -> Plan {
+        if type == .f32 { return .f32Sgemm }
+        let t = Int32(type.rawValue)
+        if !exactActivations, takesIntegerKernels(type, tokens: tokens, generationStep: generationStep),
+           vpg_dotq_rows_kernel(t, path.rawValue) != nil {
+            let panels = tokens > (generationStep ? integerMaxTokens : fusedMaxTokens)
+                && vpg_matmul_panels_kernel(t, path.rawValue) != nil
+            return panels ? .integerPanels : .integerRows
+        }
+        return tokens <= fusedMaxTokens && vpg_dot_kernel(t, path.rawValue) != nil ? .f32Dots : .dequantizedSgemm
+    }
+
+    /// The activation rows quantized for the integer kernels of `type`: `[n]` rows of `rowBytes` in this object's
+    /// buffer.
+    private func quantizeActivations(_ input: UnsafePointer<Float>, n: Int, cols k: Int, type: GGMLType)
+        -> (UnsafeMutableRawPointer, Int) {
+        let block = Int(vpg_dotq_block(Int32(type.rawValue)))
+        let rowBytes = block == 32 ? k / 32 * MemoryLayout<vpg_q8_32>.stride : k / 256 * MemoryLayout<vpg_q8_256>.stride
+        let xq = reserveQuantized(n * rowBytes)
+        let quantizeRow = vpg_quantize_kernel(Int32(block), path.rawValue)!
+        let quantize: (Int) -> Void = { t in quantizeRow(input + t * k, xq + t * rowBytes, Int64(k)) }
+        if n == 1 { quantize(0) } else { parallelFor(parts: n, threads: threads, quantize) }
+        return (xq, rowBytes)
+    }
+
+    /// Panels of `panelRows` weight rows dequantized to f32 and multiplied by OpenBLAS (sgemv for one token).
+    private func multiplyDequantized(_ weight: WeightMatrix, _ input: UnsafePointer<Float>,
+                                     _ output: UnsafeMutablePointer<Float>, n: Int, ld: Int) {
+        let k = weight.cols
         reservePanels(cols: k)
         let parts = (weight.rows + Self.panelRows - 1) / Self.panelRows
         let panels = self.panels

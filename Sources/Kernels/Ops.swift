@@ -73,7 +73,7 @@ public enum Ops {
         return (m, sum)
     }
 
-    private static let expShiftedKernel = vpg_exp_shifted_kernel(vpg_best_path())!
+    private static let expShiftedKernel = vpg_exp_shifted_kernel(KernelPath.selected.rawValue)!
 
     /// Dot product, `[count]` each.
     @inline(__always) public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {

@@ -18,7 +18,7 @@ public struct WeightMatrix: @unchecked Sendable {
         self.rows = rows
         self.cols = cols
         self.rowBytes = type.format.rowBytes(cols) ?? 0
-        rowKernel = vpg_dequant_kernel(Int32(type.rawValue), vpg_best_path())
+        rowKernel = vpg_dequant_kernel(Int32(type.rawValue), KernelPath.selected.rawValue)
     }
 
     /// Dequantizes row `r` into `out` (`[cols]` f32).

@@ -1,4 +1,3 @@
-import CKernels
 import Kernels
 import Quants
 
@@ -52,7 +51,7 @@ public final class Qwen2Session {
     /// `exactActivations` keeps every product's activations in f32 (nil: `VPGEA_ACTIVATIONS=f32` decides).
     /// `cacheType` q8_0 needs a head size that is a multiple of 32; otherwise the cache is f16.
     public init(model: Qwen2Model, contextSize: Int = 4096, maxBatch: Int = 512, threads: Int = 2,
-                kernelPath: Int32? = nil, exactActivations: Bool? = nil, sequences: Int = 1,
+                kernelPath: KernelPath? = nil, exactActivations: Bool? = nil, sequences: Int = 1,
                 cacheType: KVCacheType = .f16) {
         let c = model.config
         self.model = model
@@ -93,7 +92,7 @@ public final class Qwen2Session {
 
     /// Logit rows (600 KB per token) are handed out as fresh arrays; glibc would map and unmap each one, and
     /// the kernel would zero its pages every token.
-    private static func keepLargeAllocations() { vpg_keep_large_allocations() }
+    private static func keepLargeAllocations() { KernelMemory.keepLargeAllocations() }
 
     deinit {
         (keys + values).forEach { $0.deallocate() }

@@ -9,7 +9,7 @@ import Testing
 @Suite struct DotKernelTests {
     static let weightTypes: [GGMLType] = [.q4_0, .q5_0, .q8_0, .q4_K, .q6_K]
     static let types: [GGMLType] = [.f16] + weightTypes   // f16: the KV cache's keys (no 8-bit-activation kernel)
-    static let paths: [Int32] = [Int32(VPG_PATH_GENERIC.rawValue), Int32(VPG_PATH_AVX2.rawValue)].filter { vpg_path_supported($0) != 0 }
+    static let paths: [Int32] = KernelPath.allCases.filter(\.isSupported).map(\.rawValue)
 
     /// Random blocks with small finite scales (random bytes elsewhere are all valid quants).
     static func randomRow(_ type: GGMLType, blocks: Int) -> [UInt8] {
@@ -280,5 +280,29 @@ import Testing
                 #expect(abs(Double(got) - want) / scale < 1e-5, "\(label) token \(t) row \(r0 + c): \(got) vs \(want)")
             }
         }
+    }
+}
+
+/// The one decision of how a product runs (MatMul.plan), on every path: f32 weights take sgemm; the types with
+/// integer kernels take them for generation steps of up to 32 sequences and prompts of up to 4 tokens, and the
+/// panel kernels beyond (Q8_0, which has no panels, takes the exact path for prompts); exact activations take the
+/// fused f32 dots up to 4 tokens and the dequantized panels beyond; types without kernels the dequantized panels.
+@Suite struct ProductPlanTests {
+    @Test(arguments: KernelPath.allCases)
+    func planOnEveryPath(_ path: KernelPath) {
+        func plan(_ type: GGMLType, _ tokens: Int, generation: Bool = false, exact: Bool = false) -> MatMul.Plan {
+            MatMul.plan(type, tokens: tokens, generationStep: generation, exactActivations: exact, path: path)
+        }
+        #expect(plan(.f32, 1) == .f32Sgemm && plan(.f32, 512, exact: true) == .f32Sgemm)
+        for type in [GGMLType.q4_0, .q5_0, .q4_K, .q6_K] {
+            #expect(plan(type, 1, generation: true) == .integerRows)
+            #expect(plan(type, 32, generation: true) == .integerRows && plan(type, 33, generation: true) == .integerPanels)
+            #expect(plan(type, 4) == .integerRows && plan(type, 5) == .integerPanels && plan(type, 512) == .integerPanels)
+            #expect(plan(type, 4, exact: true) == .f32Dots && plan(type, 5, exact: true) == .dequantizedSgemm)
+        }
+        #expect(plan(.q8_0, 1, generation: true) == .integerRows && plan(.q8_0, 16, generation: true) == .integerRows)
+        #expect(plan(.q8_0, 4) == .integerRows && plan(.q8_0, 5) == .dequantizedSgemm)
+        #expect(plan(.f16, 1, generation: true) == .f32Dots && plan(.f16, 64) == .dequantizedSgemm)
+        #expect(plan(.q3_K, 1, generation: true) == .dequantizedSgemm)
     }
 }

@@ -150,8 +150,7 @@ import Testing
         }
         let keys = try Dequantize.row(cache.ggmlType, bytes: kBytes, count: ctx * kvDim)
         let values = try Dequantize.row(cache.ggmlType, bytes: vBytes, count: ctx * kvDim)
-        let paths = [Int32(VPG_PATH_GENERIC.rawValue), Int32(VPG_PATH_AVX2.rawValue)].filter { vpg_path_supported($0) != 0 }
-        for path in paths {
+        for path in KernelPath.allCases.filter(\.isSupported) {
             var out = [Float](repeating: .nan, count: n * heads * headDim)
             var scratch = [Float](repeating: 0, count: Attention.scratchCount(threads: 2, heads: heads, kvHeads: kvHeads, ctx: ctx))
             let positions = (0..<n).map { Int32(start + $0) }, sequenceStart = [Int32](repeating: 0, count: n)
@@ -186,7 +185,7 @@ import Testing
     /// Double over the values the cache holds.
     @Test(arguments: [KVCacheType.f32, .f16, .q8_0], [1, 5, 7, 9])
     func groupedAttentionKernel(_ cache: KVCacheType, _ group: Int) throws {
-        let paths = [Int32(VPG_PATH_GENERIC.rawValue), Int32(VPG_PATH_AVX2.rawValue)].filter { vpg_path_supported($0) != 0 }
+        let paths = KernelPath.allCases.filter(\.isSupported).map(\.rawValue)
         for headDim in [12, 64, 128] where cache.fits(headDim: headDim) {
             let length = 37, rowBytes = cache.bytes(headDim) + 6   // rows further apart than one head, as in a cache
             let q = random(group * headDim), k = random(length * headDim), v = random(length * headDim)

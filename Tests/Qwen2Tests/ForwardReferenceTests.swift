@@ -80,9 +80,8 @@ import Testing
 
     /// Token-by-token decoding (the generation kernels) on every instruction-set path this CPU has, against
     /// llama.cpp's logits for the same positions.
-    @Test(arguments: [Int32(VPG_PATH_GENERIC.rawValue), Int32(VPG_PATH_AVX2.rawValue)].filter { vpg_path_supported($0) != 0 },
-          [false, true])
-    func tokenByTokenDecodingMatchesLlamaCpp(_ path: Int32, _ exact: Bool) throws {
+    @Test(arguments: KernelPath.allCases.filter(\.isSupported), [false, true])
+    func tokenByTokenDecodingMatchesLlamaCpp(_ path: KernelPath, _ exact: Bool) throws {
         let file = try #require(References.path(of: Self.small))
         let session = Qwen2Session(model: try Qwen2Model(path: file), contextSize: 256, maxBatch: 64,
                                    threads: ProcessInfo.processInfo.activeProcessorCount, kernelPath: path,

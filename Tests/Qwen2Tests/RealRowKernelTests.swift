@@ -6,9 +6,9 @@ import Quants
 import Qwen2
 import Testing
 
-/// The integer generation kernels on real weight rows of the test model, generic against AVX2.
+/// The integer generation kernels on real weight rows of the test model, generic against the best path this CPU has.
 @Suite struct RealRowKernelTests {
-    @Test(.enabled(if: vpg_path_supported(Int32(VPG_PATH_AVX2.rawValue)) != 0, "no AVX2 on this CPU"))
+    @Test(.enabled(if: KernelPath.selected != .generic, "no SIMD path on this CPU"))
     func pathsAgreeOnRealRows() throws {
         let file = try GGUFFile(path: try #require(References.path(of: ForwardReferenceTests.small)))
         for t in file.tensors where t.dims.count == 2 && vpg_dotq_kernel(Int32(t.type.rawValue), 0) != nil {
@@ -20,7 +20,7 @@ import Testing
                 vpg_quantize_kernel(Int32(block), Int32(VPG_PATH_GENERIC.rawValue))!(x, q.baseAddress!, Int64(n))
             }
             let g = vpg_dotq_kernel(Int32(t.type.rawValue), Int32(VPG_PATH_GENERIC.rawValue))!
-            let a = vpg_dotq_kernel(Int32(t.type.rawValue), Int32(VPG_PATH_AVX2.rawValue))!
+            let a = vpg_dotq_kernel(Int32(t.type.rawValue), KernelPath.selected.rawValue)!
             let rowBytes = t.type.format.rowBytes(n)!
             var worst: Float = 0
             for r in 0..<min(t.rowCount, 5000) {
@@ -34,16 +34,16 @@ import Testing
 }
 
 /// Every matrix product of a real token's forward pass (position 0, every layer, the output head), computed
-/// on the generic and the AVX2 path from the same input, agrees. (Whole forward passes on the two paths drift
+/// on the generic and the best path this CPU has from the same input, agrees. (Whole forward passes on the two paths drift
 /// apart by up to a few tenths of a logit: an ulp of difference can round an activation to the next 8-bit
 /// step, as between any two valid llama.cpp builds; each product on its own must agree.)
 @Suite struct ForwardProductPathTests {
-    @Test(.enabled(if: vpg_path_supported(Int32(VPG_PATH_AVX2.rawValue)) != 0, "no AVX2 on this CPU"))
+    @Test(.enabled(if: KernelPath.selected != .generic, "no SIMD path on this CPU"))
     func everyProductOfARealForwardAgrees() throws {
         let model = try Qwen2Model(path: try #require(References.path(of: ForwardReferenceTests.small)))
         let c = model.config, w = model.weights
-        let g = MatMul(threads: 2, path: Int32(VPG_PATH_GENERIC.rawValue), exactActivations: false)
-        let a = MatMul(threads: 2, path: Int32(VPG_PATH_AVX2.rawValue), exactActivations: false)
+        let g = MatMul(threads: 2, path: .generic, exactActivations: false)
+        let a = MatMul(threads: 2, path: .selected, exactActivations: false)
         var x = [Float](repeating: 0, count: c.embeddingLength)
         x.withUnsafeMutableBufferPointer { w.tokenEmbd.dequantizeRow(785, into: $0.baseAddress!) }
         func check(_ name: String, _ m: WeightMatrix, _ input: [Float]) -> [Float] {
