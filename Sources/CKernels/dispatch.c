@@ -20,15 +20,15 @@ VPG_DECLARE_DEQUANT(avx512)
 #endif
 
 static const vpg_kernel_table tables[VPG_PATH_COUNT] = {
-    VPG_TABLE(VPG_PATH_GENERIC, generic, generic),
+    VPG_TABLE(VPG_PATH_GENERIC, generic, generic, NULL),
 #if defined(__x86_64__)
-    VPG_TABLE(VPG_PATH_AVX2, avx2, avx2),
-    VPG_TABLE(VPG_PATH_AVXVNNI, avxvnni, avxvnni),
-    VPG_TABLE(VPG_PATH_AVX512, avx512, avx512),
+    VPG_TABLE(VPG_PATH_AVX2, avx2, avx2, NULL),
+    VPG_TABLE(VPG_PATH_AVXVNNI, avxvnni, avxvnni, vpg_matmul_panels_q8_0_avxvnni),
+    VPG_TABLE(VPG_PATH_AVX512, avx512, avx512, vpg_matmul_panels_q8_0_avx512),
 #else
-    VPG_TABLE(VPG_PATH_AVX2, generic, generic),
-    VPG_TABLE(VPG_PATH_AVXVNNI, generic, generic),
-    VPG_TABLE(VPG_PATH_AVX512, generic, generic),
+    VPG_TABLE(VPG_PATH_AVX2, generic, generic, NULL),
+    VPG_TABLE(VPG_PATH_AVXVNNI, generic, generic, NULL),
+    VPG_TABLE(VPG_PATH_AVX512, generic, generic, NULL),
 #endif
 };
 

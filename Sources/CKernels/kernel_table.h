@@ -27,6 +27,7 @@
     VPG_DECLARE_ROWS(vpg_dotq_rows_q6_k_##S)                                                                       \
     VPG_DECLARE_PANELS(vpg_matmul_panels_q4_0_##S)                                                                 \
     VPG_DECLARE_PANELS(vpg_matmul_panels_q5_0_##S)                                                                 \
+    VPG_DECLARE_PANELS(vpg_matmul_panels_q8_0_##S)                                                                 \
     VPG_DECLARE_PANELS(vpg_matmul_panels_q4_k_##S)                                                                 \
     VPG_DECLARE_PANELS(vpg_matmul_panels_q6_k_##S)                                                                 \
     VPG_DECLARE_PANELS(vpg_matmul_panels_q7_##S)                                                                   \
@@ -53,14 +54,16 @@
 #define VPG_ROW(S, D, T, BLOCK, QUANTIZE, PANELS)                                                                 \
     {vpg_dot_##T##_##S, vpg_dequant_##T##_##D, BLOCK, QUANTIZE, vpg_dotq_##T##_##S, vpg_dotq_rows_##T##_##S, PANELS}
 
-#define VPG_TABLE(PATH, S, D)                                                                                      \
+/// Q8_PANELS: Q8_0's panel kernel, on the VNNI paths only (AVX2 has no saturation-free unsigned × signed product of
+/// 8-bit weights; the plain path's twin is the specification, not a path: its prompts take sgemm).
+#define VPG_TABLE(PATH, S, D, Q8_PANELS)                                                                           \
     {                                                                                                              \
         .path = PATH,                                                                                              \
         .type = {                                                                                                  \
             [1] = {vpg_dot_f16_##S, vpg_dequant_f16_##D, 0, NULL, NULL, NULL, NULL},                               \
             [2] = VPG_ROW(S, D, q4_0, 32, vpg_quantize_q8_32_##S, vpg_matmul_panels_q4_0_##S),                    \
             [6] = VPG_ROW(S, D, q5_0, 32, vpg_quantize_q8_32_##S, vpg_matmul_panels_q5_0_##S),                    \
-            [8] = VPG_ROW(S, D, q8_0, 32, vpg_quantize_q8_32_##S, NULL),                                          \
+            [8] = VPG_ROW(S, D, q8_0, 32, vpg_quantize_q8_32_##S, Q8_PANELS),                                     \
             [12] = VPG_ROW(S, D, q4_k, 256, vpg_quantize_q8_256_##S, vpg_matmul_panels_q4_k_##S),                 \
             [14] = VPG_ROW(S, D, q6_k, 256, vpg_quantize_q8_256_##S, vpg_matmul_panels_q6_k_##S),                 \
         },                                                                                                         \

@@ -121,6 +121,12 @@ INLINE void p_unpack32(const uint8_t *const *row, int64_t at, __m256i (*weights)
     u->d = _mm256_loadu_ps(d);
 }
 
+/// Q8_0's weights plus 128, unsigned (w = d·(q − 128)). Only the VNNI paths take them: their products go straight
+/// to int32, where AVX2's maddubs would saturate pairs of 255·127.
+INLINE __m256i p_q8_0_q(const uint8_t *b) {
+    return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(b + 2)), _mm256_set1_epi8((char)0x80));
+}
+
 /// o·Σ x of a token's 32 activations (the offset's part of the block's sum, the same for all rows).
 INLINE int32_t p_aux32(const vpg_q8_32 *x, int offset) {
     const __m256i q = _mm256_loadu_si256((const __m256i *)x->q);
@@ -301,6 +307,7 @@ INLINE void p_store(p_acc acc[P_PANELS][P_TILE], int panels, int T, int64_t firs
 // activations 41 and 44 KB, mostly in L1 (chunks of 8 and 1 measured slower, with 32- or 64-token tiles).
 #define UNPACK_Q4_0(row, at, u) p_unpack32(row, at, vpg_q4_0_q, u)
 #define UNPACK_Q5_0(row, at, u) p_unpack32(row, at, vpg_q5_0_q, u)
+#define UNPACK_Q8_0(row, at, u) p_unpack32(row, at, p_q8_0_q, u)
 #define STEP_32(u, x, aux, acc) p_step32(u, x, aux, acc)
 #define UNPACK_Q4_K(row, at, u) p_unpack256(row, at, q4_k_unpack, 0, u)
 #define UNPACK_Q6_K(row, at, u) p_unpack256(row, at, q6_k_unpack, 1, u)
@@ -309,6 +316,9 @@ INLINE void p_store(p_acc acc[P_PANELS][P_TILE], int panels, int T, int64_t firs
 #define STEP_Q6_K(u, x, aux, acc) p_step256(u, x, 1, acc)
 P_DRIVER(panels_q4_0, p_block32, vpg_q8_32, 32, 16, UNPACK_Q4_0, p_aux32, STEP_32)
 P_DRIVER(panels_q5_0, p_block32, vpg_q8_32, 32, 16, UNPACK_Q5_0, p_aux32, STEP_32)
+#if VPG_VNNI
+P_DRIVER(panels_q8_0, p_block32, vpg_q8_32, 32, 16, UNPACK_Q8_0, p_aux32, STEP_32)
+#endif
 P_DRIVER(panels_q4_k, p_block256, vpg_q8_256, 256, 2, UNPACK_Q4_K, NO_AUX, STEP_Q4_K)
 P_DRIVER(panels_q6_k, p_block256, vpg_q8_256, 256, 2, UNPACK_Q6_K, NO_AUX, STEP_Q6_K)
 
@@ -319,6 +329,9 @@ P_DRIVER(panels_q6_k, p_block256, vpg_q8_256, 256, 2, UNPACK_Q6_K, NO_AUX, STEP_
     }
 ENTRY(VPG_FN(vpg_matmul_panels_q4_0), panels_q4_0, 18, 8)
 ENTRY(VPG_FN(vpg_matmul_panels_q5_0), panels_q5_0, 22, 16)
+#if VPG_VNNI
+ENTRY(VPG_FN(vpg_matmul_panels_q8_0), panels_q8_0, 34, 128)
+#endif
 ENTRY(VPG_FN(vpg_matmul_panels_q4_k), panels_q4_k, 144, 0)
 ENTRY(VPG_FN(vpg_matmul_panels_q6_k), panels_q6_k, 210, 0)
 

@@ -102,6 +102,7 @@ INLINE __m512 w_step256(const w_block256 *u, const vpg_q8_256 *x, const int spli
 // Chunks as on AVX2 (16 blocks of 32 weights, 2 k-quant blocks), now of sixteen rows each.
 #define W_UNPACK_Q4_0(row, at, u) w_unpack32(row, at, vpg_q4_0_q, u)
 #define W_UNPACK_Q5_0(row, at, u) w_unpack32(row, at, vpg_q5_0_q, u)
+#define W_UNPACK_Q8_0(row, at, u) w_unpack32(row, at, p_q8_0_q, u)
 #define W_STEP_32(u, x, aux, acc) w_step32(u, x, aux, acc)
 #define W_UNPACK_Q4_K(row, at, u) w_unpack256(row, at, q4_k_unpack, 0, u)
 #define W_UNPACK_Q6_K(row, at, u) w_unpack256(row, at, q6_k_unpack, 1, u)
@@ -110,6 +111,7 @@ INLINE __m512 w_step256(const w_block256 *u, const vpg_q8_256 *x, const int spli
 #define W_STEP_Q6_K(u, x, aux, acc) w_step256(u, x, 1, acc)
 P_DRIVER(w_panels_q4_0, w_block32, vpg_q8_32, 32, 16, W_UNPACK_Q4_0, p_aux32, W_STEP_32)
 P_DRIVER(w_panels_q5_0, w_block32, vpg_q8_32, 32, 16, W_UNPACK_Q5_0, p_aux32, W_STEP_32)
+P_DRIVER(w_panels_q8_0, w_block32, vpg_q8_32, 32, 16, W_UNPACK_Q8_0, p_aux32, W_STEP_32)
 P_DRIVER(w_panels_q4_k, w_block256, vpg_q8_256, 256, 2, W_UNPACK_Q4_K, W_NO_AUX, W_STEP_Q4_K)
 P_DRIVER(w_panels_q6_k, w_block256, vpg_q8_256, 256, 2, W_UNPACK_Q6_K, W_NO_AUX, W_STEP_Q6_K)
 
@@ -120,6 +122,7 @@ P_DRIVER(w_panels_q6_k, w_block256, vpg_q8_256, 256, 2, W_UNPACK_Q6_K, W_NO_AUX,
     }
 W_ENTRY(VPG_FN(vpg_matmul_panels_q4_0), w_panels_q4_0, 18, 8)
 W_ENTRY(VPG_FN(vpg_matmul_panels_q5_0), w_panels_q5_0, 22, 16)
+W_ENTRY(VPG_FN(vpg_matmul_panels_q8_0), w_panels_q8_0, 34, 128)
 W_ENTRY(VPG_FN(vpg_matmul_panels_q4_k), w_panels_q4_k, 144, 0)
 W_ENTRY(VPG_FN(vpg_matmul_panels_q6_k), w_panels_q6_k, 210, 0)
 

@@ -1,5 +1,6 @@
 // Plain C prompt products, the specification of panels_avx2.c: per weight row and token, block by block, exact
-// integer sums, then one fma per float term. Q4_0 / Q5_0 (w = d·(q − o), o = 8 or 16): d·d_x·(Σ q·x − o·Σ x).
+// integer sums, then one fma per float term. Q4_0 / Q5_0 / Q8_0 (w = d·(q − o), o = 8, 16 or 128, q unsigned):
+// d·d_x·(Σ q·x − o·Σ x).
 // Q4_K / Q6_K: d·d_x·Σ_k sc_k·(Σ q·x over weights 16k..16k+15) − dmin·d_x·Σ_k m_k·bsum_k, the first sum taken to
 // float 64 weights at a time (exact below 2^24); Q6_K (dmin = 32·d) subtracts the second in integers per 64.
 #include <math.h>
@@ -14,6 +15,11 @@ static void q4_0_q(const uint8_t *b, uint8_t *q) {
         q[j] = b[2 + j] & 0xF;
         q[j + 16] = b[2 + j] >> 4;
     }
+}
+
+/// Q8_0's signed weights plus 128 (w = d·(q − 128)).
+static void q8_0_q(const uint8_t *b, uint8_t *q) {
+    for (int j = 0; j < 32; j++) q[j] = (uint8_t)(b[2 + j] ^ 0x80);
 }
 
 static void q5_0_q(const uint8_t *b, uint8_t *q) {
@@ -108,6 +114,9 @@ static void q4_0_block(const uint8_t *b, int64_t i, const void *xq, int64_t stri
 static void q5_0_block(const uint8_t *b, int64_t i, const void *xq, int64_t stride, int64_t t0, int T, float *acc) {
     offset_block(q5_0_q, 16, b, i, xq, stride, t0, T, acc);
 }
+static void q8_0_block(const uint8_t *b, int64_t i, const void *xq, int64_t stride, int64_t t0, int T, float *acc) {
+    offset_block(q8_0_q, 128, b, i, xq, stride, t0, T, acc);
+}
 static void q4_k_block(const uint8_t *b, int64_t i, const void *xq, int64_t stride, int64_t t0, int T, float *acc) {
     k_block(q4_k_unpack, 0, b, i, xq, stride, t0, T, acc);
 }
@@ -137,6 +146,7 @@ static void panels(block_fn block, int64_t block_bytes, int64_t elems, const voi
     }
 ENTRY(vpg_matmul_panels_q4_0_generic, q4_0_block, 18, 32)
 ENTRY(vpg_matmul_panels_q5_0_generic, q5_0_block, 22, 32)
+ENTRY(vpg_matmul_panels_q8_0_generic, q8_0_block, 34, 32)
 ENTRY(vpg_matmul_panels_q4_k_generic, q4_k_block, 144, 256)
 ENTRY(vpg_matmul_panels_q6_k_generic, q6_k_block, 210, 256)
 

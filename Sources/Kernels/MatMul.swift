@@ -2,15 +2,15 @@ import CKernels
 import Foundation
 import Quants
 
-/// `out = input · Wᵀ`. Two ways, chosen by weight type and batch size:
+/// `out = input · Wᵀ`. Two ways, chosen by weight type, batch size and kernel path (`plan`):
 /// - integer: the activation rows are quantized to 8 bits (llama.cpp's scheme) and each quantized weight block is
 ///   unpacked once and dotted with up to `VPG_DOTQ_MAX_ROWS` of them in integers. Generation steps of up to
-///   `integerMaxTokens` sequences; prompts of up to `fusedMaxTokens` tokens; longer prompts when the weights are
-///   `integerPromptTypes`, in the panel kernels (eight weight rows at a time). With `exactActivations`
+///   `integerMaxTokens` sequences; prompts of up to `fusedMaxTokens` tokens; longer prompts where the type has
+///   panel kernels on the path (eight or sixteen weight rows at a time). With `exactActivations`
 ///   (`VPGEA_ACTIVATIONS=f32`) a few tokens take the f32 fused kernels instead. SIMD is chosen at run time;
 ///   `VPGEA_KERNELS=generic|avx2|avxvnni|avx512` forces a path;
 /// - f32: panels of rows dequantized to f32 and OpenBLAS sgemm, exact math (single-threaded BLAS; our threads split
-///   the rows): prompts on Q8_0 and F16, and every product with `exactActivations` (training).
+///   the rows): prompts on F16 (and Q8_0 without VNNI), and every product with `exactActivations` (training).
 public final class MatMul: @unchecked Sendable {
     public let threads: Int
     /// The instruction-set path of the kernels.
@@ -26,11 +26,6 @@ public final class MatMul: @unchecked Sendable {
     /// (0.5B, 2 threads, aggregate: b8 28.7 → 89.8 t/s, b16 56.1 → 95.4, b32 79.0 → 93.3; at 48 sequences,
     /// 1 thread, sgemm was ahead: its throughput grows with the batch, these kernels' stays flat.)
     static let integerMaxTokens = 32
-    /// Weight types whose integer kernels beat the f32 panels + sgemm at any token count. Prompts on them take the
-    /// panel kernels (`vpg_matmul_panels_kernel`: eight weight rows per vector step, sixteen on AVX-512, each chunk
-    /// of unpacked blocks dotted with a tile of tokens; faster than sgemm on these types, Benchmarks/README.md).
-    /// Q8_0 keeps sgemm (its row kernels carry a float step per block and row, and lost on prompts).
-    static let integerPromptTypes: Set<GGMLType> = [.q4_K, .q6_K, .q4_0, .q5_0]
     var panels: [UnsafeMutablePointer<Float>] = []   // [threads][panelRows, maxCols] f32
     private var panelCapacity = 0
     var accumulators: [UnsafeMutablePointer<Float>] = []   // [threads][accumulatorCapacity] f32 (transposed products)
@@ -63,7 +58,7 @@ public final class MatMul: @unchecked Sendable {
     ///   - output: `[n, ldOut]` f32; columns `0..<weight.rows` are written.
     ///   - generationStep: the rows are one new token of each of several sequences, not a prompt: up to
     ///     `integerMaxTokens` of them take the 8-bit-activation kernels (a prompt takes them up to
-    ///     `fusedMaxTokens`, then the exact panels, unless the weights are `integerPromptTypes`).
+    ///     `fusedMaxTokens`, then the exact panels, unless the type has panel kernels on this path).
     public func multiply(_ weight: WeightMatrix, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
                          n: Int, ldOut: Int? = nil, generationStep: Bool = false) {
         let ld = ldOut ?? weight.rows
@@ -120,7 +115,7 @@ public final class MatMul: @unchecked Sendable {
                             path: KernelPath) -> Plan {
         if type == .f32 { return .f32Sgemm }
         let t = Int32(type.rawValue)
-        if !exactActivations, takesIntegerKernels(type, tokens: tokens, generationStep: generationStep),
+        if !exactActivations, takesIntegerKernels(type, tokens: tokens, generationStep: generationStep, path: path),
            vpg_dotq_rows_kernel(t, path.rawValue) != nil {
             let panels = tokens > (generationStep ? integerMaxTokens : fusedMaxTokens)
                 && vpg_matmul_panels_kernel(t, path.rawValue) != nil
@@ -166,10 +161,14 @@ public final class MatMul: @unchecked Sendable {
         }
     }
 
-    /// Whether a product of `tokens` rows with weights of `type` quantizes its activations to 8 bits (unless
-    /// `exactActivations`; and the type has integer kernels).
-    public static func takesIntegerKernels(_ type: GGMLType, tokens: Int, generationStep: Bool) -> Bool {
-        tokens <= (generationStep ? integerMaxTokens : fusedMaxTokens) || integerPromptTypes.contains(type)
+    /// Whether a product of `tokens` rows with weights of `type` quantizes its activations to 8 bits on `path`
+    /// (unless `exactActivations`; and the type has integer kernels): a few tokens always, more where the type has
+    /// panel kernels on the path (they beat the f32 panels + sgemm at any token count; Q8_0's only on the VNNI paths,
+    /// whose products need no int16 step).
+    public static func takesIntegerKernels(_ type: GGMLType, tokens: Int, generationStep: Bool,
+                                           path: KernelPath = .selected) -> Bool {
+        tokens <= (generationStep ? integerMaxTokens : fusedMaxTokens)
+            || vpg_matmul_panels_kernel(Int32(type.rawValue), path.rawValue) != nil
     }
 
     /// Runs `body(r0, r1)` over the rows in ranges of `fusedRows`, on the threads.

@@ -9,9 +9,9 @@ VPG_DECLARE_PATH(avxvnni_emu)
 VPG_DECLARE_PATH(avx512_emu)
 
 static const vpg_kernel_table tables[] = {
-    VPG_TABLE(VPG_PATH_AVX2, avx2_emu, generic),
-    VPG_TABLE(VPG_PATH_AVXVNNI, avxvnni_emu, generic),
-    VPG_TABLE(VPG_PATH_AVX512, avx512_emu, generic),
+    VPG_TABLE(VPG_PATH_AVX2, avx2_emu, generic, NULL),
+    VPG_TABLE(VPG_PATH_AVXVNNI, avxvnni_emu, generic, vpg_matmul_panels_q8_0_avxvnni_emu),
+    VPG_TABLE(VPG_PATH_AVX512, avx512_emu, generic, vpg_matmul_panels_q8_0_avx512_emu),
 };
 
 const vpg_kernel_table *vpg_emulated_kernels(int path) {

@@ -39,7 +39,7 @@ import Testing
         let weights = try Dequantize.row(type, bytes: bytes, count: rows * cols)   // [rows, cols]
         // Exact activations: every path must give the f32 product.
         let exact = try product(MatMul(threads: 2, exactActivations: true), bytes, type, input, rows: rows, cols: cols, n: n)
-        // 8-bit activations (the default for a few tokens, and for prompts on integerPromptTypes): the error of each output is bounded by
+        // 8-bit activations (the default for a few tokens, and for prompts on types with panel kernels): the error of each output is bounded by
         // Σ|w| · (half a quantization step of the activation block).
         let quantized = try product(MatMul(threads: 2, exactActivations: false), bytes, type, input, rows: rows, cols: cols, n: n)
         let block = type == .q4_K || type == .q6_K ? 256 : 32

@@ -7,4 +7,9 @@
 /// the generic path). Its dequantizers are the generic ones: the native ones are the plain loops compiled for the
 /// path, with no intrinsics to emulate.
 const vpg_kernel_table *vpg_emulated_kernels(int path);
+
+/// Q8_0's plain panel kernel: the specification of the VNNI paths' (no table holds it: the plain path's Q8_0 prompts
+/// take sgemm).
+void vpg_matmul_panels_q8_0_generic(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
+                                    int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols);
 #endif
