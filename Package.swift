@@ -52,8 +52,9 @@ let package = Package(
         // LoRA training: backward passes through the frozen quantized model, optimiser, checkpoints, adapter files.
         .target(name: "Training", dependencies: ["Qwen2", "Kernels", "GGUF", "Quants", "Sampling", "Engine", "ChatTemplate"], swiftSettings: optimizedInDebug),
         // VPG-EA: problems, answer checking, dual-stream rollouts, cross-view filter, distillation, evaluation.
+        // Its benchmark data (GSM8K, MATH-500, AIME24) ships as a resource, and METHOD.md describes the method.
         .target(name: "VPGEA", dependencies: ["Training", "Engine", "Qwen2", "Sampling", "ChatTemplate", "Tokenizers"],
-                swiftSettings: optimizedInDebug),
+                exclude: ["METHOD.md"], resources: [.copy("Data")], swiftSettings: optimizedInDebug),
         // Samplers and logit processors.
         .target(name: "Sampling", swiftSettings: optimizedInDebug),
         // Terminal helpers shared by the command-line tools.

@@ -22,7 +22,7 @@ public struct DatasetError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// Reads the benchmark JSONL files: GSM8K (`question`, `answer` ending in `#### N`), MATH-500 (`problem`,
+/// Reads the benchmark JSONL files (copies ship with vpgea: `Dataset.shipped`): GSM8K (`question`, `answer` ending in `#### N`), MATH-500 (`problem`,
 /// `answer`), AIME24 (`problem`, `answer`). A bad line is listed in `skipped` with its number.
 public struct Dataset {
     public let kind: BenchmarkKind
@@ -53,5 +53,15 @@ public struct Dataset {
             let id = (object["unique_id"] as? String) ?? (object["id"] as? Int).map(String.init) ?? "\(kind.rawValue)-\(index + 1)"
             problems.append(Problem(id: id, question: question, answer: answer.trimmingCharacters(in: .whitespacesAndNewlines)))
         }
+    }
+}
+
+extension Dataset {
+    /// The file of a benchmark split that ships with vpgea (Sources/VPGEA/Data, a resource of this module): `train`
+    /// (GSM8K only) or `test`.
+    public static func shipped(_ kind: BenchmarkKind, split: String = "test") throws -> String {
+        guard let url = Bundle.module.url(forResource: split, withExtension: "jsonl", subdirectory: "Data/\(kind.rawValue)")
+        else { throw DatasetError("vpgea ships no \(kind.rawValue) \(split) split; give the file with --data") }
+        return url.path
     }
 }

@@ -1,4 +1,4 @@
-/// Every choice of the method (../shared/docs/vpgea-method.md) as a knob, with that document's defaults.
+/// Every choice of the method (Sources/VPGEA/METHOD.md) as a knob, with that document's defaults.
 /// Choices marked "ours" there are this project's, not the paper's.
 public struct VPGEASettings: Codable, Sendable, Equatable {
     public enum Method: String, Codable, Sendable, CaseIterable {

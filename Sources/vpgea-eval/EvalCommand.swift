@@ -32,7 +32,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "gsm8k, math500 or aime24.")
     var bench: BenchmarkKind = .gsm8k
 
-    @Option(help: "The benchmark file (default: ../shared/data/<bench>/test.jsonl).")
+    @Option(help: "The benchmark file (default: the test split of --bench that ships with vpgea).")
     var data: String?
 
     @Option(help: "Only the first N problems (a fixed slice).")
@@ -75,7 +75,7 @@ struct EvalCommand: ParsableCommand {
                 return
             }
             guard let model else { throw ValidationError("--model is required (or --plot FILES)") }
-            let path = data ?? "../shared/data/\(bench.rawValue)/test.jsonl"
+            let path = try data ?? Dataset.shipped(bench)
             let dataset = try Dataset(kind: bench, path: path)
             for problem in dataset.skipped { printError("warning: \(path) \(problem) (skipped)") }
             let url = try ModelStore().resolve(model, events: FetchReporter().handle)

@@ -17,15 +17,15 @@ struct VPGEACommand: ParsableCommand {
             better-than-average posterior paths that pass the cross-view check (no leak, plausible under the prior, \
             the reasoning supports the answer); and distils them into the prior (--mode token: full-vocabulary KL \
             against the posterior view; sequence: weighted NLL). The method and its defaults are described in \
-            ../shared/docs/vpgea-method.md; choices marked "ours" there are knobs here.
+            Sources/VPGEA/METHOD.md; choices marked "ours" there are knobs here.
             Example:
               vpgea-train vpgea --model qwen2.5-coder-0.5b-instruct --out vpgea.gguf --steps 20 --max-tokens 256
             """)
 
     @OptionGroup var common: CommonOptions
 
-    @Option(help: "Training problems (JSONL).")
-    var data = "../shared/data/gsm8k/train.jsonl"
+    @Option(help: "Training problems (JSONL; default: the GSM8K train split that ships with vpgea).")
+    var data: String?
 
     @Option(help: "How answers are checked: gsm8k, math500 or aime24.")
     var bench: BenchmarkKind = .gsm8k
@@ -69,6 +69,7 @@ struct VPGEACommand: ParsableCommand {
     mutating func run() throws { try CommonOptions.reportingErrors(train) }
 
     private func train() throws {
+        let data = try self.data ?? Dataset.shipped(bench, split: "train")
         let dataset = try Dataset(kind: bench, path: data)
         for problem in dataset.skipped { printError("warning: \(data) \(problem) (skipped)") }
         guard !dataset.problems.isEmpty else { throw DatasetError("\(data) has no usable problems") }

@@ -48,6 +48,23 @@ import Testing
         }
     }
 
+    /// The evaluation reads the GSM8K test split that ships with vpgea, from any working directory.
+    @Test func evaluationRunsOnTheShippedData() throws {
+        let binary = TestSupport.repositoryRoot.appendingPathComponent(".build/debug/vpgea-eval")
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = ["--model", try TestSupport.testModelPath(), "--bench", "gsm8k", "--limit", "1", "--max-tokens", "8"]
+        p.currentDirectoryURL = FileManager.default.temporaryDirectory
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(String(decoding: e, as: UTF8.self))")
+        #expect(String(decoding: o, as: UTF8.self).contains("gsm8k"), "\(String(decoding: o, as: UTF8.self))")
+    }
+
     @Test func badModelsGiveOneLineErrors() throws {
         let missing = try Self.run("vpgea-run", ["/nonexistent/model.gguf", "-p", "hi"])
         #expect(missing.status != 0)

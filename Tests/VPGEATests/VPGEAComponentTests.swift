@@ -71,12 +71,11 @@ import Training
         #expect(d.problems.map(\.answer) == ["5", "1,001"])
         #expect(d.skipped.count == 2 && d.skipped[0].hasPrefix("line 2"))
         #expect(AnswerCheck.isCorrect(.gsm8k, completion: "so 1001", reference: d.problems[1].answer))
-        // The shared benchmark files, when present (CI has ../shared).
-        let shared = TestSupport.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data")
-        if FileManager.default.fileExists(atPath: shared.path) {
-            #expect(try Dataset(kind: .math500, path: shared.appendingPathComponent("math500/test.jsonl").path).problems.count == 500)
-            #expect(try Dataset(kind: .aime24, path: shared.appendingPathComponent("aime24/test.jsonl").path).problems.count == 30)
-            #expect(try Dataset(kind: .gsm8k, path: shared.appendingPathComponent("gsm8k/test.jsonl").path).problems.count == 1319)
+        // The benchmark files that ship with vpgea, whole and with no bad line.
+        for (kind, split, count) in [(BenchmarkKind.math500, "test", 500), (.aime24, "test", 30), (.gsm8k, "test", 1319), (.gsm8k, "train", 7473)] {
+            let shipped = try Dataset(kind: kind, path: try Dataset.shipped(kind, split: split))
+            #expect(shipped.problems.count == count && shipped.skipped.isEmpty, "\(kind) \(split)")
         }
+        #expect(throws: DatasetError.self) { try Dataset.shipped(.aime24, split: "train") }
     }
 }
