@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Side-by-side throughput of vpgea and llama.cpp on the same GGUF files, in alternation (A B A B …), with the
-ratio vpgea / llama.cpp and the fraction of the memory-bandwidth ceiling for generation; writes
-Benchmarks/RESULTS.md (date, commit, machine, table). llama.cpp comes from llama-cpp-python (built once into
-~/.cache/vpgea/llama-cpp-venv, flash attention off) unless --llama-python names an interpreter that has it.
+ratio vpgea / llama.cpp and the fraction of the memory-bandwidth ceiling for generation; writes this CPU kind's
+section of Benchmarks/RESULTS.md (date, commit, machine, table), keeping the other kinds' sections. llama.cpp comes
+from llama-cpp-python (built once into ~/.cache/vpgea/llama-cpp-venv, flash attention off) unless --llama-python
+names an interpreter that has it.
 Run it alone: anything else on the CPU spoils the figures.
 A model may carry its own test sizes, MODEL@P/N (e.g. the 7B-shaped model at pp64/tg16), and MODEL:TYPE names a
 requantization (e.g. qwen2.5-coder-1.5b:Q4_0), written once into Models/ by vpgea-quantize.
@@ -116,11 +117,13 @@ def main():
                 ceiling = bandwidth / size if k == "tg" and not args.depth else None
                 rows.append((os.path.basename(path), size, threads, name, ours[k], theirs[k], ceiling))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    lines = [f"# Throughput: vpgea and llama.cpp, side by side", "",
-             f"{datetime.date.today()}, commit {commit}, {machine['cpu']} ({os.cpu_count()} cores, kernels {machine['kernels']}), "
-             f"read bandwidth {machine['read_bandwidth_gbs']:.1f} GB/s; {version}, flash attention off. "
-             f"Alternating runs, {args.rounds} rounds; each cell lists the rounds; the ratio is of the medians (in "
-             f"brackets the range of the rounds' own ratios). Made by `Benchmarks/compare.py`.", "",
+    kind = f"{machine['cpu']} [{machine.get('cpu_flags', '')}]"
+    lines = [f"## {kind}", "",
+             f"{datetime.date.today()}, commit {commit}, {os.cpu_count()} cores, kernels {machine['kernels']}, "
+             f"OpenBLAS core {machine.get('blas_core', '?')}, read bandwidth {machine['read_bandwidth_gbs']:.1f} GB/s; "
+             f"{version}, flash attention off. Alternating runs, {args.rounds} rounds; each cell lists the rounds; the "
+             f"ratio is of the medians (in brackets the range of the rounds' own ratios). Made by `Benchmarks/compare.py`.",
+             "",
              "| model | size | threads | test | vpgea t/s | llama.cpp t/s | vpgea / llama.cpp | vpgea / bandwidth ceiling |",
              "|---|---:|---:|---|---|---|---:|---:|"]
     for model, size, threads, name, a, b, ceiling in rows:
@@ -130,9 +133,23 @@ def main():
         spread = f" ({min(per_round):.2f}–{max(per_round):.2f})" if len(per_round) > 1 else ""
         lines.append(f"| {model} | {size / 2**30:.2f} GiB | {threads} | {name} | {' / '.join(f'{x:.1f}' for x in a)} | "
                      f"{' / '.join(f'{x:.1f}' for x in b)} | {ours / theirs:.2f}{spread} | {frac} |")
-    with open(args.out, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    write_section(args.out, kind, "\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def write_section(path, kind, section):
+    """RESULTS.md keeps one section per CPU kind (its heading: the model name and SIMD flags): this run's section
+    replaces the one of its kind, and the others stay."""
+    title = "# Throughput: vpgea and llama.cpp, side by side, one section per CPU kind\n"
+    sections = {}
+    if os.path.exists(path):
+        text = open(path).read()
+        for part in text.split("\n## ")[1:]:
+            heading = part.split("\n", 1)[0]
+            sections[heading] = "## " + part.rstrip("\n") + "\n"
+    sections[kind] = section
+    with open(path, "w") as f:
+        f.write(title + "\n" + "\n".join(sections[k] for k in sorted(sections)))
 
 
 if __name__ == "__main__":
