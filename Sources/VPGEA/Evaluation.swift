@@ -20,10 +20,29 @@ public struct EvaluationResult: Codable, Sendable {
     public var truncationRate: Double
     public var seconds: Double
     public var tokensPerSecond: Double
+    /// The problems' ids in order, hashed (FNV-1a, hex): two runs on the same problems have the same value.
+    public var problemSet: String?
+    /// The sampling temperature and the instruction (nil in results written before they were recorded).
+    public var temperature: Float?
+    public var instruction: String?
     public var baseAccuracy: Double?
     public var baseMeanTokens: Double?
     public var tokenReduction: Double?
     public var epsilon3: Double?
+
+    /// Why `base` cannot be compared with this result (other problems, seed, samples, L_max or temperature), or nil.
+    public func mismatch(with base: EvaluationResult) -> String? {
+        var differences: [String] = []
+        if base.bench != bench { differences.append("bench \(base.bench.rawValue) vs \(bench.rawValue)") }
+        if base.problems != problems { differences.append("\(base.problems) vs \(problems) problems") }
+        if let a = base.problemSet, let b = problemSet, a != b { differences.append("other problems") }
+        if base.samples != samples { differences.append("\(base.samples) vs \(samples) samples") }
+        if base.seed != seed { differences.append("seed \(base.seed) vs \(seed)") }
+        if base.maxTokens != maxTokens { differences.append("L_max \(base.maxTokens) vs \(maxTokens)") }
+        if let a = base.temperature, let b = temperature, a != b { differences.append("temperature \(a) vs \(b)") }
+        if let a = base.instruction, let b = instruction, a != b { differences.append("another instruction") }
+        return differences.isEmpty ? nil : differences.joined(separator: ", ")
+    }
 
     /// Fills the comparison with a base-model result on the same problems.
     public mutating func compare(with base: EvaluationResult) {
@@ -45,10 +64,53 @@ public struct EvaluationSettings: Sendable {
     public init() {}
 }
 
+/// One sampled completion of an evaluation, for paired comparisons between runs and for reading what was said.
+public struct EvaluationRecord: Codable, Sendable, Equatable {
+    public var problem: String
+    public var sample: Int
+    public var seed: UInt64
+    public var tokens: Int
+    public var truncated: Bool
+    /// The answer the checker read (the last \\boxed{}, or for GSM8K the last number), if any.
+    public var extracted: String?
+    public var correct: Bool
+    public var text: String
+}
+
 public enum Evaluation {
+    /// FNV-1a over the problems' ids (with a separator), as 16 hex digits.
+    public static func problemSet(_ problems: [Problem]) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in problems.map(\.id).joined(separator: "\u{1F}").utf8 {
+            h ^= UInt64(byte)
+            h = h &* 0x0000_0100_0000_01B3
+        }
+        return String(format: "%016llx", h)
+    }
+
     public static func run(bundle: ModelBundle, adapter: LoRAAdapter?, kind: BenchmarkKind, problems allProblems: [Problem],
                            settings: EvaluationSettings, threads: Int, label: String,
                            progress: ((Int, Int) -> Void)? = nil) throws -> EvaluationResult {
+        try runWithRecords(bundle: bundle, adapter: adapter, kind: kind, problems: allProblems, settings: settings, threads: threads,
+                           label: label, progress: progress).result
+    }
+
+    /// The settings part of the result a run would give (no figures yet): to check a base result before running.
+    public static func planned(kind: BenchmarkKind, problems allProblems: [Problem], settings: EvaluationSettings) -> EvaluationResult {
+        let problems = Array(allProblems.prefix(settings.limit ?? allProblems.count))
+        var result = EvaluationResult(label: "", model: "", adapter: nil, bench: kind, problems: problems.count, samples: settings.samples,
+                                      maxTokens: settings.maxTokens, seed: settings.seed, accuracy: 0, meanTokens: 0,
+                                      truncationRate: 0, seconds: 0, tokensPerSecond: 0)
+        result.problemSet = problemSet(problems)
+        result.temperature = settings.temperature
+        result.instruction = settings.instruction
+        return result
+    }
+
+    /// The evaluation and one record per completion, in problem and sample order.
+    public static func runWithRecords(bundle: ModelBundle, adapter: LoRAAdapter?, kind: BenchmarkKind, problems allProblems: [Problem],
+                                      settings: EvaluationSettings, threads: Int, label: String,
+                                      progress: ((Int, Int) -> Void)? = nil) throws -> (result: EvaluationResult, records: [EvaluationRecord]) {
         let problems = Array(allProblems.prefix(settings.limit ?? allProblems.count))
         var viewSettings = VPGEASettings()
         viewSettings.instruction = settings.instruction
@@ -59,15 +121,16 @@ public enum Evaluation {
         let session = Qwen2Session(model: bundle.model, contextSize: context, maxBatch: 512, threads: threads, sequences: wave)
         session.adapter = adapter
         let generator = BatchGenerator(session: session, stopTokens: bundle.tokenizer.endOfGeneration)
-        var requests: [BatchRequest] = [], owners: [Int] = []
+        var requests: [BatchRequest] = [], owners: [(problem: Int, sample: Int, seed: UInt64)] = []
         for (i, prompt) in prompts.enumerated() {
             for s in 0..<settings.samples {
-                let p = SamplingParameters.nucleus(temperature: settings.temperature, topP: settings.topP,
-                                                   seed: settings.seed &+ UInt64(i) &* 1_000_003 &+ UInt64(s))
+                let seed = settings.seed &+ UInt64(i) &* 1_000_003 &+ UInt64(s)
+                let p = SamplingParameters.nucleus(temperature: settings.temperature, topP: settings.topP, seed: seed)
                 requests.append(BatchRequest(prompt: prompt, sampling: p, maxTokens: settings.maxTokens))
-                owners.append(i)
+                owners.append((i, s, seed))
             }
         }
+        var records: [EvaluationRecord] = []
         let start = Date()
         var correct = 0, tokens = 0, truncated = 0, generated = 0, generationSeconds = 0.0
         var first = 0
@@ -77,8 +140,11 @@ public enum Evaluation {
             generated += generator.generatedTokens
             generationSeconds += generator.generationSeconds
             for (k, out) in outputs.enumerated() {
-                let problem = problems[owners[first + k]]
+                let owner = owners[first + k], problem = problems[owner.problem]
                 let scored = ScoredCompletion(out, problem: problem, kind: kind, bundle: bundle, settings: viewSettings)
+                records.append(EvaluationRecord(problem: problem.id, sample: owner.sample, seed: owner.seed, tokens: scored.length,
+                                                truncated: scored.truncated, extracted: AnswerCheck.extract(kind, from: scored.text),
+                                                correct: scored.correct, text: scored.text))
                 correct += scored.correct ? 1 : 0
                 truncated += scored.truncated ? 1 : 0
                 tokens += scored.length
@@ -87,10 +153,15 @@ public enum Evaluation {
             progress?(first, requests.count)
         }
         let n = Double(max(requests.count, 1))
-        return EvaluationResult(label: label, model: URL(fileURLWithPath: bundle.path).lastPathComponent, adapter: nil, bench: kind,
-                                problems: problems.count, samples: settings.samples, maxTokens: settings.maxTokens, seed: settings.seed,
-                                accuracy: Double(correct) / n, meanTokens: Double(tokens) / n, truncationRate: Double(truncated) / n,
-                                seconds: Date().timeIntervalSince(start), tokensPerSecond: Double(generated) / max(generationSeconds, 1e-9))
+        var result = EvaluationResult(label: label, model: URL(fileURLWithPath: bundle.path).lastPathComponent, adapter: nil, bench: kind,
+                                      problems: problems.count, samples: settings.samples, maxTokens: settings.maxTokens,
+                                      seed: settings.seed, accuracy: Double(correct) / n, meanTokens: Double(tokens) / n,
+                                      truncationRate: Double(truncated) / n, seconds: Date().timeIntervalSince(start),
+                                      tokensPerSecond: Double(generated) / max(generationSeconds, 1e-9))
+        result.problemSet = problemSet(problems)
+        result.temperature = settings.temperature
+        result.instruction = settings.instruction
+        return (result, records)
     }
 
     /// A Markdown table of results.

@@ -5,15 +5,18 @@ public enum BenchmarkKind: String, CaseIterable, Codable, Sendable {
     case gsm8k, math500, aime24
 }
 
-/// One problem: the question and its reference final answer.
+/// One problem: the question, its reference final answer, and the reference's worked solution where the data set
+/// has one (GSM8K: the text before `####`, calculator annotations removed; MATH-500 and AIME24: `solution`).
 public struct Problem: Sendable, Equatable, Codable {
     public var id: String
     public var question: String
     public var answer: String
-    public init(id: String, question: String, answer: String) {
+    public var solution: String?
+    public init(id: String, question: String, answer: String, solution: String? = nil) {
         self.id = id
         self.question = question
         self.answer = answer
+        self.solution = solution
     }
 }
 
@@ -39,20 +42,35 @@ public struct Dataset {
                 continue
             }
             let question = (object["question"] as? String).flatMap { kind == .gsm8k ? $0 : nil } ?? (object["problem"] as? String)
-            var answer: String?
+            var answer: String?, solution: String?
             switch kind {
             case .gsm8k:
-                if let text = object["answer"] as? String, let r = text.range(of: "####") { answer = String(text[r.upperBound...]) }
+                if let text = object["answer"] as? String, let r = text.range(of: "####") {
+                    answer = String(text[r.upperBound...])
+                    solution = Self.withoutCalculatorNotes(String(text[..<r.lowerBound])).trimmingCharacters(in: .whitespacesAndNewlines)
+                }
             case .math500, .aime24:
                 answer = (object["answer"] as? String) ?? (object["answer"] as? Int).map(String.init)
+                solution = object["solution"] as? String
             }
             guard let question, let answer else {
                 skipped.append("line \(index + 1): missing question/problem or answer")
                 continue
             }
             let id = (object["unique_id"] as? String) ?? (object["id"] as? Int).map(String.init) ?? "\(kind.rawValue)-\(index + 1)"
-            problems.append(Problem(id: id, question: question, answer: answer.trimmingCharacters(in: .whitespacesAndNewlines)))
+            problems.append(Problem(id: id, question: question, answer: answer.trimmingCharacters(in: .whitespacesAndNewlines),
+                                    solution: solution))
         }
+    }
+
+    /// GSM8K's solutions carry calculator notes, `48/2 = <<48/2=24>>24`: the notes go.
+    static func withoutCalculatorNotes(_ text: String) -> String {
+        var out = "", rest = Substring(text)
+        while let open = rest.range(of: "<<"), let close = rest[open.upperBound...].range(of: ">>") {
+            out += rest[..<open.lowerBound]
+            rest = rest[close.upperBound...]
+        }
+        return out + rest
     }
 }
 

@@ -21,6 +21,9 @@ public struct VPGEASettings: Codable, Sendable, Equatable {
     /// Problems per step (B) and samples per view and problem (G).
     public var problemsPerStep = 4
     public var groupSize = 4
+    /// The rollout budget per problem, split between the views (nil: G each); ours.
+    public var posteriorSamples: Int? = nil
+    public var priorSamples: Int? = nil
     public var temperature: Float = 0.8
     public var topP: Float = 0.95
     /// L_max: the generation limit; a completion cut there is wrong.
@@ -29,14 +32,28 @@ public struct VPGEASettings: Codable, Sendable, Equatable {
     public var lengthPenalty: Float = 0.5
     /// δ: least support (mean log-probability gain of the answer given the reasoning); ours.
     public var supportThreshold: Float = 0
+    /// Support is scored on the answer's own tokens (the method's definition); false: on the whole answer template,
+    /// as before (a template the prior finds likely anyway hid the answer's part); ours.
+    public var supportOnAnswerTokens = true
+    /// Least reasoning (tokens before the final answer) a distilled path has: shorter paths carry no derivation; ours.
+    public var minReasoningTokens = 8
+    /// A path whose reasoning states the reference answer within this first fraction of its characters is rejected
+    /// as answer-first (skipped when the question itself contains the answer; 0: off); ours.
+    public var answerFirstWindow: Float = 0.25
+    /// Distil only paths shorter than the mean length of the prior view's correct paths of the same problem (not
+    /// longer than the posterior view's correct mean where the prior has none); ours.
+    public var lengthGate = true
     /// τ: least mean per-token log-probability of the path under the prior view; ours.
     public var plausibilityThreshold: Float = -2.5
-    /// Phrases that give away the hint; ours.
+    /// Phrases that give away the hint, matched as whole words (case-insensitive); ours.
     public var leakPhrases = ["given answer", "we are told the answer", "the answer was given", "verified final answer",
                               "the answer is given", "as given", "the provided answer", "hint"]
-    /// β: weight of the posterior policy-gradient term (0: off).
-    public var posteriorWeight: Float = 0.1
-    /// Prior-view instruction and posterior-view hint ({answer} is replaced); the hint is ours.
+    /// β: weight of the posterior policy-gradient term (0: off). Under Adam a small β is not small: in a step with
+    /// nothing distilled it alone moves the adapter at the full learning rate; so off by default.
+    public var posteriorWeight: Float = 0
+    /// The β term only on paths that pass the cross-view check (false: on every path with an advantage); ours.
+    public var posteriorTermOnPassing = true
+    /// Prior-view instruction and posterior-view hint ({answer} and {solution} are replaced); the hint is ours.
     public var instruction = "Please reason step by step, and put your final answer within \\boxed{}."
     public var hint = "The verified final answer is {answer}. Write the shortest complete reasoning that derives it "
         + "from the problem statement, and do not mention that the answer was given."
@@ -51,4 +68,11 @@ public struct VPGEASettings: Codable, Sendable, Equatable {
     public var checkpointEvery = 5
 
     public init() {}
+
+    /// Samples per problem of each view.
+    public var posteriorCount: Int { posteriorSamples ?? groupSize }
+    public var priorCount: Int { priorSamples ?? groupSize }
+
+    /// Rollouts per problem: both views for VPG-EA, the prior's for the baselines.
+    public var rolloutsPerProblem: Int { method == .vpgea ? posteriorCount + priorCount : priorCount }
 }

@@ -13,10 +13,18 @@ public struct VPGEAStepReport: Codable, Sendable {
     public var priorMeanTokens = 0.0
     /// Candidates (gate > 0) and how many the cross-view check removed, by reason.
     public var candidates = 0
+    public var removedLength = 0
     public var removedLeak = 0
+    public var removedEmpty = 0
+    public var removedAnswerFirst = 0
     public var removedPlausibility = 0
     public var removedSupport = 0
     public var distilled = 0
+    /// Mean tokens of the distilled paths, and of the prior view's correct paths of the same problems (0: none).
+    public var distilledMeanTokens = 0.0
+    public var priorCorrectMeanTokens = 0.0
+    /// Mean tokens of the posterior view's correct paths (0: none).
+    public var posteriorCorrectMeanTokens = 0.0
     public var distillationLoss = 0.0
     public var posteriorLoss = 0.0
     public var policyLoss = 0.0
@@ -61,7 +69,7 @@ public final class VPGEATrainer {
         let maxTokens = longestPrompt + 64 + settings.maxTokens + 64
         backprop = LoRABackprop(model: bundle.model, adapter: adapter, maxTokens: maxTokens, threads: threads,
                                 recompute: recompute, products: products)
-        let sequences = min(2 * settings.groupSize * settings.problemsPerStep, 32)
+        let sequences = min(settings.rolloutsPerProblem * settings.problemsPerStep, 32)
         session = Qwen2Session(model: bundle.model, contextSize: maxTokens, maxBatch: max(512, sequences), threads: threads,
                                sequences: sequences)
         session.adapter = adapter
@@ -101,12 +109,13 @@ public final class VPGEATrainer {
         var report = VPGEAStepReport()
         let chosen = try nextProblems()
         let batch = chosen.map(\.problem), priorPrompts = chosen.map(\.prior), posteriorPrompts = chosen.map(\.posterior)
-        let G = settings.groupSize, needPosterior = settings.method == .vpgea
+        let needPosterior = settings.method == .vpgea
+        let posteriorCount = needPosterior ? settings.posteriorCount : 0, priorCount = settings.priorCount
         // 1. Rollouts: posterior and prior samples of every problem, one batch.
         var all: [BatchRequest] = []
         for k in batch.indices {
-            if needPosterior { all += requests(posteriorPrompts[k], count: G, salt: UInt64(2 * k + 1)) }
-            all += requests(priorPrompts[k], count: G, salt: UInt64(2 * k))
+            all += requests(posteriorPrompts[k], count: posteriorCount, salt: UInt64(2 * k + 1))
+            all += requests(priorPrompts[k], count: priorCount, salt: UInt64(2 * k))
         }
         let outputs = try generator.generate(all, onStep: onRollout)
         report.rolloutTokens = generator.generatedTokens
@@ -115,26 +124,33 @@ public final class VPGEATrainer {
         var posterior: [[ScoredCompletion]] = [], prior: [[ScoredCompletion]] = []
         var index = 0
         for p in batch {
-            func take() -> [ScoredCompletion] {
-                defer { index += G }
-                return outputs[index..<index + G].map { ScoredCompletion($0, problem: p, kind: kind, bundle: bundle, settings: settings) }
+            func take(_ count: Int) -> [ScoredCompletion] {
+                defer { index += count }
+                return outputs[index..<index + count].map { ScoredCompletion($0, problem: p, kind: kind, bundle: bundle, settings: settings) }
             }
-            posterior.append(needPosterior ? take() : [])
-            prior.append(take())
+            posterior.append(take(posteriorCount))
+            prior.append(take(priorCount))
         }
         let flatPrior = prior.flatMap { $0 }, flatPosterior = posterior.flatMap { $0 }
         report.priorAccuracy = Double(flatPrior.filter(\.correct).count) / Double(max(flatPrior.count, 1))
         report.priorMeanTokens = Double(flatPrior.map(\.length).reduce(0, +)) / Double(max(flatPrior.count, 1))
         report.posteriorAccuracy = Double(flatPosterior.filter(\.correct).count) / Double(max(flatPosterior.count, 1))
         report.posteriorMeanTokens = Double(flatPosterior.map(\.length).reduce(0, +)) / Double(max(flatPosterior.count, 1))
+        let posteriorCorrect = flatPosterior.filter(\.correct).map(\.length)
+        report.posteriorCorrectMeanTokens = posteriorCorrect.isEmpty ? 0 : Double(posteriorCorrect.reduce(0, +)) / Double(posteriorCorrect.count)
         // 3–6. The method's loss, accumulated into the gradients.
         backprop.zeroGradients()
         let perProblem = 1 / Float(batch.count)
+        var distilledTokens = 0, priorCorrect: [Int] = []
         for (k, p) in batch.enumerated() {
             switch settings.method {
             case .vpgea:
-                try vpgeaLoss(problem: p, posterior: posterior[k], priorPrompt: priorPrompts[k],
-                              posteriorPrompt: posteriorPrompts[k], scale: perProblem, report: &report)
+                let bar = Self.lengthBar(prior: prior[k].filter(\.correct).map(\.length),
+                                         posterior: posterior[k].filter(\.correct).map(\.length))
+                priorCorrect += prior[k].filter(\.correct).map(\.length)
+                distilledTokens += try vpgeaLoss(problem: p, posterior: posterior[k], priorPrompt: priorPrompts[k],
+                                                 posteriorPrompt: posteriorPrompts[k], lengthBar: bar, scale: perProblem,
+                                                 report: &report)
             case .grpoLength:
                 let advantages = groupAdvantages(prior[k].map(\.utility))
                 for (z, a) in zip(prior[k], advantages) where a != 0 && !z.tokens.isEmpty {
@@ -144,9 +160,12 @@ public final class VPGEATrainer {
                 if let best = prior[k].filter(\.correct).min(by: { $0.length < $1.length }) {
                     report.policyLoss += try weightedNLL(priorPrompts[k], best.tokens, weight: perProblem / Float(best.length))
                     report.distilled += 1
+                    distilledTokens += best.length
                 }
             }
         }
+        report.distilledMeanTokens = report.distilled > 0 ? Double(distilledTokens) / Double(report.distilled) : 0
+        report.priorCorrectMeanTokens = priorCorrect.isEmpty ? 0 : Double(priorCorrect.reduce(0, +)) / Double(priorCorrect.count)
         report.gradientNorm = clipGradientNorm(backprop.gradients, count: adapter.count, maxNorm: settings.maxGradNorm)
         report.learningRate = LearningRateSchedule(peak: settings.learningRate, warmup: settings.warmupSteps, total: settings.steps,
                                                    minRatio: 1).rate(at: state.step)
@@ -158,22 +177,29 @@ public final class VPGEATrainer {
         return report
     }
 
-    /// Gate, cross-view check and distillation for one problem's posterior group.
+    /// Gate, cross-view check and distillation for one problem's posterior group; returns the distilled tokens.
     private func vpgeaLoss(problem p: Problem, posterior group: [ScoredCompletion], priorPrompt: [Int], posteriorPrompt: [Int],
-                           scale: Float, report: inout VPGEAStepReport) throws {
+                           lengthBar: LengthBar?, scale: Float, report: inout VPGEAStepReport) throws -> Int {
         let advantages = groupAdvantages(group.map(\.utility))
+        var distilledTokens = 0
         for (z, a) in zip(group, advantages) {
             let gate = (z.correct ? 1 : 0) * max(a, 0)
+            var passed = false
             if gate > 0 {
                 report.candidates += 1
-                if let reason = try crossViewRejection(z, problem: p, priorPrompt: priorPrompt) {
+                if let reason = try crossViewRejection(z, problem: p, priorPrompt: priorPrompt, lengthBar: lengthBar) {
                     switch reason {
+                    case .length: report.removedLength += 1
                     case .leak: report.removedLeak += 1
+                    case .empty: report.removedEmpty += 1
+                    case .answerFirst: report.removedAnswerFirst += 1
                     case .plausibility: report.removedPlausibility += 1
                     case .support: report.removedSupport += 1
                     }
                 } else {
+                    passed = true
                     report.distilled += 1
+                    distilledTokens += z.length
                     let weight = gate * scale / Float(z.length)
                     switch settings.mode {
                     case .sequence:
@@ -183,28 +209,96 @@ public final class VPGEATrainer {
                     }
                 }
             }
-            // Posterior term: on-policy gradient on the posterior view.
-            if settings.posteriorWeight > 0, a != 0, !z.tokens.isEmpty {
+            // Posterior term: on-policy gradient on the posterior view (by default only on paths that passed).
+            if settings.posteriorWeight > 0, a != 0, !z.tokens.isEmpty, passed || !settings.posteriorTermOnPassing {
                 report.posteriorLoss += try weightedNLL(posteriorPrompt, z.tokens,
                                                         weight: settings.posteriorWeight * a * scale / Float(z.length))
             }
         }
+        return distilledTokens
     }
 
-    enum Rejection { case leak, plausibility, support }
+    enum Rejection { case length, leak, empty, answerFirst, plausibility, support }
 
-    /// Why a correct, better-than-average posterior path is pseudo-efficient, or nil when it passes.
-    func crossViewRejection(_ z: ScoredCompletion, problem: Problem, priorPrompt: [Int]) throws -> Rejection? {
-        let lower = z.text.lowercased()
-        if settings.leakPhrases.contains(where: { lower.contains($0.lowercased()) }) { return .leak }
+    /// The length a distilled path must beat: shorter than the prior view's correct paths' mean, or not longer than
+    /// the posterior view's correct paths' mean where the prior has none (nil: no correct path).
+    struct LengthBar: Equatable {
+        var mean: Double
+        var inclusive: Bool
+        func admits(_ length: Int) -> Bool { inclusive ? Double(length) <= mean : Double(length) < mean }
+    }
+
+    static func lengthBar(prior: [Int], posterior: [Int]) -> LengthBar? {
+        func mean(_ x: [Int]) -> Double { Double(x.reduce(0, +)) / Double(x.count) }
+        if !prior.isEmpty { return LengthBar(mean: mean(prior), inclusive: false) }
+        return posterior.isEmpty ? nil : LengthBar(mean: mean(posterior), inclusive: true)
+    }
+
+    /// Why a correct, better-than-average posterior path is not distilled, or nil when it passes: not shorter than
+    /// the bar, a leaked hint, no reasoning, the answer stated first, implausible under the prior, or reasoning that
+    /// does not make the answer more likely. The cheap text tests come first.
+    func crossViewRejection(_ z: ScoredCompletion, problem: Problem, priorPrompt: [Int], lengthBar: LengthBar? = nil) throws
+        -> Rejection? {
+        if settings.lengthGate, let bar = lengthBar, !bar.admits(z.length) { return .length }
+        if settings.leakPhrases.contains(where: { Self.containsWords(z.text, $0) }) { return .leak }
+        let reasoningText = Self.reasoning(of: z.text)
+        let reasoning = bundle.tokenizer.encode(reasoningText, parseSpecial: false, addBOS: false)
+        if reasoning.count < settings.minReasoningTokens { return .empty }
+        if settings.answerFirstWindow > 0,
+           Self.statesAnswerFirst(reasoningText, answer: problem.answer, question: problem.question, window: settings.answerFirstWindow) {
+            return .answerFirst
+        }
         if try meanLogProb(priorPrompt, z.tokens) < Double(settings.plausibilityThreshold) { return .plausibility }
         // Support: the answer given the path's reasoning, against the answer given no reasoning.
-        let answer = bundle.tokenizer.encode(settings.answerTemplate.replacingOccurrences(of: "{answer}", with: problem.answer),
-                                             parseSpecial: false, addBOS: false)
-        let reasoning = bundle.tokenizer.encode(Self.reasoning(of: z.text), parseSpecial: false, addBOS: false)
-        let withReasoning = try meanLogProb(priorPrompt + reasoning, answer)
-        let without = try meanLogProb(priorPrompt, answer)
+        let (withContext, withoutContext, target) = supportSequences(reasoning: reasoningText, answer: problem.answer)
+        let withReasoning = try meanLogProb(priorPrompt + withContext, target)
+        let without = try meanLogProb(priorPrompt + withoutContext, target)
         return withReasoning - without < Double(settings.supportThreshold) ? .support : nil
+    }
+
+    /// What support compares: the answer's tokens after the reasoning and the template's text before the answer,
+    /// against the same without the reasoning (with `supportOnAnswerTokens` off: the whole template is the target).
+    func supportSequences(reasoning: String, answer: String) -> (with: [Int], without: [Int], target: [Int]) {
+        func encode(_ text: String) -> [Int] { bundle.tokenizer.encode(text, parseSpecial: false, addBOS: false) }
+        let template = settings.answerTemplate
+        guard settings.supportOnAnswerTokens, let slot = template.range(of: "{answer}") else {
+            let whole = encode(template.replacingOccurrences(of: "{answer}", with: answer))
+            return (encode(reasoning), [], whole)
+        }
+        let lead = String(template[..<slot.lowerBound])
+        return (encode(reasoning + lead), encode(lead), encode(answer))
+    }
+
+    /// Whether `phrase` occurs in `text` as whole words (case-insensitive): not inside a longer word.
+    static func containsWords(_ text: String, _ phrase: String) -> Bool {
+        matches(text, "(?<![\\p{L}\\p{N}])" + NSRegularExpression.escapedPattern(for: phrase) + "(?![\\p{L}\\p{N}])",
+                caseInsensitive: true)
+    }
+
+    /// Whether the reasoning states the answer (as a whole number or word) within its first `window` of characters:
+    /// a path that writes the hinted answer first and justifies it afterwards. Undecidable, and so false, when the
+    /// question itself contains the answer.
+    static func statesAnswerFirst(_ reasoning: String, answer: String, question: String, window: Float) -> Bool {
+        let a = answer.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !a.isEmpty, !containsAnswer(question, a) else { return false }
+        let limit = Int(Float(reasoning.count) * window)
+        let head = String(reasoning.prefix(max(limit, 1)))
+        return containsAnswer(head, a)
+    }
+
+    /// `answer` in `text` not as part of a longer number or word (thousands separators ignored: 1,001 matches 1001;
+    /// 42 is not in 142, 42.5 or x42).
+    static func containsAnswer(_ text: String, _ answer: String) -> Bool {
+        let plain = text.replacingOccurrences(of: ",", with: ""), a = answer.replacingOccurrences(of: ",", with: "")
+        return matches(plain, "(?<![\\p{L}\\p{N}.])" + NSRegularExpression.escapedPattern(for: a) + "(?![\\p{L}\\p{N}]|\\.\\p{N})",
+                       caseInsensitive: false)
+    }
+
+    static func matches(_ text: String, _ pattern: String, caseInsensitive: Bool) -> Bool {
+        guard let regex = try? NSRegularExpression(pattern: pattern, options: caseInsensitive ? [.caseInsensitive] : []) else {
+            return false
+        }
+        return regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
     }
 
     /// The completion's text before its final answer (the last `\boxed`, else all of it).

@@ -16,9 +16,11 @@ public struct Views {
         try bundle.chatTokens([ChatTemplate.message("user", p.question + "\n" + settings.instruction)]).ids
     }
 
-    /// q(z | x, y*): the same plus the hint with the reference answer.
+    /// q(z | x, y*): the same plus the hint with the reference answer ({answer}) and, where the hint asks for it,
+    /// the reference's worked solution ({solution}; the answer alone where the data set has none).
     public func posterior(_ p: Problem) throws -> [Int] {
         let hint = settings.hint.replacingOccurrences(of: "{answer}", with: p.answer)
+            .replacingOccurrences(of: "{solution}", with: p.solution ?? p.answer)
         return try bundle.chatTokens([ChatTemplate.message("user", p.question + "\n" + settings.instruction + "\n" + hint)]).ids
     }
 }

@@ -50,13 +50,16 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Random seed.")
     var seed: UInt64 = 0
 
+    @Option(help: "The instruction after each question (the same as vpgea-train vpgea's --instruction).")
+    var instruction = EvaluationSettings().instruction
+
     @Option(help: "A result file of the base model, for token reduction and ε³.")
     var base: String?
 
     @Option(help: "Name of this run in tables and plots.")
     var label: String?
 
-    @Option(help: "Write the result as JSON here (and Markdown next to it), or the plot when --plot is given.")
+    @Option(help: "Write the result as JSON here (Markdown and one JSONL record per completion next to it: OUT.md, OUT.records.jsonl), or the plot when --plot is given.")
     var out: String?
 
     @Option(name: [.short, .customLong("threads")], help: "Threads (default: all cores).")
@@ -86,25 +89,30 @@ struct EvalCommand: ParsableCommand {
             settings.samples = max(samples, 1)
             settings.maxTokens = maxTokens
             settings.temperature = temperature
+            settings.instruction = instruction
             settings.seed = seed
             let bar = ProgressBar(label: "evaluating", total: min(limit ?? dataset.problems.count, dataset.problems.count) * settings.samples)
-            var result = try Evaluation.run(bundle: bundle, adapter: adapter, kind: bench, problems: dataset.problems, settings: settings,
-                                            threads: threads, label: label ?? (lora.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "base")) {
-                done, _ in bar.update(done)
+            let baseResult = try base.map { try JSONDecoder().decode(EvaluationResult.self, from: Data(contentsOf: URL(fileURLWithPath: $0))) }
+            if let baseResult, let base,
+               let mismatch = Evaluation.planned(kind: bench, problems: dataset.problems, settings: settings).mismatch(with: baseResult) {
+                throw DatasetError("--base \(base) was made with other settings (\(mismatch)): its figures cannot be compared")
             }
+            var (result, records) = try Evaluation.runWithRecords(
+                bundle: bundle, adapter: adapter, kind: bench, problems: dataset.problems, settings: settings, threads: threads,
+                label: label ?? (lora.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "base")) { done, _ in bar.update(done) }
             bar.finish()
             result.adapter = lora
-            if let base {
-                let baseResult = try JSONDecoder().decode(EvaluationResult.self, from: Data(contentsOf: URL(fileURLWithPath: base)))
-                result.compare(with: baseResult)
-            }
+            if let baseResult { result.compare(with: baseResult) }
             let table = Evaluation.markdown([result])
             print(table)
             if let out {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 try encoder.encode(result).write(to: URL(fileURLWithPath: out), options: .atomic)
-                try table.write(toFile: (out.hasSuffix(".json") ? String(out.dropLast(5)) : out) + ".md", atomically: true, encoding: .utf8)
+                let stem = out.hasSuffix(".json") ? String(out.dropLast(5)) : out
+                try table.write(toFile: stem + ".md", atomically: true, encoding: .utf8)
+                let lines = try records.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+                try (lines.joined(separator: "\n") + "\n").write(toFile: stem + ".records.jsonl", atomically: true, encoding: .utf8)
             }
         } catch let error as ValidationError {
             throw error

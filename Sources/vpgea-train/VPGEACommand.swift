@@ -45,6 +45,12 @@ struct VPGEACommand: ParsableCommand {
     @Option(name: .customLong("group-size"), help: "Samples per view and problem (G).")
     var groupSize = 4
 
+    @Option(name: .customLong("posterior-samples"), help: "Posterior-view samples per problem (default: G).")
+    var posteriorSamples: Int?
+
+    @Option(name: .customLong("prior-samples"), help: "Prior-view samples per problem (default: G).")
+    var priorSamples: Int?
+
     @Option(help: "Rollout temperature.")
     var temperature: Float = 0.8
 
@@ -60,8 +66,33 @@ struct VPGEACommand: ParsableCommand {
     @Option(help: "τ: least mean log-probability of a path under the prior view (ours).")
     var tau: Float = -2.5
 
-    @Option(help: "β: weight of the posterior policy-gradient term (0: off).")
-    var beta: Float = 0.1
+    @Option(help: "The instruction after the question in both views (and, for a fair comparison, in vpgea-eval's --instruction).")
+    var instruction = VPGEASettings().instruction
+
+    @Option(help: "The posterior view's hint: {answer} is the reference answer, {solution} its worked solution (ours).")
+    var hint = VPGEASettings().hint
+
+    @Option(name: .customLong("min-reasoning"), help: "Least reasoning tokens before the final answer of a distilled path (ours).")
+    var minReasoning = 8
+
+    @Option(name: .customLong("answer-first-window"), help: "Reject paths that state the reference answer within this first fraction of their reasoning (0: off; ours).")
+    var answerFirstWindow: Float = 0.25
+
+    @Option(name: .customLong("length-gate"), help: "Distil only paths shorter than the prior view's correct paths of the problem: on or off (ours).")
+    var lengthGate: Switch = .on
+
+    @Option(name: .customLong("support-target"), help: "What support scores: answer (its tokens, the method's definition) or template (the whole answer sentence, the old behaviour).")
+    var supportTarget: SupportTarget = .answer
+
+    @Option(name: .customLong("beta-on"), help: "Which paths the β term trains: passing (those that pass the cross-view check) or all.")
+    var betaOn: BetaPaths = .passing
+
+    enum Switch: String, ExpressibleByArgument { case on, off }
+    enum SupportTarget: String, ExpressibleByArgument { case answer, template }
+    enum BetaPaths: String, ExpressibleByArgument { case passing, all }
+
+    @Option(help: "β: weight of the posterior policy-gradient term (0, the default: off; under Adam even a small β moves the adapter at the full learning rate in steps with nothing distilled).")
+    var beta: Float = 0
 
     @Option(help: "JSONL log of every step (default: OUT.log.jsonl).")
     var log: String?
@@ -81,6 +112,15 @@ struct VPGEACommand: ParsableCommand {
         settings.steps = steps
         settings.problemsPerStep = max(problemsPerStep, 1)
         settings.groupSize = max(groupSize, 2)
+        settings.posteriorSamples = posteriorSamples.map { max($0, 2) }
+        settings.priorSamples = priorSamples.map { max($0, 1) }
+        settings.minReasoningTokens = minReasoning
+        settings.instruction = instruction
+        settings.hint = hint
+        settings.answerFirstWindow = answerFirstWindow
+        settings.lengthGate = lengthGate == .on
+        settings.supportOnAnswerTokens = supportTarget == .answer
+        settings.posteriorTermOnPassing = betaOn == .passing
         settings.temperature = temperature
         settings.topP = topP
         settings.maxTokens = common.maxTokens ?? 512
@@ -107,7 +147,9 @@ struct VPGEACommand: ParsableCommand {
         let logFile = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         logFile.seekToEndOfFile()
         printError("\(method.rawValue): \(dataset.problems.count) problems, \(steps) steps of \(settings.problemsPerStep) problems × "
-            + "\(settings.groupSize) samples, L_max \(settings.maxTokens); Ctrl-C saves a checkpoint and stops")
+            + (method == .vpgea ? "\(settings.posteriorCount) posterior and \(settings.priorCount) prior" : "\(settings.priorCount)")
+            + " samples, L_max \(settings.maxTokens); "
+            + "Ctrl-C saves a checkpoint and stops")
         Interrupt.install()
         let progress = TrainingProgress(total: steps)
         let encoder = JSONEncoder()
@@ -121,7 +163,8 @@ struct VPGEACommand: ParsableCommand {
             var line = try encoder.encode(r)
             line.append(0x0A)
             logFile.write(line)
-            let removed = "removed leak \(r.removedLeak)/plaus \(r.removedPlausibility)/support \(r.removedSupport) of \(r.candidates)"
+            let removed = "removed length \(r.removedLength)/leak \(r.removedLeak)/empty \(r.removedEmpty)/first \(r.removedAnswerFirst)"
+                + "/plaus \(r.removedPlausibility)/support \(r.removedSupport) of \(r.candidates)"
             progress.show(step: r.step, loss: r.distillationLoss + r.posteriorLoss + r.policyLoss, learningRate: r.learningRate,
                           tokens: r.rolloutTokens, seconds: r.seconds,
                           extra: String(format: "post %.0f%%/%.0f tok  prior %.0f%%/%.0f tok  %@  distilled %d  rollout %.1f tok/s",

@@ -38,6 +38,111 @@ import Training
         }
     }
 
+    /// Leak phrases match whole words only ("as given" is not in "has given").
+    @Test func leakPhrasesMatchWholeWords() {
+        #expect(!VPGEATrainer.containsWords("She has given 3 apples away.", "as given"))
+        #expect(VPGEATrainer.containsWords("As given, the total is 5.", "as given"))
+        #expect(!VPGEATrainer.containsWords("No hints here: think.", "hint"))
+        #expect(VPGEATrainer.containsWords("Using the hint, 5.", "hint"))
+    }
+
+    /// A path that states the answer first is recognised (not when the question contains the answer, nor when the
+    /// number is part of another one).
+    @Test func answerFirstPaths() {
+        let question = "Tom has 3 bags of 4 apples. How many apples?"
+        #expect(VPGEATrainer.statesAnswerFirst("12. Because 3 bags times 4 apples each make 3 * 4 apples in all, which is a lot.",
+                                               answer: "12", question: question, window: 0.25))
+        #expect(!VPGEATrainer.statesAnswerFirst("3 bags times 4 apples each make 3 * 4 apples in all, which is 12",
+                                                answer: "12", question: question, window: 0.25))
+        #expect(!VPGEATrainer.statesAnswerFirst("4 apples in each bag, and we are done soon: 3 * 4 = 12.", answer: "4",
+                                                question: question, window: 0.25))
+        #expect(!VPGEATrainer.containsAnswer("112 or 12.5 or x12", "12") && VPGEATrainer.containsAnswer("it is 1,012.", "1012"))
+    }
+
+    /// The length gate: shorter than the prior's correct paths, or not longer than the posterior's where the prior
+    /// has none.
+    @Test func lengthBar() {
+        let bar = VPGEATrainer.lengthBar(prior: [100, 200], posterior: [50])!
+        #expect(bar.admits(149) && !bar.admits(150))
+        let fallback = VPGEATrainer.lengthBar(prior: [], posterior: [80, 120])!
+        #expect(fallback.admits(100) && !fallback.admits(101))
+        #expect(VPGEATrainer.lengthBar(prior: [], posterior: []) == nil)
+    }
+
+    /// The defaults the method fixes chose: β off, support on the answer's tokens, every filter on; and the rollout
+    /// budget per problem is the same for VPG-EA (both views) and the baselines given twice the prior samples.
+    @Test func defaultsAndRolloutBudget() {
+        var s = VPGEASettings()
+        #expect(s.posteriorWeight == 0 && s.posteriorTermOnPassing && s.supportOnAnswerTokens && s.lengthGate)
+        #expect(s.minReasoningTokens > 0 && s.answerFirstWindow > 0)
+        #expect(s.rolloutsPerProblem == 2 * s.groupSize)
+        s.posteriorSamples = 6
+        s.priorSamples = 2
+        #expect(s.rolloutsPerProblem == 8)
+        var baseline = VPGEASettings()
+        baseline.method = .grpoLength
+        baseline.priorSamples = 2 * baseline.groupSize
+        #expect(baseline.rolloutsPerProblem == VPGEASettings().rolloutsPerProblem)
+    }
+
+    /// A base result made on other problems, seeds, samples, L_max or temperature is refused.
+    @Test func baseResultsMustMatch() {
+        var settings = EvaluationSettings()
+        settings.limit = 3
+        settings.seed = 7
+        let problems = (0..<5).map { Problem(id: "p\($0)", question: "q", answer: "1") }
+        let planned = Evaluation.planned(kind: .gsm8k, problems: problems, settings: settings)
+        #expect(planned.mismatch(with: planned) == nil && planned.problems == 3)
+        var other = settings
+        other.seed = 8
+        #expect(planned.mismatch(with: Evaluation.planned(kind: .gsm8k, problems: problems, settings: other))?.contains("seed") == true)
+        other = settings
+        other.maxTokens = 64
+        #expect(planned.mismatch(with: Evaluation.planned(kind: .gsm8k, problems: problems, settings: other))?.contains("L_max") == true)
+        let shuffled = Evaluation.planned(kind: .gsm8k, problems: Array(problems.reversed()), settings: settings)
+        #expect(planned.mismatch(with: shuffled)?.contains("other problems") == true)
+    }
+
+    /// Tools/eval-compare pairs two runs' records: a run with the same answers in half the tokens has Δaccuracy 0
+    /// and a token ratio of 0.5 (every resample too); runs on different problems are refused.
+    @Test func pairedBootstrapComparison() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func write(_ name: String, _ records: [EvaluationRecord]) throws -> String {
+            let path = dir.appendingPathComponent(name).path
+            try records.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }.joined(separator: "\n")
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let base = (0..<20).flatMap { p in (0..<2).map { s in
+            EvaluationRecord(problem: "p\(p)", sample: s, seed: UInt64(p * 10 + s), tokens: 100 + 10 * p, truncated: false, extracted: "1",
+                             correct: (p + s) % 3 != 0, text: "…")
+        } }
+        let shorter = base.map { r in var r = r; r.tokens /= 2; return r }
+        let a = try write("a.jsonl", shorter), b = try write("b.jsonl", base)
+        func run(_ args: [String]) throws -> (Int32, String) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["python3", TestSupport.repositoryRoot.appendingPathComponent("Tools/eval-compare").path] + args
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = out
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+        let (status, output) = try run([a, b, "--json", "--resamples", "200"])
+        #expect(status == 0, "\(output)")
+        let result = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
+        let ratio = result?["token_ratio"] as? [String: Double], delta = result?["delta_accuracy"] as? [String: Double]
+        for key in ["estimate", "low95", "high95"] {
+            #expect(abs((ratio?[key] ?? 0) - 0.5) < 1e-12 && abs(delta?[key] ?? 1) < 1e-12, "\(key): \(output)")
+        }
+        let fewer = try write("c.jsonl", Array(base.dropLast(2)))
+        #expect(try run([a, fewer]).0 != 0)
+    }
+
     @Test func reasoningStopsAtTheLastBox() {
         #expect(VPGEATrainer.reasoning(of: "2+3=5, so \\boxed{5}.") == "2+3=5, so ")
         #expect(VPGEATrainer.reasoning(of: "no box") == "no box")
@@ -69,6 +174,8 @@ import Training
             """.write(toFile: path, atomically: true, encoding: .utf8)
         let d = try Dataset(kind: .gsm8k, path: path)
         #expect(d.problems.map(\.answer) == ["5", "1,001"])
+        #expect(d.problems[0].solution == "2+3=5")
+        #expect(Dataset.withoutCalculatorNotes("48/2 = <<48/2=24>>24 clips") == "48/2 = 24 clips")
         #expect(d.skipped.count == 2 && d.skipped[0].hasPrefix("line 2"))
         #expect(AnswerCheck.isCorrect(.gsm8k, completion: "so 1001", reference: d.problems[1].answer))
         // The benchmark files that ship with vpgea, whole and with no bad line.

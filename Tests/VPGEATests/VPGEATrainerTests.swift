@@ -46,6 +46,32 @@ import Training
         #expect(plausibility < 0 && plausibility > -20)
     }
 
+    /// The cross-view check rejects the three shortcut paths: no reasoning, the answer stated first, a leaked hint;
+    /// and support is scored on the answer's own tokens.
+    @Test func crossViewCheckRejectsShortcuts() throws {
+        var settings = VPGEASettings()
+        settings.maxTokens = 64
+        let t = try Self.trainer(settings)
+        let p = Self.problems[0], prior = try Views(bundle: t.bundle, settings: settings).prior(p)
+        func path(_ text: String) -> ScoredCompletion {
+            ScoredCompletion(tokens: t.bundle.tokenizer.encode(text, parseSpecial: false, addBOS: false), text: text,
+                             correct: true, truncated: false, utility: 1)
+        }
+        #expect(try t.crossViewRejection(path("\\boxed{5}"), problem: p, priorPrompt: prior) == .empty)
+        #expect(try t.crossViewRejection(path("5. To check: adding two and three, counting up from two by three steps, "
+            + "gives the sum we want, so the result is \\boxed{5}"), problem: p, priorPrompt: prior) == .answerFirst)
+        #expect(try t.crossViewRejection(path("As given in the hint, we add the numbers: two plus three makes five, "
+            + "so \\boxed{5}"), problem: p, priorPrompt: prior) == .leak)
+        let long = path("We add two and three: starting from two and counting three more gives five. \\boxed{5}")
+        #expect(try t.crossViewRejection(long, problem: p, priorPrompt: prior,
+                                         lengthBar: VPGEATrainer.LengthBar(mean: 5, inclusive: false)) == .length)
+        let answer = t.bundle.tokenizer.encode("5", parseSpecial: false, addBOS: false)
+        #expect(t.supportSequences(reasoning: "2+3=5", answer: "5").target == answer)
+        var old = settings
+        old.supportOnAnswerTokens = false
+        #expect(try Self.trainer(old).supportSequences(reasoning: "2+3=5", answer: "5").target.count > answer.count)
+    }
+
     /// Two steps of each method run, log what they did, and change the adapter.
     @Test(arguments: VPGEASettings.Method.allCases)
     func twoSteps(_ method: VPGEASettings.Method) throws {
@@ -65,7 +91,9 @@ import Training
         for r in reports {
             #expect(r.rolloutTokens > 0 && r.rolloutTokens <= (method == .vpgea ? 8 : 4) * 32)
             #expect((0...1).contains(r.priorAccuracy) && r.priorMeanTokens > 0)
-            #expect(r.removedLeak + r.removedPlausibility + r.removedSupport + r.distilled <= max(r.candidates, r.distilled))
+            let removed = r.removedLength + r.removedLeak + r.removedEmpty + r.removedAnswerFirst + r.removedPlausibility + r.removedSupport
+            if method == .vpgea { #expect(removed + r.distilled == r.candidates) }
+            #expect(r.distilled == 0 ? r.distilledMeanTokens == 0 : r.distilledMeanTokens > 0)
             if method != .vpgea { #expect(r.posteriorMeanTokens == 0) }
         }
         let moved = (0..<t.adapter.count).contains { t.adapter.parameters[$0] != before[$0] }
