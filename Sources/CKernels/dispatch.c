@@ -118,30 +118,17 @@ static const vpg_type_kernels *row_of(int ggml_type, int path) {
     return ggml_type >= 0 && ggml_type < VPG_TYPE_ROWS ? &usable(path)->type[ggml_type] : NULL;
 }
 
-vpg_dot_fn vpg_dot_kernel(int ggml_type, int path) {
-    const vpg_type_kernels *k = row_of(ggml_type, path);
-    return k ? k->dot : NULL;
-}
-
-vpg_dequant_fn vpg_dequant_kernel(int ggml_type, int path) {
-    const vpg_type_kernels *k = row_of(ggml_type, path);
-    return k ? k->dequant : NULL;
-}
-
-vpg_dotq_fn vpg_dotq_kernel(int ggml_type, int path) {
-    const vpg_type_kernels *k = row_of(ggml_type, path);
-    return k ? k->dotq : NULL;
-}
-
-vpg_dotq_rows_fn vpg_dotq_rows_kernel(int ggml_type, int path) {
-    const vpg_type_kernels *k = row_of(ggml_type, path);
-    return k ? k->dotq_rows : NULL;
-}
-
-vpg_matmul_panels_fn vpg_matmul_panels_kernel(int ggml_type, int path) {
-    const vpg_type_kernels *k = row_of(ggml_type, path);
-    return k ? k->panels : NULL;
-}
+/// The accessor of one field of a type's row.
+#define TYPE_KERNEL(TYPE, NAME, FIELD)                                                                              \
+    TYPE NAME(int ggml_type, int path) {                                                                           \
+        const vpg_type_kernels *k = row_of(ggml_type, path);                                                       \
+        return k ? k->FIELD : NULL;                                                                                \
+    }
+TYPE_KERNEL(vpg_dot_fn, vpg_dot_kernel, dot)
+TYPE_KERNEL(vpg_dequant_fn, vpg_dequant_kernel, dequant)
+TYPE_KERNEL(vpg_dotq_fn, vpg_dotq_kernel, dotq)
+TYPE_KERNEL(vpg_dotq_rows_fn, vpg_dotq_rows_kernel, dotq_rows)
+TYPE_KERNEL(vpg_matmul_panels_fn, vpg_matmul_panels_kernel, panels)
 
 int vpg_dotq_block(int ggml_type) {
     const vpg_type_kernels *k = row_of(ggml_type, VPG_PATH_GENERIC);

@@ -47,22 +47,17 @@
 #define VPG_FN(name) VPG_PASTE(VPG_PASTE(name, VPG_SUFFIX), emu)
 /// SIMDe emulates fmadd as a multiply and an add (two roundings) where the CPU lacks FMA; the kernels' results are
 /// defined by the fused operation, so the emulation takes libm's fmaf (one rounding) lane by lane.
-static inline simde__m256 vpg_emulated_fma(simde__m256 a, simde__m256 b, simde__m256 c, float sign) {
-    float x[8], y[8], z[8];
-    simde_mm256_storeu_ps(x, a);
-    simde_mm256_storeu_ps(y, b);
-    simde_mm256_storeu_ps(z, c);
-    for (int i = 0; i < 8; i++) z[i] = fmaf(sign * x[i], y[i], z[i]);
-    return simde_mm256_loadu_ps(z);
-}
-static inline simde__m512 vpg_emulated_fma512(simde__m512 a, simde__m512 b, simde__m512 c, float sign) {
-    float x[16], y[16], z[16];
-    simde_mm512_storeu_ps(x, a);
-    simde_mm512_storeu_ps(y, b);
-    simde_mm512_storeu_ps(z, c);
-    for (int i = 0; i < 16; i++) z[i] = fmaf(sign * x[i], y[i], z[i]);
-    return simde_mm512_loadu_ps(z);
-}
+#define VPG_EMULATED_FMA(NAME, V, LANES, STORE, LOAD)                                                              \
+    static inline V NAME(V a, V b, V c, float sign) {                                                              \
+        float x[LANES], y[LANES], z[LANES];                                                                        \
+        STORE(x, a);                                                                                               \
+        STORE(y, b);                                                                                               \
+        STORE(z, c);                                                                                               \
+        for (int i = 0; i < LANES; i++) z[i] = fmaf(sign * x[i], y[i], z[i]);                                      \
+        return LOAD(z);                                                                                            \
+    }
+VPG_EMULATED_FMA(vpg_emulated_fma, simde__m256, 8, simde_mm256_storeu_ps, simde_mm256_loadu_ps)
+VPG_EMULATED_FMA(vpg_emulated_fma512, simde__m512, 16, simde_mm512_storeu_ps, simde_mm512_loadu_ps)
 #undef _mm256_fmadd_ps
 #undef _mm256_fnmadd_ps
 #undef _mm512_fmadd_ps
