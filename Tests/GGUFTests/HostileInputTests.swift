@@ -148,7 +148,9 @@ import Testing
                 #expect(!e.description.isEmpty)
             }
         }
-        #expect(parsed + rejected == cases)
+        // The generator is seeded: some mutations keep a file that parses (a changed byte of a string, say) and
+        // every such file was checked above.
+        #expect(parsed > 0, "no mutated file parsed: the accepted path went untested")
         #expect(rejected > cases / 2, "the mutations should mostly break the files")
         print("mutation fuzz: \(cases) cases, \(parsed) parsed, \(rejected) rejected with GGUFError")
     }

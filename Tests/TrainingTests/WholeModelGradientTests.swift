@@ -46,7 +46,6 @@ import TestSupport
                 let size = isB ? s.outFeatures * 2 : 2 * s.inFeatures
                 for index in [0, size / 3, size - 1] {
                     let i = offset + index
-                    let saved = adapter.parameters[i]
                     func f(_ delta: Double) -> Double {
                         var ads = Self.referenceAdapters(adapter, layers: tiny.layers)
                         let key = s.target.rawValue
@@ -56,7 +55,6 @@ import TestSupport
                     let h = 1e-5
                     let numeric = (f(h) - f(-h)) / (2 * h)
                     let analytic = Double(backprop.gradients[i])
-                    #expect(adapter.parameters[i] == saved)
                     let error = abs(analytic - numeric) / max(abs(numeric), 1e-3)
                     worst = max(worst, error)
                     #expect(error < 2e-3, "layer \(s.layer) \(s.target) \(isB ? "B" : "A")[\(index)]: \(analytic) vs \(numeric)")

@@ -90,7 +90,8 @@ import Training
         #expect(reports.map(\.step) == [1, 2])
         for r in reports {
             #expect(r.rolloutTokens > 0 && r.rolloutTokens <= (method == .vpgea ? 8 : 4) * 32)
-            #expect((0...1).contains(r.priorAccuracy) && r.priorMeanTokens > 0)
+            // Accuracy is a count of the step's 4 prior samples.
+            #expect((r.priorAccuracy * 4).rounded() == r.priorAccuracy * 4 && r.priorMeanTokens > 0)
             let removed = r.removedLength + r.removedLeak + r.removedEmpty + r.removedAnswerFirst + r.removedPlausibility + r.removedSupport
             if method == .vpgea { #expect(removed + r.distilled == r.candidates) }
             #expect(r.distilled == 0 ? r.distilledMeanTokens == 0 : r.distilledMeanTokens > 0)
