@@ -93,8 +93,8 @@ static void load(void) {
         snprintf(blas.note, sizeof blas.note, "OpenBLAS could not be loaded again with core %s", better);
         return;
     }
-    snprintf(blas.note, sizeof blas.note, "%s (OpenBLAS chose %s; loaded again with OPENBLAS_CORETYPE=%s, %s)", blas.core,
-             chosen, better, asked ? "as VPGEA_BLAS_CORE asks" : "which fits this CPU's features");
+    snprintf(blas.note, sizeof blas.note, "%s (OpenBLAS chose %s; loaded again with OPENBLAS_CORETYPE=%s, %s)",
+             blas.core, chosen, better, asked ? "as VPGEA_BLAS_CORE asks" : "which fits this CPU's features");
 }
 
 int vpg_blas_available(void) {

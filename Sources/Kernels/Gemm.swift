@@ -12,8 +12,8 @@ public enum Gemm {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
             return
         }
-        vpg_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int64(m), Int64(n), Int64(k), alpha, a, Int64(lda), b, Int64(ldb), beta,
-                  c, Int64(ldc))
+        vpg_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int64(m), Int64(n), Int64(k), alpha, a, Int64(lda), b, Int64(ldb),
+                  beta, c, Int64(ldc))
     }
 
     /// The same product on up to `threads` threads, each computing a slice of C's rows (or of its columns when C

@@ -63,13 +63,16 @@ public final class MatMul: @unchecked Sendable {
                          n: Int, ldOut: Int? = nil, generationStep: Bool = false) {
         let ld = ldOut ?? weight.rows
         let k = weight.cols, type = Int32(weight.type.rawValue)
-        switch Self.plan(weight.type, tokens: n, generationStep: generationStep, exactActivations: exactActivations, path: path) {
+        let plan = Self.plan(weight.type, tokens: n, generationStep: generationStep, exactActivations: exactActivations,
+                             path: path)
+        switch plan {
         case .f32Sgemm:
             let a = weight.data.assumingMemoryBound(to: Float.self)
-            vpg_sgemm(0, 1, Int64(n), Int64(weight.rows), Int64(k), 1, input, Int64(k), a, Int64(k), 0, output, Int64(ld))
+            vpg_sgemm(0, 1, Int64(n), Int64(weight.rows), Int64(k), 1, input, Int64(k), a, Int64(k), 0, output,
+                      Int64(ld))
         case .integerPanels, .integerRows:
             let (xq, rowBytes) = quantizeActivations(input, n: n, cols: k, type: weight.type)
-            if let panels = vpg_matmul_panels_kernel(type, path.rawValue), n > (generationStep ? Self.integerMaxTokens : Self.fusedMaxTokens) {
+            if plan == .integerPanels, let panels = vpg_matmul_panels_kernel(type, path.rawValue) {
                 forEachRowRange(weight.rows) { r0, r1 in
                     panels(weight.data, Int64(weight.rowBytes), xq, Int64(rowBytes), Int64(n), output + r0, Int64(ld),
                            Int64(r0), Int64(r1), Int64(k))
