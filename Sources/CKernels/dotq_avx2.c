@@ -10,6 +10,16 @@
 
 #define INLINE AVX2 static inline __attribute__((always_inline))
 
+/// Weights are streamed from memory once per token: fetch the cache lines of the `bytes` read now, PREFETCH_AHEAD
+/// bytes ahead (past a row's end that is the next row, which the caller reads next), so that the reads run ahead
+/// across page boundaries, where the hardware's stream prefetchers stop.
+#define PREFETCH_AHEAD 1536
+#define PREFETCH(p, bytes)                                                                                         \
+    do {                                                                                                           \
+        for (int64_t o_ = 0; o_ < (bytes); o_ += 64)                                                               \
+            _mm_prefetch((const char *)(p) + PREFETCH_AHEAD + o_, _MM_HINT_T0);                                    \
+    } while (0)
+
 /// The activation row t of a batch: rows are `stride` bytes apart.
 #define ROW(T, xq, stride, t) ((const T *)((const uint8_t *)(xq) + (t) * (stride)))
 
@@ -30,6 +40,7 @@ INLINE void block_pairs(const uint8_t *b, int64_t bytes, __m256i (*weights)(cons
     for (int t = 0; t < T; t++) acc0[t] = acc1[t] = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 1 < n / 32; i += 2, b += 2 * bytes) {
+        PREFETCH(b, 2 * bytes);
         const uint8_t *b0 = b, *b1 = b + bytes;
         const __m256i w0 = weights(b0), w1 = weights(b1);
         const __m256i a0 = _mm256_sign_epi8(w0, w0), a1 = _mm256_sign_epi8(w1, w1);
@@ -65,6 +76,7 @@ INLINE void block_pairs_wide(const uint8_t *b, int64_t bytes, __m256i (*weights)
     for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 1 < n / 32; i += 2, b += 2 * bytes) {
+        PREFETCH(b, 2 * bytes);
         const __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(weights(b)), weights(b + bytes), 1);
         const __m512i a = _mm512_abs_epi8(w);
         const __mmask64 negative = _mm512_movepi8_mask(w);
@@ -75,7 +87,8 @@ INLINE void block_pairs_wide(const uint8_t *b, int64_t bytes, __m256i (*weights)
                                                  _mm256_loadu_si256((const __m256i *)y[i + 1].q), 1);
             const __m512i sx = _mm512_mask_sub_epi8(x, negative, _mm512_setzero_si512(), x);
             const __m512 scale = _mm512_insertf32x8(_mm512_set1_ps(d0 * y[i].d), _mm256_set1_ps(d1 * y[i + 1].d), 1);
-            acc[t] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), a, sx)), acc[t]);
+            const __m512i dots = _mm512_dpbusd_epi32(_mm512_setzero_si512(), a, sx);
+            acc[t] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(dots), acc[t]);
         }
     }
     for (int t = 0; t < T; t++) {
@@ -117,7 +130,8 @@ INLINE void q4_k_scales(const uint8_t *b, k_scales *k) {
     memcpy(w, b + 4, 12);
     const uint32_t low6 = 0x3f3f3f3f, nibble = 0x0f0f0f0f, top2 = 0x03030303;
     const uint32_t sc03 = w[0] & low6, mn03 = w[1] & low6;
-    const uint32_t sc47 = (w[2] & nibble) | ((w[0] >> 6) & top2) << 4, mn47 = ((w[2] >> 4) & nibble) | ((w[1] >> 6) & top2) << 4;
+    const uint32_t sc47 = (w[2] & nibble) | ((w[0] >> 6) & top2) << 4;
+    const uint32_t mn47 = ((w[2] >> 4) & nibble) | ((w[1] >> 6) & top2) << 4;
     const __m128i sc = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc47, (int)sc03));   // 8 int16
     const __m256i all = _mm256_broadcastsi128_si256(sc);
     for (int j = 0; j < 8; j++) k->s[j] = _mm256_shuffle_epi8(all, _mm256_set1_epi16((short)(0x0100 + 0x0202 * j)));
@@ -135,7 +149,8 @@ INLINE void q6_k_scales(const uint8_t *b, k_scales *k) {
     const __m256i lo = _mm256_permute2x128_si256(k->m, k->m, 0x00), hi = _mm256_permute2x128_si256(k->m, k->m, 0x11);
     for (int j = 0; j < 8; j++) {
         const short a = (short)(0x0100 + 0x0202 * ((2 * j) & 7)), c = (short)(0x0100 + 0x0202 * ((2 * j + 1) & 7));
-        k->s[j] = _mm256_shuffle_epi8(j < 4 ? lo : hi, _mm256_setr_epi16(a, a, a, a, a, a, a, a, c, c, c, c, c, c, c, c));
+        const __m256i pick = _mm256_setr_epi16(a, a, a, a, a, a, a, a, c, c, c, c, c, c, c, c);
+        k->s[j] = _mm256_shuffle_epi8(j < 4 ? lo : hi, pick);
     }
     k->d = vpg_f16(b + 208);
     k->dmin = 32 * k->d;
@@ -168,6 +183,7 @@ INLINE void k_rows_few(const uint8_t *b, int64_t block_bytes, k_scales_fn scales
     __m256 acc[4];
     for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / 256; i++, b += block_bytes) {
+        PREFETCH(b, block_bytes);
         k_scales k;
         scales(b, &k);
         __m256i dots[4];
@@ -219,6 +235,7 @@ INLINE void k_rows_few_wide(const uint8_t *b, int64_t block_bytes, k_scales_fn s
     __m256 acc[4];
     for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / 256; i++, b += block_bytes) {
+        PREFETCH(b, block_bytes);
         k_scales k;
         scales(b, &k);
         __m512i s[4];   // scales of groups 2p, 2p + 1
