@@ -54,7 +54,7 @@ def resolve(model):
     if os.path.exists(model):
         return model
     if os.path.basename(model) == "r1-7b-shaped.gguf":   # generated, not downloaded (4.7 GB, a few minutes)
-        vocab = os.path.join(os.path.dirname(ROOT), "shared/ref/deepseek-r1-distill-qwen-vocab.gguf")
+        vocab = resolve("qwen2.5-coder-1.5b")   # lends its tokenizer and metadata (downloaded into Models/)
         subprocess.run(["swift", "run", "-c", "release", "make-shaped-model", vocab, model], cwd=ROOT, check=True)
         return model
     out = subprocess.run([os.path.join(ROOT, ".build/release/vpgea-fetch"), "--dir", os.path.join(ROOT, "Models"), model],

@@ -32,13 +32,20 @@ public struct Dataset {
     public var problems: [Problem] = []
     public var skipped: [String] = []
 
-    public init(kind: BenchmarkKind, path: String) throws {
+    public init(kind: BenchmarkKind, path: String) throws { try self.init(kind: kind, paths: [path]) }
+
+    /// The problems of several files in order (a split shipped in parts); bad lines are named by file and line.
+    public init(kind: BenchmarkKind, paths: [String]) throws {
         self.kind = kind
+        for path in paths { try read(path, named: paths.count > 1 ? URL(fileURLWithPath: path).lastPathComponent + " " : "") }
+    }
+
+    private mutating func read(_ path: String, named file: String) throws {
         guard let data = FileManager.default.contents(atPath: path) else { throw DatasetError("cannot read \(path)") }
         for (index, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-                skipped.append("line \(index + 1): not a JSON object")
+                skipped.append("\(file)line \(index + 1): not a JSON object")
                 continue
             }
             let question = (object["question"] as? String).flatMap { kind == .gsm8k ? $0 : nil } ?? (object["problem"] as? String)
@@ -54,7 +61,7 @@ public struct Dataset {
                 solution = object["solution"] as? String
             }
             guard let question, let answer else {
-                skipped.append("line \(index + 1): missing question/problem or answer")
+                skipped.append("\(file)line \(index + 1): missing question/problem or answer")
                 continue
             }
             let id = (object["unique_id"] as? String) ?? (object["id"] as? Int).map(String.init) ?? "\(kind.rawValue)-\(index + 1)"
@@ -75,11 +82,15 @@ public struct Dataset {
 }
 
 extension Dataset {
-    /// The file of a benchmark split that ships with vpgea (Sources/VPGEA/Data, a resource of this module): `train`
-    /// (GSM8K only) or `test`.
-    public static func shipped(_ kind: BenchmarkKind, split: String = "test") throws -> String {
-        guard let url = Bundle.module.url(forResource: split, withExtension: "jsonl", subdirectory: "Data/\(kind.rawValue)")
-        else { throw DatasetError("vpgea ships no \(kind.rawValue) \(split) split; give the file with --data") }
-        return url.path
+    /// The files of a benchmark split that ships with vpgea (Sources/VPGEA/Data, a resource of this module): `train`
+    /// (GSM8K only, in parts `train-NN.jsonl` that keep each file small) or `test`.
+    public static func shipped(_ kind: BenchmarkKind, split: String = "test") throws -> [String] {
+        let urls = Bundle.module.urls(forResourcesWithExtension: "jsonl", subdirectory: "Data/\(kind.rawValue)") ?? []
+        let parts = urls.compactMap { $0.path }.filter {
+            let name = URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent
+            return name == split || name.hasPrefix(split + "-")
+        }.sorted()
+        guard !parts.isEmpty else { throw DatasetError("vpgea ships no \(kind.rawValue) \(split) split; give the file with --data") }
+        return parts
     }
 }

@@ -78,8 +78,9 @@ struct EvalCommand: ParsableCommand {
                 return
             }
             guard let model else { throw ValidationError("--model is required (or --plot FILES)") }
-            let path = try data ?? Dataset.shipped(bench)
-            let dataset = try Dataset(kind: bench, path: path)
+            let files = try data.map { [$0] } ?? Dataset.shipped(bench)
+            let path = data ?? "the shipped \(bench.rawValue) test split"
+            let dataset = try Dataset(kind: bench, paths: files)
             for problem in dataset.skipped { printError("warning: \(path) \(problem) (skipped)") }
             let url = try ModelStore().resolve(model, events: FetchReporter().handle)
             let bundle = try ModelBundle(path: url.path)

@@ -14,7 +14,7 @@ struct PerplexityCommand: ParsableCommand {
         discussion: """
             The text is tokenized (BOS only if the model asks for it) and cut into chunks of --ctx-size tokens; \
             each chunk is decoded from an empty cache and the second half of its positions is scored.
-            Example: vpgea-perplexity qwen2.5-coder-0.5b -f ../shared/ref/ppl-text.txt -c 512
+            Example: vpgea-perplexity qwen2.5-coder-0.5b -f Tests/Qwen2Tests/Fixtures/ppl-text.txt -c 512
             """)
 
     @Argument(help: "A GGUF path or a catalog name.")

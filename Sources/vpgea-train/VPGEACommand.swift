@@ -100,8 +100,9 @@ struct VPGEACommand: ParsableCommand {
     mutating func run() throws { try CommonOptions.reportingErrors(train) }
 
     private func train() throws {
-        let data = try self.data ?? Dataset.shipped(bench, split: "train")
-        let dataset = try Dataset(kind: bench, path: data)
+        let files = try self.data.map { [$0] } ?? Dataset.shipped(bench, split: "train")
+        let data = self.data ?? "the shipped \(bench.rawValue) train split"
+        let dataset = try Dataset(kind: bench, paths: files)
         for problem in dataset.skipped { printError("warning: \(data) \(problem) (skipped)") }
         guard !dataset.problems.isEmpty else { throw DatasetError("\(data) has no usable problems") }
         let url = try ModelStore().resolve(common.model, events: FetchReporter().handle)

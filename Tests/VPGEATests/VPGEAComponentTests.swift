@@ -180,7 +180,7 @@ import Training
         #expect(AnswerCheck.isCorrect(.gsm8k, completion: "so 1001", reference: d.problems[1].answer))
         // The benchmark files that ship with vpgea, whole and with no bad line.
         for (kind, split, count) in [(BenchmarkKind.math500, "test", 500), (.aime24, "test", 30), (.gsm8k, "test", 1319), (.gsm8k, "train", 7473)] {
-            let shipped = try Dataset(kind: kind, path: try Dataset.shipped(kind, split: split))
+            let shipped = try Dataset(kind: kind, paths: try Dataset.shipped(kind, split: split))
             #expect(shipped.problems.count == count && shipped.skipped.isEmpty, "\(kind) \(split)")
         }
         #expect(throws: DatasetError.self) { try Dataset.shipped(.aime24, split: "train") }
