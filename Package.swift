@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "vpgea-train", targets: ["vpgea-train"]),
         .executable(name: "vpgea-eval", targets: ["vpgea-eval"]),
         .executable(name: "vpgea-quantize", targets: ["vpgea-quantize"]),
+        .executable(name: "vpgea-serve", targets: ["vpgea-serve"]),
         .library(name: "GGUF", targets: ["GGUF"]),
         .library(name: "Quants", targets: ["Quants"]),
         .library(name: "ModelStore", targets: ["ModelStore"]),
@@ -26,6 +27,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // C kernels: the only place for intrinsics and OpenMP (Debian: libomp-dev), and the loader of OpenBLAS
@@ -55,6 +57,10 @@ let package = Package(
         // Its benchmark data (GSM8K, MATH-500, AIME24) ships as a resource, and METHOD.md describes the method.
         .target(name: "VPGEA", dependencies: ["Training", "Engine", "Qwen2", "Sampling", "ChatTemplate", "Tokenizers"],
                 exclude: ["METHOD.md"], resources: [.copy("Data")], swiftSettings: optimizedInDebug),
+        // Serving: continuous batching over one multi-sequence session (an engine thread that owns the model),
+        // OpenAI's request and response types, and the reasoning split. No HTTP here (vpgea-serve has it).
+        .target(name: "Serving", dependencies: ["Engine", "Qwen2", "Kernels", "Sampling", "Tokenizers", "ChatTemplate", "Training"],
+                swiftSettings: optimizedInDebug),
         // Samplers and logit processors.
         .target(name: "Sampling", swiftSettings: optimizedInDebug),
         // Terminal helpers shared by the command-line tools.
@@ -108,6 +114,12 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        .executableTarget(name: "vpgea-serve", dependencies: [
+            "Serving", "Engine", "Training", "ModelStore", "ConsoleUI",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], resources: [.copy("chat.html")]),
+
         // Developer tool: a random-weight GGUF with a real model's shapes (7B speed and memory).
         .executableTarget(name: "vpgea-quantize", dependencies: [
             "GGUF", "Quants", "ModelStore", "ConsoleUI",
@@ -142,6 +154,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "VPGEATests", dependencies: ["VPGEA", "Training", "Engine", "Qwen2", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "Engine", "Sampling", "Qwen2", "TestSupport"]),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels", "CKernelsEmulated", "Quants"]),
     ]
 )

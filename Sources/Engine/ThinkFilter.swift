@@ -1,6 +1,6 @@
 /// Splits streamed text of a reasoning model into reasoning (inside `<think>…</think>`) and answer, even when
 /// a tag arrives cut across pieces.
-public struct ThinkFilter {
+public struct ThinkFilter: Sendable {
     public enum Kind: Sendable { case reasoning, answer }
     private var inside = false
     private var pending = ""
