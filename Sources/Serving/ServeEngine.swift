@@ -43,7 +43,8 @@ public final class ServeEngine: @unchecked Sendable {
         self.contextSize = contextSize
         self.queueLimit = queueLimit
         self.promptChunk = max(promptChunk, 1)
-        session = Qwen2Session(model: bundle.model, contextSize: contextSize, maxBatch: max(self.promptChunk, slotCount),
+        session = Qwen2Session(model: bundle.model, contextSize: contextSize,
+                               maxBatch: max(self.promptChunk + Self.minPromptPiece, slotCount),
                                threads: threads, sequences: slotCount, cacheType: cacheType)
         self.slots = (0..<slotCount).map { _ in Slot() }
         let thread = Thread { [unowned self] in self.loop() }
@@ -133,6 +134,16 @@ public final class ServeEngine: @unchecked Sendable {
 
     private var admissions = 0
 
+    /// Prompt pieces are never shorter than this (when the prompt has that many tokens): from 5 tokens on, prompt
+    /// products run the panel kernels, whose result for a token does not depend on the other tokens of the
+    /// batch, so a prompt's numbers are the same however it is cut into chunks or reused from a slot's cache —
+    /// a request gets the text it gets alone. (Types without panel kernels, F16 and AVX2's Q8_0, keep this only
+    /// approximately.)
+    static let minPromptPiece = 8
+    /// Sequences per decoding step at most: up to 32, a step runs the same row kernels as one sequence's
+    /// generation, so every sequence's logits are the ones it gets alone.
+    static let maxStepSequences = 32
+
     private func loop() {
         while true {
             condition.lock()
@@ -169,8 +180,8 @@ public final class ServeEngine: @unchecked Sendable {
                 let common = slots[i].cachedAdapter == r.adapter ? zip(slots[i].cached, r.prompt).prefix { $0 == $1 }.count : 0
                 if common > bestCommon { (best, bestCommon) = (i, common) }
             }
-            // At least the last prompt token is computed again, for its logits.
-            let reuse = min(bestCommon, r.prompt.count - 1)
+            // At least the last prompt tokens are computed again, for the logits (minPromptPiece of them).
+            let reuse = max(0, min(bestCommon, r.prompt.count - Self.minPromptPiece))
             session.truncate(to: reuse, sequence: best)
             admissions += 1
             slots[best] = Slot(job: job, cached: Array(r.prompt[..<reuse]), cachedAdapter: r.adapter, logits: nil,
@@ -194,7 +205,9 @@ public final class ServeEngine: @unchecked Sendable {
         guard let i = slots.indices.filter({ slots[$0].job != nil && slots[$0].logits == nil })
             .min(by: { slots[$0].admitted < slots[$1].admitted }) else { return }
         let prompt = slots[i].job!.request.prompt
-        let start = slots[i].cached.count, end = min(start + promptChunk, prompt.count)
+        let start = slots[i].cached.count
+        var end = min(start + promptChunk, prompt.count)
+        if prompt.count - end < Self.minPromptPiece { end = prompt.count }   // no short last piece
         session.adapter = slots[i].cachedAdapter.flatMap { adapters[$0] }
         let clock = ContinuousClock(), began = clock.now
         let out = try session.decode(Array(prompt[start..<end]), logits: end == prompt.count ? .last : .none, sequence: i)
@@ -212,7 +225,10 @@ public final class ServeEngine: @unchecked Sendable {
         let adapter = groups[nextAdapterTurn % groups.count]
         nextAdapterTurn += 1
         var steps: [(sequence: Int, token: Int)] = []
-        for i in ready where slots[i].cachedAdapter == adapter {
+        // More than a step takes: they take turns.
+        let group = ready.filter { slots[$0].cachedAdapter == adapter }
+        let first = group.count > Self.maxStepSequences ? nextAdapterTurn % group.count : 0
+        for i in (group[first...] + group[..<first]).prefix(Self.maxStepSequences) {
             if let token = sampleAndEmit(i) { steps.append((i, token)) }
         }
         guard !steps.isEmpty else { return }
