@@ -153,7 +153,7 @@ let package = Package(
                                                           .product(name: "ZIPFoundation", package: "ZIPFoundation")],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "VPGEATests", dependencies: ["VPGEA", "Training", "Engine", "Qwen2", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Qwen2", "Training"]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", "Engine", "Sampling", "Qwen2", "TestSupport"]),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels", "CKernelsEmulated", "Quants"]),
     ]

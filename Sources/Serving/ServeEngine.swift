@@ -19,6 +19,12 @@ public final class ServeEngine: @unchecked Sendable {
     public let queueLimit: Int
     public let promptChunk: Int
     public let metrics = ServeMetrics()
+    /// Whether a request may start from another's cached prompt start. Only where that changes no number: every
+    /// layer matrix takes the panel kernels for prompt pieces (minPromptPiece), whose per-token results do not
+    /// depend on the batch, and no adapter is in use (LoRA's f32 products do depend on it). Elsewhere (F16 or,
+    /// without VNNI, Q8_0 weights) a reused start would change a request's numbers, and seeded answers would not
+    /// repeat.
+    public let reusesPrefixes: Bool
 
     private let session: Qwen2Session
     private let condition = NSCondition()
@@ -47,6 +53,10 @@ public final class ServeEngine: @unchecked Sendable {
                                maxBatch: max(self.promptChunk + Self.minPromptPiece, slotCount),
                                threads: threads, sequences: slotCount, cacheType: cacheType)
         self.slots = (0..<slotCount).map { _ in Slot() }
+        reusesPrefixes = bundle.model.weights.layerMatrixTypes.allSatisfy {
+            MatMul.plan($0, tokens: Self.minPromptPiece, generationStep: false, exactActivations: false, path: .selected)
+                == .integerPanels
+        }
         let thread = Thread { [unowned self] in self.loop() }
         thread.name = "vpgea-engine"
         thread.stackSize = 8 << 20
@@ -177,7 +187,8 @@ public final class ServeEngine: @unchecked Sendable {
             let r = job.request
             var best = -1, bestCommon = -1
             for i in slots.indices where slots[i].job == nil {
-                let common = slots[i].cachedAdapter == r.adapter ? zip(slots[i].cached, r.prompt).prefix { $0 == $1 }.count : 0
+                let reusable = reusesPrefixes && r.adapter == nil && slots[i].cachedAdapter == nil
+                let common = reusable ? zip(slots[i].cached, r.prompt).prefix { $0 == $1 }.count : 0
                 if common > bestCommon { (best, bestCommon) = (i, common) }
             }
             // At least the last prompt tokens are computed again, for the logits (minPromptPiece of them).
