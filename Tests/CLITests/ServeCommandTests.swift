@@ -144,4 +144,25 @@ import Training
         let metrics = try #require(r["metrics"] as? String)
         #expect(metrics.contains("vpgea_requests_total") && metrics.contains("vpgea_generated_tokens_total"))
     }
+
+    /// 32 streaming clients at once on 8 slots, greedy: each gets exactly the text it gets alone, none is lost, the
+    /// server's memory stays within 10%, and a client that disconnects mid-answer frees its slot within a second.
+    @Test func thirtyTwoClientsAtOnceGetTheirTextAlone() throws {
+        let model = try TestSupport.testModelPath()
+        let server = try Server([model, "--parallel", "8", "--ctx-size", "1024", "-t", "2"])
+        let data: Data
+        do {
+            data = try TestSupport.runOracle("serve_load_check.py", [server.url, "\(server.process.processIdentifier)", "32"])
+        } catch {
+            _ = server.stop()
+            throw error
+        }
+        #expect(server.stop().status == 0)
+        let r = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(r["mismatches"] as? [Int] == [] && r["lost"] as? [Int] == [] && r["empty"] as? [Int] == [], "\(r)")
+        let before = try #require(r["rss_before_kib"] as? Double), after = try #require(r["rss_after_kib"] as? Double)
+        #expect(abs(after - before) <= 0.1 * before, "RSS \(before) KiB before, \(after) KiB after")
+        let freed = try #require(r["disconnect_freed_seconds"] as? Double, "the disconnected client's slot stayed busy: \(r)")
+        #expect(freed < 1 && r["cancelled"] as? Double == 1)
+    }
 }
