@@ -10,9 +10,11 @@ if [ -x "$BIN" ]; then echo "$BIN"; exit 0; fi
 mkdir -p "$DIR"
 [ -x "$DIR/venv/bin/cmake" ] || { python3 -m venv "$DIR/venv"; "$DIR/venv/bin/pip" install -q cmake ninja; }
 if [ ! -d "$DIR/src" ]; then
-    "$DIR/venv/bin/pip" download -q --no-deps --no-binary :all: "llama-cpp-python==$VERSION" -d "$DIR/sdist"
-    mkdir -p "$DIR/src"
-    tar -xzf "$DIR"/sdist/llama_cpp_python-*.tar.gz -C "$DIR/src" --strip-components=1
+    # The source package's address from PyPI's simple index (pip download would build its metadata first).
+    url=$(curl -sSf "https://pypi.org/simple/llama-cpp-python/" | grep -o "https://[^\"#]*llama_cpp_python-$VERSION.tar.gz" | head -1)
+    mkdir -p "$DIR/sdist" "$DIR/src"
+    curl -sSfL "$url" -o "$DIR/sdist/llama-cpp-python-$VERSION.tar.gz"
+    tar -xzf "$DIR/sdist/llama-cpp-python-$VERSION.tar.gz" -C "$DIR/src" --strip-components=1
 fi
 PATH="$DIR/venv/bin:$PATH" cmake -S "$DIR/src/vendor/llama.cpp" -B "$DIR/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF >&2

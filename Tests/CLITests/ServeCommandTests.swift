@@ -165,4 +165,30 @@ import Training
         let freed = try #require(r["disconnect_freed_seconds"] as? Double, "the disconnected client's slot stayed busy: \(r)")
         #expect(freed < 1 && r["cancelled"] as? Double == 1)
     }
+
+    /// The chat page in a real headless browser (Debian's chromium, driven by selenium): it lists the model, sends a
+    /// typed message on Enter and shows the answer as it streams in. Leaves a screenshot in .build/chat-page.png.
+    @Test func chatPageStreamsAnAnswerInABrowser() throws {
+        for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] where !FileManager.default.isExecutableFile(atPath: tool) {
+            throw TestSupport.OracleError(description: "\(tool) is missing: apt-get install chromium chromium-driver (.ci/run does)")
+        }
+        let model = try TestSupport.testModelPath()
+        let server = try Server([model, "-t", "2"])
+        let screenshot = TestSupport.repositoryRoot.appendingPathComponent(".build/chat-page.png").path
+        let data: Data
+        do {
+            data = try TestSupport.runOracle("chat_page_check.py", [server.url, screenshot])
+        } catch {
+            _ = server.stop()
+            throw error
+        }
+        #expect(server.stop().status == 0)
+        let r = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let base = URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
+        #expect(r["models"] as? [String] == [base] && r["user"] as? [String] == ["Write a haiku about rain."])
+        #expect(!(r["answer"] as? String ?? "").isEmpty && r["errors"] as? [String] == [] && r["send_enabled"] as? Bool == true)
+        // Streamed: the answer was seen growing, not only appearing whole.
+        #expect((r["growth_steps"] as? Int ?? 0) >= 3, "\(r)")
+        #expect(FileManager.default.fileExists(atPath: screenshot))
+    }
 }
