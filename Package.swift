@@ -57,6 +57,10 @@ let package = Package(
         // Its benchmark data (GSM8K, MATH-500, AIME24) ships as a resource, and METHOD.md describes the method.
         .target(name: "VPGEA", dependencies: ["Training", "Engine", "Qwen2", "Sampling", "ChatTemplate", "Tokenizers"],
                 exclude: ["METHOD.md"], resources: [.copy("Data")], swiftSettings: optimizedInDebug),
+        // Data-parallel training over Open MPI, which is opened at run time (Debian: openmpi-bin): without mpirun
+        // the same binaries run alone and need no MPI.
+        .target(name: "CDistributed", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "Distributed", dependencies: ["CDistributed", "Training"], swiftSettings: optimizedInDebug),
         // Serving: continuous batching over one multi-sequence session (an engine thread that owns the model),
         // OpenAI's request and response types, and the reasoning split. No HTTP here (vpgea-serve has it).
         .target(name: "Serving", dependencies: ["Engine", "Qwen2", "Kernels", "Sampling", "Tokenizers", "ChatTemplate", "Training"],
@@ -105,7 +109,7 @@ let package = Package(
         ]),
 
         .executableTarget(name: "vpgea-train", dependencies: [
-            "Training", "VPGEA", "Engine", "Qwen2", "ModelStore", "ConsoleUI", "GGUF", "Quants",
+            "Training", "VPGEA", "Distributed", "Engine", "Qwen2", "ModelStore", "ConsoleUI", "GGUF", "Quants",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -4,8 +4,15 @@ import Glibc
 import Darwin
 #endif
 
-/// Writes text to standard error, unbuffered.
+/// Settings of what the tools write.
+public enum Output {
+    /// Only errors are written (the non-leading ranks of an MPI job, which would repeat rank 0's lines).
+    nonisolated(unsafe) public static var quiet = false
+}
+
+/// Writes text to standard error, unbuffered (only errors when `Output.quiet`).
 public func writeStandardError(_ text: String) {
+    if Output.quiet && !text.hasPrefix("error") { return }
     var text = text
     text.withUTF8 { bytes in
         var done = 0

@@ -21,10 +21,10 @@ public final class TrainingProgress {
         if let validationLoss { line += String(format: "  valid %.4f", validationLoss) }
         if !extra.isEmpty { line += "  " + extra }
         let keep = validationLoss != nil || !isTerminal
-        FileHandle.standardError.write(Data(((isTerminal ? "\r\u{1B}[2K" : "") + line + (keep ? "\n" : "")).utf8))
+        writeStandardError((isTerminal ? "\r\u{1B}[2K" : "") + line + (keep ? "\n" : ""))
     }
 
     public func finish() {
-        if isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        if isTerminal { writeStandardError("\n") }
     }
 }

@@ -8,7 +8,8 @@ public struct SFTSettings: Codable, Sendable, Equatable {
     public var warmupSteps = 10
     /// Optimiser steps in the whole run.
     public var steps = 100
-    /// Sequences whose gradients are summed per optimiser step.
+    /// Sequences whose gradients are summed per optimiser step, on each rank (a step of an N-rank job sums
+    /// N times as many).
     public var gradientAccumulation = 1
     /// Largest gradient L2 norm (0: no clipping).
     public var maxGradNorm: Float = 1
@@ -40,7 +41,10 @@ public struct StepReport: Sendable {
 }
 
 /// The supervised fine-tuning loop: seeded data order, gradient accumulation, clipping, AdamW with warm-up and
-/// cosine decay, validation, atomic checkpoints.
+/// cosine decay, validation, atomic checkpoints. Data-parallel over a `Collective`: a step takes the next
+/// accumulation × ranks examples in the data order, rank r computes the r-th run of `gradientAccumulation` of them,
+/// and the gradients are summed before the (identical) update on every rank; N ranks thus make the update one rank
+/// makes with N times the accumulation, up to the order of float additions.
 public final class SFTTrainer {
     public let backprop: LoRABackprop
     public let optimizer: AdamW
@@ -49,9 +53,11 @@ public final class SFTTrainer {
     public let train: [SFTExample]
     public let validation: [SFTExample]
     private var order: DataOrder
+    public let collective: any Collective
 
     public init(backprop: LoRABackprop, optimizer: AdamW, settings: SFTSettings, state: TrainingState,
-                train: [SFTExample], validation: [SFTExample] = []) {
+                train: [SFTExample], validation: [SFTExample] = [], collective: any Collective = SingleProcess()) {
+        self.collective = collective
         precondition(!train.isEmpty, "no training examples")
         self.backprop = backprop
         self.optimizer = optimizer
@@ -73,14 +79,21 @@ public final class SFTTrainer {
         let start = Date()
         backprop.zeroGradients()
         var loss = 0.0, tokens = 0
-        let accumulation = max(settings.gradientAccumulation, 1)
+        let perRank = max(settings.gradientAccumulation, 1)
+        let accumulation = perRank * collective.size   // the step's examples over all ranks
         for micro in 0..<accumulation {
             let example = nextExample()
+            guard micro / perRank == collective.rank else { continue }
             let ce = CrossEntropyLoss(tokens: example.tokens, trained: example.trained,
                                       weight: 1 / Float(max(example.trainedCount, 1) * accumulation))
             let seed = state.seed ^ UInt64(state.step * accumulation + micro + 1)
             loss += try backprop.accumulate(tokens: example.tokens, loss: ce, dropoutSeed: seed)
             tokens += example.tokens.count
+        }
+        if collective.size > 1 {
+            try collective.sum(backprop.gradients, count: adapter.count)
+            let totals = try collective.sum([loss, Double(tokens)])
+            (loss, tokens) = (totals[0], Int(totals[1]))
         }
         let norm = clipGradientNorm(backprop.gradients, count: adapter.count, maxNorm: settings.maxGradNorm)
         let lr = settings.schedule.rate(at: state.step)
@@ -96,15 +109,19 @@ public final class SFTTrainer {
     }
 
     /// Mean over the validation sequences of their mean completion cross-entropy.
+    /// (The ranks share the sequences out and sum.)
     public func validationLoss() throws -> Double {
         var total = 0.0
-        for example in validation {
+        for (i, example) in validation.enumerated() where i % collective.size == collective.rank {
             total += try backprop.loss(tokens: example.tokens, loss: CrossEntropyLoss(tokens: example.tokens, trained: example.trained))
         }
+        if collective.size > 1 { total = try collective.sum([total])[0] }
         return total / Double(max(validation.count, 1))
     }
 
+    /// (Rank 0 alone writes it.)
     public func saveCheckpoint(to path: String) throws {
+        guard collective.isLeader else { return }
         let settingsJSON = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
         try Checkpoint.save(to: path, adapter: adapter, optimizer: optimizer, state: state, settings: settingsJSON)
     }
@@ -113,7 +130,9 @@ public final class SFTTrainer {
     /// when stopping (if `checkpointPath` is set).
     public func run(checkpointPath: String?, shouldStop: () -> Bool = { false }, report: (StepReport) -> Void) throws {
         while !finished {
-            if shouldStop() { break }
+            // Every rank stops at the same step (mpirun passes Ctrl-C to all, but each sees it at its own time).
+            let stop = collective.size > 1 ? try collective.sum([shouldStop() ? 1 : 0])[0] > 0 : shouldStop()
+            if stop { break }
             let r = try step()
             report(r)
             if let checkpointPath, settings.checkpointEvery > 0, state.step % settings.checkpointEvery == 0 {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConsoleUI
+import Distributed
 import Engine
 import Foundation
 import GGUF
@@ -182,9 +183,26 @@ struct SFTCommand: ParsableCommand {
     @Flag(help: "Stop at the first bad record instead of skipping it.")
     var strict = false
 
-    mutating func run() throws { try CommonOptions.reportingErrors(train) }
+    mutating func run() throws {
+        let job: any Collective
+        do {
+            job = try MPIJob.join()
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode.failure
+        }
+        do {
+            try CommonOptions.reportingErrors { try train(job) }
+        } catch {
+            // One rank's error would leave the others waiting in a sum: end the whole job.
+            if job.size > 1 { MPIJob.abortJob() }
+            throw error
+        }
+        (job as? MPIJob)?.finish()
+    }
 
-    private func train() throws {
+    private func train(_ job: any Collective) throws {
+        if !job.isLeader { Output.quiet = true }   // one voice: rank 0 reports, the others compute
         let url = try ModelStore().resolve(common.model, events: FetchReporter().handle)
         let bundle = try ModelBundle(path: url.path)
         let trainSet = try SFTDataset(path: data, bundle: bundle, format: format, maxTokens: (common.maxTokens ?? 1024), strict: strict)
@@ -213,13 +231,18 @@ struct SFTCommand: ParsableCommand {
         common.reportProducts(backprop)
         common.reportActivations(backprop)
         let trainer = SFTTrainer(backprop: backprop, optimizer: optimizer, settings: settings, state: state,
-                                 train: trainSet.examples, validation: validSet?.examples ?? [])
+                                 train: trainSet.examples, validation: validSet?.examples ?? [], collective: job)
+        if job.size > 1 {
+            printError("MPI: \(job.size) ranks, \(settings.gradientAccumulation) sequence(s) each per step "
+                + "(\(settings.gradientAccumulation * job.size) per step in all)")
+        }
         printError("training \(adapter.count) adapter values (rank \(adapter.config.rank), \(adapter.config.targets.map(\.rawValue).joined(separator: ","))) "
             + "on \(trainSet.examples.count) sequences, \(settings.steps) steps; Ctrl-C saves a checkpoint and stops")
         Interrupt.install()
         let progress = TrainingProgress(total: settings.steps)
         try trainer.run(checkpointPath: common.checkpointPath, shouldStop: { Interrupt.requested }) { progress.show($0) }
         progress.finish()
+        guard job.isLeader else { return }
         try adapter.saveGGUF(to: common.out, baseModelName: url.lastPathComponent)
         if let peftOut = common.peftOut { try adapter.savePEFT(to: URL(fileURLWithPath: peftOut), baseModel: url.lastPathComponent) }
         if Interrupt.requested {
