@@ -1,6 +1,23 @@
 import Foundation
+import Kernels
 import Qwen2
 import Sampling
+
+extension Qwen2Model {
+    /// Prompt pieces of at least this many tokens run the panel kernels on the types that have them.
+    public static let minPanelPiece = 8
+
+    /// Whether a prompt's numbers are the same however it is cut into pieces of at least `minPanelPiece` tokens
+    /// (or reused from another sequence's cache): every layer matrix takes the panel kernels, whose result for a
+    /// token does not depend on the other tokens of the product. Not so for F16 weights, or Q8_0 without VNNI,
+    /// whose prompts go through sgemm.
+    public var promptsIndependentOfBatch: Bool {
+        weights.layerMatrixTypes.allSatisfy {
+            MatMul.plan($0, tokens: Self.minPanelPiece, generationStep: false, exactActivations: false, path: .selected)
+                == .integerPanels
+        }
+    }
+}
 
 /// One sequence to generate in a batch.
 public struct BatchRequest: Sendable {
@@ -22,7 +39,8 @@ public struct BatchCompletion: Sendable {
 
 /// Generates many sequences at once on a multi-sequence session: every step appends one token to each
 /// unfinished sequence in one batch, so the weights are read once per step for all of them. A prompt that
-/// shares a prefix with one already in the cache copies that prefix instead of computing it again.
+/// shares a prefix with one already in the cache copies that prefix instead of computing it again, where that
+/// changes no number (so each sequence gets the tokens it gets in any other wave).
 public final class BatchGenerator {
     public let session: Qwen2Session
     public let stopTokens: Set<Int>
@@ -57,18 +75,25 @@ public final class BatchGenerator {
         session.reset()
         var logits: [[Float]] = []
         var cached: [[Int]] = []
+        let independent = session.model.promptsIndependentOfBatch
         // Prompts: re-use the longest prefix already computed for an earlier sequence of this wave.
         for (i, r) in requests.enumerated() {
             guard !r.prompt.isEmpty else { throw EngineError.template("an empty prompt") }
             guard r.prompt.count < session.contextSize else {
                 throw EngineError.promptTooLong(tokens: r.prompt.count, context: session.contextSize)
             }
+            // A copy must change no number, so that a sequence's tokens do not depend on the others of its wave: an
+            // identical prompt's whole cache but its last token (decoded again, for the logits), or, where prompts
+            // are independent of the batch, the shared start of another prompt followed by a panel-sized piece.
             var best = 0, source = -1
-            for (j, c) in cached.enumerated() {
-                let common = zip(c, r.prompt).prefix { $0 == $1 }.count
-                if common > best { (best, source) = (common, j) }
+            if let same = cached.firstIndex(of: r.prompt) {
+                (best, source) = (r.prompt.count - 1, same)
+            } else if independent {
+                for (j, c) in cached.enumerated() {
+                    let common = min(zip(c, r.prompt).prefix { $0 == $1 }.count, r.prompt.count - Qwen2Model.minPanelPiece)
+                    if common > best { (best, source) = (common, j) }
+                }
             }
-            best = min(best, r.prompt.count - 1)   // decode at least the last token, for its logits
             if source >= 0, best > 0 { session.copyPrefix(from: source, to: i, count: best) } else { best = 0 }
             let rest = Array(r.prompt[best...])
             promptTokensComputed += rest.count

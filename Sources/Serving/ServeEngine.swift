@@ -53,10 +53,7 @@ public final class ServeEngine: @unchecked Sendable {
                                maxBatch: max(self.promptChunk + Self.minPromptPiece, slotCount),
                                threads: threads, sequences: slotCount, cacheType: cacheType)
         self.slots = (0..<slotCount).map { _ in Slot() }
-        reusesPrefixes = bundle.model.weights.layerMatrixTypes.allSatisfy {
-            MatMul.plan($0, tokens: Self.minPromptPiece, generationStep: false, exactActivations: false, path: .selected)
-                == .integerPanels
-        }
+        reusesPrefixes = bundle.model.promptsIndependentOfBatch
         let thread = Thread { [unowned self] in self.loop() }
         thread.name = "vpgea-engine"
         thread.stackSize = 8 << 20
@@ -149,7 +146,7 @@ public final class ServeEngine: @unchecked Sendable {
     /// batch, so a prompt's numbers are the same however it is cut into chunks or reused from a slot's cache —
     /// a request gets the text it gets alone. (Types without panel kernels, F16 and AVX2's Q8_0, keep this only
     /// approximately.)
-    static let minPromptPiece = 8
+    static let minPromptPiece = Qwen2Model.minPanelPiece
     /// Sequences per decoding step at most: up to 32, a step runs the same row kernels as one sequence's
     /// generation, so every sequence's logits are the ones it gets alone.
     static let maxStepSequences = 32

@@ -48,13 +48,17 @@ public final class VPGEATrainer {
     let session: Qwen2Session
     let generator: BatchGenerator
     private var order: DataOrder
+    /// Data parallelism: each rank rolls out, scores and differentiates its share of a step's problems (problem k
+    /// on rank k mod ranks); gradients and the report's counts are summed over the ranks.
+    public let collective: any Collective
 
     public var adapter: LoRAAdapter { backprop.adapter }
 
     public init(bundle: ModelBundle, adapter: LoRAAdapter, optimizer: AdamW, state: TrainingState, settings: VPGEASettings,
                 kind: BenchmarkKind, problems: [Problem], threads: Int, products: BaseProducts = .exact,
-                recompute: Bool? = nil) throws {
+                recompute: Bool? = nil, collective: any Collective = SingleProcess()) throws {
         precondition(!problems.isEmpty)
+        self.collective = collective
         self.bundle = bundle
         self.settings = settings
         self.kind = kind
@@ -109,63 +113,78 @@ public final class VPGEATrainer {
         var report = VPGEAStepReport()
         let chosen = try nextProblems()
         let batch = chosen.map(\.problem), priorPrompts = chosen.map(\.prior), posteriorPrompts = chosen.map(\.posterior)
+        let mine = batch.indices.filter { $0 % collective.size == collective.rank }   // this rank's problems
         let needPosterior = settings.method == .vpgea
         let posteriorCount = needPosterior ? settings.posteriorCount : 0, priorCount = settings.priorCount
-        // 1. Rollouts: posterior and prior samples of every problem, one batch.
+        // 1. Rollouts: posterior and prior samples of every problem, one batch (seeds by problem, not by rank).
         var all: [BatchRequest] = []
-        for k in batch.indices {
+        for k in mine {
             all += requests(posteriorPrompts[k], count: posteriorCount, salt: UInt64(2 * k + 1))
             all += requests(priorPrompts[k], count: priorCount, salt: UInt64(2 * k))
         }
         let outputs = try generator.generate(all, onStep: onRollout)
-        report.rolloutTokens = generator.generatedTokens
-        report.rolloutTokensPerSecond = Double(generator.generatedTokens) / max(generator.generationSeconds, 1e-9)
         // 2. Score.
-        var posterior: [[ScoredCompletion]] = [], prior: [[ScoredCompletion]] = []
+        var posterior: [Int: [ScoredCompletion]] = [:], prior: [Int: [ScoredCompletion]] = [:]
         var index = 0
-        for p in batch {
+        for k in mine {
             func take(_ count: Int) -> [ScoredCompletion] {
                 defer { index += count }
-                return outputs[index..<index + count].map { ScoredCompletion($0, problem: p, kind: kind, bundle: bundle, settings: settings) }
+                return outputs[index..<index + count].map { ScoredCompletion($0, problem: batch[k], kind: kind, bundle: bundle, settings: settings) }
             }
-            posterior.append(take(posteriorCount))
-            prior.append(take(priorCount))
+            posterior[k] = take(posteriorCount)
+            prior[k] = take(priorCount)
         }
-        let flatPrior = prior.flatMap { $0 }, flatPosterior = posterior.flatMap { $0 }
-        report.priorAccuracy = Double(flatPrior.filter(\.correct).count) / Double(max(flatPrior.count, 1))
-        report.priorMeanTokens = Double(flatPrior.map(\.length).reduce(0, +)) / Double(max(flatPrior.count, 1))
-        report.posteriorAccuracy = Double(flatPosterior.filter(\.correct).count) / Double(max(flatPosterior.count, 1))
-        report.posteriorMeanTokens = Double(flatPosterior.map(\.length).reduce(0, +)) / Double(max(flatPosterior.count, 1))
-        let posteriorCorrect = flatPosterior.filter(\.correct).map(\.length)
-        report.posteriorCorrectMeanTokens = posteriorCorrect.isEmpty ? 0 : Double(posteriorCorrect.reduce(0, +)) / Double(posteriorCorrect.count)
         // 3–6. The method's loss, accumulated into the gradients.
         backprop.zeroGradients()
         let perProblem = 1 / Float(batch.count)
         var distilledTokens = 0, priorCorrect: [Int] = []
-        for (k, p) in batch.enumerated() {
+        for k in mine {
+            let p = batch[k]
             switch settings.method {
             case .vpgea:
-                let bar = Self.lengthBar(prior: prior[k].filter(\.correct).map(\.length),
-                                         posterior: posterior[k].filter(\.correct).map(\.length))
-                priorCorrect += prior[k].filter(\.correct).map(\.length)
-                distilledTokens += try vpgeaLoss(problem: p, posterior: posterior[k], priorPrompt: priorPrompts[k],
+                let bar = Self.lengthBar(prior: prior[k]!.filter(\.correct).map(\.length),
+                                         posterior: posterior[k]!.filter(\.correct).map(\.length))
+                priorCorrect += prior[k]!.filter(\.correct).map(\.length)
+                distilledTokens += try vpgeaLoss(problem: p, posterior: posterior[k]!, priorPrompt: priorPrompts[k],
                                                  posteriorPrompt: posteriorPrompts[k], lengthBar: bar, scale: perProblem,
                                                  report: &report)
             case .grpoLength:
-                let advantages = groupAdvantages(prior[k].map(\.utility))
-                for (z, a) in zip(prior[k], advantages) where a != 0 && !z.tokens.isEmpty {
+                let advantages = groupAdvantages(prior[k]!.map(\.utility))
+                for (z, a) in zip(prior[k]!, advantages) where a != 0 && !z.tokens.isEmpty {
                     report.policyLoss += try weightedNLL(priorPrompts[k], z.tokens, weight: a * perProblem / Float(z.length))
                 }
             case .shortestSFT:
-                if let best = prior[k].filter(\.correct).min(by: { $0.length < $1.length }) {
+                if let best = prior[k]!.filter(\.correct).min(by: { $0.length < $1.length }) {
                     report.policyLoss += try weightedNLL(priorPrompts[k], best.tokens, weight: perProblem / Float(best.length))
                     report.distilled += 1
                     distilledTokens += best.length
                 }
             }
         }
-        report.distilledMeanTokens = report.distilled > 0 ? Double(distilledTokens) / Double(report.distilled) : 0
-        report.priorCorrectMeanTokens = priorCorrect.isEmpty ? 0 : Double(priorCorrect.reduce(0, +)) / Double(priorCorrect.count)
+        // The step's counts over every rank's problems.
+        let flatPrior = mine.flatMap { prior[$0]! }, flatPosterior = mine.flatMap { posterior[$0]! }
+        let posteriorCorrect = flatPosterior.filter(\.correct).map(\.length)
+        var totals = StepTotals(
+            prior: flatPrior.count, priorCorrect: flatPrior.filter(\.correct).count,
+            priorTokens: flatPrior.map(\.length).reduce(0, +), posterior: flatPosterior.count,
+            posteriorCorrect: posteriorCorrect.count, posteriorTokens: flatPosterior.map(\.length).reduce(0, +),
+            posteriorCorrectTokens: posteriorCorrect.reduce(0, +), priorCorrectCounted: priorCorrect.count,
+            priorCorrectTokens: priorCorrect.reduce(0, +), distilledTokens: distilledTokens,
+            rolloutTokens: generator.generatedTokens, rolloutSeconds: generator.generationSeconds)
+        if collective.size > 1 {
+            try collective.sum(backprop.gradients, count: adapter.count)
+            try totals.sum(over: collective, report: &report)
+        }
+        report.rolloutTokens = totals.rolloutTokens
+        // Every rank generates at once: the job's rate is its tokens over one rank's (the slowest's, about) time.
+        report.rolloutTokensPerSecond = Double(totals.rolloutTokens) / max(totals.rolloutSeconds / Double(collective.size), 1e-9)
+        report.priorAccuracy = Double(totals.priorCorrect) / Double(max(totals.prior, 1))
+        report.priorMeanTokens = Double(totals.priorTokens) / Double(max(totals.prior, 1))
+        report.posteriorAccuracy = Double(totals.posteriorCorrect) / Double(max(totals.posterior, 1))
+        report.posteriorMeanTokens = Double(totals.posteriorTokens) / Double(max(totals.posterior, 1))
+        report.posteriorCorrectMeanTokens = totals.posteriorCorrect == 0 ? 0 : Double(totals.posteriorCorrectTokens) / Double(totals.posteriorCorrect)
+        report.distilledMeanTokens = report.distilled > 0 ? Double(totals.distilledTokens) / Double(report.distilled) : 0
+        report.priorCorrectMeanTokens = totals.priorCorrectCounted == 0 ? 0 : Double(totals.priorCorrectTokens) / Double(totals.priorCorrectCounted)
         report.gradientNorm = clipGradientNorm(backprop.gradients, count: adapter.count, maxNorm: settings.maxGradNorm)
         report.learningRate = LearningRateSchedule(peak: settings.learningRate, warmup: settings.warmupSteps, total: settings.steps,
                                                    minRatio: 1).rate(at: state.step)
@@ -339,8 +358,34 @@ public final class VPGEATrainer {
         return try backprop.accumulate(tokens: studentTokens, loss: loss)
     }
 
+    /// (Rank 0 alone writes it.)
     public func saveCheckpoint(to path: String) throws {
+        guard collective.isLeader else { return }
         let json = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
         try Checkpoint.save(to: path, adapter: adapter, optimizer: optimizer, state: state, settings: json)
+    }
+}
+
+/// A step's additive counts, summed over the ranks before the report's means are taken.
+struct StepTotals {
+    var prior, priorCorrect, priorTokens, posterior, posteriorCorrect, posteriorTokens, posteriorCorrectTokens: Int
+    var priorCorrectCounted, priorCorrectTokens, distilledTokens, rolloutTokens: Int
+    var rolloutSeconds: Double
+
+    /// Sums these and the report's own counts and losses over every rank.
+    mutating func sum(over collective: any Collective, report: inout VPGEAStepReport) throws {
+        let ints = [prior, priorCorrect, priorTokens, posterior, posteriorCorrect, posteriorTokens, posteriorCorrectTokens,
+                    priorCorrectCounted, priorCorrectTokens, distilledTokens, rolloutTokens, report.candidates,
+                    report.removedLength, report.removedLeak, report.removedEmpty, report.removedAnswerFirst,
+                    report.removedPlausibility, report.removedSupport, report.distilled]
+        let doubles = [rolloutSeconds, report.distillationLoss, report.posteriorLoss, report.policyLoss]
+        let summed = try collective.sum(ints.map(Double.init) + doubles)
+        let n = summed.prefix(ints.count).map { Int($0.rounded()) }, d = Array(summed.suffix(doubles.count))
+        (prior, priorCorrect, priorTokens, posterior, posteriorCorrect, posteriorTokens, posteriorCorrectTokens) =
+            (n[0], n[1], n[2], n[3], n[4], n[5], n[6])
+        (priorCorrectCounted, priorCorrectTokens, distilledTokens, rolloutTokens) = (n[7], n[8], n[9], n[10])
+        (report.candidates, report.removedLength, report.removedLeak, report.removedEmpty) = (n[11], n[12], n[13], n[14])
+        (report.removedAnswerFirst, report.removedPlausibility, report.removedSupport, report.distilled) = (n[15], n[16], n[17], n[18])
+        (rolloutSeconds, report.distillationLoss, report.posteriorLoss, report.policyLoss) = (d[0], d[1], d[2], d[3])
     }
 }

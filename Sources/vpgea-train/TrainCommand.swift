@@ -127,6 +127,32 @@ struct CommonOptions: ParsableArguments {
         printError("machine: \(MachineFacts.summary)")
     }
 
+    /// Runs `body` in this process's MPI job (a single process without mpirun), with errors reported as
+    /// `reportingErrors` does. Rank 0 alone writes; an error on any rank ends the whole job, which would otherwise
+    /// wait in a sum for the rank that left.
+    static func inJob(_ body: (any Collective) throws -> Void) throws {
+        let job: any Collective
+        do {
+            job = try MPIJob.join()
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode.failure
+        }
+        if !job.isLeader { Output.quiet = true }   // one voice: rank 0 reports, the others compute
+        do {
+            try reportingErrors { try body(job) }
+        } catch {
+            if job.size > 1 { MPIJob.abortJob() }
+            throw error
+        }
+        (job as? MPIJob)?.finish()
+    }
+
+    /// Whether every rank stops now: mpirun passes Ctrl-C to all ranks, but each sees it at its own time.
+    static func agreeToStop(_ job: any Collective) throws -> Bool {
+        job.size > 1 ? try job.sum([Interrupt.requested ? 1 : 0])[0] > 0 : Interrupt.requested
+    }
+
     /// Runs `body`, turning any error into a one-line message and a failure exit code.
     static func reportingErrors(_ body: () throws -> Void) throws {
         do {
@@ -183,26 +209,9 @@ struct SFTCommand: ParsableCommand {
     @Flag(help: "Stop at the first bad record instead of skipping it.")
     var strict = false
 
-    mutating func run() throws {
-        let job: any Collective
-        do {
-            job = try MPIJob.join()
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode.failure
-        }
-        do {
-            try CommonOptions.reportingErrors { try train(job) }
-        } catch {
-            // One rank's error would leave the others waiting in a sum: end the whole job.
-            if job.size > 1 { MPIJob.abortJob() }
-            throw error
-        }
-        (job as? MPIJob)?.finish()
-    }
+    mutating func run() throws { try CommonOptions.inJob(train) }
 
     private func train(_ job: any Collective) throws {
-        if !job.isLeader { Output.quiet = true }   // one voice: rank 0 reports, the others compute
         let url = try ModelStore().resolve(common.model, events: FetchReporter().handle)
         let bundle = try ModelBundle(path: url.path)
         let trainSet = try SFTDataset(path: data, bundle: bundle, format: format, maxTokens: (common.maxTokens ?? 1024), strict: strict)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConsoleUI
+import Distributed
 import Engine
 import Foundation
 import ModelStore
@@ -97,9 +98,9 @@ struct VPGEACommand: ParsableCommand {
     @Option(help: "JSONL log of every step (default: OUT.log.jsonl).")
     var log: String?
 
-    mutating func run() throws { try CommonOptions.reportingErrors(train) }
+    mutating func run() throws { try CommonOptions.inJob(train) }
 
-    private func train() throws {
+    private func train(_ job: any Collective) throws {
         let files = try self.data.map { [$0] } ?? Dataset.shipped(bench, split: "train")
         let data = self.data ?? "the shipped \(bench.rawValue) train split"
         let dataset = try Dataset(kind: bench, paths: files)
@@ -140,13 +141,14 @@ struct VPGEACommand: ParsableCommand {
         common.announceProducts()
         let trainer = try VPGEATrainer(bundle: bundle, adapter: adapter, optimizer: optimizer, state: state, settings: settings,
                                        kind: bench, problems: dataset.problems, threads: common.threads,
-                                       products: common.products, recompute: common.activations.recompute)
+                                       products: common.products, recompute: common.activations.recompute, collective: job)
         common.reportProducts(trainer.backprop)
         common.reportActivations(trainer.backprop)
         let logPath = log ?? common.out + ".log.jsonl"
-        if !common.resume { FileManager.default.createFile(atPath: logPath, contents: nil) }
-        let logFile = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        logFile.seekToEndOfFile()
+        if !common.resume && job.isLeader { FileManager.default.createFile(atPath: logPath, contents: nil) }
+        let logFile = job.isLeader ? try FileHandle(forWritingTo: URL(fileURLWithPath: logPath)) : nil
+        logFile?.seekToEndOfFile()
+        if job.size > 1 { printError("MPI: \(job.size) ranks share each step's problems") }
         printError("\(method.rawValue): \(dataset.problems.count) problems, \(steps) steps of \(settings.problemsPerStep) problems × "
             + (method == .vpgea ? "\(settings.posteriorCount) posterior and \(settings.priorCount) prior" : "\(settings.priorCount)")
             + " samples, L_max \(settings.maxTokens); "
@@ -155,7 +157,10 @@ struct VPGEACommand: ParsableCommand {
         let progress = TrainingProgress(total: steps)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        while !trainer.finished, !Interrupt.requested {
+        var stopped = false
+        while !trainer.finished {
+            stopped = try CommonOptions.agreeToStop(job)
+            if stopped { break }
             let terminal = isatty(STDERR_FILENO) != 0
             let r = try trainer.step { done, active in
                 if terminal { writeStandardError("\r\u{1B}[2Krollouts: \(done) tokens, \(active) sequences running") }
@@ -163,7 +168,7 @@ struct VPGEACommand: ParsableCommand {
             if terminal { writeStandardError("\r\u{1B}[2K") }
             var line = try encoder.encode(r)
             line.append(0x0A)
-            logFile.write(line)
+            logFile?.write(line)
             let removed = "removed length \(r.removedLength)/leak \(r.removedLeak)/empty \(r.removedEmpty)/first \(r.removedAnswerFirst)"
                 + "/plaus \(r.removedPlausibility)/support \(r.removedSupport) of \(r.candidates)"
             progress.show(step: r.step, loss: r.distillationLoss + r.posteriorLoss + r.policyLoss, learningRate: r.learningRate,
@@ -175,9 +180,10 @@ struct VPGEACommand: ParsableCommand {
         }
         progress.finish()
         try trainer.saveCheckpoint(to: common.checkpointPath)
+        guard job.isLeader else { return }
         try adapter.saveGGUF(to: common.out, baseModelName: url.lastPathComponent)
         if let peftOut = common.peftOut { try adapter.savePEFT(to: URL(fileURLWithPath: peftOut), baseModel: url.lastPathComponent) }
-        printError(Interrupt.requested
+        printError(stopped
             ? "stopped at step \(trainer.state.step): checkpoint \(common.checkpointPath); continue with --resume"
             : "adapter written to \(common.out); log \(logPath)")
     }

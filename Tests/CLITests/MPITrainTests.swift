@@ -114,6 +114,45 @@ import Training
         #expect(FileManager.default.fileExists(atPath: out))
     }
 
+    /// A VPG-EA step on two ranks (one problem each: its rollouts, scoring and loss) makes the adapter and the report
+    /// of one rank doing both problems, bit for bit: rollouts are seeded by problem and a sequence's tokens do not
+    /// depend on the rest of its batch.
+    @Test func vpgeaStepOnTwoRanksEqualsOneRank() throws {
+        let model = try TestSupport.testModelPath()
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("easy.jsonl").path
+        try """
+            {"question": "What is 2+3?", "answer": "2+3=5\\n#### 5"}
+            {"question": "What is 3*3?", "answer": "3*3=9\\n#### 9"}
+
+            """.write(toFile: data, atomically: true, encoding: .utf8)
+        func args(_ out: String) -> [String] {
+            ["vpgea", "--model", model, "--data", data, "--steps", "1", "--problems-per-step", "2", "--group-size", "2",
+             "--max-tokens", "160", "--lr", "1e-3", "--rank", "4", "-t", "1", "--checkpoint-every", "0", "--out", out,
+             "--length-gate", "off"]   // (so that this short step distils something)
+        }
+        let two = dir.appendingPathComponent("two.gguf").path, one = dir.appendingPathComponent("one.gguf").path
+        let (s2, e2) = try Running(try Self.mpirun(), Self.mpiFlags + [Self.trainBinary] + args(two)).wait()
+        #expect(s2 == 0 && e2.contains("MPI: 2 ranks"), "\(e2)")
+        let (s1, e1) = try Running(Self.trainBinary, args(one)).wait()
+        #expect(s1 == 0, "\(e1)")
+        let config = try Qwen2Model(path: model).config
+        let a = try LoRAAdapter.loadGGUF(path: two, model: config), b = try LoRAAdapter.loadGGUF(path: one, model: config)
+        let differing = (0..<a.count).filter { a.parameters[$0].bitPattern != b.parameters[$0].bitPattern }.count
+        #expect(differing == 0, "\(differing) of \(a.count) adapter values differ")
+        // The same report (rollout speed aside), with something distilled, so the gradient was not zero.
+        func report(_ path: String) throws -> [String: Any] {
+            let line = try String(contentsOfFile: path + ".log.jsonl", encoding: .utf8).split(separator: "\n").first ?? ""
+            var r = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            for k in ["rolloutTokensPerSecond", "seconds"] { r[k] = nil }
+            return r
+        }
+        let r2 = try report(two), r1 = try report(one)
+        #expect(NSDictionary(dictionary: r2).isEqual(to: r1), "\(r2) against \(r1)")
+        #expect((r1["gradientNorm"] as? Double ?? 0) > 0, "nothing was learned in this step: \(r1)")
+    }
+
     /// The process ids of a process's children (/proc/*/stat's parent field).
     static func children(of parent: Int32) throws -> [Int32] {
         try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { Int32($0) }.filter { pid in
