@@ -5,7 +5,7 @@ prompt per client, max_tokens each), the two servers taking turns in alternating
 machine. llama-server comes from Benchmarks/build_llama_server.sh (built once).
 
 Usage: python3 Benchmarks/serve_compare.py [--model qwen2.5-coder-0.5b] [--parallel 8] [--clients 1,4,8,16]
-                                           [--tokens 64] [--rounds 2] [--threads 2] [--out Benchmarks/SERVE.md]
+                                           [--tokens 64] [--rounds 2] [--threads 2] [--out Benchmarks/RESULTS.md]
 """
 import argparse
 import http.client
@@ -20,7 +20,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "Benchmarks"))
-from compare import resolve  # noqa: E402
+from compare import resolve, write_section  # noqa: E402
 
 
 def cpu_description():
@@ -104,7 +104,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ctx", type=int, default=1024, help="context per slot")
-    ap.add_argument("--out", default=None)
+    ap.add_argument("--out", default=os.path.join(ROOT, "Benchmarks/RESULTS.md"),
+                    help="the results file: this model's serving section for this CPU kind is replaced")
     a = ap.parse_args()
     model = resolve(a.model)
     subprocess.run(["swift", "build", "-c", "release", "--product", "vpgea-serve"], cwd=ROOT, check=True,
@@ -135,11 +136,16 @@ def main():
         for p in processes.values():
             p.terminate()
             p.wait()
-    head = (f"{os.path.basename(model)}, --parallel {a.parallel}, {a.threads} threads, {a.tokens} tokens per request, "
-            f"greedy; {cpu_description()}; {time.strftime('%Y-%m-%d')}, commit "
-            f"{subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()}; "
-            f"medians of {a.rounds} alternating rounds")
-    lines = [head, "", "| clients | vpgea t/s | llama.cpp t/s | ratio | vpgea first token (s) | llama.cpp first token (s) |",
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    kind = f"Serving {os.path.basename(model)}: {cpu_description()}"
+    lines = [f"## {kind}", "",
+             f"{time.strftime('%Y-%m-%d')}, commit {commit}; vpgea-serve and llama.cpp's llama-server "
+             f"(llama-cpp-python {os.environ.get("LLAMA_CPP_PYTHON_VERSION", "0.3.36")} sources, "
+             f"GGML_NATIVE, its default flash-attention setting), --parallel {a.parallel}, {a.threads} threads, "
+             f"{a.ctx} tokens per slot; each client streams one chat request (greedy, max_tokens {a.tokens}, its own "
+             f"prompt); aggregate = completion tokens of all clients / wall time; first token = median time to the "
+             f"first streamed text; medians of {a.rounds} alternating rounds. Made by `Benchmarks/serve_compare.py`.", "",
+             "| clients | vpgea t/s | llama.cpp t/s | ratio | vpgea first token (s) | llama.cpp first token (s) |",
              "|---:|---:|---:|---:|---:|---:|"]
     for c in clients:
         v = [f[0] for f in figures[("vpgea", c)]], [f[1] for f in figures[("vpgea", c)]]
@@ -147,11 +153,9 @@ def main():
         lines.append(f"| {c} | {statistics.median(v[0]):.1f} | {statistics.median(l[0]):.1f} | "
                      f"{statistics.median(v[0]) / statistics.median(l[0]):.2f} | {statistics.median(v[1]):.2f} | "
                      f"{statistics.median(l[1]):.2f} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if a.out:
-        with open(a.out, "a") as f:
-            f.write("\n" + text)
+    section = "\n".join(lines) + "\n"
+    print(section)
+    write_section(a.out, kind, section)
 
 
 if __name__ == "__main__":
