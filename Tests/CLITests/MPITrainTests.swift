@@ -79,6 +79,16 @@ import Training
         let differing = (0..<a.count).filter { a.parameters[$0].bitPattern != b.parameters[$0].bitPattern }.count
         let moved = (0..<a.count).contains { a.parameters[$0] != 0 && $0 >= a.slots[0].bOffset && $0 < a.slots[0].bOffset + 10 }
         #expect(differing == 0 && moved, "\(differing) of \(a.count) adapter values differ")
+
+        // Two hosts: network namespaces joined by a veth pair, one rank in each, MPI over TCP between them
+        // (Tools/mpi-two-hosts): the same adapter file, byte for byte.
+        let hosts = dir.appendingPathComponent("hosts.gguf").path
+        let script = TestSupport.repositoryRoot.appendingPathComponent("Tools/mpi-two-hosts").path
+        _ = try Self.mpirun()
+        let (sh, eh) = try Running(script, [Self.trainBinary] + Self.sft(model, data: data, out: hosts, steps: 3)
+                                   + ["--grad-accum", "1"]).wait()
+        #expect(sh == 0 && eh.contains("MPI: 2 ranks"), "\(eh)")
+        #expect(FileManager.default.contents(atPath: hosts) == FileManager.default.contents(atPath: one))
     }
 
     /// A rank killed mid-run ends the job with a message within 30 s (no hang); `--resume` on one rank, with twice
