@@ -2,8 +2,9 @@ import Foundation
 
 /// Final-answer extraction and comparison. GSM8K: the model's last `\boxed{}`, else its last number, compared
 /// as numbers. MATH-500: the last `\boxed{}`, normalised (spaces, `\left`/`\right`, `\dfrac`, degrees, units,
-/// `\text{}`, trailing `.0`) and compared as text, as numbers (fractions and decimals), or element by element
-/// for tuples and intervals (in order). AIME24: integers.
+/// `\text{}`, trailing `.0`, thousands separators, `x =`, `x \in`, `(C)`) and compared as text, as numbers (fractions
+/// and decimals), element by element for tuples and intervals (in order), or for sets, bare lists and `±` (in any
+/// order). Checked against Hugging Face's math-verify on 4,000 pairs (AnswerCheckOracleTests). AIME24: integers.
 public enum AnswerCheck {
     /// Whether `completion` answers `reference` correctly.
     public static func isCorrect(_ kind: BenchmarkKind, completion: String, reference: String) -> Bool {
@@ -75,7 +76,9 @@ public enum AnswerCheck {
             }
             return abs(a - b) <= 1e-6 * max(1, abs(b))
         case .aime24:
-            guard let a = Int(simpleNumber(predicted)), let b = Int(simpleNumber(reference)) else { return false }
+            // Answers are 0–999: a comma is a list ("2,3"), never a thousands separator.
+            guard !normalize(predicted).contains(","), let a = Int(simpleNumber(predicted)), let b = Int(simpleNumber(reference))
+            else { return false }
             return a == b
         case .math500:
             return mathEquivalent(normalize(predicted), normalize(reference))
@@ -97,16 +100,33 @@ public enum AnswerCheck {
         for (from, to) in [("\\left", ""), ("\\right", ""), ("\\!", ""), ("\\,", ""), ("\\;", ""), ("\\:", ""),
                            ("\\dfrac", "\\frac"), ("\\tfrac", "\\frac"), ("^{\\circ}", ""), ("^\\circ", ""), ("\\circ", ""),
                            ("°", ""), ("\\$", ""), ("$", ""), ("\\%", ""), ("%", ""), ("\\displaystyle", ""),
-                           ("\\le", "≤"), ("\\ge", "≥"), ("\\infty", "∞")] {
+                           ("\\infty", "∞")] {
             s = s.replacingOccurrences(of: from, with: to)
+        }
+        // Relations, whole commands only (`\leq` is not `\le` followed by q).
+        for (from, to) in [(#"\\leq?(?![A-Za-z])"#, "≤"), (#"\\geq?(?![A-Za-z])"#, "≥"), (#"\\neq?(?![A-Za-z])"#, "≠")] {
+            s = s.replacingOccurrences(of: from, with: to, options: .regularExpression)
         }
         s = stripUnits(s)
         s = replaceCommand(s, "text") { $0 }
         s = replaceCommand(s, "mbox") { $0 }
         s = replaceCommand(s, "mathrm") { $0 }
         s = replaceCommand(s, "textbf") { $0 }
-        s = s.replacingOccurrences(of: "\\ ", with: "")
+        s = s.replacingOccurrences(of: #"(?<!\\)\\ "#, with: "", options: .regularExpression)   // "\ " (not "\\ ")
         s = s.filter { !$0.isWhitespace }
+        // A choice: "(C)" → "C".
+        if let r = s.range(of: #"^\(([A-Z])\)$"#, options: .regularExpression), r == s.startIndex..<s.endIndex {
+            s = String(s.dropFirst().dropLast())
+        }
+        // Thousands separators in a lone number: "10{,}080", "2,220" → "10080", "2220".
+        s = s.replacingOccurrences(of: "{,}", with: ",")
+        if s.range(of: #"^-?\d{1,3}(,\d{3})+(\.\d+)?$"#, options: .regularExpression) != nil {
+            s = s.replacingOccurrences(of: ",", with: "")
+        }
+        // "x\in(2,3]" → the set itself.
+        if let r = s.range(of: #"^[A-Za-z]\\in"#, options: .regularExpression) { s = String(s[r.upperBound...]) }
+        // "(\pi)/(2)" → "\frac{\pi}{2}".
+        s = s.replacingOccurrences(of: #"\(([^()]*)\)/\(([^()]*)\)"#, with: "\\\\frac{$1}{$2}", options: .regularExpression)
         // "x=5", "k = 3" → the value (a single variable on the left).
         if let eq = s.firstIndex(of: "="), s[..<eq].count <= 2, s[..<eq].allSatisfy({ $0.isLetter || $0 == "\\" }) {
             s = String(s[s.index(after: eq)...])
@@ -191,6 +211,16 @@ public enum AnswerCheck {
     static func mathEquivalent(_ a: String, _ b: String) -> Bool {
         if a == b { return true }
         if let x = number(a), let y = number(b) { return abs(x - y) <= 1e-6 * max(1, abs(y)) }
+        // Unordered: sets "\{…\}", bare lists "1,-2", and "a\pm b" (as "a+b,a-b"), element by element in any order.
+        if let x = unordered(a), let y = unordered(b) {
+            guard x.count == y.count, x.count > 1 else { return false }
+            var rest = y
+            for e in x {
+                guard let k = rest.firstIndex(where: { mathEquivalent(e, $0) }) else { return false }
+                rest.remove(at: k)
+            }
+            return true
+        }
         // Tuples and intervals: same brackets, elements equivalent in order.
         let (pa, ea) = elements(a), (pb, eb) = elements(b)
         if ea.count > 1 || eb.count > 1 || pa != nil || pb != nil {
@@ -198,6 +228,23 @@ public enum AnswerCheck {
             return zip(ea, eb).allSatisfy { mathEquivalent($0, $1) }
         }
         return false
+    }
+
+    /// The elements of an answer that lists values in no particular order: a set `\{…\}`, a list without brackets, or
+    /// one `±` (two values); nil for anything else (tuples and intervals keep their order).
+    static func unordered(_ s: String) -> [String]? {
+        if s.hasPrefix("\\{"), s.hasSuffix("\\}") { return elements(String(s.dropFirst(2).dropLast(2))).1.flatMap(plusMinus) }
+        let (brackets, parts) = elements(s)
+        guard brackets == nil else { return nil }
+        let all = parts.flatMap(plusMinus)
+        return all.count > 1 ? all : nil
+    }
+
+    /// "a\pmb" → ["a+b", "a-b"]; anything else as it is.
+    static func plusMinus(_ s: String) -> [String] {
+        guard let r = s.range(of: "\\pm") ?? s.range(of: "±") else { return [s] }
+        let before = String(s[..<r.lowerBound]), after = String(s[r.upperBound...])
+        return [before + "+" + after, before + "-" + after]
     }
 
     /// Splits a bracketed or comma list at top-level commas: "(1,2]" → (("(", "]"), ["1", "2"]).

@@ -114,7 +114,7 @@ import VPGEA
         ("\\boxed{5}", "x=5", true),
         ("\\boxed{1,-2}", "1,-2", true),
         ("\\boxed{1, -2}", "1,-2", true),
-        ("\\boxed{-2, 1}", "1,-2", false),
+        ("\\boxed{-2, 1}", "1,-2", true),   // a bare list is unordered, as math-verify has it (tuples keep their order)
         ("\\boxed{3, 5, 7}", "3, 5, 7", true),
         ("\\boxed{52_8}", "52_8", true),
         ("\\boxed{[2, 5)}", "[2,5)", true),
@@ -126,7 +126,12 @@ import VPGEA
         ("\\boxed{\\$32}", "32", true),
         ("\\boxed{25\\%}", "25", true),
         ("\\boxed{2000}", "2000", true),
-        ("\\boxed{2{,}000}", "2000", false),
+        ("\\boxed{2{,}000}", "2000", true),   // a thousands separator, as math-verify has it
+        ("\\boxed{(-2, 1)}", "(1,-2)", false),
+        ("\\boxed{\\{-2, 1\\}}", "\\{1,-2\\}", true),
+        ("\\boxed{1 \\pm \\sqrt{19}}", "1 + \\sqrt{19}, 1 - \\sqrt{19}", true),
+        ("\\boxed{x \\leq 3}", "x \\le 3", true),
+        ("\\boxed{\\text{(C)}}", "C", true),
         ("The answer is 13535.", "13535", false),   // MATH needs a \boxed answer
         ("\\boxed{a} then \\boxed{13535}", "13535", true),
         ("\\boxed{\\left[ 1, 2 \\right]}", "[1,2]", true),
@@ -137,6 +142,8 @@ import VPGEA
     ]
 
     static let aime24: [(String, String, Bool)] = [
+        ("\\boxed{2,3}", "23", false),   // a list, not 23
+        ("\\boxed{2, 3}", "23", false),
         ("\\boxed{204}", "204", true),
         ("The answer is 204.", "204", true),
         ("\\boxed{025}", "025", true),
@@ -172,7 +179,6 @@ import VPGEA
         ("\\boxed{\\$23}", "23", true),
         ("\\boxed{x = 23}", "23", true),
         ("\\boxed{23}.", "23", true),
-        ("\\boxed{2,3}", "23", true),
         ("\\boxed{55}", "55", true),
         ("\\boxed{540}", "540", true),
         ("\\boxed{450}", "540", false),
