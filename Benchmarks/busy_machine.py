@@ -27,7 +27,7 @@ def vpgea():
     out = subprocess.run([os.path.join(root, ".build/release/vpgea-bench"), "-m", args.model, "-t", "2", "-p", "0",
                           "-n", str(args.gen), "-r", str(args.runs), "-o", "json"],
                          capture_output=True, text=True, check=True).stdout
-    return json.loads(out)["results"][0]["avg_ts"]
+    return json.loads(out)[0]["avg_ts"]
 
 
 def llama():

@@ -66,9 +66,12 @@ def vpgea(path, threads, n_prompt, n_gen, depth=0):
     out = subprocess.run([BENCH, "-m", path, "-t", str(threads), "-p", str(n_prompt), "-n", str(n_gen), "-d", str(depth), "-r", "1",
                           "-o", "json"],
                          check=True, capture_output=True, text=True).stdout
-    data = json.loads(out)
-    result = {r["n_prompt"] and "pp" or "tg": r["avg_ts"] for r in data["results"]}
-    return result, data["machine"]
+    rows = json.loads(out)   # llama-bench's shape: an array of rows, each naming the machine
+    result = {r["n_prompt"] and "pp" or "tg": r["avg_ts"] for r in rows}
+    first = rows[0]
+    machine = {"cpu": first["cpu_info"], "cpu_flags": first["cpu_flags"], "kernels": first["kernels"],
+               "blas_core": first["blas_core"], "read_bandwidth_gbs": first["read_bandwidth_gbs"]}
+    return result, machine
 
 
 def llama(py, path, threads, n_prompt, n_gen, depth=0):

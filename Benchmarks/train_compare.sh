@@ -15,7 +15,7 @@ cp .build/release/vpgea-bench "$out/vpgea-bench"   # a rebuild during the run mu
 for round in $(seq "$rounds"); do
     for model in ${models//,/ }; do
         echo "round $round: $model" >&2
-        "$out/vpgea-bench" -m "$model" -p 0 -n 0 --train "$seq" --train-products exact,integer -r 3 -o json >> "$out/vpgea.jsonl"
+        "$out/vpgea-bench" -m "$model" -p 0 -n 0 --train "$seq" --train-products exact,integer -r 3 -o jsonl >> "$out/vpgea.jsonl"
         "$python" Benchmarks/torch_lora_train_bench.py "$model" "$seq" 2 3 >> "$out/torch.jsonl"
     done
 done

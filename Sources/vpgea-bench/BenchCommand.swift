@@ -40,7 +40,7 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("cache-type"), help: "KV cache storage: f16 (default, as llama.cpp), f32 (exact) or q8_0 (about half the memory of f16, but lossy on Qwen2 models, as in llama.cpp: their keys have outlier channels).")
     var cacheType: KVCacheType = .f16
 
-    @Option(name: .short, help: "Output: md, json or csv.")
+    @Option(name: .short, help: "Output: md, csv, json (an array of rows, as llama-bench's; each row names the machine) or jsonl (one row per line).")
     var o: Format = .md
 
     @Option(name: .short, help: "Batched generation: sequences generated together, comma-separated (tg tests; aggregate t/s).")
@@ -60,7 +60,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .customLong("machine"), help: "Print what the figures would run on (CPU, its SIMD flags, the kernel path, the OpenBLAS core and how it was chosen) and exit.")
     var machineOnly = false
 
-    enum Format: String, ExpressibleByArgument { case md, json, csv }
+    enum Format: String, ExpressibleByArgument { case md, json, jsonl, csv }
 
     func ints(_ s: String, _ flag: String) throws -> [Int] {
         let values = s.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -154,19 +154,56 @@ struct BenchCommand: ParsableCommand {
                 let t = row.result.test
                 print("\(row.model),\(row.result.threads),\(t.prompt),\(t.generate),\(t.depth),\(t.train),\(t.trainProducts),\(t.batch),\(row.result.mean),\(row.result.stddev),\(row.result.foreignLoad)")
             }
-        case .json:
-            let items = rows.map { row -> String in
-                let t = row.result.test
-                return "{\"model_filename\": \"\(row.model)\", \"model_size\": \(row.size), \"n_threads\": \(row.result.threads), "
-                    + "\"n_prompt\": \(t.prompt), \"n_gen\": \(t.generate), \"n_depth\": \(t.depth), \"n_train\": \(t.train), \"train_products\": \"\(t.trainProducts)\", \"n_batch\": \(t.batch), \"avg_ts\": \(row.result.mean), "
-                    + "\"stddev_ts\": \(row.result.stddev), \"samples_ts\": [\(row.result.samples.map { "\($0)" }.joined(separator: ", "))], "
-                    + "\"foreign_load\": \(row.result.foreignLoad)}"
+        case .json, .jsonl:
+            let date = ISO8601DateFormatter().string(from: Date())
+            let records = rows.map { row in
+                BenchRow(cpu_info: MachineFacts.cpuModel, cpu_flags: MachineFacts.cpuFlags.joined(separator: " "),
+                         kernels: "\(path)", blas_core: blas, read_bandwidth_gbs: bandwidth, peak_rss_mib: rss,
+                         model_filename: row.model, model_size: row.size, n_threads: row.result.threads,
+                         n_prompt: row.result.test.prompt, n_gen: row.result.test.generate, n_depth: row.result.test.depth,
+                         n_train: row.result.test.train, train_products: row.result.test.trainProducts,
+                         n_batch: row.result.test.batch, type_k: cacheType.rawValue, type_v: cacheType.rawValue,
+                         test_time: date, avg_ts: row.result.mean, stddev_ts: row.result.stddev,
+                         samples_ts: row.result.samples, foreign_load: row.result.foreignLoad)
             }
-            print("{\"machine\": {\"cpu\": \"\(MachineFacts.cpuModel)\", \"cpu_flags\": \"\(MachineFacts.cpuFlags.joined(separator: " "))\", "
-                + "\"kernels\": \"\(path)\", \"blas_core\": \"\(blas)\", \"read_bandwidth_gbs\": \(bandwidth), "
-                + "\"peak_rss_mib\": \(rss)},\n\"results\": [\n  " + items.joined(separator: ",\n  ") + "\n]}")
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = o == .json ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
+            if o == .json {
+                print(String(decoding: try encoder.encode(records), as: UTF8.self))
+            } else {
+                for r in records { print(String(decoding: try encoder.encode(r), as: UTF8.self)) }
+            }
         }
     }
+}
+
+/// One result row of `-o json` / `-o jsonl`: llama-bench's field names where it has the field (model_filename,
+/// model_size, n_threads, n_prompt, n_gen, n_depth, n_batch, type_k, type_v, test_time, avg_ts, stddev_ts,
+/// samples_ts, cpu_info), so tools that read llama-bench's rows read these; the machine in every row.
+struct BenchRow: Codable {
+    var cpu_info: String
+    var cpu_flags: String
+    var kernels: String
+    var blas_core: String
+    var read_bandwidth_gbs: Double
+    var peak_rss_mib: Double
+    var model_filename: String
+    var model_size: Int
+    var n_threads: Int
+    var n_prompt: Int
+    var n_gen: Int
+    var n_depth: Int
+    var n_train: Int
+    var train_products: String
+    /// Sequences generated together (llama-bench's n_batch is the prompt batch size; ours is 512 for prompts).
+    var n_batch: Int
+    var type_k: String
+    var type_v: String
+    var test_time: String
+    var avg_ts: Double
+    var stddev_ts: Double
+    var samples_ts: [Double]
+    var foreign_load: Double
 }
 
 extension KVCacheType: ExpressibleByArgument {}

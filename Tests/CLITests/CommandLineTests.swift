@@ -48,6 +48,27 @@ import Testing
         }
     }
 
+    /// `vpgea-bench -o json` prints llama-bench's shape, an array of rows with its field names (and the machine in
+    /// each row); `-o jsonl` the same rows, one per line.
+    @Test func benchJSONIsAnArrayOfLlamaBenchRows() throws {
+        let model = try TestSupport.testModelPath()
+        let args = ["-m", model, "-t", "1", "-p", "8", "-n", "2", "-r", "1"]
+        let json = try Self.run("vpgea-bench", args + ["-o", "json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.count == 2)
+        for row in rows {
+            for field in ["model_filename", "model_size", "n_threads", "n_prompt", "n_gen", "n_depth", "n_batch", "type_k",
+                          "type_v", "test_time", "avg_ts", "stddev_ts", "samples_ts", "cpu_info", "kernels"] {
+                #expect(row[field] != nil, "\(field) missing in \(row)")
+            }
+            #expect((row["avg_ts"] as? Double ?? 0) > 0 && row["n_threads"] as? Int == 1)
+        }
+        #expect(rows.map { $0["n_prompt"] as? Int } == [8, 0] && rows.map { $0["n_gen"] as? Int } == [0, 2])
+        let lines = try Self.run("vpgea-bench", args + ["-o", "jsonl"]).stdout.split(separator: "\n")
+        #expect(lines.count == 2 && lines.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) is [String: Any] })
+    }
+
     /// The evaluation reads the GSM8K test split that ships with vpgea, from any working directory.
     @Test func evaluationRunsOnTheShippedData() throws {
         let binary = TestSupport.repositoryRoot.appendingPathComponent(".build/debug/vpgea-eval")
