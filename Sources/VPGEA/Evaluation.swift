@@ -177,31 +177,4 @@ public enum Evaluation {
         return s + "\nε³ := (Acc/Acc_base)³ · (T_base/T), this project's definition (the paper's formula is not available).\n"
     }
 
-    /// An SVG scatter plot of accuracy against mean tokens, one labelled point per run.
-    public static func svg(_ results: [EvaluationResult]) -> String {
-        let w = 640.0, h = 420.0, left = 70.0, right = 30.0, top = 30.0, bottom = 60.0
-        let maxT = max((results.map(\.meanTokens).max() ?? 1) * 1.15, 1)
-        let maxA = min(1, max((results.map(\.accuracy).max() ?? 0.1) * 1.25, 0.05))
-        func x(_ t: Double) -> Double { left + t / maxT * (w - left - right) }
-        func y(_ a: Double) -> Double { h - bottom - a / maxA * (h - top - bottom) }
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" font-family=\"sans-serif\" font-size=\"12\">\n"
-        s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-        s += "<line x1=\"\(left)\" y1=\"\(h - bottom)\" x2=\"\(w - right)\" y2=\"\(h - bottom)\" stroke=\"black\"/>\n"
-        s += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(h - bottom)\" stroke=\"black\"/>\n"
-        for i in 0...4 {
-            let t = maxT * Double(i) / 4, a = maxA * Double(i) / 4
-            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.0f</text>\n", x(t), h - bottom + 18, t)
-            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.0f%%</text>\n", left - 6, y(a) + 4, a * 100)
-        }
-        s += "<text x=\"\((left + w - right) / 2)\" y=\"\(h - 15)\" text-anchor=\"middle\">mean generated tokens</text>\n"
-        s += "<text x=\"18\" y=\"\((top + h - bottom) / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 18 \((top + h - bottom) / 2))\">accuracy</text>\n"
-        let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
-        for (i, r) in results.enumerated() {
-            let c = colors[i % colors.count]
-            s += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"6\" fill=\"%@\"/>\n", x(r.meanTokens), y(r.accuracy), c)
-            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" fill=\"%@\">%@</text>\n", x(r.meanTokens) + 9, y(r.accuracy) - 7, c,
-                        r.label.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;"))
-        }
-        return s + "</svg>\n"
-    }
 }

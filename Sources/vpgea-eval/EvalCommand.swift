@@ -16,7 +16,8 @@ struct EvalCommand: ParsableCommand {
             Prints and writes (JSON and Markdown) accuracy (pass@1, mean over --samples), mean generated tokens and \
             the truncation rate. Given --base (a result file of the base model on the same problems), also the token \
             reduction and ε³ := (Acc/Acc_base)³ · (T_base/T) (this project's definition). --plot draws accuracy \
-            against mean tokens for the result files given.
+            against mean tokens for the result files given, with 95% bootstrap intervals over problems as error bars \
+            (from each run's OUT.records.jsonl) and curves of equal ε³ relative to the first file.
             Examples:
               vpgea-eval --model qwen2.5-coder-0.5b-instruct --bench gsm8k --limit 100 --out base.json
               vpgea-eval --model qwen2.5-coder-0.5b-instruct --lora a.gguf --bench gsm8k --limit 100 --base base.json --out a.json
@@ -72,7 +73,17 @@ struct EvalCommand: ParsableCommand {
         do {
             if !plot.isEmpty {
                 let results = try plot.map { try JSONDecoder().decode(EvaluationResult.self, from: Data(contentsOf: URL(fileURLWithPath: $0))) }
-                let svg = Evaluation.svg(results)
+                // Error bars from each run's per-completion records (RUN.records.jsonl next to RUN.json), where present.
+                let intervals = plot.map { path -> RunIntervals? in
+                    let records = (path.hasSuffix(".json") ? String(path.dropLast(5)) : path) + ".records.jsonl"
+                    guard let text = try? String(contentsOfFile: records, encoding: .utf8) else {
+                        printError("note: \(records) is missing: no error bars for \(path)")
+                        return nil
+                    }
+                    let decoded = text.split(separator: "\n").compactMap { try? JSONDecoder().decode(EvaluationRecord.self, from: Data($0.utf8)) }
+                    return Evaluation.bootstrap(decoded)
+                }
+                let svg = Evaluation.svg(results, intervals: intervals)
                 if let out { try svg.write(toFile: out, atomically: true, encoding: .utf8) } else { print(svg) }
                 print(Evaluation.markdown(results))
                 return

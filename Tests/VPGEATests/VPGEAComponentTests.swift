@@ -160,6 +160,27 @@ import Training
         #expect(table.contains("25.0%") && table.contains("ε³"))
         let svg = Evaluation.svg([base, r])
         #expect(svg.hasPrefix("<svg") && svg.contains("<circle") && svg.contains(">base<"))
+        // With intervals: error bars, and the iso-ε³ curves through the base (ε³ = 1 passes through its point).
+        let bars = RunIntervals(accuracy: 0.3...0.5, meanTokens: 140...160)
+        let plot = Evaluation.svg([base, r], intervals: [nil, bars])
+        #expect(plot.components(separatedBy: "<polyline").count - 1 == 5 && plot.contains("ε³ = 1 (base)"))
+        #expect(plot.components(separatedBy: "<line").count - 1 == 2 + 2, "two axes and one run's two bars")
+    }
+
+    /// The bootstrap's intervals: seeded (the same twice), around the point estimate, and degenerate where every
+    /// problem gives the same answer.
+    @Test func bootstrapIntervals() throws {
+        func record(_ p: Int, _ correct: Bool, _ tokens: Int) -> EvaluationRecord {
+            EvaluationRecord(problem: "p\(p)", sample: 0, seed: 0, tokens: tokens, truncated: false, extracted: nil, correct: correct, text: "")
+        }
+        let mixed = (0..<40).map { record($0, $0 % 4 != 0, 100 + $0) }   // 75% correct, tokens 100…139
+        let a = try #require(Evaluation.bootstrap(mixed)), b = try #require(Evaluation.bootstrap(mixed))
+        #expect(a == b)
+        #expect(a.accuracy.contains(0.75) && a.accuracy.lowerBound > 0.5 && a.accuracy.upperBound < 0.95)
+        #expect(a.meanTokens.contains(119.5) && a.meanTokens.upperBound - a.meanTokens.lowerBound < 15)
+        let all = try #require(Evaluation.bootstrap((0..<10).map { record($0, true, 50) }))
+        #expect(all.accuracy == 1...1 && all.meanTokens == 50...50)
+        #expect(Evaluation.bootstrap([]) == nil)
     }
 
     @Test func datasetsLoadAndReportBadLines() throws {

@@ -1,0 +1,110 @@
+import Foundation
+
+/// 95% intervals of a run's accuracy and mean tokens, from a bootstrap over its problems.
+public struct RunIntervals: Sendable, Equatable {
+    public var accuracy: ClosedRange<Double>
+    public var meanTokens: ClosedRange<Double>
+}
+
+extension Evaluation {
+    /// Percentile intervals (2.5–97.5%) of accuracy and mean tokens: problems are drawn with replacement, each with
+    /// all its samples, `resamples` times (seeded, so a plot repeats).
+    public static func bootstrap(_ records: [EvaluationRecord], resamples: Int = 2000, seed: UInt64 = 0) -> RunIntervals? {
+        let byProblem = Dictionary(grouping: records, by: \.problem).values.map { rs in
+            (n: rs.count, correct: rs.filter(\.correct).count, tokens: rs.map(\.tokens).reduce(0, +))
+        }
+        guard !byProblem.isEmpty else { return nil }
+        var state = seed &+ 0x9E37_79B9_7F4A_7C15
+        func next() -> Int {   // SplitMix64
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Int((z ^ (z >> 31)) % UInt64(byProblem.count))
+        }
+        var accuracies: [Double] = [], tokens: [Double] = []
+        for _ in 0..<resamples {
+            var n = 0, correct = 0, total = 0
+            for _ in byProblem.indices {
+                let p = byProblem[next()]
+                n += p.n
+                correct += p.correct
+                total += p.tokens
+            }
+            accuracies.append(Double(correct) / Double(n))
+            tokens.append(Double(total) / Double(n))
+        }
+        func interval(_ v: [Double]) -> ClosedRange<Double> {
+            let sorted = v.sorted()
+            return sorted[Int(0.025 * Double(sorted.count - 1))]...sorted[Int(0.975 * Double(sorted.count - 1))]
+        }
+        return RunIntervals(accuracy: interval(accuracies), meanTokens: interval(tokens))
+    }
+
+    /// An SVG plot of accuracy against mean tokens: a labelled point per run with its 95% intervals as error bars
+    /// (when known), and curves of equal ε³ relative to the first run (the base) at 0.8, 1, 1.25, 1.5 and 2 — above and
+    /// left of the base's curve is better. The axes fit the data.
+    public static func svg(_ results: [EvaluationResult], intervals: [RunIntervals?] = []) -> String {
+        let w = 700.0, h = 460.0, left = 70.0, right = 110.0, top = 30.0, bottom = 60.0
+        let bars = results.indices.map { $0 < intervals.count ? intervals[$0] : nil }
+        // The data's extent, error bars included, with a margin.
+        let tLow = zip(results, bars).map { $1?.meanTokens.lowerBound ?? $0.meanTokens }.min() ?? 0
+        let tHigh = zip(results, bars).map { $1?.meanTokens.upperBound ?? $0.meanTokens }.max() ?? 1
+        let aLow = zip(results, bars).map { $1?.accuracy.lowerBound ?? $0.accuracy }.min() ?? 0
+        let aHigh = zip(results, bars).map { $1?.accuracy.upperBound ?? $0.accuracy }.max() ?? 1
+        let tPad = max((tHigh - tLow) * 0.15, 5), aPad = max((aHigh - aLow) * 0.15, 0.02)
+        let t0 = max(tLow - tPad, 0), t1 = tHigh + tPad, a0 = max(aLow - aPad, 0), a1 = min(aHigh + aPad, 1)
+        func x(_ t: Double) -> Double { left + (t - t0) / (t1 - t0) * (w - left - right) }
+        func y(_ a: Double) -> Double { h - bottom - (a - a0) / (a1 - a0) * (h - top - bottom) }
+        func escaped(_ text: String) -> String {
+            text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+        }
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" font-family=\"sans-serif\" font-size=\"12\">\n"
+        s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+        s += "<line x1=\"\(left)\" y1=\"\(h - bottom)\" x2=\"\(w - right)\" y2=\"\(h - bottom)\" stroke=\"black\"/>\n"
+        s += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(h - bottom)\" stroke=\"black\"/>\n"
+        for i in 0...4 {
+            let t = t0 + (t1 - t0) * Double(i) / 4, a = a0 + (a1 - a0) * Double(i) / 4
+            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.0f</text>\n", x(t), h - bottom + 18, t)
+            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.0f%%</text>\n", left - 6, y(a) + 4, a * 100)
+        }
+        s += "<text x=\"\((left + w - right) / 2)\" y=\"\(h - 15)\" text-anchor=\"middle\">mean generated tokens</text>\n"
+        s += "<text x=\"18\" y=\"\((top + h - bottom) / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 18 \((top + h - bottom) / 2))\">accuracy</text>\n"
+        // Iso-ε³ curves: (A / A_b)³ · (T_b / T) = c, so A = A_b · (c · T / T_b)^(1/3).
+        if let base = results.first, base.accuracy > 0, base.meanTokens > 0 {
+            s += "<g clip-path=\"url(#area)\"><clipPath id=\"area\"><rect x=\"\(left)\" y=\"\(top)\" width=\"\(w - left - right)\" height=\"\(h - top - bottom)\"/></clipPath>\n"
+            var labels = ""
+            for c in [0.8, 1, 1.25, 1.5, 2.0] {
+                let points = (0...40).map { i -> (Double, Double) in
+                    let t = t0 + (t1 - t0) * Double(i) / 40
+                    return (t, base.accuracy * pow(c * t / base.meanTokens, 1.0 / 3))
+                }
+                let path = points.map { String(format: "%.1f,%.1f", x($0.0), y($0.1)) }.joined(separator: " ")
+                s += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"#bbb\" stroke-dasharray=\"\(c == 1 ? "none" : "4 3")\"/>\n"
+                // Label where the curve leaves the plot on the right, if it is inside vertically.
+                let end = points.last!
+                if end.1 >= a0 && end.1 <= a1 {
+                    labels += String(format: "<text x=\"%.1f\" y=\"%.1f\" fill=\"#888\">ε³ = %@</text>\n", w - right + 4, y(end.1) + 4,
+                                     c == 1 ? "1 (base)" : String(format: "%g", c))
+                }
+            }
+            s += "</g>\n" + labels
+        }
+        let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+        for (i, r) in results.enumerated() {
+            let c = colors[i % colors.count], px = x(r.meanTokens), py = y(r.accuracy)
+            if let b = bars[i] {
+                s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\"/>\n",
+                            x(b.meanTokens.lowerBound), py, x(b.meanTokens.upperBound), py, c)
+                s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\"/>\n",
+                            px, y(b.accuracy.lowerBound), px, y(b.accuracy.upperBound), c)
+            }
+            s += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%@\"/>\n", px, py, c)
+            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" fill=\"%@\">%@</text>\n", px + 8, py - 7, c, escaped(r.label))
+        }
+        let note = bars.contains { $0 == nil } ? "bars: 95% bootstrap intervals over problems (none where a run's records are missing)"
+                                                : "bars: 95% bootstrap intervals over problems"
+        s += "<text x=\"\(left)\" y=\"18\" fill=\"#555\">\(note); grey: equal ε³ to the first run</text>\n"
+        return s + "</svg>\n"
+    }
+}
