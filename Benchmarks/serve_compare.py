@@ -81,6 +81,21 @@ def one_request(port, topic, tokens, result):
     result.append((first or float("nan"), time.time() - started, completion))
 
 
+def first_token_alone(port, words=180, repetitions=3):
+    """(median seconds to the first token, prompt tokens) of a long prompt no cache has seen (a new number each time)."""
+    times, prompt_tokens = [], 0
+    for r in range(repetitions):
+        text = f"Case {time.time_ns()}: " + " ".join(TOPICS[i % len(TOPICS)].split()[-1] for i in range(words))
+        body = {"messages": [{"role": "user", "content": "Summarize: " + text}], "temperature": 0, "max_tokens": 1}
+        started = time.time()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        conn.request("POST", "/v1/chat/completions", json.dumps(body), {"Content-Type": "application/json"})
+        reply = json.loads(conn.getresponse().read())
+        times.append(time.time() - started)
+        prompt_tokens = reply["usage"]["prompt_tokens"]
+    return statistics.median(times), prompt_tokens
+
+
 def load(port, clients, tokens):
     """(aggregate tokens/s, median time to first token) of `clients` concurrent requests."""
     results = []
@@ -108,8 +123,9 @@ def main():
                     help="the results file: this model's serving section for this CPU kind is replaced")
     a = ap.parse_args()
     model = resolve(a.model)
-    subprocess.run(["swift", "build", "-c", "release", "--product", "vpgea-serve"], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
+    for product in ("vpgea-serve", "vpgea-bench"):
+        subprocess.run(["swift", "build", "-c", "release", "--product", product], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
     llama = subprocess.run([os.path.join(ROOT, "Benchmarks/build_llama_server.sh")], check=True,
                            capture_output=True, text=True).stdout.strip().splitlines()[-1]
     servers = {
@@ -132,15 +148,21 @@ def main():
                     figures[(name, c)].append(load(port, c, a.tokens))
                     print(f"round {r + 1} {name} {c} clients: {figures[(name, c)][-1][0]:.1f} t/s, "
                           f"first token {figures[(name, c)][-1][1]:.2f} s", file=sys.stderr)
+        # A long new prompt alone: the time to its first token against vpgea-bench's prompt speed at that length.
+        ttft, prompt_tokens = first_token_alone(servers["vpgea"][0])
     finally:
         for p in processes.values():
             p.terminate()
             p.wait()
+    bench = subprocess.run([os.path.join(ROOT, ".build/release/vpgea-bench"), "-m", model, "-t", str(a.threads), "-p",
+                            str(prompt_tokens), "-n", "0", "-r", "3", "-o", "json"], check=True, capture_output=True,
+                           text=True, cwd=ROOT).stdout
+    pp = json.loads(bench)[0]["avg_ts"]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     kind = f"Serving {os.path.basename(model)}: {cpu_description()}"
     lines = [f"## {kind}", "",
              f"{time.strftime('%Y-%m-%d')}, commit {commit}; vpgea-serve and llama.cpp's llama-server "
-             f"(llama-cpp-python {os.environ.get("LLAMA_CPP_PYTHON_VERSION", "0.3.36")} sources, "
+             f"(llama-cpp-python {os.environ.get('LLAMA_CPP_PYTHON_VERSION', '0.3.36')} sources, "
              f"GGML_NATIVE, its default flash-attention setting), --parallel {a.parallel}, {a.threads} threads, "
              f"{a.ctx} tokens per slot; each client streams one chat request (greedy, max_tokens {a.tokens}, its own "
              f"prompt); aggregate = completion tokens of all clients / wall time; first token = median time to the "
@@ -153,6 +175,9 @@ def main():
         lines.append(f"| {c} | {statistics.median(v[0]):.1f} | {statistics.median(l[0]):.1f} | "
                      f"{statistics.median(v[0]) / statistics.median(l[0]):.2f} | {statistics.median(v[1]):.2f} | "
                      f"{statistics.median(l[1]):.2f} |")
+    lines += ["", f"First token of a new {prompt_tokens}-token prompt, 1 client, max_tokens 1 (median of 3): {ttft:.2f} s; "
+              f"vpgea-bench's prompt speed at that length: {pp:.1f} t/s, i.e. {prompt_tokens / pp:.2f} s "
+              f"(the server takes {ttft / (prompt_tokens / pp):.2f}× that)."]
     section = "\n".join(lines) + "\n"
     print(section)
     write_section(a.out, kind, section)
