@@ -177,16 +177,16 @@ INLINE __m256 k_finish(__m256 acc, __m256i dots, const vpg_q8_256 *y, const k_sc
     return _mm256_fnmadd_ps(_mm256_set1_ps(k->dmin * y->d), _mm256_cvtepi32_ps(sums), acc);
 }
 
-/// Up to four rows, accumulators in registers.
+/// Up to four rows, accumulators in registers (up to eight: the integer sums stay in registers).
 INLINE void k_rows_few(const uint8_t *b, int64_t block_bytes, k_scales_fn scales, k_weights_fn weights, const int per,
                        const void *xq, int64_t stride, float *out, int64_t n, const int T) {
-    __m256 acc[4];
+    __m256 acc[8];
     for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / 256; i++, b += block_bytes) {
         PREFETCH(b, block_bytes);
         k_scales k;
         scales(b, &k);
-        __m256i dots[4];
+        __m256i dots[8];
         for (int t = 0; t < T; t++) dots[t] = _mm256_setzero_si256();
         for (int g = 0; g < 8 / per; g++) {
             __m256i w[4];
@@ -307,6 +307,13 @@ INLINE void k_rows_any(const uint8_t *b, int64_t block_bytes, k_scales_fn scales
     case 2: return K_FEW(b, block_bytes, scales, weights, wide, per, xq, stride, out, n, 2);
     case 3: return K_FEW(b, block_bytes, scales, weights, wide, per, xq, stride, out, n, 3);
     case 4: return K_FEW(b, block_bytes, scales, weights, wide, per, xq, stride, out, n, 4);
+    // Five to eight rows (batched generation of as many sequences): the same kernel with the integer sums of
+    // all rows in registers and the float accumulators spilled, so each weight is unpacked once from the stream
+    // (1.5B Q4_K_M, 8 sequences, 2 threads: +11% against two four-row passes over a chunk; Benchmarks/README.md).
+    case 5: return k_rows_few(b, block_bytes, scales, weights, per, xq, stride, out, n, 5);
+    case 6: return k_rows_few(b, block_bytes, scales, weights, per, xq, stride, out, n, 6);
+    case 7: return k_rows_few(b, block_bytes, scales, weights, per, xq, stride, out, n, 7);
+    case 8: return k_rows_few(b, block_bytes, scales, weights, per, xq, stride, out, n, 8);
     }
     __m256 acc[VPG_DOTQ_MAX_ROWS];
     for (int t = 0; t < rows; t++) acc[t] = _mm256_setzero_ps();

@@ -100,16 +100,22 @@ import Testing
                 for r in 0..<tokens { plain.quantize!(x.withUnsafeBufferPointer { $0.baseAddress! + r * cols }, out + r * stride, Int64(cols)) }
             }
             // (one-row and several-row results, panel results) of a type's kernels.
+            var batchedDiffers = 0
             let products: (vpg_type_kernels) -> (rows: [Float], panels: [UInt32]) = { k in
                 weights.withUnsafeBytes { w in
                     xq.withUnsafeBytes { q in
                         var rowsOut: [Float] = [], panelsOut: [UInt32] = []
                         for r in Swift.stride(from: 0, to: rows, by: 4) {
                             for s in 0..<3 { rowsOut.append(k.dotq!(w.baseAddress! + r * rowBytes, q.baseAddress! + s * stride, Int64(cols))) }
-                            for count in [1, 3, 4, 5, 16] {
+                            for count in [1, 3, 4, 5, 8, 16] {
                                 var y = [Float](repeating: .nan, count: count)
                                 k.dotq_rows!(w.baseAddress! + r * rowBytes, q.baseAddress! + 7 * stride, Int64(stride), Int32(count), &y, Int64(cols))
                                 rowsOut += y
+                                // Each row of a batch gets the one-row kernel's bits (a sequence decodes alike alone or batched).
+                                for t in 0..<count {
+                                    let one = k.dotq!(w.baseAddress! + r * rowBytes, q.baseAddress! + (7 + t) * stride, Int64(cols))
+                                    if one.bitPattern != y[t].bitPattern { batchedDiffers += 1 }
+                                }
                             }
                         }
                         if let panels = k.panels {
@@ -142,6 +148,7 @@ import Testing
                 #expect(got.panels.count == expected && panels == 0,
                         "\(label) type \(t.type): \(panels) of \(want.panels.count) panel results differ from the generic twin's")
             }
+            #expect(batchedDiffers == 0, "type \(t.type): \(batchedDiffers) batched row results differ from the one-row kernel's")
         }
     }
 
