@@ -22,11 +22,7 @@ public struct ThinkFilter: Sendable {
                 continue
             }
             // Hold back a tail that could be the start of a tag.
-            var keep = 0
-            for n in stride(from: min(tag.count - 1, pending.count), to: 0, by: -1) where tag.hasPrefix(pending.suffix(n)) {
-                keep = n
-                break
-            }
+            let keep = pending.heldBackLength(startsOf: [tag])
             let shown = String(pending.dropLast(keep))
             if !shown.isEmpty { out.append((inside ? .reasoning : .answer, shown)) }
             pending = String(pending.suffix(keep))
@@ -38,5 +34,20 @@ public struct ThinkFilter: Sendable {
     public mutating func flush() -> [(Kind, String)] {
         defer { pending = "" }
         return pending.isEmpty ? [] : [(inside ? .reasoning : .answer, pending)]
+    }
+}
+
+extension String {
+    /// The length of the longest tail of this text that is the start (not the whole) of one of `markers`: text a
+    /// stream must hold back until the next piece says whether a marker begins there.
+    public func heldBackLength(startsOf markers: [String]) -> Int {
+        var keep = 0
+        for m in markers {
+            for n in stride(from: Swift.min(m.count - 1, count), to: keep, by: -1) where m.hasPrefix(suffix(n)) {
+                keep = n
+                break
+            }
+        }
+        return keep
     }
 }

@@ -30,8 +30,8 @@ public final class ServeEngine: @unchecked Sendable {
     private let condition = NSCondition()
     // Guarded by `condition`:
     private var queue: [Job] = []
-    private var accepting = true
-    private var stopping = false
+    private var stopping = false       // no new requests; the thread ends once the queue and the slots are empty
+    private var cancelEverything = false
     private var runningCount = 0
     // The engine thread's own:
     private var slots: [Slot]
@@ -78,7 +78,7 @@ public final class ServeEngine: @unchecked Sendable {
         let job = Job(request: request, onEvent: onEvent)
         condition.lock()
         defer { condition.unlock() }
-        guard accepting else { throw .shuttingDown }
+        guard !stopping else { throw .shuttingDown }
         guard queue.count < queueLimit else {
             metrics.refused()
             throw .queueFull(limit: queueLimit)
@@ -93,12 +93,9 @@ public final class ServeEngine: @unchecked Sendable {
     /// `cancelRunning`, at once: they end as cancelled). Returns when the thread has ended.
     public func shutdown(cancelRunning: Bool = false) {
         condition.lock()
-        accepting = false
         stopping = true
-        if cancelRunning {
-            for job in queue { job.cancelled.store(true, ordering: .relaxed) }
-            for slot in slots { slot.job?.cancelled.store(true, ordering: .relaxed) }
-        }
+        cancelEverything = cancelRunning   // the engine thread cancels what it runs (its slots are its own)
+        if cancelRunning { queue.removeAll() }
         condition.broadcast()
         while !finishedThread { condition.wait() }
         condition.unlock()
@@ -129,12 +126,12 @@ public final class ServeEngine: @unchecked Sendable {
         /// Tokens whose keys and values are in this sequence's cache, and the adapter they were computed with.
         var cached: [Int] = []
         var cachedAdapter: String?
-        /// Logits of the last computed position, once the prompt is done: the next token is sampled from them.
-        var logits: [Float]?
+        /// Logits of the last computed position, once the prompt is done: the next token is sampled from them (a
+        /// view into the step's rows, not a copy).
+        var logits: ArraySlice<Float>?
         var sampler = Sampler(.greedy)
         var decoder: StreamingDecoder?
         var scanner = StopScanner(stops: [])
-        var history: [Int] = []
         var generated = 0
         var admitted = 0   // admission order, for prompt chunks first come first served
     }
@@ -162,8 +159,9 @@ public final class ServeEngine: @unchecked Sendable {
                 return
             }
             admit()
+            let cancelAll = cancelEverything
             condition.unlock()
-            dropCancelled()
+            dropCancelled(all: cancelAll)
             do {
                 try prefillOneChunk()
                 try decodeOneStep()
@@ -194,15 +192,15 @@ public final class ServeEngine: @unchecked Sendable {
             admissions += 1
             slots[best] = Slot(job: job, cached: Array(r.prompt[..<reuse]), cachedAdapter: r.adapter, logits: nil,
                                sampler: Sampler(r.sampling), decoder: StreamingDecoder(tokenizer: bundle.tokenizer),
-                               scanner: StopScanner(stops: r.stop), history: r.prompt, generated: 0, admitted: admissions)
+                               scanner: StopScanner(stops: r.stop), generated: 0, admitted: admissions)
             runningCount += 1
-            metrics.started(promptTokens: r.prompt.count, reused: reuse, waiting: queue.count)
+            metrics.started(promptTokens: r.prompt.count, reused: reuse)
         }
-        if queue.isEmpty { metrics.queued(waiting: 0) }
+        metrics.queued(waiting: queue.count)
     }
 
-    private func dropCancelled() {
-        for i in slots.indices where slots[i].job?.cancelled.load(ordering: .relaxed) == true {
+    private func dropCancelled(all: Bool) {
+        for i in slots.indices where slots[i].job != nil && (all || slots[i].job!.cancelled.load(ordering: .relaxed)) {
             finish(i, reason: nil)
             metrics.cancelled()
         }
@@ -221,7 +219,7 @@ public final class ServeEngine: @unchecked Sendable {
         let out = try session.decode(Array(prompt[start..<end]), logits: end == prompt.count ? .last : .none, sequence: i)
         metrics.computedPrompt(tokens: end - start, seconds: (clock.now - began).secondsValue)
         slots[i].cached = Array(prompt[..<end])
-        if end == prompt.count { slots[i].logits = out }
+        if end == prompt.count { slots[i].logits = out[...] }
     }
 
     /// Samples a token for every ready request of one adapter (the adapters take turns) and decodes them in one step.
@@ -247,23 +245,21 @@ public final class ServeEngine: @unchecked Sendable {
         let vocab = bundle.model.config.vocabularySize
         for (k, s) in steps.enumerated() {
             slots[s.sequence].cached.append(s.token)
-            slots[s.sequence].logits = Array(rows[k * vocab..<(k + 1) * vocab])
+            slots[s.sequence].logits = rows[k * vocab..<(k + 1) * vocab]
         }
     }
 
     /// Samples slot i's next token and reports its text; returns the token if the request goes on.
     private func sampleAndEmit(_ i: Int) -> Int? {
         let job = slots[i].job!, r = job.request
-        let vocab = bundle.model.config.vocabularySize
-        let logits = slots[i].logits![0..<vocab]
-        let token = slots[i].sampler.sample(logits, history: slots[i].history[...])
+        let logits = slots[i].logits!
+        // Every token so far is in the cache when a token is sampled: the cached tokens are the history.
+        let token = slots[i].sampler.sample(logits, history: slots[i].cached[...])
         let logprob = r.topLogprobs.map { Logprobs.of(token, in: logits, top: $0, tokenizer: bundle.tokenizer) }
-        slots[i].history.append(token)
         slots[i].generated += 1
         slots[i].logits = nil
         if bundle.tokenizer.endOfGeneration.contains(token) {
-            let rest = slots[i].scanner.feed(slots[i].decoder!.flush())
-            job.onEvent(.text(rest.text + (rest.stopped ? "" : slots[i].scanner.flush()), logprob))
+            job.onEvent(.text(heldText(i).text, logprob))
             finish(i, reason: .stop)
             return nil
         }
@@ -274,13 +270,18 @@ public final class ServeEngine: @unchecked Sendable {
             return nil
         }
         if slots[i].generated >= r.maxTokens || slots[i].cached.count >= contextSize {
-            let tail = slots[i].scanner.feed(slots[i].decoder!.flush())
-            let text = tail.text + (tail.stopped ? "" : slots[i].scanner.flush())
-            if !text.isEmpty { job.onEvent(.text(text, nil)) }
+            let tail = heldText(i)
+            if !tail.text.isEmpty { job.onEvent(.text(tail.text, nil)) }
             finish(i, reason: tail.stopped ? .stop : .length)
             return nil
         }
         return token
+    }
+
+    /// At the end of a request: what the decoder and the stop scanner still hold, up to a stop string if one is in it.
+    private func heldText(_ i: Int) -> (text: String, stopped: Bool) {
+        let tail = slots[i].scanner.feed(slots[i].decoder!.flush())
+        return tail.stopped ? tail : (tail.text + slots[i].scanner.flush(), false)
     }
 
     /// Ends slot i's request (reason nil: cancelled, no event); the slot keeps its cache for the next request.
@@ -288,8 +289,7 @@ public final class ServeEngine: @unchecked Sendable {
         guard let job = slots[i].job else { return }
         if let failure {
             job.onEvent(.failed(failure))
-            slots[i].cached = []
-            session.truncate(to: 0, sequence: i)
+            slots[i].cached = []   // the cache may be half-written
         } else if let reason {
             job.onEvent(.finished(reason, promptTokens: job.request.prompt.count, completionTokens: slots[i].generated))
             metrics.finished()

@@ -15,12 +15,11 @@ public final class ServeMetrics: Sendable {
 
     func queued(waiting: Int) { counts.withLock { $0.waiting = waiting } }
     func refused() { counts.withLock { $0.refused += 1 } }
-    func started(promptTokens: Int, reused: Int, waiting: Int) {
+    func started(promptTokens: Int, reused: Int) {
         counts.withLock {
             $0.requests += 1
             $0.promptTokens += promptTokens
             $0.reusedPromptTokens += reused
-            $0.waiting = waiting
         }
     }
     func finished() { counts.withLock { $0.finished += 1 } }

@@ -1,3 +1,5 @@
+import Engine
+
 /// Finds stop strings in streamed text: text is released only once no stop string can begin in it, so a stop
 /// string cut across tokens is still caught and never shown.
 public struct StopScanner: Sendable {
@@ -21,13 +23,7 @@ public struct StopScanner: Sendable {
             return (String(held[..<first]), true)
         }
         // Keep the longest tail that could start a stop string.
-        var keep = 0
-        for s in stops {
-            for n in stride(from: min(s.count - 1, held.count), to: keep, by: -1) where s.hasPrefix(held.suffix(n)) {
-                keep = n
-                break
-            }
-        }
+        let keep = held.heldBackLength(startsOf: stops)
         let shown = String(held.dropLast(keep))
         held = String(held.suffix(keep))
         return (shown, false)

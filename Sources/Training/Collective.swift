@@ -13,6 +13,12 @@ public protocol Collective: AnyObject {
 extension Collective {
     /// Rank 0 writes logs, checkpoints and adapters; the others only compute.
     public var isLeader: Bool { rank == 0 }
+
+    /// Whether `flag` holds on any rank (every rank gets the same answer): how ranks agree to stop at the same
+    /// step, when each sees Ctrl-C at its own time.
+    public func anyRank(_ flag: Bool) throws -> Bool {
+        size > 1 ? try sum([flag ? 1 : 0])[0] > 0 : flag
+    }
 }
 
 /// One process: sums are the values themselves.

@@ -90,11 +90,9 @@ public final class SFTTrainer {
             loss += try backprop.accumulate(tokens: example.tokens, loss: ce, dropoutSeed: seed)
             tokens += example.tokens.count
         }
-        if collective.size > 1 {
-            try collective.sum(backprop.gradients, count: adapter.count)
-            let totals = try collective.sum([loss, Double(tokens)])
-            (loss, tokens) = (totals[0], Int(totals[1]))
-        }
+        try collective.sum(backprop.gradients, count: adapter.count)
+        let totals = try collective.sum([loss, Double(tokens)])
+        (loss, tokens) = (totals[0], Int(totals[1]))
         let norm = clipGradientNorm(backprop.gradients, count: adapter.count, maxNorm: settings.maxGradNorm)
         let lr = settings.schedule.rate(at: state.step)
         optimizer.update(adapter.parameters, backprop.gradients, lr: lr)
@@ -115,7 +113,7 @@ public final class SFTTrainer {
         for (i, example) in validation.enumerated() where i % collective.size == collective.rank {
             total += try backprop.loss(tokens: example.tokens, loss: CrossEntropyLoss(tokens: example.tokens, trained: example.trained))
         }
-        if collective.size > 1 { total = try collective.sum([total])[0] }
+        total = try collective.sum([total])[0]
         return total / Double(max(validation.count, 1))
     }
 
@@ -130,9 +128,7 @@ public final class SFTTrainer {
     /// when stopping (if `checkpointPath` is set).
     public func run(checkpointPath: String?, shouldStop: () -> Bool = { false }, report: (StepReport) -> Void) throws {
         while !finished {
-            // Every rank stops at the same step (mpirun passes Ctrl-C to all, but each sees it at its own time).
-            let stop = collective.size > 1 ? try collective.sum([shouldStop() ? 1 : 0])[0] > 0 : shouldStop()
-            if stop { break }
+            if try collective.anyRank(shouldStop()) { break }
             let r = try step()
             report(r)
             if let checkpointPath, settings.checkpointEvery > 0, state.step % settings.checkpointEvery == 0 {

@@ -1,4 +1,5 @@
 import Foundation
+import Sampling
 
 /// 95% intervals of a run's accuracy and mean tokens, from a bootstrap over its problems.
 public struct RunIntervals: Sendable, Equatable {
@@ -14,19 +15,12 @@ extension Evaluation {
             (n: rs.count, correct: rs.filter(\.correct).count, tokens: rs.map(\.tokens).reduce(0, +))
         }
         guard !byProblem.isEmpty else { return nil }
-        var state = seed &+ 0x9E37_79B9_7F4A_7C15
-        func next() -> Int {   // SplitMix64
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Int((z ^ (z >> 31)) % UInt64(byProblem.count))
-        }
+        var rng = SeededGenerator(seed: seed)
         var accuracies: [Double] = [], tokens: [Double] = []
         for _ in 0..<resamples {
             var n = 0, correct = 0, total = 0
             for _ in byProblem.indices {
-                let p = byProblem[next()]
+                let p = byProblem[Int.random(in: 0..<byProblem.count, using: &rng)]
                 n += p.n
                 correct += p.correct
                 total += p.tokens

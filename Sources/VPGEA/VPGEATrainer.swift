@@ -171,10 +171,8 @@ public final class VPGEATrainer {
             posteriorCorrectTokens: posteriorCorrect.reduce(0, +), priorCorrectCounted: priorCorrect.count,
             priorCorrectTokens: priorCorrect.reduce(0, +), distilledTokens: distilledTokens,
             rolloutTokens: generator.generatedTokens, rolloutSeconds: generator.generationSeconds)
-        if collective.size > 1 {
-            try collective.sum(backprop.gradients, count: adapter.count)
-            try totals.sum(over: collective, report: &report)
-        }
+        try collective.sum(backprop.gradients, count: adapter.count)
+        try totals.sum(over: collective, report: &report)
         report.rolloutTokens = totals.rolloutTokens
         // Every rank generates at once: the job's rate is its tokens over one rank's (the slowest's, about) time.
         report.rolloutTokensPerSecond = Double(totals.rolloutTokens) / max(totals.rolloutSeconds / Double(collective.size), 1e-9)

@@ -108,11 +108,10 @@ final class API: Sendable {
     /// The engine request and the response builder for a body.
     func prepare(_ data: Data, kind: ResponseBuilder.Kind) throws -> Prepared {
         let seed = UInt64.random(in: 0...UInt64.max)
-        let tokenizer = engine.bundle.tokenizer
         switch kind {
         case .chat:
             let r: ChatCompletionRequest = try Self.decode(data)
-            let adapter = try resolve(r.model)
+            let adapter = try resolve(r.model), alternatives = try r.logprobAlternatives()
             let (sampling, stop) = try r.sampling.parameters(randomSeed: seed)
             let rendered: (text: String, ids: [Int])
             do {
@@ -124,22 +123,22 @@ final class API: Sendable {
             }
             let limit = try r.tokenLimit() ?? max(engine.contextSize - rendered.ids.count, 1)
             let builder = ResponseBuilder(kind: .chat, model: r.model ?? baseName, includeUsage: r.stream_options?.include_usage == true,
-                                          wantsLogprobs: try r.logprobAlternatives() != nil,
+                                          wantsLogprobs: alternatives != nil,
                                           promptOpensThinking: ResponseBuilder.opensThinking(rendered.text))
             return Prepared(request: ServeRequest(prompt: rendered.ids, sampling: sampling, maxTokens: limit, stop: stop,
-                                                  adapter: adapter, topLogprobs: try r.logprobAlternatives()),
+                                                  adapter: adapter, topLogprobs: alternatives),
                             builder: builder, stream: r.stream == true)
         case .completion:
             let r: CompletionRequest = try Self.decode(data)
-            let adapter = try resolve(r.model)
+            let adapter = try resolve(r.model), alternatives = try r.logprobAlternatives()
             let (sampling, stop) = try r.sampling.parameters(randomSeed: seed)
-            let ids = tokenizer.encode(try r.promptText())
+            let ids = engine.bundle.tokenizer.encode(try r.promptText())
             let limit = try r.tokenLimit() ?? 16   // OpenAI's default for completions
             let builder = ResponseBuilder(kind: .completion, model: r.model ?? baseName,
                                           includeUsage: r.stream_options?.include_usage == true,
-                                          wantsLogprobs: try r.logprobAlternatives() != nil, promptOpensThinking: false)
+                                          wantsLogprobs: alternatives != nil, promptOpensThinking: false)
             return Prepared(request: ServeRequest(prompt: ids, sampling: sampling, maxTokens: limit, stop: stop, adapter: adapter,
-                                                  topLogprobs: try r.logprobAlternatives()),
+                                                  topLogprobs: alternatives),
                             builder: builder, stream: r.stream == true)
         }
     }

@@ -148,11 +148,6 @@ struct CommonOptions: ParsableArguments {
         (job as? MPIJob)?.finish()
     }
 
-    /// Whether every rank stops now: mpirun passes Ctrl-C to all ranks, but each sees it at its own time.
-    static func agreeToStop(_ job: any Collective) throws -> Bool {
-        job.size > 1 ? try job.sum([Interrupt.requested ? 1 : 0])[0] > 0 : Interrupt.requested
-    }
-
     /// Runs `body`, turning any error into a one-line message and a failure exit code.
     static func reportingErrors(_ body: () throws -> Void) throws {
         do {

@@ -159,7 +159,7 @@ struct VPGEACommand: ParsableCommand {
         encoder.outputFormatting = .sortedKeys
         var stopped = false
         while !trainer.finished {
-            stopped = try CommonOptions.agreeToStop(job)
+            stopped = try job.anyRank(Interrupt.requested)
             if stopped { break }
             let terminal = isatty(STDERR_FILENO) != 0
             let r = try trainer.step { done, active in
