@@ -266,7 +266,8 @@ INLINE void p_store(p_acc acc[P_PANELS][P_TILE], int panels, int T, int64_t firs
         }                                                                                                          \
     } while (0)
 
-#define P_DRIVER(NAME, BLOCK, ACT, ELEMS, CHUNK, UNPACK, AUX, STEP)                                                   \
+/// TOKENS(ACC, T, n, STEP): the tile's tokens over a chunk (P_TOKENS, or a kernel's own that takes several at once).
+#define P_DRIVER(NAME, BLOCK, ACT, ELEMS, CHUNK, UNPACK, AUX, STEP, TOKENS)                                           \
     INLINE void NAME(const void *rows, int64_t row_bytes, int64_t block_bytes, const void *xq, int64_t stride,     \
                      int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols, int offset) {    \
         const int64_t blocks = cols / ELEMS;                                                                       \
@@ -293,7 +294,7 @@ INLINE void p_store(p_acc acc[P_PANELS][P_TILE], int panels, int T, int64_t firs
                         }                                                                                          \
                         BLOCK u[CHUNK];                                                                            \
                         for (int i = 0; i < n; i++) UNPACK(row, (i0 + i) * block_bytes, &u[i]);                    \
-                        P_TOKENS(acc[p], T, n, STEP);                                                              \
+                        TOKENS(acc[p], T, n, STEP);                                                                \
                     }                                                                                              \
                 }                                                                                                  \
                 p_store(acc, panels, T, p0, p0, p1, y + t0 * ldy, ldy, r0);                                        \
@@ -314,13 +315,13 @@ INLINE void p_store(p_acc acc[P_PANELS][P_TILE], int panels, int T, int64_t firs
 #define NO_AUX(x, offset) 0
 #define STEP_Q4_K(u, x, aux, acc) p_step256(u, x, 0, acc)
 #define STEP_Q6_K(u, x, aux, acc) p_step256(u, x, 1, acc)
-P_DRIVER(panels_q4_0, p_block32, vpg_q8_32, 32, 16, UNPACK_Q4_0, p_aux32, STEP_32)
-P_DRIVER(panels_q5_0, p_block32, vpg_q8_32, 32, 16, UNPACK_Q5_0, p_aux32, STEP_32)
+P_DRIVER(panels_q4_0, p_block32, vpg_q8_32, 32, 16, UNPACK_Q4_0, p_aux32, STEP_32, P_TOKENS)
+P_DRIVER(panels_q5_0, p_block32, vpg_q8_32, 32, 16, UNPACK_Q5_0, p_aux32, STEP_32, P_TOKENS)
 #if VPG_VNNI
-P_DRIVER(panels_q8_0, p_block32, vpg_q8_32, 32, 16, UNPACK_Q8_0, p_aux32, STEP_32)
+P_DRIVER(panels_q8_0, p_block32, vpg_q8_32, 32, 16, UNPACK_Q8_0, p_aux32, STEP_32, P_TOKENS)
 #endif
-P_DRIVER(panels_q4_k, p_block256, vpg_q8_256, 256, 2, UNPACK_Q4_K, NO_AUX, STEP_Q4_K)
-P_DRIVER(panels_q6_k, p_block256, vpg_q8_256, 256, 2, UNPACK_Q6_K, NO_AUX, STEP_Q6_K)
+P_DRIVER(panels_q4_k, p_block256, vpg_q8_256, 256, 2, UNPACK_Q4_K, NO_AUX, STEP_Q4_K, P_TOKENS)
+P_DRIVER(panels_q6_k, p_block256, vpg_q8_256, 256, 2, UNPACK_Q6_K, NO_AUX, STEP_Q6_K, P_TOKENS)
 
 #define ENTRY(NAME, DRIVER, BYTES, OFFSET)                                                                         \
     AVX2 void NAME(const void *rows, int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens, float *y,  \
