@@ -62,76 +62,46 @@ INLINE __m512 w_step32(const w_block32 *u, const vpg_q8_32 *x, int32_t aux, __m5
     return _mm512_fmadd_ps(_mm512_mul_ps(u->d, _mm512_set1_ps(x->d)), _mm512_cvtepi32_ps(s), acc);
 }
 
-// ---- Q4_K / Q6_K
+// ---- Q4_K / Q6_K in four-byte columns: lane r of v[g][c] holds weights 4c..4c+3 of group g (32 weights) of row r,
+// so a token's four activations meet all sixteen rows in one vpdpbusd whose broadcast operand comes straight from
+// memory, and every int32 lane is one row: no pairwise sums to join, no broadcasts to build. A 16-weight part meets
+// its scale in vpdpwssd (the scale in each lane's low int16, 0 above): Q4_K's sixteen products (≤ 15·127) fit an
+// int16, so once per part; Q6_K's four (≤ 63·127) do, sixteen do not, so once per column. The integer sums are
+// the AVX2 kernels' (p_step256), so the results are their bits.
 
-typedef struct { __m512i v[8][4][2], s[8][2][2], m[8]; __m512 d, dmin; } w_block256;
+/// One k-quant block of sixteen rows: v[g][c] as above; s[k] the rows' scales of 16-weight part k; m[g] the factors
+/// of the activation sums of parts 2g, 2g + 1 (two int16); d, dmin.
+typedef struct { __m512i v[8][8], s[16], m[8]; __m512 d, dmin; } w_kq;
 
-INLINE void w_unpack256(const uint8_t *const *row, int64_t at, k_unpack_fn unpack, const int split, w_block256 *u) {
-    p_block256 a, b;
-    p_unpack256(row, at, unpack, split, &a);
-    p_unpack256(row + 8, at, unpack, split, &b);
-    for (int g = 0; g < 8; g++) {
-        for (int c = 0; c < 4; c++)
-            for (int h = 0; h < 2; h++) u->v[g][c][h] = w_join(a.v[g][c][h], b.v[g][c][h]);
-        for (int h = 0; h < 2; h++)
-            for (int p = 0; p < 1 + split; p++) u->s[g][h][p] = w_join(a.s[g][h][p], b.s[g][h][p]);
-        u->m[g] = w_join(a.m[g], b.m[g]);
-    }
-    u->d = w_joinf(a.d, b.d);
-    u->dmin = w_joinf(a.dmin, b.dmin);
-}
-
-/// p_step256 on sixteen rows.
-INLINE __m512 w_step256(const w_block256 *u, const vpg_q8_256 *x, const int split, __m512 acc) {
-    const __m512 dx = _mm512_set1_ps(x->d), ddx = _mm512_mul_ps(u->d, dx);
-    __m512i mins = _mm512_setzero_si512();
-    for (int g = 0; g < 8; g += 2) {
-        __m512i dots = _mm512_add_epi32(w_group(u->v[g], u->s[g], x->q + 32 * g, split, 0, 0),
-                                        w_group(u->v[g + 1], u->s[g + 1], x->q + 32 * g + 32, split, 0, 0));
-        int32_t pair[2];
-        memcpy(pair, x->bsums + 2 * g, 8);
-        const __m512i m = _mm512_add_epi32(_mm512_madd_epi16(u->m[g], _mm512_set1_epi32(pair[0])),
-                                           _mm512_madd_epi16(u->m[g + 1], _mm512_set1_epi32(pair[1])));
-        if (split) dots = _mm512_sub_epi32(dots, _mm512_slli_epi32(m, 5));
-        else mins = _mm512_add_epi32(mins, m);
-        acc = _mm512_fmadd_ps(ddx, _mm512_cvtepi32_ps(dots), acc);
-    }
-    return split ? acc : _mm512_fnmadd_ps(_mm512_mul_ps(u->dmin, dx), _mm512_cvtepi32_ps(mins), acc);
-}
-
-// ---- Q4_K in four-byte columns: lane r of v[g][c] holds weights 4c..4c+3 of group g (32 weights) of row r, so a
-// token's four activations meet all sixteen rows in one vpdpbusd whose broadcast operand comes straight from memory,
-// and every int32 lane is one row: no pairwise sums to join, no broadcasts to build. Sixteen products (≤ 15·127
-// each) fit an int16, so each half group meets its scale in one vpdpwssd (scale in the low half, 0 above); the
-// integer sums are those of the joined layout above, so the results are its bits.
-
-typedef struct { __m512i v[8][8], s[8], m[8]; __m512 d, dmin; } w_q4_k;
-
-/// 8 × 8 dwords transposed within each 256-bit half: z[r] holds dwords 0..7 of row r (low half) and of row r + 8
-/// (high half); t[c] gets dword c of rows 0..15 in lanes 0..15.
-INLINE void w_transpose_dwords(const __m512i z[8], __m512i t[8]) {
-    __m512i a[8], b[8];
+/// The 32 bytes at `offset` of each of the sixteen rows' block, transposed: t[c] gets bytes 4c..4c+3 of row r in
+/// lane r. Rows r and r + 8 share a vector (low and high half), whose 8 × 8 dwords are transposed half by half.
+INLINE void w_columns(const uint8_t *const *row, int64_t at, int offset, __m512i t[8]) {
+    __m512i z[8], a[8], b[8];
+    for (int r = 0; r < 8; r++)
+        z[r] = w_join(_mm256_loadu_si256((const __m256i *)(row[r] + at + offset)),
+                      _mm256_loadu_si256((const __m256i *)(row[r + 8] + at + offset)));
     for (int k = 0; k < 8; k += 2) {
         a[k] = _mm512_unpacklo_epi32(z[k], z[k + 1]);       // dwords 0, 1 (and 4, 5) of rows k, k + 1
         a[k + 1] = _mm512_unpackhi_epi32(z[k], z[k + 1]);   // dwords 2, 3 (and 6, 7)
     }
     for (int k = 0; k < 8; k += 4) {
-        b[k] = _mm512_unpacklo_epi64(a[k], a[k + 2]);        // dword 0 (4) of rows k..k + 3
-        b[k + 1] = _mm512_unpackhi_epi64(a[k], a[k + 2]);    // dword 1 (5)
-        b[k + 2] = _mm512_unpacklo_epi64(a[k + 1], a[k + 3]);   // dword 2 (6)
-        b[k + 3] = _mm512_unpackhi_epi64(a[k + 1], a[k + 3]);   // dword 3 (7)
+        b[k] = _mm512_unpacklo_epi64(a[k], a[k + 2]);            // dword 0 (4) of rows k..k + 3
+        b[k + 1] = _mm512_unpackhi_epi64(a[k], a[k + 2]);        // dword 1 (5)
+        b[k + 2] = _mm512_unpacklo_epi64(a[k + 1], a[k + 3]);    // dword 2 (6)
+        b[k + 3] = _mm512_unpackhi_epi64(a[k + 1], a[k + 3]);    // dword 3 (7)
     }
     // b[c] (rows 0–3, 8–11) and b[4 + c] (rows 4–7, 12–15) hold dword c in their 128-bit lanes 0 and 2, dword
     // c + 4 in lanes 1 and 3.
-    const __m512i first = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), second = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+    const __m512i first = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
+    const __m512i second = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
     for (int c = 0; c < 4; c++) {
         t[c] = _mm512_permutex2var_epi64(b[c], first, b[4 + c]);
         t[c + 4] = _mm512_permutex2var_epi64(b[c], second, b[4 + c]);
     }
 }
 
-INLINE void w_unpack_q4_k(const uint8_t *const *row, int64_t at, w_q4_k *u) {
-    int32_t sc[8][16], mn[8][16];   // [group][row]: the scale; the min twice, as two int16 (its two 16-weight parts)
+INLINE void w_unpack_q4_k(const uint8_t *const *row, int64_t at, w_kq *u) {
+    int32_t sc[8][16], mn[8][16];   // [group][row]: the scale; the min twice (its two parts), as two int16
     float d[16], dmin[16];
     for (int r = 0; r < 16; r++) {
         const uint8_t *b = row[r] + at;
@@ -146,106 +116,120 @@ INLINE void w_unpack_q4_k(const uint8_t *const *row, int64_t at, w_q4_k *u) {
     }
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     for (int h = 0; h < 4; h++) {   // 32 bytes: groups 2h (low nibbles) and 2h + 1 (high nibbles)
-        __m512i z[8], t[8];
-        for (int r = 0; r < 8; r++)
-            z[r] = w_join(_mm256_loadu_si256((const __m256i *)(row[r] + at + 16 + 32 * h)),
-                          _mm256_loadu_si256((const __m256i *)(row[r + 8] + at + 16 + 32 * h)));
-        w_transpose_dwords(z, t);
+        __m512i t[8];
+        w_columns(row, at, 16 + 32 * h, t);
         for (int c = 0; c < 8; c++) {
             u->v[2 * h][c] = _mm512_and_si512(t[c], m4);
             u->v[2 * h + 1][c] = _mm512_and_si512(_mm512_srli_epi16(t[c], 4), m4);
         }
     }
     for (int g = 0; g < 8; g++) {
-        u->s[g] = _mm512_loadu_si512((const void *)sc[g]);
+        u->s[2 * g] = u->s[2 * g + 1] = _mm512_loadu_si512((const void *)sc[g]);
         u->m[g] = _mm512_loadu_si512((const void *)mn[g]);
     }
     u->d = _mm512_loadu_ps(d);
     u->dmin = _mm512_loadu_ps(dmin);
 }
 
-/// Σ over weights 4c0..4c0+15 of a group (four columns) of q·x, per row; x the group's 32 activations.
-INLINE __m512i w_columns4(const __m512i *v, const int8_t *x) {
-    __m512i acc = _mm512_setzero_si512();
-    for (int c = 0; c < 4; c++) {
-        int32_t four;
-        memcpy(&four, x + 4 * c, 4);
-        acc = _mm512_dpbusd_epi32(acc, v[c], _mm512_set1_epi32(four));
+/// Q6_K: each half n of the block (groups 4n..4n+3) is 64 bytes of low nibbles and 32 of high bit pairs, whose
+/// byte l serves element l of all four groups; transposed as bytes, they are split as vpg_q6_k_weights splits them.
+INLINE void w_unpack_q6_k(const uint8_t *const *row, int64_t at, w_kq *u) {
+    int32_t sc[16][16], mn[8][16];   // [part][row] the scale (low int16, 0 above); [group][row] two parts' scales
+    float d[16];
+    for (int r = 0; r < 16; r++) {
+        const int8_t *scales = (const int8_t *)(row[r] + at + 192);
+        for (int k = 0; k < 16; k++) sc[k][r] = (uint16_t)scales[k];
+        for (int g = 0; g < 8; g++) mn[g][r] = (int32_t)((uint32_t)(uint16_t)scales[2 * g] | (uint32_t)(uint16_t)scales[2 * g + 1] << 16);
+        d[r] = vpg_f16(row[r] + at + 208);
     }
-    return acc;
-}
-
-/// w_step256's float steps on the four-byte layout.
-INLINE __m512 w_step_q4_k(const w_q4_k *u, const vpg_q8_256 *x, __m512 acc) {
-    const __m512 dx = _mm512_set1_ps(x->d), ddx = _mm512_mul_ps(u->d, dx);
-    __m512i mins = _mm512_setzero_si512();
-    for (int g = 0; g < 8; g += 2) {
-        __m512i dots = _mm512_setzero_si512();
-        for (int k = g; k < g + 2; k++) {
-            dots = _mm512_dpwssd_epi32(dots, w_columns4(u->v[k], x->q + 32 * k), u->s[k]);
-            dots = _mm512_dpwssd_epi32(dots, w_columns4(u->v[k] + 4, x->q + 32 * k + 16), u->s[k]);
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(0x03);
+    for (int n = 0; n < 2; n++) {
+        __m512i lo[8], hi[8], bits[8];
+        w_columns(row, at, 64 * n, lo);
+        w_columns(row, at, 64 * n + 32, hi);
+        w_columns(row, at, 128 + 32 * n, bits);
+        for (int c = 0; c < 8; c++) {
+#define W_HIGH(shift) _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(bits[c], shift), m2), 4)
+            u->v[4 * n][c] = _mm512_or_si512(_mm512_and_si512(lo[c], m4), W_HIGH(0));
+            u->v[4 * n + 1][c] = _mm512_or_si512(_mm512_and_si512(hi[c], m4), W_HIGH(2));
+            u->v[4 * n + 2][c] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(lo[c], 4), m4), W_HIGH(4));
+            u->v[4 * n + 3][c] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(hi[c], 4), m4), W_HIGH(6));
+#undef W_HIGH
         }
-        int32_t pair[2];
-        memcpy(pair, x->bsums + 2 * g, 8);
-        mins = _mm512_dpwssd_epi32(mins, u->m[g], _mm512_set1_epi32(pair[0]));
-        mins = _mm512_dpwssd_epi32(mins, u->m[g + 1], _mm512_set1_epi32(pair[1]));
-        acc = _mm512_fmadd_ps(ddx, _mm512_cvtepi32_ps(dots), acc);
     }
-    return _mm512_fnmadd_ps(_mm512_mul_ps(u->dmin, dx), _mm512_cvtepi32_ps(mins), acc);
+    for (int k = 0; k < 16; k++) u->s[k] = _mm512_loadu_si512((const void *)sc[k]);
+    for (int g = 0; g < 8; g++) u->m[g] = _mm512_loadu_si512((const void *)mn[g]);
+    u->d = _mm512_loadu_ps(d);
+    u->dmin = _mm512_mul_ps(_mm512_set1_ps(32), u->d);
 }
 
-/// w_step_q4_k for four tokens at once: each weight vector is loaded once for the four (a 512-bit load per
-/// vpdpbusd limits one token at a time), and the four tokens' sums are independent chains.
-INLINE void w_step4_q4_k(const w_q4_k *u, const vpg_q8_256 *const x[4], __m512 acc[4]) {
+/// p_step256's float steps on the four-byte layout, for TT tokens at once (each weight vector is loaded once for
+/// all of them: one token at a time, a 512-bit load per vpdpbusd limits the step).
+INLINE void w_step_kq(const w_kq *u, const vpg_q8_256 *const *x, __m512 *acc, const int split, const int TT) {
     __m512 a[4], ddx[4];
     __m512i mins[4];
-    for (int t = 0; t < 4; t++) {
+    for (int t = 0; t < TT; t++) {
         a[t] = acc[t];
         ddx[t] = _mm512_mul_ps(u->d, _mm512_set1_ps(x[t]->d));
         mins[t] = _mm512_setzero_si512();
     }
     for (int g = 0; g < 8; g += 2) {
         __m512i dots[4];
-        for (int t = 0; t < 4; t++) dots[t] = _mm512_setzero_si512();
+        for (int t = 0; t < TT; t++) dots[t] = _mm512_setzero_si512();
         for (int k = g; k < g + 2; k++)
-            for (int half = 0; half < 2; half++) {   // weights 16·half .. 16·half + 15 of group k
-                const __m512i *v = u->v[k] + 4 * half;
+            for (int half = 0; half < 2; half++) {   // part 2k + half: weights 16·half .. 16·half + 15 of group k
+                const __m512i *v = u->v[k] + 4 * half, s = u->s[2 * k + half];
                 __m512i sums[4];
-                for (int t = 0; t < 4; t++) sums[t] = _mm512_setzero_si512();
+                for (int t = 0; t < TT; t++) sums[t] = _mm512_setzero_si512();
                 for (int c = 0; c < 4; c++) {
                     const __m512i w = v[c];
-                    for (int t = 0; t < 4; t++) {
+                    for (int t = 0; t < TT; t++) {
                         int32_t four;
                         memcpy(&four, x[t]->q + 32 * k + 16 * half + 4 * c, 4);
-                        sums[t] = _mm512_dpbusd_epi32(sums[t], w, _mm512_set1_epi32(four));
+                        if (split)
+                            dots[t] = _mm512_dpwssd_epi32(
+                                dots[t], _mm512_dpbusd_epi32(_mm512_setzero_si512(), w, _mm512_set1_epi32(four)), s);
+                        else sums[t] = _mm512_dpbusd_epi32(sums[t], w, _mm512_set1_epi32(four));
                     }
                 }
-                for (int t = 0; t < 4; t++) dots[t] = _mm512_dpwssd_epi32(dots[t], sums[t], u->s[k]);
+                if (!split)
+                    for (int t = 0; t < TT; t++) dots[t] = _mm512_dpwssd_epi32(dots[t], sums[t], s);
             }
-        for (int t = 0; t < 4; t++) {
+        for (int t = 0; t < TT; t++) {
             int32_t pair[2];
             memcpy(pair, x[t]->bsums + 2 * g, 8);
-            mins[t] = _mm512_dpwssd_epi32(mins[t], u->m[g], _mm512_set1_epi32(pair[0]));
-            mins[t] = _mm512_dpwssd_epi32(mins[t], u->m[g + 1], _mm512_set1_epi32(pair[1]));
+            const __m512i m0 = _mm512_set1_epi32(pair[0]), m1 = _mm512_set1_epi32(pair[1]);
+            if (split) {
+                const __m512i m = _mm512_dpwssd_epi32(_mm512_madd_epi16(u->m[g], m0), u->m[g + 1], m1);
+                dots[t] = _mm512_sub_epi32(dots[t], _mm512_slli_epi32(m, 5));
+            } else {
+                mins[t] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(mins[t], u->m[g], m0), u->m[g + 1], m1);
+            }
             a[t] = _mm512_fmadd_ps(ddx[t], _mm512_cvtepi32_ps(dots[t]), a[t]);
         }
     }
-    for (int t = 0; t < 4; t++)
-        acc[t] = _mm512_fnmadd_ps(_mm512_mul_ps(u->dmin, _mm512_set1_ps(x[t]->d)), _mm512_cvtepi32_ps(mins[t]), a[t]);
+    for (int t = 0; t < TT; t++)
+        acc[t] = split ? a[t]
+                       : _mm512_fnmadd_ps(_mm512_mul_ps(u->dmin, _mm512_set1_ps(x[t]->d)), _mm512_cvtepi32_ps(mins[t]), a[t]);
 }
 
-/// P_TOKENS for Q4_K: four tokens per pass over the chunk, the rest one at a time.
-#define W_TOKENS_Q4_K(ACC, T, n, STEP)                                                                             \
+/// P_TOKENS for the four-byte layout: four tokens per pass over the chunk, the rest one at a time.
+#define W_TOKENS_KQ(ACC, T, n, SPLIT)                                                                              \
     do {                                                                                                           \
         int t = 0;                                                                                                 \
         for (; t + 3 < T; t += 4)                                                                                  \
             for (int i = 0; i < n; i++) {                                                                          \
                 const vpg_q8_256 *four[4] = {x[t] + i0 + i, x[t + 1] + i0 + i, x[t + 2] + i0 + i, x[t + 3] + i0 + i}; \
-                w_step4_q4_k(&u[i], four, ACC + t);                                                                \
+                w_step_kq(&u[i], four, ACC + t, SPLIT, 4);                                                         \
             }                                                                                                      \
         for (; t < T; t++)                                                                                         \
-            for (int i = 0; i < n; i++) ACC[t] = STEP(&u[i], x[t] + i0 + i, 0, ACC[t]);                            \
+            for (int i = 0; i < n; i++) {                                                                          \
+                const vpg_q8_256 *one[1] = {x[t] + i0 + i};                                                        \
+                w_step_kq(&u[i], one, ACC + t, SPLIT, 1);                                                          \
+            }                                                                                                      \
     } while (0)
+#define W_TOKENS_Q4_K(ACC, T, n, STEP) W_TOKENS_KQ(ACC, T, n, 0)
+#define W_TOKENS_Q6_K(ACC, T, n, STEP) W_TOKENS_KQ(ACC, T, n, 1)
 
 // Chunks as on AVX2 (16 blocks of 32 weights, 2 k-quant blocks), now of sixteen rows each.
 #define W_UNPACK_Q4_0(row, at, u) w_unpack32(row, at, vpg_q4_0_q, u)
@@ -253,15 +237,14 @@ INLINE void w_step4_q4_k(const w_q4_k *u, const vpg_q8_256 *const x[4], __m512 a
 #define W_UNPACK_Q8_0(row, at, u) w_unpack32(row, at, p_q8_0_q, u)
 #define W_STEP_32(u, x, aux, acc) w_step32(u, x, aux, acc)
 #define W_UNPACK_Q4_K(row, at, u) w_unpack_q4_k(row, at, u)
-#define W_UNPACK_Q6_K(row, at, u) w_unpack256(row, at, q6_k_unpack, 1, u)
+#define W_UNPACK_Q6_K(row, at, u) w_unpack_q6_k(row, at, u)
 #define W_NO_AUX(x, offset) 0
-#define W_STEP_Q4_K(u, x, aux, acc) w_step_q4_k(u, x, acc)
-#define W_STEP_Q6_K(u, x, aux, acc) w_step256(u, x, 1, acc)
+#define W_STEP_KQ(u, x, aux, acc) (acc)   /* unused: W_TOKENS_KQ steps the tokens */
 P_DRIVER(w_panels_q4_0, w_block32, vpg_q8_32, 32, 16, W_UNPACK_Q4_0, p_aux32, W_STEP_32, P_TOKENS)
 P_DRIVER(w_panels_q5_0, w_block32, vpg_q8_32, 32, 16, W_UNPACK_Q5_0, p_aux32, W_STEP_32, P_TOKENS)
 P_DRIVER(w_panels_q8_0, w_block32, vpg_q8_32, 32, 16, W_UNPACK_Q8_0, p_aux32, W_STEP_32, P_TOKENS)
-P_DRIVER(w_panels_q4_k, w_q4_k, vpg_q8_256, 256, 2, W_UNPACK_Q4_K, W_NO_AUX, W_STEP_Q4_K, W_TOKENS_Q4_K)
-P_DRIVER(w_panels_q6_k, w_block256, vpg_q8_256, 256, 2, W_UNPACK_Q6_K, W_NO_AUX, W_STEP_Q6_K, P_TOKENS)
+P_DRIVER(w_panels_q4_k, w_kq, vpg_q8_256, 256, 2, W_UNPACK_Q4_K, W_NO_AUX, W_STEP_KQ, W_TOKENS_Q4_K)
+P_DRIVER(w_panels_q6_k, w_kq, vpg_q8_256, 256, 2, W_UNPACK_Q6_K, W_NO_AUX, W_STEP_KQ, W_TOKENS_Q6_K)
 
 #define W_ENTRY(NAME, DRIVER, BYTES, OFFSET)                                                                       \
     AVX2 void NAME(const void *rows, int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens, float *y,  \
