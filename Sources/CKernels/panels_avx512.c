@@ -1,7 +1,8 @@
-// AVX-512 prompt products: panels_avx2.c's helpers and driver with sixteen weight rows per vector. Two eight-row
-// blocks are unpacked as on AVX2 and joined, one in each 256-bit half, so that every vector step (vpdpbusd on 64
-// bytes, the pairwise sums, the block's float step) does the work of two AVX2 steps with the same arithmetic per
-// lane: the results are the AVX2 path's bits. Twin: panels_generic.c.
+// AVX-512 prompt products: panels_avx2.c's driver with sixteen weight rows per vector. The stored formats are
+// unpacked into four-byte columns (lane r of a vector holds four weights of row r), where one vpdpbusd takes four
+// activations of a token, broadcast from memory, to all sixteen rows, and each weight vector serves four tokens.
+// The trainer's Q7 records, stored in AVX2's eight-row layout, are joined in pairs instead. Every integer sum is the
+// AVX2 kernels', and the float steps are theirs: the results are the AVX2 path's bits. Twin: panels_generic.c.
 #define VPG_BUILD_AVX512 1
 #include "panels_avx2.c"
 
@@ -44,24 +45,6 @@ INLINE __m512i w_group(const __m512i v[4][2], const __m512i s[2][2], const int8_
     return w_hadd(part[0], part[1]);
 }
 
-// ---- Q4_0 / Q5_0
-
-typedef struct { __m512i v[4][2]; __m512 d; } w_block32;
-
-INLINE void w_unpack32(const uint8_t *const *row, int64_t at, __m256i (*weights)(const uint8_t *), w_block32 *u) {
-    p_block32 a, b;
-    p_unpack32(row, at, weights, &a);
-    p_unpack32(row + 8, at, weights, &b);
-    for (int c = 0; c < 4; c++)
-        for (int h = 0; h < 2; h++) u->v[c][h] = w_join(a.v[c][h], b.v[c][h]);
-    u->d = w_joinf(a.d, b.d);
-}
-
-INLINE __m512 w_step32(const w_block32 *u, const vpg_q8_32 *x, int32_t aux, __m512 acc) {
-    const __m512i s = _mm512_sub_epi32(w_group(u->v, NULL, x->q, 0, 1, 0), _mm512_set1_epi32(aux));
-    return _mm512_fmadd_ps(_mm512_mul_ps(u->d, _mm512_set1_ps(x->d)), _mm512_cvtepi32_ps(s), acc);
-}
-
 // ---- Q4_K / Q6_K in four-byte columns: lane r of v[g][c] holds weights 4c..4c+3 of group g (32 weights) of row r,
 // so a token's four activations meet all sixteen rows in one vpdpbusd whose broadcast operand comes straight from
 // memory, and every int32 lane is one row: no pairwise sums to join, no broadcasts to build. A 16-weight part meets
@@ -73,13 +56,10 @@ INLINE __m512 w_step32(const w_block32 *u, const vpg_q8_32 *x, int32_t aux, __m5
 /// of the activation sums of parts 2g, 2g + 1 (two int16); d, dmin.
 typedef struct { __m512i v[8][8], s[16], m[8]; __m512 d, dmin; } w_kq;
 
-/// The 32 bytes at `offset` of each of the sixteen rows' block, transposed: t[c] gets bytes 4c..4c+3 of row r in
-/// lane r. Rows r and r + 8 share a vector (low and high half), whose 8 × 8 dwords are transposed half by half.
-INLINE void w_columns(const uint8_t *const *row, int64_t at, int offset, __m512i t[8]) {
-    __m512i z[8], a[8], b[8];
-    for (int r = 0; r < 8; r++)
-        z[r] = w_join(_mm256_loadu_si256((const __m256i *)(row[r] + at + offset)),
-                      _mm256_loadu_si256((const __m256i *)(row[r + 8] + at + offset)));
+/// Sixteen rows' 32 bytes transposed: z[r] holds dwords 0..7 of row r (low half) and of row r + 8 (high half);
+/// t[c] gets dword c (bytes 4c..4c+3) of row r in lane r. Each half's 8 × 8 dwords are transposed in place.
+INLINE void w_transpose(const __m512i z[8], __m512i t[8]) {
+    __m512i a[8], b[8];
     for (int k = 0; k < 8; k += 2) {
         a[k] = _mm512_unpacklo_epi32(z[k], z[k + 1]);       // dwords 0, 1 (and 4, 5) of rows k, k + 1
         a[k + 1] = _mm512_unpackhi_epi32(z[k], z[k + 1]);   // dwords 2, 3 (and 6, 7)
@@ -98,6 +78,15 @@ INLINE void w_columns(const uint8_t *const *row, int64_t at, int offset, __m512i
         t[c] = _mm512_permutex2var_epi64(b[c], first, b[4 + c]);
         t[c + 4] = _mm512_permutex2var_epi64(b[c], second, b[4 + c]);
     }
+}
+
+/// The 32 bytes at `offset` of each of the sixteen rows' block, transposed (w_transpose).
+INLINE void w_columns(const uint8_t *const *row, int64_t at, int offset, __m512i t[8]) {
+    __m512i z[8];
+    for (int r = 0; r < 8; r++)
+        z[r] = w_join(_mm256_loadu_si256((const __m256i *)(row[r] + at + offset)),
+                      _mm256_loadu_si256((const __m256i *)(row[r + 8] + at + offset)));
+    w_transpose(z, t);
 }
 
 INLINE void w_unpack_q4_k(const uint8_t *const *row, int64_t at, w_kq *u) {
@@ -231,20 +220,67 @@ INLINE void w_step_kq(const w_kq *u, const vpg_q8_256 *const *x, __m512 *acc, co
 #define W_TOKENS_Q4_K(ACC, T, n, STEP) W_TOKENS_KQ(ACC, T, n, 0)
 #define W_TOKENS_Q6_K(ACC, T, n, STEP) W_TOKENS_KQ(ACC, T, n, 1)
 
+// ---- Q4_0 / Q5_0 / Q8_0 in the same four-byte columns: v[c] lane r holds weights 4c..4c+3 of row r's block (its
+// stored, unsigned q); Σ q·x over the block is eight vpdpbusd (two chains of four), o·Σ x and the float step as
+// p_step32.
+
+typedef struct { __m512i v[8]; __m512 d; } w_col32;
+
+INLINE void w_unpack_col32(const uint8_t *const *row, int64_t at, __m256i (*weights)(const uint8_t *), w_col32 *u) {
+    __m512i z[8];
+    float d[16];
+    for (int r = 0; r < 8; r++) z[r] = w_join(weights(row[r] + at), weights(row[r + 8] + at));
+    for (int r = 0; r < 16; r++) d[r] = vpg_f16(row[r] + at);
+    w_transpose(z, u->v);
+    u->d = _mm512_loadu_ps(d);
+}
+
+/// TT tokens at once (as w_step_kq); aux[t]: token t's o·Σ x over the block.
+INLINE void w_step_col32(const w_col32 *u, const vpg_q8_32 *const *x, const int32_t *aux, __m512 *acc, const int TT) {
+    __m512i even[4], odd[4];
+    for (int t = 0; t < TT; t++) even[t] = odd[t] = _mm512_setzero_si512();
+    for (int c = 0; c < 8; c += 2)
+        for (int t = 0; t < TT; t++) {
+            int32_t four[2];
+            memcpy(four, x[t]->q + 4 * c, 8);
+            even[t] = _mm512_dpbusd_epi32(even[t], u->v[c], _mm512_set1_epi32(four[0]));
+            odd[t] = _mm512_dpbusd_epi32(odd[t], u->v[c + 1], _mm512_set1_epi32(four[1]));
+        }
+    for (int t = 0; t < TT; t++) {
+        const __m512i s = _mm512_sub_epi32(_mm512_add_epi32(even[t], odd[t]), _mm512_set1_epi32(aux[t]));
+        acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(u->d, _mm512_set1_ps(x[t]->d)), _mm512_cvtepi32_ps(s), acc[t]);
+    }
+}
+
+#define W_TOKENS_COL32(ACC, T, n, STEP)                                                                            \
+    do {                                                                                                           \
+        int t = 0;                                                                                                 \
+        for (; t + 3 < T; t += 4)                                                                                  \
+            for (int i = 0; i < n; i++) {                                                                          \
+                const vpg_q8_32 *four[4] = {x[t] + i0 + i, x[t + 1] + i0 + i, x[t + 2] + i0 + i, x[t + 3] + i0 + i}; \
+                const int32_t offsets[4] = {aux[t][i], aux[t + 1][i], aux[t + 2][i], aux[t + 3][i]};               \
+                w_step_col32(&u[i], four, offsets, ACC + t, 4);                                                    \
+            }                                                                                                      \
+        for (; t < T; t++)                                                                                         \
+            for (int i = 0; i < n; i++) {                                                                          \
+                const vpg_q8_32 *one[1] = {x[t] + i0 + i};                                                         \
+                w_step_col32(&u[i], one, &aux[t][i], ACC + t, 1);                                                  \
+            }                                                                                                      \
+    } while (0)
+
 // Chunks as on AVX2 (16 blocks of 32 weights, 2 k-quant blocks), now of sixteen rows each.
-#define W_UNPACK_Q4_0(row, at, u) w_unpack32(row, at, vpg_q4_0_q, u)
-#define W_UNPACK_Q5_0(row, at, u) w_unpack32(row, at, vpg_q5_0_q, u)
-#define W_UNPACK_Q8_0(row, at, u) w_unpack32(row, at, p_q8_0_q, u)
-#define W_STEP_32(u, x, aux, acc) w_step32(u, x, aux, acc)
+#define W_UNPACK_Q4_0(row, at, u) w_unpack_col32(row, at, vpg_q4_0_q, u)
+#define W_UNPACK_Q5_0(row, at, u) w_unpack_col32(row, at, vpg_q5_0_q, u)
+#define W_UNPACK_Q8_0(row, at, u) w_unpack_col32(row, at, p_q8_0_q, u)
 #define W_UNPACK_Q4_K(row, at, u) w_unpack_q4_k(row, at, u)
 #define W_UNPACK_Q6_K(row, at, u) w_unpack_q6_k(row, at, u)
 #define W_NO_AUX(x, offset) 0
-#define W_STEP_KQ(u, x, aux, acc) (acc)   /* unused: W_TOKENS_KQ steps the tokens */
-P_DRIVER(w_panels_q4_0, w_block32, vpg_q8_32, 32, 16, W_UNPACK_Q4_0, p_aux32, W_STEP_32, P_TOKENS)
-P_DRIVER(w_panels_q5_0, w_block32, vpg_q8_32, 32, 16, W_UNPACK_Q5_0, p_aux32, W_STEP_32, P_TOKENS)
-P_DRIVER(w_panels_q8_0, w_block32, vpg_q8_32, 32, 16, W_UNPACK_Q8_0, p_aux32, W_STEP_32, P_TOKENS)
-P_DRIVER(w_panels_q4_k, w_kq, vpg_q8_256, 256, 2, W_UNPACK_Q4_K, W_NO_AUX, W_STEP_KQ, W_TOKENS_Q4_K)
-P_DRIVER(w_panels_q6_k, w_kq, vpg_q8_256, 256, 2, W_UNPACK_Q6_K, W_NO_AUX, W_STEP_KQ, W_TOKENS_Q6_K)
+#define W_UNUSED(u, x, aux, acc) (acc)   /* the W_TOKENS macros step the tokens themselves */
+P_DRIVER(w_panels_q4_0, w_col32, vpg_q8_32, 32, 16, W_UNPACK_Q4_0, p_aux32, W_UNUSED, W_TOKENS_COL32)
+P_DRIVER(w_panels_q5_0, w_col32, vpg_q8_32, 32, 16, W_UNPACK_Q5_0, p_aux32, W_UNUSED, W_TOKENS_COL32)
+P_DRIVER(w_panels_q8_0, w_col32, vpg_q8_32, 32, 16, W_UNPACK_Q8_0, p_aux32, W_UNUSED, W_TOKENS_COL32)
+P_DRIVER(w_panels_q4_k, w_kq, vpg_q8_256, 256, 2, W_UNPACK_Q4_K, W_NO_AUX, W_UNUSED, W_TOKENS_Q4_K)
+P_DRIVER(w_panels_q6_k, w_kq, vpg_q8_256, 256, 2, W_UNPACK_Q6_K, W_NO_AUX, W_UNUSED, W_TOKENS_Q6_K)
 
 #define W_ENTRY(NAME, DRIVER, BYTES, OFFSET)                                                                       \
     AVX2 void NAME(const void *rows, int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens, float *y,  \
