@@ -285,7 +285,7 @@ import Testing
 
 /// The one decision of how a product runs (MatMul.plan), on every path: f32 weights take sgemm; the types with
 /// integer kernels take them for generation steps of up to 32 sequences and prompts of up to 4 tokens, and the
-/// panel kernels beyond (Q8_0 has panels on the VNNI paths only; elsewhere its prompts take the exact path); exact activations take the
+/// panel kernels beyond (not Q8_0: its prompts take the exact path, its VNNI panels unused); exact activations take the
 /// fused f32 dots up to 4 tokens and the dequantized panels beyond; types without kernels the dequantized panels.
 @Suite struct ProductPlanTests {
     @Test(arguments: KernelPath.allCases)
@@ -301,9 +301,9 @@ import Testing
             #expect(plan(type, 4, exact: true) == .f32Dots && plan(type, 5, exact: true) == .dequantizedSgemm)
         }
         #expect(plan(.q8_0, 1, generation: true) == .integerRows && plan(.q8_0, 16, generation: true) == .integerRows)
-        // Q8_0 prompts take panels on the VNNI paths (where the CPU has them), sgemm elsewhere.
-        let vnni = (path == .avxVNNI || path == .avx512) && path.isSupported
-        #expect(plan(.q8_0, 4) == .integerRows && plan(.q8_0, 5) == (vnni ? .integerPanels : .dequantizedSgemm))
+        // Q8_0 prompts beyond the few-token rows take sgemm on every path, its VNNI panels too (MatMul.takesIntegerKernels).
+        #expect(plan(.q8_0, 4) == .integerRows && plan(.q8_0, 5) == .dequantizedSgemm && plan(.q8_0, 512) == .dequantizedSgemm)
+        #expect(plan(.q8_0, 33, generation: true) == .dequantizedSgemm)
         #expect(plan(.f16, 1, generation: true) == .f32Dots && plan(.f16, 64) == .dequantizedSgemm)
         #expect(plan(.q3_K, 1, generation: true) == .dequantizedSgemm)
     }
