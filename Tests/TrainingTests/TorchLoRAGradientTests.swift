@@ -40,7 +40,9 @@ import ZIPFoundation
     /// and the gradients amplify it, the more layers they pass (measured: loss −0.008, layer 23 1–11% per tensor,
     /// layer 0 5–130%, the 28 tensors together at cosine 0.92–0.95 — these move with the f32 summation order of
     /// the LoRA products, as roundings to 8 bits flip; the 8-bit forward alone, inference's numerics, gives layer 0
-    /// 14–87%): loss to 2e-2, layer 23 to 0.2 per tensor, the whole set's cosine above 0.9.
+    /// 14–87%). The summation order includes OpenBLAS's: the same build gave loss −0.008 on Zen 3 (its Haswell
+    /// kernels) and +0.024 on Zen 4 (its Cooperlake kernels, AVX2 and AVX-512 paths alike). Bounds: loss to 4e-2,
+    /// layer 23 to 0.2 per tensor, the whole set's cosine above 0.9.
     @Test(arguments: [BaseProducts.exact, .integer])
     func lossAndGradientsMatchPEFT(_ products: BaseProducts) throws {
         let exact = products == .exact
@@ -58,7 +60,7 @@ import ZIPFoundation
         let backprop = LoRABackprop(model: model, adapter: adapter, maxTokens: tokens.count, threads: 2, products: products)
         let loss = try backprop.accumulate(tokens: tokens, loss: CrossEntropyLoss(tokens: tokens))
         print("0.5B LoRA loss, \(products) products: \(loss) (PEFT fp32 \(reference.loss_fp32), fp64 \(reference.loss_fp64))")
-        #expect(abs(loss - reference.loss_fp64) < (exact ? 1e-3 : 2e-2))
+        #expect(abs(loss - reference.loss_fp64) < (exact ? 1e-3 : 4e-2))
 
         var worst = [0: 0.0, 23: 0.0], dot = 0.0, ourNorm = 0.0, theirNorm = 0.0
         for (name, array) in expected.sorted(by: { $0.key < $1.key }) {
