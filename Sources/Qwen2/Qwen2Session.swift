@@ -212,7 +212,11 @@ public final class Qwen2Session {
             layer.ffnNorm.withUnsafeBufferPointer { Ops.rmsNorm(x, $0.baseAddress!, xb, n: n, dim: e, eps: c.rmsEps) }
             project(layer.ffnGate, .gate, l, xb, gate, n, generationStep)
             project(layer.ffnUp, .up, l, xb, up, n, generationStep)
-            Ops.swiglu(gate, up, count: n * ff)
+            // A prompt's rows split over the threads: alone, this element-wise step would leave the other cores idle.
+            parallelFor(parts: min(n, threads), threads: threads) { p in
+                let t0 = n * p / min(n, threads), t1 = n * (p + 1) / min(n, threads)
+                Ops.swiglu(gate + t0 * ff, up + t0 * ff, count: (t1 - t0) * ff)
+            }
             project(layer.ffnDown, .down, l, gate, xb, n, generationStep)
             Ops.add(x, xb, count: n * e)
         }
