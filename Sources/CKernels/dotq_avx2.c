@@ -66,6 +66,23 @@ INLINE void block_pairs(const uint8_t *b, int64_t bytes, __m256i (*weights)(cons
 }
 
 #if VPG_WIDE
+/// The wide pair kernels' end, per row t: the odd last block i (if n/32 is odd; b points at it) into the low half,
+/// as block_pairs adds it, then the two halves' sum.
+INLINE void pairs_wide_finish(const __m512 *acc, const uint8_t *b, int64_t i, __m256i (*weights)(const uint8_t *),
+                              const void *xq, int64_t stride, float *out, int64_t n, const int T) {
+    for (int t = 0; t < T; t++) {
+        __m256 lo = _mm512_castps512_ps256(acc[t]);
+        const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[t]), 1));
+        if (i < n / 32) {
+            const __m256i w0 = weights(b), a0 = _mm256_sign_epi8(w0, w0);
+            const vpg_q8_32 *y = ROW(vpg_q8_32, xq, stride, t);
+            const __m256i x0 = _mm256_loadu_si256((const __m256i *)y[i].q);
+            lo = _mm256_fmadd_ps(_mm256_set1_ps(vpg_f16(b) * y[i].d), _mm256_cvtepi32_ps(idot32_abs(a0, w0, x0)), lo);
+        }
+        out[t] = vpg_hsum(_mm256_add_ps(lo, hi));
+    }
+}
+
 /// AVX-512: a pair of blocks in one vector (block i in the low half, i + 1 in the high half), whose halves are the
 /// 256-bit kernel's two accumulators; the odd last block goes into the low half after the pairs, as there.
 /// AVX-512 has no sign_epi8: the activations are negated under the mask of negative weights (where a weight is 0,
@@ -91,17 +108,7 @@ INLINE void block_pairs_wide(const uint8_t *b, int64_t bytes, __m256i (*weights)
             acc[t] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(dots), acc[t]);
         }
     }
-    for (int t = 0; t < T; t++) {
-        __m256 lo = _mm512_castps512_ps256(acc[t]);
-        const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[t]), 1));
-        if (i < n / 32) {
-            const __m256i w0 = weights(b), a0 = _mm256_sign_epi8(w0, w0);
-            const vpg_q8_32 *y = ROW(vpg_q8_32, xq, stride, t);
-            const __m256i x0 = _mm256_loadu_si256((const __m256i *)y[i].q);
-            lo = _mm256_fmadd_ps(_mm256_set1_ps(vpg_f16(b) * y[i].d), _mm256_cvtepi32_ps(idot32_abs(a0, w0, x0)), lo);
-        }
-        out[t] = vpg_hsum(_mm256_add_ps(lo, hi));
-    }
+    pairs_wide_finish(acc, b, i, weights, xq, stride, out, n, T);
 }
 
 /// Q4_0 / Q5_0 on AVX-512: the stored weights q are unsigned (w = q − o), so they go to vpdpbusd as they are and the
@@ -134,12 +141,10 @@ INLINE void block_pairs_offset(const uint8_t *b, int64_t bytes, pair_q_fn pair_q
     for (; i + 1 < n / 32; i += 2, b += 2 * bytes) {
         PREFETCH(b, 2 * bytes);
         const __m512i q = pair_q(b, bytes);
-        uint16_t h[2];
-        memcpy(h, b, 2);
-        memcpy(h + 1, b + bytes, 2);
-        uint32_t both;
-        memcpy(&both, h, 4);
-        const __m128 d = _mm_cvtph_ps(_mm_cvtsi32_si128((int)both));   // the two blocks' scales
+        uint16_t h0, h1;
+        memcpy(&h0, b, 2);
+        memcpy(&h1, b + bytes, 2);
+        const __m128 d = _mm_cvtph_ps(_mm_cvtsi32_si128((int)(h0 | (uint32_t)h1 << 16)));   // the two blocks' scales
         for (int t = 0; t < T; t++) {
             const vpg_q8_32 *y = ROW(vpg_q8_32, xq, stride, t);
             const __m512i x = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)y[i].q)),
@@ -151,17 +156,7 @@ INLINE void block_pairs_offset(const uint8_t *b, int64_t bytes, pair_q_fn pair_q
             acc[t] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(dots), acc[t]);
         }
     }
-    for (int t = 0; t < T; t++) {
-        __m256 lo = _mm512_castps512_ps256(acc[t]);
-        const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[t]), 1));
-        if (i < n / 32) {
-            const __m256i w0 = weights(b), a0 = _mm256_sign_epi8(w0, w0);
-            const vpg_q8_32 *y = ROW(vpg_q8_32, xq, stride, t);
-            const __m256i x0 = _mm256_loadu_si256((const __m256i *)y[i].q);
-            lo = _mm256_fmadd_ps(_mm256_set1_ps(vpg_f16(b) * y[i].d), _mm256_cvtepi32_ps(idot32_abs(a0, w0, x0)), lo);
-        }
-        out[t] = vpg_hsum(_mm256_add_ps(lo, hi));
-    }
+    pairs_wide_finish(acc, b, i, weights, xq, stride, out, n, T);
 }
 #define BLOCK_PAIRS block_pairs_wide
 #define OFFSET_PAIRS(b, bytes, pair_q, weights, offset, xq, stride, out, n, T) \

@@ -202,23 +202,25 @@ INLINE void w_step_kq(const w_kq *u, const vpg_q8_256 *const *x, __m512 *acc, co
                        : _mm512_fnmadd_ps(_mm512_mul_ps(u->dmin, _mm512_set1_ps(x[t]->d)), _mm512_cvtepi32_ps(mins[t]), a[t]);
 }
 
-/// P_TOKENS for the four-byte layout: four tokens per pass over the chunk, the rest one at a time.
-#define W_TOKENS_KQ(ACC, T, n, SPLIT)                                                                              \
+/// P_TOKENS for the four-byte layouts: four tokens per pass over the chunk, the rest one at a time.
+/// STEP(u, x, aux, acc, TT) takes TT tokens' activation blocks, offsets (o·Σ x) and accumulators.
+#define W_TOKENS(ACC, T, n, STEP)                                                                                  \
     do {                                                                                                           \
         int t = 0;                                                                                                 \
         for (; t + 3 < T; t += 4)                                                                                  \
             for (int i = 0; i < n; i++) {                                                                          \
-                const vpg_q8_256 *four[4] = {x[t] + i0 + i, x[t + 1] + i0 + i, x[t + 2] + i0 + i, x[t + 3] + i0 + i}; \
-                w_step_kq(&u[i], four, ACC + t, SPLIT, 4);                                                         \
+                __typeof__(x[0]) four[4] = {x[t] + i0 + i, x[t + 1] + i0 + i, x[t + 2] + i0 + i, x[t + 3] + i0 + i}; \
+                const int32_t offsets[4] = {aux[t][i], aux[t + 1][i], aux[t + 2][i], aux[t + 3][i]};               \
+                STEP(&u[i], four, offsets, ACC + t, 4);                                                            \
             }                                                                                                      \
         for (; t < T; t++)                                                                                         \
             for (int i = 0; i < n; i++) {                                                                          \
-                const vpg_q8_256 *one[1] = {x[t] + i0 + i};                                                        \
-                w_step_kq(&u[i], one, ACC + t, SPLIT, 1);                                                          \
+                __typeof__(x[0]) one[1] = {x[t] + i0 + i};                                                         \
+                STEP(&u[i], one, &aux[t][i], ACC + t, 1);                                                          \
             }                                                                                                      \
     } while (0)
-#define W_TOKENS_Q4_K(ACC, T, n, STEP) W_TOKENS_KQ(ACC, T, n, 0)
-#define W_TOKENS_Q6_K(ACC, T, n, STEP) W_TOKENS_KQ(ACC, T, n, 1)
+#define W_STEP_Q4_K(u, x, aux, acc, TT) w_step_kq(u, x, acc, 0, TT)
+#define W_STEP_Q6_K(u, x, aux, acc, TT) w_step_kq(u, x, acc, 1, TT)
 
 // ---- Q4_0 / Q5_0 / Q8_0 in the same four-byte columns: v[c] lane r holds weights 4c..4c+3 of row r's block (its
 // stored, unsigned q); Σ q·x over the block is eight vpdpbusd (two chains of four), o·Σ x and the float step as
@@ -252,21 +254,7 @@ INLINE void w_step_col32(const w_col32 *u, const vpg_q8_32 *const *x, const int3
     }
 }
 
-#define W_TOKENS_COL32(ACC, T, n, STEP)                                                                            \
-    do {                                                                                                           \
-        int t = 0;                                                                                                 \
-        for (; t + 3 < T; t += 4)                                                                                  \
-            for (int i = 0; i < n; i++) {                                                                          \
-                const vpg_q8_32 *four[4] = {x[t] + i0 + i, x[t + 1] + i0 + i, x[t + 2] + i0 + i, x[t + 3] + i0 + i}; \
-                const int32_t offsets[4] = {aux[t][i], aux[t + 1][i], aux[t + 2][i], aux[t + 3][i]};               \
-                w_step_col32(&u[i], four, offsets, ACC + t, 4);                                                    \
-            }                                                                                                      \
-        for (; t < T; t++)                                                                                         \
-            for (int i = 0; i < n; i++) {                                                                          \
-                const vpg_q8_32 *one[1] = {x[t] + i0 + i};                                                         \
-                w_step_col32(&u[i], one, &aux[t][i], ACC + t, 1);                                                  \
-            }                                                                                                      \
-    } while (0)
+#define W_STEP_COL32(u, x, aux, acc, TT) w_step_col32(u, x, aux, acc, TT)
 
 // Chunks as on AVX2 (16 blocks of 32 weights, 2 k-quant blocks), now of sixteen rows each.
 #define W_UNPACK_Q4_0(row, at, u) w_unpack_col32(row, at, vpg_q4_0_q, u)
@@ -275,12 +263,11 @@ INLINE void w_step_col32(const w_col32 *u, const vpg_q8_32 *const *x, const int3
 #define W_UNPACK_Q4_K(row, at, u) w_unpack_q4_k(row, at, u)
 #define W_UNPACK_Q6_K(row, at, u) w_unpack_q6_k(row, at, u)
 #define W_NO_AUX(x, offset) 0
-#define W_UNUSED(u, x, aux, acc) (acc)   /* the W_TOKENS macros step the tokens themselves */
-P_DRIVER(w_panels_q4_0, w_col32, vpg_q8_32, 32, 16, W_UNPACK_Q4_0, p_aux32, W_UNUSED, W_TOKENS_COL32)
-P_DRIVER(w_panels_q5_0, w_col32, vpg_q8_32, 32, 16, W_UNPACK_Q5_0, p_aux32, W_UNUSED, W_TOKENS_COL32)
-P_DRIVER(w_panels_q8_0, w_col32, vpg_q8_32, 32, 16, W_UNPACK_Q8_0, p_aux32, W_UNUSED, W_TOKENS_COL32)
-P_DRIVER(w_panels_q4_k, w_kq, vpg_q8_256, 256, 2, W_UNPACK_Q4_K, W_NO_AUX, W_UNUSED, W_TOKENS_Q4_K)
-P_DRIVER(w_panels_q6_k, w_kq, vpg_q8_256, 256, 2, W_UNPACK_Q6_K, W_NO_AUX, W_UNUSED, W_TOKENS_Q6_K)
+P_DRIVER(w_panels_q4_0, w_col32, vpg_q8_32, 32, 16, W_UNPACK_Q4_0, p_aux32, W_STEP_COL32, W_TOKENS)
+P_DRIVER(w_panels_q5_0, w_col32, vpg_q8_32, 32, 16, W_UNPACK_Q5_0, p_aux32, W_STEP_COL32, W_TOKENS)
+P_DRIVER(w_panels_q8_0, w_col32, vpg_q8_32, 32, 16, W_UNPACK_Q8_0, p_aux32, W_STEP_COL32, W_TOKENS)
+P_DRIVER(w_panels_q4_k, w_kq, vpg_q8_256, 256, 2, W_UNPACK_Q4_K, W_NO_AUX, W_STEP_Q4_K, W_TOKENS)
+P_DRIVER(w_panels_q6_k, w_kq, vpg_q8_256, 256, 2, W_UNPACK_Q6_K, W_NO_AUX, W_STEP_Q6_K, W_TOKENS)
 
 #define W_ENTRY(NAME, DRIVER, BYTES, OFFSET)                                                                       \
     AVX2 void NAME(const void *rows, int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens, float *y,  \

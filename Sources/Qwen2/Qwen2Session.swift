@@ -213,8 +213,9 @@ public final class Qwen2Session {
             project(layer.ffnGate, .gate, l, xb, gate, n, generationStep)
             project(layer.ffnUp, .up, l, xb, up, n, generationStep)
             // A prompt's rows split over the threads: alone, this element-wise step would leave the other cores idle.
-            parallelFor(parts: min(n, threads), threads: threads) { p in
-                let t0 = n * p / min(n, threads), t1 = n * (p + 1) / min(n, threads)
+            let parts = min(n, threads)
+            parallelFor(parts: parts, threads: threads) { p in
+                let t0 = n * p / parts, t1 = n * (p + 1) / parts
                 Ops.swiglu(gate + t0 * ff, up + t0 * ff, count: (t1 - t0) * ff)
             }
             project(layer.ffnDown, .down, l, gate, xb, n, generationStep)
