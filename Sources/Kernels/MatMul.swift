@@ -4,9 +4,11 @@ import Quants
 
 /// `out = input · Wᵀ`. Two ways, chosen by weight type, batch size and kernel path (`plan`):
 /// - integer: the activation rows are quantized to 8 bits (llama.cpp's scheme) and each quantized weight block is
-///   unpacked once and dotted with up to `VPG_DOTQ_MAX_ROWS` of them in integers. Generation steps of up to
-///   `integerMaxTokens` sequences; prompts of up to `fusedMaxTokens` tokens; longer prompts where the type has
-///   panel kernels on the path (eight or sixteen weight rows at a time). With `exactActivations`
+///   unpacked once and dotted with up to `VPG_DOTQ_MAX_ROWS` of them in integers (the row kernels), or unpacked
+///   once into a panel for every token (the panel kernels: eight or sixteen weight rows at a time, where the type
+///   has them on the path). Generation steps of up to `generationRowsMaxTokens` sequences and prompts of up to
+///   `fusedMaxTokens` tokens take the row kernels; larger ones the panel kernels, or, for a type without them, the
+///   row kernels up to `integerMaxTokens` sequences. With `exactActivations`
 ///   (`VPGEA_ACTIVATIONS=f32`) a few tokens take the f32 fused kernels instead. SIMD is chosen at run time;
 ///   `VPGEA_KERNELS=generic|avx2|avxvnni|avx512` forces a path;
 /// - f32: panels of rows dequantized to f32 and OpenBLAS sgemm, exact math (single-threaded BLAS; our threads split
@@ -22,10 +24,12 @@ public final class MatMul: @unchecked Sendable {
     static let fusedMaxTokens = 4
     /// In a generation step, up to this many sequences' new tokens use the integer kernels, as one sequence's
     /// generation does: each weight block is unpacked once for several tokens, with no f32 panel and no sgemm
-    /// packing.
-    /// (0.5B, 2 threads, aggregate: b8 28.7 → 89.8 t/s, b16 56.1 → 95.4, b32 79.0 → 93.3; at 48 sequences,
-    /// 1 thread, sgemm was ahead: its throughput grows with the batch, these kernels' stays flat.)
+    /// packing. Past this many, sgemm's throughput, which grows with the batch, overtakes the row kernels'.
     static let integerMaxTokens = 32
+    /// A generation step of more sequences than this takes the panel kernels where the weight type has them: past a
+    /// few tokens, unpacking each weight block once into a panel for every token beats the row kernels (whose
+    /// throughput stops growing with the batch); Benchmarks/README.md has the measurement.
+    static let generationRowsMaxTokens = 8
     var panels: [UnsafeMutablePointer<Float>] = []   // [threads][panelRows, maxCols] f32
     private var panelCapacity = 0
     var accumulators: [UnsafeMutablePointer<Float>] = []   // [threads][accumulatorCapacity] f32 (transposed products)
@@ -120,8 +124,8 @@ public final class MatMul: @unchecked Sendable {
         let t = Int32(type.rawValue)
         if !exactActivations, takesIntegerKernels(type, tokens: tokens, generationStep: generationStep, path: path),
            vpg_dotq_rows_kernel(t, path.rawValue) != nil {
-            let panels = tokens > (generationStep ? integerMaxTokens : fusedMaxTokens)
-                && vpg_matmul_panels_kernel(t, path.rawValue) != nil
+            let panels = tokens > (generationStep ? generationRowsMaxTokens : fusedMaxTokens)
+                && type != .q8_0 && vpg_matmul_panels_kernel(t, path.rawValue) != nil
             return panels ? .integerPanels : .integerRows
         }
         return tokens <= fusedMaxTokens && vpg_dot_kernel(t, path.rawValue) != nil ? .f32Dots : .dequantizedSgemm

@@ -36,7 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (0: any free port, printed at start).")
     var port = 8080
 
-    @Option(name: [.customLong("parallel"), .customLong("np", withSingleDash: true)], help: "Requests decoded together at most (slots).")
+    @Option(name: [.customLong("parallel"), .customLong("np", withSingleDash: true)], help: "Requests decoded together at most (slots). Up to 8, a greedy request gets the text it gets alone; past 8, steps of more sequences take faster kernels that round differently.")
     var parallel = 4
 
     @Option(name: [.customShort("c"), .customLong("ctx-size")], help: "Context of each slot in tokens (prompt + answer).")

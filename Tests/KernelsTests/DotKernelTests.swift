@@ -284,8 +284,8 @@ import Testing
 }
 
 /// The one decision of how a product runs (MatMul.plan), on every path: f32 weights take sgemm; the types with
-/// integer kernels take them for generation steps of up to 32 sequences and prompts of up to 4 tokens, and the
-/// panel kernels beyond (not Q8_0: its prompts take the exact path, its VNNI panels unused); exact activations take the
+/// integer kernels take their row kernels for generation steps of up to 8 sequences and prompts of up to 4 tokens,
+/// and the panel kernels beyond (not Q8_0: its prompts take the exact path, its VNNI panels unused); exact activations take the
 /// fused f32 dots up to 4 tokens and the dequantized panels beyond; types without kernels the dequantized panels.
 @Suite struct ProductPlanTests {
     @Test(arguments: KernelPath.allCases)
@@ -296,11 +296,13 @@ import Testing
         #expect(plan(.f32, 1) == .f32Sgemm && plan(.f32, 512, exact: true) == .f32Sgemm)
         for type in [GGMLType.q4_0, .q5_0, .q4_K, .q6_K] {
             #expect(plan(type, 1, generation: true) == .integerRows)
-            #expect(plan(type, 32, generation: true) == .integerRows && plan(type, 33, generation: true) == .integerPanels)
+            #expect(plan(type, 8, generation: true) == .integerRows && plan(type, 9, generation: true) == .integerPanels)
+            #expect(plan(type, 32, generation: true) == .integerPanels && plan(type, 33, generation: true) == .integerPanels)
             #expect(plan(type, 4) == .integerRows && plan(type, 5) == .integerPanels && plan(type, 512) == .integerPanels)
             #expect(plan(type, 4, exact: true) == .f32Dots && plan(type, 5, exact: true) == .dequantizedSgemm)
         }
         #expect(plan(.q8_0, 1, generation: true) == .integerRows && plan(.q8_0, 16, generation: true) == .integerRows)
+        #expect(plan(.q8_0, 32, generation: true) == .integerRows)
         // Q8_0 prompts beyond the few-token rows take sgemm on every path, its VNNI panels too (MatMul.takesIntegerKernels).
         #expect(plan(.q8_0, 4) == .integerRows && plan(.q8_0, 5) == .dequantizedSgemm && plan(.q8_0, 512) == .dequantizedSgemm)
         #expect(plan(.q8_0, 33, generation: true) == .dequantizedSgemm)
