@@ -95,6 +95,9 @@ struct VPGEACommand: ParsableCommand {
     @Option(help: "β: weight of the posterior policy-gradient term (0, the default: off; under Adam even a small β moves the adapter at the full learning rate in steps with nothing distilled).")
     var beta: Float = 0
 
+    @Option(name: .customLong("stop-after"), help: "Stop after this step as Ctrl-C would (checkpoint and adapter written), the learning-rate schedule still that of --steps: a long run in pieces (continue with --resume), each piece's adapter evaluated on its own.")
+    var stopAfter: Int?
+
     @Option(help: "JSONL log of every step (default: OUT.log.jsonl).")
     var log: String?
 
@@ -159,7 +162,7 @@ struct VPGEACommand: ParsableCommand {
         encoder.outputFormatting = .sortedKeys
         var stopped = false
         while !trainer.finished {
-            stopped = try job.anyRank(Interrupt.requested)
+            stopped = try job.anyRank(Interrupt.requested) || stopAfter.map { trainer.state.step >= $0 } == true
             if stopped { break }
             let terminal = isatty(STDERR_FILENO) != 0
             let r = try trainer.step { done, active in
