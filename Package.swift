@@ -52,10 +52,11 @@ let package = Package(
         .target(name: "Engine", dependencies: ["Qwen2", "Kernels", "Tokenizers", "ChatTemplate", "Sampling", "GGUF"],
                 swiftSettings: optimizedInDebug),
         // LoRA training: backward passes through the frozen quantized model, optimiser, checkpoints, adapter files.
-        .target(name: "Training", dependencies: ["Qwen2", "Kernels", "GGUF", "Quants", "Sampling", "Engine", "ChatTemplate"], swiftSettings: optimizedInDebug),
+        .target(name: "LoRA", dependencies: ["Qwen2", "Kernels", "GGUF", "Quants"], swiftSettings: optimizedInDebug),
+        .target(name: "Training", dependencies: ["LoRA", "Qwen2", "Kernels", "GGUF", "Quants", "Sampling", "Engine", "ChatTemplate"], swiftSettings: optimizedInDebug),
         // VPG-EA: problems, answer checking, dual-stream rollouts, cross-view filter, distillation, evaluation.
         // Its benchmark data (GSM8K, MATH-500, AIME24) ships as a resource, and METHOD.md describes the method.
-        .target(name: "VPGEA", dependencies: ["Training", "Engine", "Qwen2", "Sampling", "ChatTemplate", "Tokenizers"],
+        .target(name: "VPGEA", dependencies: ["Training", "LoRA", "Engine", "Qwen2", "Sampling", "ChatTemplate", "Tokenizers"],
                 exclude: ["METHOD.md"], resources: [.copy("Data")], swiftSettings: optimizedInDebug),
         // Data-parallel training over Open MPI, which is opened at run time (Debian: openmpi-bin): without mpirun
         // the same binaries run alone and need no MPI.
@@ -63,7 +64,7 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["CDistributed", "Training"], swiftSettings: optimizedInDebug),
         // Serving: continuous batching over one multi-sequence session (an engine thread that owns the model),
         // OpenAI's request and response types, and the reasoning split. No HTTP here (vpgea-serve has it).
-        .target(name: "Serving", dependencies: ["Engine", "Qwen2", "Kernels", "Sampling", "Tokenizers", "ChatTemplate", "Training"],
+        .target(name: "Serving", dependencies: ["Engine", "Qwen2", "Kernels", "Sampling", "Tokenizers", "ChatTemplate", "LoRA"],
                 swiftSettings: optimizedInDebug),
         // Samplers and logit processors.
         .target(name: "Sampling", swiftSettings: optimizedInDebug),
@@ -90,7 +91,7 @@ let package = Package(
         ]),
 
         .executableTarget(name: "vpgea-logits", dependencies: [
-            "Engine", "Kernels", "Qwen2", "Training", "GGUF", "ModelStore", "ConsoleUI",
+            "Engine", "Kernels", "Qwen2", "LoRA", "GGUF", "ModelStore", "ConsoleUI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -99,27 +100,27 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vpgea-run", dependencies: [
-            "Engine", "Kernels", "Qwen2", "Sampling", "Training", "ChatTemplate", "Tokenizers", "ModelStore", "ConsoleUI",
+            "Engine", "Kernels", "Qwen2", "Sampling", "LoRA", "ChatTemplate", "Tokenizers", "ModelStore", "ConsoleUI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .executableTarget(name: "vpgea-bench", dependencies: [
-            "Engine", "Kernels", "Qwen2", "Training", "ModelStore", "ConsoleUI",
+            "Engine", "Kernels", "Qwen2", "Training", "LoRA", "ModelStore", "ConsoleUI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .executableTarget(name: "vpgea-train", dependencies: [
-            "Training", "VPGEA", "Distributed", "Engine", "Qwen2", "ModelStore", "ConsoleUI", "GGUF", "Quants",
+            "Training", "LoRA", "VPGEA", "Distributed", "Engine", "Qwen2", "ModelStore", "ConsoleUI", "GGUF", "Quants",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .executableTarget(name: "vpgea-eval", dependencies: [
-            "VPGEA", "Training", "Engine", "Qwen2", "ModelStore", "ConsoleUI",
+            "VPGEA", "LoRA", "Engine", "Qwen2", "ModelStore", "ConsoleUI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .executableTarget(name: "vpgea-serve", dependencies: [
-            "Serving", "Engine", "Training", "ModelStore", "ConsoleUI",
+            "Serving", "Engine", "LoRA", "ModelStore", "ConsoleUI",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], resources: [.copy("chat.html")]),
@@ -153,12 +154,12 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Quants", "CKernels"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Sampling", "Qwen2", "ChatTemplate", "TestSupport", "ModelStore"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Qwen2", "Kernels", "GGUF", "TestSupport",
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "LoRA", "Qwen2", "Kernels", "GGUF", "TestSupport",
                                                           .product(name: "ZIPFoundation", package: "ZIPFoundation")],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "VPGEATests", dependencies: ["VPGEA", "Training", "Engine", "Qwen2", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Qwen2", "Training"]),
-        .testTarget(name: "ServingTests", dependencies: ["Serving", "Engine", "Sampling", "Qwen2", "TestSupport"]),
+        .testTarget(name: "VPGEATests", dependencies: ["VPGEA", "Training", "LoRA", "Engine", "Qwen2", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Qwen2", "Training", "LoRA"]),
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "Engine", "Sampling", "Qwen2", "LoRA", "TestSupport"]),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels", "CKernelsEmulated", "Quants"]),
     ]
 )

@@ -42,10 +42,10 @@ public final class Qwen2Session {
     private let rowStarts: UnsafeMutablePointer<Int32>  // [maxBatch] cache row where each row's sequence starts
     private let scores: UnsafeMutablePointer<Float>     // [threads, heads / kvHeads, contextSize] attention scratch
     private var logits: [Float] = []                    // [rows, vocab], grown on demand
-    private var loraScratch: [Float] = []               // [maxBatch, rank] adapter branch, grown on demand
+    private var adapterScratch: [Float] = []            // [maxBatch, scratchPerRow] adapter branch, grown on demand
 
-    /// A LoRA adapter applied on the fly (not merged); it may change between calls (training updates it).
-    public var adapter: LoRAAdapter?
+    /// An adapter (LoRA) applied on the fly, not merged; it may change between calls (training updates it).
+    public var adapter: (any ProjectionAdapter)?
 
     /// `kernelPath` forces an instruction-set path for the generation kernels (tests use it); nil picks the best.
     /// `exactActivations` keeps every product's activations in f32 (nil: `VPGEA_ACTIVATIONS=f32` decides).
@@ -168,11 +168,10 @@ public final class Qwen2Session {
     private func project(_ w: WeightMatrix, _ target: LoRATarget, _ layer: Int, _ input: UnsafeMutablePointer<Float>,
                          _ output: UnsafeMutablePointer<Float>, _ n: Int, _ generationStep: Bool) {
         matmul.multiply(w, input, output, n: n, generationStep: generationStep)
-        guard let adapter, let slot = adapter.slot(layer: layer, target) else { return }
-        let need = n * adapter.config.rank
-        if loraScratch.count < need { loraScratch = [Float](repeating: 0, count: need) }
-        loraScratch.withUnsafeMutableBufferPointer {
-            adapter.apply(slot, x: input, y: output, ldY: w.rows, n: n, scratch: $0.baseAddress!)
+        guard let adapter, let perRow = adapter.scratchPerRow(layer: layer, target) else { return }
+        if adapterScratch.count < n * perRow { adapterScratch = [Float](repeating: 0, count: n * perRow) }
+        adapterScratch.withUnsafeMutableBufferPointer {
+            adapter.addBranch(layer: layer, target, x: input, y: output, ldY: w.rows, n: n, scratch: $0.baseAddress!)
         }
     }
 

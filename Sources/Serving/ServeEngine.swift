@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Kernels
+import LoRA
 import Qwen2
 import Sampling
 import Synchronization

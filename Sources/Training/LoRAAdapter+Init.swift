@@ -1,3 +1,4 @@
+import LoRA
 import Qwen2
 import Sampling
 

@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import LoRA
 import Qwen2
 
 /// Loss and LoRA gradients of a Qwen2 model on one sequence: the base weights stay frozen and quantized, only

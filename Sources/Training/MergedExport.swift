@@ -1,5 +1,6 @@
 import Foundation
 import GGUF
+import LoRA
 import Quants
 import Qwen2
 

@@ -1,6 +1,7 @@
 import ChatTemplate
 import Engine
 import Foundation
+import LoRA
 
 /// One training sequence: its tokens and which of them are trained (the completion).
 public struct SFTExample: Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import LoRA
 import Qwen2
 
 /// Training throughput in `vpgea-bench`'s terms: tokens/s of whole LoRA steps (forward, backward, AdamW) on

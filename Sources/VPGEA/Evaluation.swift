@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import LoRA
 import Qwen2
 import Sampling
 

@@ -3,6 +3,7 @@ import ConsoleUI
 import Engine
 import Foundation
 import Kernels
+import LoRA
 import ModelStore
 import Qwen2
 import Training

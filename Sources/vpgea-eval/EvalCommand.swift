@@ -2,9 +2,9 @@ import ArgumentParser
 import ConsoleUI
 import Engine
 import Foundation
+import LoRA
 import ModelStore
 import Qwen2
-import Training
 import VPGEA
 
 @main

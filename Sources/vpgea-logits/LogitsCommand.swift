@@ -4,9 +4,9 @@ import Engine
 import Foundation
 import Kernels
 import GGUF
+import LoRA
 import ModelStore
 import Qwen2
-import Training
 
 @main
 struct LogitsCommand: ParsableCommand {

@@ -4,10 +4,10 @@ import ConsoleUI
 import Engine
 import Foundation
 import Kernels
+import LoRA
 import ModelStore
 import Qwen2
 import Sampling
-import Training
 
 @main
 struct RunCommand: ParsableCommand {

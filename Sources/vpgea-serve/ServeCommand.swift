@@ -3,10 +3,10 @@ import ConsoleUI
 import Engine
 import Foundation
 import Hummingbird
+import LoRA
 import ModelStore
 import Qwen2
 import Serving
-import Training
 
 @main
 struct ServeCommand: AsyncParsableCommand {

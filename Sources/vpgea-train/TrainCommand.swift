@@ -4,6 +4,7 @@ import Distributed
 import Engine
 import Foundation
 import GGUF
+import LoRA
 import ModelStore
 import Quants
 import Qwen2

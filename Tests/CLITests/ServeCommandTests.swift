@@ -1,4 +1,5 @@
 import Foundation
+import LoRA
 import Qwen2
 import TestSupport
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import LoRA
 import Qwen2
 import Testing
 import TestSupport

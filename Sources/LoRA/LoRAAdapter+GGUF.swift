@@ -3,12 +3,6 @@ import GGUF
 import Quants
 import Qwen2
 
-/// Why an adapter file could not be used.
-public struct AdapterError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
 /// llama.cpp's LoRA adapter GGUF: `general.type = adapter`, `adapter.type = lora`, `adapter.lora.alpha`, and
 /// per adapted weight `blk.N.<name>.weight.lora_a` (ggml dims `[in, rank]`, i.e. row-major A `[rank, in]`) and
 /// `.lora_b` (dims `[rank, out]`, row-major B `[out, rank]`). llama.cpp scales by alpha/rank, so an rsLoRA
