@@ -1,4 +1,6 @@
 import Foundation
+import LoRA
+import Qwen2
 import TestSupport
 import Testing
 
@@ -52,5 +54,41 @@ import Testing
         #expect(!run.stdout.isEmpty)
         let bad = try CommandLineTests.run("vpgea-run", [model, "--lora", data.path, "-p", "hi"])
         #expect(bad.status != 0 && bad.stderr.hasPrefix("error: "), "\(bad.stderr)")
+    }
+
+    /// `vpgea-train vpgea` run in pieces (`--stop-after`, then `--resume`) writes the adapter of one whole run, bit for
+    /// bit, and its log has one line per step: a long experiment can be split across sessions.
+    @Test func vpgeaInPiecesEqualsOneRun() throws {
+        let model = try TestSupport.testModelPath()
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("easy.jsonl").path
+        try """
+            {"question": "What is 2+3?", "answer": "2+3=5\\n#### 5"}
+            {"question": "What is 3*3?", "answer": "3*3=9\\n#### 9"}
+
+            """.write(toFile: data, atomically: true, encoding: .utf8)
+        func args(_ out: String) -> [String] {
+            ["vpgea", "--model", model, "--data", data, "--steps", "2", "--problems-per-step", "1", "--group-size", "2",
+             "--max-tokens", "96", "--lr", "1e-3", "--warmup", "0", "--rank", "4", "--checkpoint-every", "0", "--out", out,
+             "--length-gate", "off"]
+        }
+        let whole = dir.appendingPathComponent("whole.gguf").path, pieces = dir.appendingPathComponent("pieces.gguf").path
+        let w = try CommandLineTests.run("vpgea-train", args(whole))
+        #expect(w.status == 0, "\(w.stderr)")
+        let first = try CommandLineTests.run("vpgea-train", args(pieces) + ["--stop-after", "1"])
+        #expect(first.status == 0 && first.stderr.contains("stopped at step 1"), "\(first.stderr)")
+        let lines = { (path: String) in try String(contentsOfFile: path + ".log.jsonl", encoding: .utf8).split(separator: "\n").count }
+        #expect(try lines(pieces) == 1)
+        let rest = try CommandLineTests.run("vpgea-train", args(pieces) + ["--resume"])
+        #expect(rest.status == 0, "\(rest.stderr)")
+        #expect(try lines(pieces) == 2 && lines(whole) == 2)
+        let config = try Qwen2Model(path: model).config
+        let a = try LoRAAdapter.loadGGUF(path: whole, model: config), b = try LoRAAdapter.loadGGUF(path: pieces, model: config)
+        let differing = (0..<a.count).filter { a.parameters[$0].bitPattern != b.parameters[$0].bitPattern }.count
+        #expect(differing == 0, "\(differing) of \(a.count) adapter values differ")
+        // B starts at zero: a value off zero there means the steps moved the adapter (the equality is not trivial).
+        let moved = a.slots.contains { s in (0..<s.outFeatures * a.config.rank).contains { a.parameters[s.bOffset + $0] != 0 } }
+        #expect(moved, "the run trained nothing")
     }
 }
