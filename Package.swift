@@ -125,11 +125,12 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], resources: [.copy("chat.html")]),
 
-        // Developer tool: a random-weight GGUF with a real model's shapes (7B speed and memory).
+        // Re-quantizes a GGUF model to another weight type (llama-quantize's rules).
         .executableTarget(name: "vpgea-quantize", dependencies: [
             "GGUF", "Quants", "ModelStore", "ConsoleUI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Developer tool: a random-weight GGUF with a real model's shapes (7B speed and memory).
         .executableTarget(name: "make-shaped-model", dependencies: ["GGUF", "Quants", "Sampling"],
                           path: "Tools/make-shaped-model", swiftSettings: optimizedInDebug),
 

@@ -95,11 +95,13 @@ vpg_dotq_rows_fn vpg_dotq_rows_kernel(int ggml_type, int path);
 void vpg_matmul_rows_q(vpg_dotq_rows_fn dot, const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
                        int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols);
 
-/// Prompts on Q4_0 / Q5_0 / Q4_K / Q6_K: y[t * ldy + r - r0] = Σ_blocks d_r·d_t·(Σ q·x − o·Σ x) for r in [r0, r1),
-/// t < tokens (Q4_0/Q5_0: q the unsigned stored weights, o = 8 or 16; the k-quants take their sub-block scales and
-/// mins likewise), one fma per block (k-quants: per 64 weights) in block order; eight weight rows (sixteen on
-/// AVX-512) go through each vector step together. Not the rounding of vpg_dotq_kernel (one float step per block, not
-/// per 8 lanes).
+/// Products of many tokens (prompts; generation steps of many sequences) on Q4_0 / Q5_0 / Q4_K / Q6_K, and Q8_0 on
+/// the VNNI paths (unused for now: MatMul.takesIntegerKernels):
+/// y[t * ldy + r - r0] = Σ_blocks d_r·d_t·(Σ q·x − o·Σ x) for r in [r0, r1), t < tokens (Q4_0/Q5_0: q the unsigned
+/// stored weights, o = 8 or 16; the k-quants take their sub-block scales and mins likewise), one fma per block
+/// (k-quants: per 64 weights) in block order; eight weight rows (sixteen on AVX-512) go through each vector step
+/// together. Not the rounding of vpg_dotq_kernel (one float step per block, not per 8 lanes), so a sequence's logits
+/// in a large generation step differ in the last bits from its logits alone.
 typedef void (*vpg_matmul_panels_fn)(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
                                      int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols);
 
