@@ -134,7 +134,7 @@ let package = Package(
         .executableTarget(name: "make-shaped-model", dependencies: ["GGUF", "Quants", "Sampling"],
                           path: "Tools/make-shaped-model", swiftSettings: optimizedInDebug),
 
-        .target(name: "TestSupport", dependencies: ["GGUF", "ModelStore"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["GGUF", "ModelStore", "Sampling"], path: "Tests/TestSupport"),
         // Test-only: the SIMD kernels of every x86 path built again through SIMDe's plain-C emulation (Debian:
         // libsimde-dev), so that each path is checked against the generic twins on any x86-64 CPU.
         .target(name: "CKernelsEmulated", dependencies: ["CKernels"], path: "Tests/CKernelsEmulated",
@@ -153,7 +153,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "Qwen2Tests", dependencies: ["Qwen2", "Engine", "Tokenizers", "ModelStore", "TestSupport", "CKernels"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Quants", "CKernels"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Quants", "CKernels", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Sampling", "Qwen2", "ChatTemplate", "TestSupport", "ModelStore"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "LoRA", "Qwen2", "Kernels", "GGUF", "TestSupport",
                                                           .product(name: "ZIPFoundation", package: "ZIPFoundation")],
@@ -161,6 +161,6 @@ let package = Package(
         .testTarget(name: "VPGEATests", dependencies: ["VPGEA", "Training", "LoRA", "Engine", "Qwen2", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Qwen2", "Training", "LoRA"]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", "Engine", "Sampling", "Qwen2", "LoRA", "TestSupport"]),
-        .testTarget(name: "CKernelsTests", dependencies: ["CKernels", "CKernelsEmulated", "Quants"]),
+        .testTarget(name: "CKernelsTests", dependencies: ["CKernels", "CKernelsEmulated", "Quants", "TestSupport"]),
     ]
 )

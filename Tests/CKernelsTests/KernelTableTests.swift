@@ -2,6 +2,7 @@ import CKernels
 import CKernelsEmulated
 import Foundation
 import Testing
+import TestSupport
 
 /// Every entry of every x86 path's kernel table, run on the same seeded inputs as the generic table's entry. Each
 /// path is run twice where the CPU has it (native and through SIMDe) and once, emulated, where it lacks it, so that
@@ -22,12 +23,8 @@ import Testing
     }()
     nonisolated(unsafe) static let generic = vpg_kernels(Int32(VPG_PATH_GENERIC.rawValue))!
 
-    static let seed: UInt64 = {
-        let seed = ProcessInfo.processInfo.environment["VPGEA_TEST_SEED"].flatMap { UInt64($0) }
-            ?? UInt64.random(in: 0...UInt64(UInt32.max))
-        print("KernelTableTests: VPGEA_TEST_SEED=\(seed)")
-        return seed
-    }()
+    /// The run's seed (TestRandom's, so one VPGEA_TEST_SEED replays every random test).
+    static var seed: UInt64 { TestRandom.seed }
 
     /// ggml types with rows: (number, bytes per block, elements per block, offsets of its f16 scales).
     static let types: [(type: Int, bytes: Int, elements: Int, scales: [Int])] = [

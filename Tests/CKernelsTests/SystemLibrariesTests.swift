@@ -1,11 +1,12 @@
 import CKernels
 import Testing
+import TestSupport
 
 /// The system libraries are wired in: OpenBLAS sgemm and an OpenMP kernel agree with plain Double loops.
-@Suite struct SystemLibrariesTests {
+@Suite(.seededRandom) struct SystemLibrariesTests {
     @Test func openBLASSgemmMatchesNaiveProduct() {
         let m = 7, n = 5, k = 33
-        var rng = SystemRandomNumberGenerator()
+        var rng = TestRandom()
         let a = (0..<m * k).map { _ in Float.random(in: -1...1, using: &rng) }  // [m, k]
         let b = (0..<k * n).map { _ in Float.random(in: -1...1, using: &rng) }  // [k, n]
         var c = [Float](repeating: 0, count: m * n)                               // [m, n]
@@ -34,7 +35,7 @@ import Testing
     @Test func openMPMatvecMatchesNaiveProduct() {
         #expect(vpg_omp_max_threads() >= 1)
         let rows = 101, cols = 67
-        var rng = SystemRandomNumberGenerator()
+        var rng = TestRandom()
         let a = (0..<rows * cols).map { _ in Float.random(in: -1...1, using: &rng) }  // [rows, cols]
         let x = (0..<cols).map { _ in Float.random(in: -1...1, using: &rng) }         // [cols]
         var y = [Float](repeating: .nan, count: rows)                                  // [rows]

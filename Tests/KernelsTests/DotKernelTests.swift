@@ -3,10 +3,11 @@ import Foundation
 import Kernels
 import Quants
 import Testing
+import TestSupport
 
 /// Every fused dot kernel on every path this CPU supports, against the scalar dequantization (the reference
 /// twin) and a Double dot product; odd block counts included.
-@Suite struct DotKernelTests {
+@Suite(.seededRandom) struct DotKernelTests {
     static let weightTypes: [GGMLType] = [.q4_0, .q5_0, .q8_0, .q4_K, .q6_K]
     static let types: [GGMLType] = [.f16] + weightTypes   // f16: the KV cache's keys (no 8-bit-activation kernel)
     static let paths: [Int32] = KernelPath.allCases.filter(\.isSupported).map(\.rawValue)
@@ -14,8 +15,8 @@ import Testing
     /// Random blocks with small finite scales (random bytes elsewhere are all valid quants).
     static func randomRow(_ type: GGMLType, blocks: Int) -> [UInt8] {
         let f = type.format
-        if type == .f16 { return (0..<blocks).flatMap { _ in let h = floatToHalf(Float.random(in: -1...1)); return [UInt8(h & 0xFF), UInt8(h >> 8)] } }
-        var bytes = (0..<(blocks * f.bytesPerBlock)).map { _ in UInt8.random(in: 0...255) }
+        if type == .f16 { return (0..<blocks).flatMap { _ in let h = floatToHalf(TestRandom.float(in: -1...1)); return [UInt8(h & 0xFF), UInt8(h >> 8)] } }
+        var bytes = (0..<(blocks * f.bytesPerBlock)).map { _ in TestRandom.byte() }
         let scaleOffsets: [Int] = switch type {
         case .q6_K: [208]
         case .q4_K: [0, 2]
@@ -23,7 +24,7 @@ import Testing
         }
         for b in 0..<blocks {
             for o in scaleOffsets {
-                let h = floatToHalf(Float.random(in: -0.05...0.05))
+                let h = floatToHalf(TestRandom.float(in: -0.05...0.05))
                 bytes[b * f.bytesPerBlock + o] = UInt8(h & 0xFF)
                 bytes[b * f.bytesPerBlock + o + 1] = UInt8(h >> 8)
             }
@@ -38,7 +39,7 @@ import Testing
         let n = type == .f16 ? blocks * 37 : blocks * type.format.blockSize
         for _ in 0..<20 {
             let row = Self.randomRow(type, blocks: type == .f16 ? n : blocks)
-            let x = (0..<n).map { _ in Float.random(in: -2...2) }
+            let x = (0..<n).map { _ in TestRandom.float(in: -2...2) }
             let w = try Dequantize.row(type, bytes: row, count: n)
             let want = zip(w, x).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
             let scale = zip(w, x).reduce(0.0) { $0 + abs(Double($1.0) * Double($1.1)) } + 1e-6
@@ -59,7 +60,7 @@ import Testing
 
 /// The 8-bit-activation kernels: activation quantization within half a step, and every kernel on every path
 /// against a Double dot of the dequantized weights with the dequantized activations.
-@Suite struct IntegerDotKernelTests {
+@Suite(.seededRandom) struct IntegerDotKernelTests {
     static func quantize(_ x: [Float], block: Int, path: Int32 = 0) -> (bytes: [UInt8], values: [Double]) {
         let n = x.count
         if block == 32 {
@@ -81,7 +82,7 @@ import Testing
 
     @Test(arguments: [32, 256])
     func activationQuantizationIsWithinHalfAStep(_ block: Int) {
-        let x = (0..<(block * 3)).map { _ in Float.random(in: -4...4) }
+        let x = (0..<(block * 3)).map { _ in TestRandom.float(in: -4...4) }
         let (_, values) = Self.quantize(x, block: block)
         for b in 0..<3 {
             let d = Double(x[(b * block)..<((b + 1) * block)].map(abs).max()!) / 127
@@ -93,7 +94,7 @@ import Testing
     /// (checked on values that land exactly on .5, and on an all-zero block).
     @Test(arguments: [32, 256])
     func activationQuantizationIsTheSameOnEveryPath(_ block: Int) {
-        var x = (0..<(block * 3)).map { _ in Float.random(in: -4...4) }
+        var x = (0..<(block * 3)).map { _ in TestRandom.float(in: -4...4) }
         for i in 0..<block { x[i] = Float(i % 16) - 7.5 }
         x[0] = 127   // d = 1: the others sit exactly halfway between two integers
         for i in block..<(2 * block) { x[i] = 0 }
@@ -117,7 +118,7 @@ import Testing
         #expect(block == 32 || block == 256)
         for _ in 0..<20 {
             let row = DotKernelTests.randomRow(type, blocks: blocks)
-            let x = (0..<n).map { _ in Float.random(in: -2...2) }
+            let x = (0..<n).map { _ in TestRandom.float(in: -2...2) }
             let (xq, xValues) = Self.quantize(x, block: block)
             let w = try Dequantize.row(type, bytes: row, count: n)
             let want = zip(w, xValues).reduce(0.0) { $0 + Double($1.0) * $1.1 }
@@ -134,7 +135,7 @@ import Testing
 /// The several-row integer kernels (batched generation, prompts): per activation row, bit-identical to the one-row
 /// kernel of the same path, for 1…VPG_DOTQ_MAX_ROWS rows and odd block counts; and the row driver over token
 /// counts that are not multiples of the row tile.
-@Suite struct SeveralRowDotKernelTests {
+@Suite(.seededRandom) struct SeveralRowDotKernelTests {
     @Test(arguments: DotKernelTests.weightTypes, [1, 3, 9])
     func eachRowMatchesTheOneRowKernelBitForBit(_ type: GGMLType, _ blocks: Int) throws {
         let n = blocks * type.format.blockSize
@@ -142,7 +143,7 @@ import Testing
         let most = Int(VPG_DOTQ_MAX_ROWS)
         for _ in 0..<4 {
             let row = DotKernelTests.randomRow(type, blocks: blocks)
-            let activations = (0..<most).map { _ in IntegerDotKernelTests.quantize((0..<n).map { _ in Float.random(in: -2...2) }, block: block).bytes }
+            let activations = (0..<most).map { _ in IntegerDotKernelTests.quantize((0..<n).map { _ in TestRandom.float(in: -2...2) }, block: block).bytes }
             let stride = activations[0].count
             let packed = activations.flatMap { $0 }
             for path in DotKernelTests.paths {
@@ -166,7 +167,7 @@ import Testing
     func driverFillsEveryTokenAndRow(_ tokens: Int) throws {
         let type = GGMLType.q4_K, rows = 5, n = 512
         let matrix = (0..<rows).map { _ in DotKernelTests.randomRow(type, blocks: 2) }
-        let activations = (0..<tokens).map { _ in IntegerDotKernelTests.quantize((0..<n).map { _ in Float.random(in: -2...2) }, block: 256).bytes }
+        let activations = (0..<tokens).map { _ in IntegerDotKernelTests.quantize((0..<n).map { _ in TestRandom.float(in: -2...2) }, block: 256).bytes }
         let stride = activations[0].count, rowBytes = matrix[0].count
         let path = DotKernelTests.paths.last!
         let one = try #require(vpg_dotq_kernel(Int32(type.rawValue), path))
@@ -195,7 +196,7 @@ import Testing
 
 /// The C row dequantizers on every path, bit for bit against the scalar reference (itself bit-identical to
 /// gguf-py), including odd block counts; F16 over every bit pattern.
-@Suite struct DequantKernelTests {
+@Suite(.seededRandom) struct DequantKernelTests {
     @Test(arguments: DotKernelTests.weightTypes, [1, 3, 7])
     func rowsMatchTheReferenceBitForBit(_ type: GGMLType, _ blocks: Int) throws {
         let n = blocks * type.format.blockSize
@@ -229,7 +230,7 @@ import Testing
 /// The prompt kernels (eight weight rows per vector step): every path gives the same bits, and the plain twin's
 /// sums equal a Double product of the dequantized weights and activations to f32 rounding; odd row ranges (not
 /// multiples of 8, starting inside a panel), token counts off the tile and block counts off the chunk.
-@Suite struct PanelKernelTests {
+@Suite(.seededRandom) struct PanelKernelTests {
     @Test(arguments: [GGMLType.q4_0, .q5_0, .q4_K, .q6_K])
     func everyPathAgreesAndMatchesDouble(_ type: GGMLType) throws {
         let kernels = try DotKernelTests.paths.map { try #require(vpg_matmul_panels_kernel(Int32(type.rawValue), $0)) }
@@ -240,7 +241,7 @@ import Testing
         for (rows, tokens, blocks, r0, r1) in shapes {
             let n = blocks * block
             let matrix = (0..<rows).map { _ in DotKernelTests.randomRow(type, blocks: blocks) }
-            let activations = (0..<tokens).map { _ in IntegerDotKernelTests.quantize((0..<n).map { _ in Float.random(in: -2...2) }, block: block) }
+            let activations = (0..<tokens).map { _ in IntegerDotKernelTests.quantize((0..<n).map { _ in TestRandom.float(in: -2...2) }, block: block) }
             let stride = activations[0].bytes.count, rowBytes = matrix[0].count
             let ld = r1 - r0 + 3   // three columns past the range stay untouched
             let packedRows = matrix.flatMap { $0 }, packedX = activations.flatMap(\.bytes)

@@ -3,12 +3,12 @@ import Foundation
 import Kernels
 import Quants
 import Testing
+import TestSupport
 
 /// Each kernel against a plain Double computation of the same formula.
-@Suite struct KernelsTests {
+@Suite(.seededRandom) struct KernelsTests {
     func random(_ n: Int, _ scale: Float = 1) -> [Float] {
-        var g = SystemRandomNumberGenerator()
-        return (0..<n).map { _ in Float.random(in: -scale...scale, using: &g) }
+        (0..<n).map { _ in TestRandom.float(in: -scale...scale) }
     }
 
     struct Shape: Sendable, CustomTestStringConvertible {
@@ -22,14 +22,14 @@ import Testing
         let type = shape.type, cols = shape.cols
         let rows = 300   // more than two panels, not a multiple of the panel size
         // Random valid blocks: random bytes with small finite scales, dequantized by the scalar reference.
-        var bytes = [UInt8]((0..<(rows * type.format.rowBytes(cols)!)).map { _ in UInt8.random(in: 0...255) })
+        var bytes = [UInt8]((0..<(rows * type.format.rowBytes(cols)!)).map { _ in TestRandom.byte() })
         if type == .f32 {
             bytes = random(rows * cols).withUnsafeBytes { Array($0) }
         } else {
             let f = type.format
             for b in 0..<(bytes.count / f.bytesPerBlock) {
                 let scaleAt = type == .q6_K ? 208 : 0
-                let half = floatToHalf(Float.random(in: 0.001...0.01))
+                let half = floatToHalf(TestRandom.float(in: 0.001...0.01))
                 bytes[b * f.bytesPerBlock + scaleAt] = UInt8(half & 0xFF)
                 bytes[b * f.bytesPerBlock + scaleAt + 1] = UInt8(half >> 8)
                 if type == .q4_K { bytes[b * f.bytesPerBlock + 2] = 0; bytes[b * f.bytesPerBlock + 3] = 0 }

@@ -2,13 +2,14 @@ import CKernels
 import Foundation
 import Kernels
 import Testing
+import TestSupport
 
 /// The softmax kernel (`x ← exp(x − max)`, Σ in Double) on every path: the same bits on all of them, and each
 /// value against Double's exp.
-@Suite struct SoftmaxKernelTests {
+@Suite(.seededRandom) struct SoftmaxKernelTests {
     @Test(arguments: [1, 7, 8, 29, 4096 + 5])
     func everyPathAgreesAndMatchesDouble(_ count: Int) throws {
-        var input = (0..<count).map { _ in Float.random(in: -40...25) }
+        var input = (0..<count).map { _ in TestRandom.float(in: -40...25) }
         if count > 8 { input[3] = -.infinity; input[5] = -120 }   // masked logits and underflow: ~0, never NaN
         var outputs: [([Float], Float, Double)] = []
         for path in DotKernelTests.paths {

@@ -3,11 +3,12 @@ import Foundation
 import Kernels
 import Quants
 import Testing
+import TestSupport
 
 /// The trainer's integer backward product: the 7-bit activation quantizer and the Q7 panel kernel on every path
 /// (same bits, and equal to a Double product of what they were given), the 7-bit transposed copy of a weight
 /// (within half a step of the dequantized weight), and the whole product against the exact one.
-@Suite struct TransposedProductTests {
+@Suite(.seededRandom) struct TransposedProductTests {
     static let paths = DotKernelTests.paths
 
     /// 7-bit blocks of x on a path: bytes, and the values they stand for (d·(u − 64)).
@@ -19,7 +20,7 @@ import Testing
     }
 
     @Test func activationsHaveSevenBitsWithinHalfAStep() {
-        let x = (0..<(32 * 5)).map { _ in Float.random(in: -3...3) } + [Float](repeating: 0, count: 32)
+        let x = (0..<(32 * 5)).map { _ in TestRandom.float(in: -3...3) } + [Float](repeating: 0, count: 32)
         let results = Self.paths.map { Self.quantize7(x, path: $0) }
         for r in results.dropFirst() { #expect(r.bytes == results[0].bytes) }
         let blocks = results[0].bytes.withUnsafeBytes { Array($0.bindMemory(to: vpg_q8_32.self)) }
@@ -37,13 +38,13 @@ import Testing
             let n = blocks * 32
             // The transpose of an f32 weight [n, rows]; every fifth value an extreme, so that stored weights of ±63
             // meet activations of ±63 (the int16 lanes' largest sums).
-            let weight = (0..<(n * rows)).map { i in i % 5 == 0 ? (i % 2 == 0 ? 1 : -1) * Float(2) : Float.random(in: -2...2) }
+            let weight = (0..<(n * rows)).map { i in i % 5 == 0 ? (i % 2 == 0 ? 1 : -1) * Float(2) : TestRandom.float(in: -2...2) }
             let t = try weight.withUnsafeBytes { raw in
                 try #require(TransposedWeight(WeightMatrix(type: .f32, data: raw.baseAddress!, rows: n, cols: rows)))
             }
             let w = (0..<rows).map { r in (0..<n).map { Double(t.value(r, $0)) } }
             let x = (0..<tokens).map { _ in
-                Self.quantize7((0..<n).map { i in i % 7 == 0 ? -2 : Float.random(in: -2...2) }, path: 0)
+                Self.quantize7((0..<n).map { i in i % 7 == 0 ? -2 : TestRandom.float(in: -2...2) }, path: 0)
             }
             let stride = x[0].bytes.count, packedX = x.flatMap(\.bytes), ld = r1 - r0 + 3
             let outputs = try Self.paths.map { path in
@@ -87,7 +88,7 @@ import Testing
                 }
             }
             // f32 rows of 37 columns.
-            let f32 = (0..<(64 * 37)).map { _ in Float.random(in: -1...1) }
+            let f32 = (0..<(64 * 37)).map { _ in TestRandom.float(in: -1...1) }
             try f32.withUnsafeBytes { values in
                 let t = try #require(TransposedWeight(WeightMatrix(type: .f32, data: values.baseAddress!, rows: 64, cols: 37)))
                 for c in 0..<37 {
@@ -106,8 +107,8 @@ import Testing
     func productIsCloseToTheExactOne(_ accumulate: Bool) throws {
         let rows = 96, cols = 512, n = 37
         let bytes = Self.q4KMatrix(rows: rows, cols: cols)
-        let dy = (0..<(n * rows)).map { _ in Float.random(in: -1...1) }
-        let start = (0..<(n * cols)).map { _ in Float.random(in: -1...1) }
+        let dy = (0..<(n * rows)).map { _ in TestRandom.float(in: -1...1) }
+        let start = (0..<(n * cols)).map { _ in TestRandom.float(in: -1...1) }
         try bytes.withUnsafeBytes { raw in
             let weight = WeightMatrix(type: .q4_K, data: raw.baseAddress!, rows: rows, cols: cols)
             let t = try #require(TransposedWeight(weight))

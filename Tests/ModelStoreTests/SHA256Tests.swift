@@ -3,7 +3,7 @@ import ModelStore
 import TestSupport
 import Testing
 
-@Suite struct SHA256Tests {
+@Suite(.seededRandom) struct SHA256Tests {
     func digest(_ bytes: [UInt8]) -> String {
         var h = SHA256()
         h.update(bytes)
@@ -21,7 +21,7 @@ import Testing
 
     /// Random lengths fed in random pieces, against coreutils' sha256sum.
     @Test func matchesSha256sumInPieces() throws {
-        var rng = SystemRandomNumberGenerator()
+        var rng = TestRandom()
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         for length in [1, 55, 56, 63, 64, 65, 119, 1000, 100_003] {

@@ -5,16 +5,17 @@ import Kernels
 import Quants
 import Qwen2
 import Testing
+import TestSupport
 
 /// The integer generation kernels on real weight rows of the test model, generic against the best path this CPU has.
-@Suite struct RealRowKernelTests {
+@Suite(.seededRandom) struct RealRowKernelTests {
     @Test(.enabled(if: KernelPath.selected != .generic, "no SIMD path on this CPU"))
     func pathsAgreeOnRealRows() throws {
         let file = try GGUFFile(path: try #require(References.path(of: ForwardReferenceTests.small)))
         for t in file.tensors where t.dims.count == 2 && vpg_dotq_kernel(Int32(t.type.rawValue), 0) != nil {
             let name = t.name
             let n = t.rowLength, block = Int(vpg_dotq_block(Int32(t.type.rawValue)))
-            let x = (0..<n).map { _ in Float.random(in: -3...3) }
+            let x = (0..<n).map { _ in TestRandom.float(in: -3...3) }
             var xq = [UInt8](repeating: 0, count: block == 32 ? n / 32 * 36 : n / 256 * 292)
             xq.withUnsafeMutableBytes { q in
                 vpg_quantize_kernel(Int32(block), Int32(VPG_PATH_GENERIC.rawValue))!(x, q.baseAddress!, Int64(n))
