@@ -56,6 +56,8 @@ let package = Package(
         .target(name: "Training", dependencies: ["LoRA", "Qwen2", "Kernels", "GGUF", "Quants", "Sampling", "Engine", "ChatTemplate"], swiftSettings: optimizedInDebug),
         // VPG-EA: problems, answer checking, dual-stream rollouts, cross-view filter, distillation, evaluation.
         // Its benchmark data (GSM8K, MATH-500, AIME24) ships as a resource, and METHOD.md describes the method.
+        .target(name: "Benchmarking", dependencies: ["Engine", "Training", "LoRA", "Qwen2", "Kernels"],
+                swiftSettings: optimizedInDebug),
         .target(name: "VPGEA", dependencies: ["Training", "LoRA", "Engine", "Qwen2", "Sampling", "ChatTemplate", "Tokenizers"],
                 exclude: ["METHOD.md"], resources: [.copy("Data")], swiftSettings: optimizedInDebug),
         // Data-parallel training over Open MPI, which is opened at run time (Debian: openmpi-bin): without mpirun
@@ -105,12 +107,12 @@ let package = Package(
         ]),
 
         .executableTarget(name: "vpgea-bench", dependencies: [
-            "Engine", "Kernels", "Qwen2", "Training", "LoRA", "ModelStore", "ConsoleUI",
+            "Benchmarking", "Kernels", "Qwen2", "Training", "LoRA", "ModelStore", "ConsoleUI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .executableTarget(name: "vpgea-train", dependencies: [
-            "Training", "LoRA", "VPGEA", "Distributed", "Engine", "Qwen2", "ModelStore", "ConsoleUI", "GGUF", "Quants",
+            "Training", "LoRA", "VPGEA", "Distributed", "Benchmarking", "Engine", "Qwen2", "ModelStore", "ConsoleUI", "GGUF", "Quants",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -1,6 +1,6 @@
 import ArgumentParser
+import Benchmarking
 import ConsoleUI
-import Engine
 import Foundation
 import Kernels
 import LoRA
@@ -101,25 +101,22 @@ struct BenchCommand: ParsableCommand {
             }
             var tests: [Benchmark.Test] = []
             for depth in depths {
-                tests += prompts.filter { $0 > 0 }.map { Benchmark.Test(prompt: $0, generate: 0, depth: depth) }
+                tests += prompts.filter { $0 > 0 }.map { Benchmark.Test(.prompt($0), depth: depth) }
                 for batch in batches {
-                    tests += gens.filter { $0 > 0 }.map { Benchmark.Test(prompt: 0, generate: $0, depth: depth, batch: batch) }
+                    tests += gens.filter { $0 > 0 }.map { Benchmark.Test(.generation($0, sequences: batch), depth: depth) }
                 }
             }
             for product in products {
-                tests += trains.filter { $0 > 0 }.map {
-                    Benchmark.Test(prompt: 0, generate: 0, depth: 0, train: $0, variant: product == .exact ? nil : product.rawValue)
-                }
+                tests += trains.filter { $0 > 0 }.map { Benchmark.Test(.training($0, products: product)) }
             }
             for threadCount in threads {
                 let context = (depths.max() ?? 0) + max(prompts.max() ?? 0, gens.max() ?? 0) + 8
                 let session = Qwen2Session(model: model, contextSize: context, maxBatch: 512, threads: threadCount,
                                            sequences: batches.max() ?? 1, cacheType: cacheType)
                 for test in tests {
-                    let result = test.train > 0
-                        ? try TrainingBenchmark.run(test, model: model, config: LoRAConfig(rank: loraRank, alpha: Float(2 * loraRank)),
-                                                    threads: threadCount, repetitions: r,
-                                                    products: test.variant.flatMap(BaseProducts.init(rawValue:)) ?? .exact)
+                    let result = test.trainingLength != nil
+                        ? try Benchmark.train(test, model: model, config: LoRAConfig(rank: loraRank, alpha: Float(2 * loraRank)),
+                                              threads: threadCount, repetitions: r)
                         : try Benchmark.run(test, session: session, repetitions: r)
                     if result.foreignLoad > 0.1 {
                         printError(String(format: "warning: other processes used %.0f%% of the CPU during %@: not comparable",
@@ -127,10 +124,10 @@ struct BenchCommand: ParsableCommand {
                     }
                     printError(String(format: "%@ %@ t=%d: %.2f ± %.2f t/s", url.lastPathComponent, test.name, threadCount,
                                       result.mean, result.stddev))
-                    if test.train > 0 {
+                    if let length = test.trainingLength {
                         let lora = LoRAConfig(rank: loraRank)
-                        let bytes = LoRABackprop.activationBytes(model.config, adapter: lora, tokens: test.train)
-                        let recomputed = LoRABackprop.recomputesByDefault(model.config, adapter: lora, tokens: test.train)
+                        let bytes = LoRABackprop.activationBytes(model.config, adapter: lora, tokens: length)
+                        let recomputed = LoRABackprop.recomputesByDefault(model.config, adapter: lora, tokens: length)
                         printError(String(format: "  activations %@ (%.1f GiB)", recomputed ? "recomputed" : "kept",
                                           Double(bytes) / Double(1 << 30)))
                     }
@@ -144,7 +141,7 @@ struct BenchCommand: ParsableCommand {
             print("| model | size | threads | test | t/s | t/s per sequence |")
             print("| --- | ---: | ---: | --- | ---: | ---: |")
             for row in rows {
-                let perSequence = row.result.mean / Double(row.result.test.batch)
+                let perSequence = row.result.mean / Double(row.result.test.sequences)
                 print(String(format: "| %@ | %.2f GiB | %d | %@ | %.2f ± %.2f | %.2f |", row.model, Double(row.size) / 1_073_741_824,
                              row.result.threads, row.result.test.name, row.result.mean, row.result.stddev, perSequence))
             }
@@ -153,7 +150,9 @@ struct BenchCommand: ParsableCommand {
             print("model_filename,n_threads,n_prompt,n_gen,n_depth,n_train,train_products,n_batch,avg_ts,stddev_ts,foreign_load")
             for row in rows {
                 let t = row.result.test
-                print("\(row.model),\(row.result.threads),\(t.prompt),\(t.generate),\(t.depth),\(t.train),\(t.trainProducts),\(t.batch),\(row.result.mean),\(row.result.stddev),\(row.result.foreignLoad)")
+                print("\(row.model),\(row.result.threads),\(t.promptLength),\(t.generationLength),\(t.depth),"
+                      + "\(t.trainingLength.map(String.init) ?? ""),\(t.trainingProducts?.rawValue ?? ""),\(t.sequences),"
+                      + "\(row.result.mean),\(row.result.stddev),\(row.result.foreignLoad)")
             }
         case .json, .jsonl:
             let date = ISO8601DateFormatter().string(from: Date())
@@ -161,9 +160,9 @@ struct BenchCommand: ParsableCommand {
                 BenchRow(cpu_info: MachineFacts.cpuModel, cpu_flags: MachineFacts.cpuFlags.joined(separator: " "),
                          kernels: "\(path)", blas_core: blas, read_bandwidth_gbs: bandwidth, peak_rss_mib: rss,
                          model_filename: row.model, model_size: row.size, n_threads: row.result.threads,
-                         n_prompt: row.result.test.prompt, n_gen: row.result.test.generate, n_depth: row.result.test.depth,
-                         n_train: row.result.test.train, train_products: row.result.test.trainProducts,
-                         n_batch: row.result.test.batch, type_k: cacheType.rawValue, type_v: cacheType.rawValue,
+                         n_prompt: row.result.test.promptLength, n_gen: row.result.test.generationLength,
+                         n_depth: row.result.test.depth, n_train: row.result.test.trainingLength,
+                         train_products: row.result.test.trainingProducts?.rawValue, n_batch: row.result.test.sequences, type_k: cacheType.rawValue, type_v: cacheType.rawValue,
                          test_time: date, avg_ts: row.result.mean, stddev_ts: row.result.stddev,
                          samples_ts: row.result.samples, foreign_load: row.result.foreignLoad)
             }
@@ -194,8 +193,9 @@ struct BenchRow: Codable {
     var n_prompt: Int
     var n_gen: Int
     var n_depth: Int
-    var n_train: Int
-    var train_products: String
+    /// Training rows only (absent from inference rows).
+    var n_train: Int?
+    var train_products: String?
     /// Sequences generated together (llama-bench's n_batch is the prompt batch size; ours is 512 for prompts).
     var n_batch: Int
     var type_k: String
@@ -210,6 +210,9 @@ struct BenchRow: Codable {
 extension KVCacheType: ExpressibleByArgument {}
 
 extension Benchmark.Test {
-    /// The training test's products for the csv and json columns (empty for other tests).
-    var trainProducts: String { train > 0 ? variant ?? BaseProducts.exact.rawValue : "" }
+    /// llama-bench's n_prompt and n_gen (0 where the test has none).
+    var promptLength: Int { if case .prompt(let n) = work { n } else { 0 } }
+    var generationLength: Int { if case .generation(let n, _) = work { n } else { 0 } }
+    var trainingLength: Int? { if case .training(let n, _) = work { n } else { nil } }
+    var trainingProducts: BaseProducts? { if case .training(_, let p) = work { p } else { nil } }
 }

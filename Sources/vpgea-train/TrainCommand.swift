@@ -1,4 +1,5 @@
 import ArgumentParser
+import Benchmarking
 import ConsoleUI
 import Distributed
 import Engine

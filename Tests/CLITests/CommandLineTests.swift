@@ -53,10 +53,14 @@ import Testing
     @Test func benchJSONIsAnArrayOfLlamaBenchRows() throws {
         let model = try TestSupport.testModelPath()
         let args = ["-m", model, "-t", "1", "-p", "8", "-n", "2", "-r", "1"]
-        let json = try Self.run("vpgea-bench", args + ["-o", "json"])
+        let json = try Self.run("vpgea-bench", args + ["--train", "16", "--lora-rank", "2", "-o", "json"])
         #expect(json.status == 0, "\(json.stderr)")
-        let rows = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
-        #expect(rows.count == 2)
+        var rows = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.count == 3)
+        // The training row carries its length and products; inference rows have no training fields.
+        let training = rows.removeLast()
+        #expect(training["n_train"] as? Int == 16 && training["train_products"] as? String == "exact", "\(training)")
+        #expect(rows.allSatisfy { $0["n_train"] == nil && $0["train_products"] == nil }, "\(rows)")
         for row in rows {
             for field in ["model_filename", "model_size", "n_threads", "n_prompt", "n_gen", "n_depth", "n_batch", "type_k",
                           "type_v", "test_time", "avg_ts", "stddev_ts", "samples_ts", "cpu_info", "kernels"] {

@@ -1,0 +1,70 @@
+import Foundation
+import Kernels
+
+/// Facts about the machine that a benchmark result needs next to it.
+public enum MachineFacts {
+    public static var cpuModel: String {
+        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let line = info.split(separator: "\n").first { $0.hasPrefix("model name") }
+        return line.map { String($0.split(separator: ":", maxSplits: 1).last ?? "").trimmingCharacters(in: .whitespaces) } ?? "unknown"
+    }
+
+    /// The CPU's flags that decide the kernels (as /proc/cpuinfo names them).
+    public static var cpuFlags: [String] {
+        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let line = info.split(separator: "\n").first { $0.hasPrefix("flags") }
+        let flags = Set((line?.split(separator: ":", maxSplits: 1).last ?? "").split(separator: " ").map(String.init))
+        return relevantFlags.filter(flags.contains)
+    }
+    static let relevantFlags = ["avx2", "fma", "f16c", "avx_vnni", "avx512f", "avx512bw", "avx512vl", "avx512dq",
+                                "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_int8"]
+
+    /// One line for a result: the CPU, its flags, the kernel path and the BLAS core.
+    public static var summary: String {
+        "\(cpuModel) [\(cpuFlags.joined(separator: " "))], \(ProcessInfo.processInfo.activeProcessorCount) cores; "
+            + "kernels \(KernelPath.selected)\(kernelRequest); BLAS \(BLASLibrary.note)"
+    }
+
+    /// A note when VPGEA_KERNELS asks for a path that is not the one taken.
+    static var kernelRequest: String {
+        guard let asked = ProcessInfo.processInfo.environment["VPGEA_KERNELS"], asked != KernelPath.selected.description
+        else { return "" }
+        return KernelPath.allCases.contains { $0.description == asked }
+            ? " (VPGEA_KERNELS=\(asked): this CPU lacks it)" : " (VPGEA_KERNELS=\(asked): unknown; generic, avx2, avxvnni or avx512)"
+    }
+
+    /// Peak resident set size of this process, in MiB (VmHWM).
+    public static var peakRSSMiB: Double {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
+        let kb = line.flatMap { $0.split(separator: " ").dropFirst().first.flatMap { Double($0) } } ?? 0
+        return kb / 1024
+    }
+
+    /// Memory read bandwidth in GB/s with `threads` threads: sums a 512 MiB buffer, best of 3.
+    public static func readBandwidth(threads: Int) -> Double {
+        let count = 128 << 20   // floats
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { buffer.deallocate() }
+        buffer.initialize(repeating: 1, count: count)
+        var best = 0.0
+        for _ in 0..<3 {
+            let start = Date()
+            let parts = threads * 8
+            let sums = UnsafeMutablePointer<Float>.allocate(capacity: parts)
+            defer { sums.deallocate() }
+            parallelFor(parts: parts, threads: threads) { p in
+                    let chunk = count / parts
+                    var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+                    var i = p * chunk
+                    while i < (p + 1) * chunk {
+                        s0 += buffer[i]; s1 += buffer[i + 1]; s2 += buffer[i + 2]; s3 += buffer[i + 3]
+                        i += 4
+                    }
+                    sums[p] = s0 + s1 + s2 + s3
+            }
+            best = max(best, Double(count * 4) / Date().timeIntervalSince(start) / 1e9)
+        }
+        return best
+    }
+}
