@@ -72,6 +72,9 @@ let package = Package(
         .target(name: "Sampling", swiftSettings: optimizedInDebug),
         // Terminal helpers shared by the command-line tools.
         .target(name: "ConsoleUI", dependencies: ["ModelStore"]),
+        .target(name: "CLISupport", dependencies: [
+            "ConsoleUI", "ModelStore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         // Model catalog, download (pip), assembly and verification.
         .target(name: "ModelStore", dependencies: [
             "GGUF",
@@ -79,57 +82,57 @@ let package = Package(
         ], swiftSettings: optimizedInDebug),
 
         .executableTarget(name: "vpgea-gguf", dependencies: [
-            "GGUF", "ModelStore", "ConsoleUI", "ChatTemplate",
+            "GGUF", "ModelStore", "ConsoleUI", "CLISupport", "ChatTemplate",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vpgea-fetch", dependencies: [
-            "ModelStore", "ConsoleUI",
+            "ModelStore", "ConsoleUI", "CLISupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .executableTarget(name: "vpgea-tokenize", dependencies: [
-            "GGUF", "Tokenizers", "ModelStore", "ConsoleUI",
+            "GGUF", "Tokenizers", "ModelStore", "ConsoleUI", "CLISupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .executableTarget(name: "vpgea-logits", dependencies: [
-            "Engine", "Kernels", "Qwen2", "LoRA", "GGUF", "ModelStore", "ConsoleUI",
+            "Engine", "Kernels", "Qwen2", "LoRA", "GGUF", "ModelStore", "ConsoleUI", "CLISupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .executableTarget(name: "vpgea-perplexity", dependencies: [
-            "Engine", "Kernels", "Qwen2", "ModelStore", "ConsoleUI",
+            "Engine", "Kernels", "Qwen2", "ModelStore", "ConsoleUI", "CLISupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vpgea-run", dependencies: [
-            "Engine", "Kernels", "Qwen2", "Sampling", "LoRA", "ChatTemplate", "Tokenizers", "ModelStore", "ConsoleUI",
+            "Engine", "Kernels", "Qwen2", "Sampling", "LoRA", "ChatTemplate", "Tokenizers", "ModelStore", "ConsoleUI", "CLISupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .executableTarget(name: "vpgea-bench", dependencies: [
-            "Benchmarking", "Kernels", "Qwen2", "Training", "LoRA", "ModelStore", "ConsoleUI",
+            "Benchmarking", "Kernels", "Qwen2", "Training", "LoRA", "ModelStore", "ConsoleUI", "CLISupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .executableTarget(name: "vpgea-train", dependencies: [
-            "Training", "LoRA", "VPGEA", "Distributed", "Benchmarking", "Engine", "Qwen2", "ModelStore", "ConsoleUI", "GGUF", "Quants",
+            "Training", "LoRA", "VPGEA", "Distributed", "Benchmarking", "Engine", "Qwen2", "ModelStore", "ConsoleUI", "CLISupport", "GGUF", "Quants",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .executableTarget(name: "vpgea-eval", dependencies: [
-            "VPGEA", "LoRA", "Engine", "Qwen2", "ModelStore", "ConsoleUI",
+            "VPGEA", "LoRA", "Engine", "Qwen2", "ModelStore", "ConsoleUI", "CLISupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .executableTarget(name: "vpgea-serve", dependencies: [
-            "Serving", "Engine", "LoRA", "ModelStore", "ConsoleUI",
+            "Serving", "Engine", "LoRA", "ModelStore", "ConsoleUI", "CLISupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], resources: [.copy("chat.html")]),
 
         // Re-quantizes a GGUF model to another weight type (llama-quantize's rules).
         .executableTarget(name: "vpgea-quantize", dependencies: [
-            "GGUF", "Quants", "ModelStore", "ConsoleUI",
+            "GGUF", "Quants", "ModelStore", "ConsoleUI", "CLISupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Developer tool: a random-weight GGUF with a real model's shapes (7B speed and memory).

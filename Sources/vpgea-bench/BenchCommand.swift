@@ -1,5 +1,6 @@
 import ArgumentParser
 import Benchmarking
+import CLISupport
 import ConsoleUI
 import Foundation
 import Kernels
@@ -90,14 +91,9 @@ struct BenchCommand: ParsableCommand {
         printError(String(format: "memory read bandwidth (%d threads): %.1f GB/s", threads.max() ?? 1, bandwidth))
         var rows: [(model: String, size: Int, result: Benchmark.Result)] = []
         for spec in m.split(separator: ",").map(String.init) {
-            let url: URL
-            let model: Qwen2Model
-            do {
-                url = try ModelStore().resolve(spec, events: FetchReporter().handle)
-                model = try Qwen2Model(path: url.path)
-            } catch {
-                printError("error: \(error)")
-                throw ExitCode.failure
+            let (url, model) = try reportingErrors {
+                let url = try resolveModel(spec)
+                return (url, try Qwen2Model(path: url.path))
             }
             var tests: [Benchmark.Test] = []
             for depth in depths {

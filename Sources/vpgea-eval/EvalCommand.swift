@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLISupport
 import ConsoleUI
 import Engine
 import Foundation
@@ -70,7 +71,7 @@ struct EvalCommand: ParsableCommand {
     var plot: [String] = []
 
     mutating func run() throws {
-        do {
+        try reportingErrors {
             if !plot.isEmpty {
                 let results = try plot.map { try JSONDecoder().decode(EvaluationResult.self, from: Data(contentsOf: URL(fileURLWithPath: $0))) }
                 // Error bars from each run's per-completion records (RUN.records.jsonl next to RUN.json), where present.
@@ -93,7 +94,7 @@ struct EvalCommand: ParsableCommand {
             let path = data ?? "the shipped \(bench.rawValue) test split"
             let dataset = try Dataset(kind: bench, paths: files)
             for problem in dataset.skipped { printError("warning: \(path) \(problem) (skipped)") }
-            let url = try ModelStore().resolve(model, events: FetchReporter().handle)
+            let url = try resolveModel(model)
             let bundle = try ModelBundle(path: url.path)
             let adapter = try lora.map { try LoRAAdapter.load(path: $0, model: bundle.model.config) }
             var settings = EvaluationSettings()
@@ -126,11 +127,6 @@ struct EvalCommand: ParsableCommand {
                 let lines = try records.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
                 try (lines.joined(separator: "\n") + "\n").write(toFile: stem + ".records.jsonl", atomically: true, encoding: .utf8)
             }
-        } catch let error as ValidationError {
-            throw error
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode.failure
         }
     }
 }

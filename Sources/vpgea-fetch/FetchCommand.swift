@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLISupport
 import ConsoleUI
 import ModelStore
 
@@ -40,7 +41,7 @@ struct FetchCommand: ParsableCommand {
             return
         }
         let reporter = FetchReporter()
-        do {
+        try reportingErrors {
             let url: String
             if verify, let entry = Catalog.model(named: model) {
                 url = try store.fetch(entry, verify: true, events: reporter.handle).path
@@ -48,9 +49,6 @@ struct FetchCommand: ParsableCommand {
                 url = try store.resolve(model, events: reporter.handle).path
             }
             print(url)
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode.failure
         }
     }
 }

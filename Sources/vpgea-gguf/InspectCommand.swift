@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLISupport
 import ConsoleUI
 import GGUF
 import ModelStore
@@ -27,13 +28,10 @@ struct InspectCommand: ParsableCommand {
     var all = false
 
     mutating func run() throws {
-        do {
-            let url = try ModelStore().resolve(model, events: FetchReporter().handle)
+        try reportingErrors {
+            let url = try resolveModel(model)
             let file = try GGUFFile(path: url.path)
             print(json ? Inspect.json(file, fullArrays: jsonArrays) : Inspect.text(file, allTensors: all))
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode.failure
         }
     }
 }

@@ -1,9 +1,10 @@
 import ArgumentParser
+import CLISupport
 import ConsoleUI
 import Engine
 import Foundation
-import Kernels
 import GGUF
+import Kernels
 import LoRA
 import ModelStore
 import Qwen2
@@ -39,11 +40,10 @@ struct LogitsCommand: ParsableCommand {
     mutating func run() throws {
         let tokens = ids.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !tokens.isEmpty, tokens.count == ids.split(separator: ",").count else {
-            printError("error: --ids must be comma-separated integers, e.g. --ids 785,6722,315")
-            throw ExitCode.failure
+            throw CommandFailure("--ids must be comma-separated integers, e.g. --ids 785,6722,315")
         }
-        do {
-            let url = try ModelStore().resolve(model, events: FetchReporter().handle)
+        try reportingErrors {
+            let url = try resolveModel(model)
             let model = try Qwen2Model(path: url.path)
             let session = Qwen2Session(model: model, contextSize: max(tokens.count, 16), maxBatch: 512, threads: threads,
                                        cacheType: cacheType)
@@ -55,9 +55,6 @@ struct LogitsCommand: ParsableCommand {
                 let best = LogitStats.top(row, top).map { "[\($0.id), \($0.logit)]" }.joined(separator: ", ")
                 print("{\"pos\": \(pos), \"top\": [\(best)], \"logsumexp\": \(LogitStats.logSumExp(row))}")
             }
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode.failure
         }
     }
 }

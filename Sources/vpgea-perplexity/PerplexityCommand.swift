@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLISupport
 import ConsoleUI
 import Engine
 import Foundation
@@ -36,18 +37,16 @@ struct PerplexityCommand: ParsableCommand {
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
     mutating func run() throws {
-        do {
+        try reportingErrors {
             guard let data = FileManager.default.contents(atPath: file) else {
-                printError("error: cannot read \(file)")
-                throw ExitCode.failure
+                throw CommandFailure("cannot read \(file)")
             }
-            let url = try ModelStore().resolve(model, events: FetchReporter().handle)
+            let url = try resolveModel(model)
             let bundle = try ModelBundle(path: url.path)
             let tokens = bundle.tokenizer.encode(String(decoding: data, as: UTF8.self))
             let available = tokens.count / contextSize
             guard available > 0 else {
-                printError("error: \(file) has \(tokens.count) tokens, fewer than one chunk of \(contextSize)")
-                throw ExitCode.failure
+                throw CommandFailure("\(file) has \(tokens.count) tokens, fewer than one chunk of \(contextSize)")
             }
             printError("\(tokens.count) tokens, \(min(available, chunks ?? .max)) chunks of \(contextSize)")
             let session = Qwen2Session(model: bundle.model, contextSize: contextSize, maxBatch: contextSize, threads: threads,
@@ -65,11 +64,6 @@ struct PerplexityCommand: ParsableCommand {
             print(String(format: "Final estimate: PPL = %.4f +/- %.5f", result.perplexity, result.uncertainty))
             printError(String(format: "%d chunks, %d scored tokens, %.1f s (%.1f tokens/s)", result.chunks, result.scored,
                               seconds, Double(result.chunks * contextSize) / seconds))
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode.failure
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLISupport
 import ConsoleUI
 import Foundation
 import GGUF
@@ -34,14 +35,12 @@ struct QuantizeCommand: ParsableCommand {
 
     mutating func run() throws {
         guard let scheme = QuantizationScheme(name: type) else {
-            printError("error: unknown type \(type); choose one of \(QuantizationScheme.names.joined(separator: ", "))")
-            throw ExitCode.failure
+            throw CommandFailure("unknown type \(type); choose one of \(QuantizationScheme.names.joined(separator: ", "))")
         }
-        do {
-            let url = try ModelStore().resolve(input, events: FetchReporter().handle)
+        try reportingErrors {
+            let url = try resolveModel(input)
             guard URL(fileURLWithPath: output).standardizedFileURL != url.standardizedFileURL else {
-                printError("error: the output would overwrite the input; choose another path")
-                throw ExitCode.failure
+                throw CommandFailure("the output would overwrite the input; choose another path")
             }
             let file = try GGUFFile(path: url.path)
             if dryRun {
@@ -56,11 +55,6 @@ struct QuantizeCommand: ParsableCommand {
             let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
             printError("wrote \(output): \(String(format: "%.1f", Double(size) / 1_048_576)) MiB, tensors \(counts.joined(separator: ", ")) "
                 + "in \(String(format: "%.0f", Date().timeIntervalSince(started))) s")
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode.failure
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLISupport
 import ChatTemplate
 import ConsoleUI
 import Engine
@@ -82,18 +83,13 @@ struct RunCommand: ParsableCommand {
     enum ThinkMode: String, ExpressibleByArgument { case show, hide }
 
     mutating func run() throws {
-        do {
+        try reportingErrors {
             try chat()
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode.failure
         }
     }
 
     private func chat() throws {
-        let url = try ModelStore().resolve(model, events: FetchReporter().handle)
+        let url = try resolveModel(model)
         let bundle = try ModelBundle(path: url.path)
         if let warning = bundle.templateWarning, !raw { printError("warning: \(warning)") }
         let session = Qwen2Session(model: bundle.model, contextSize: ctxSize, maxBatch: min(512, ctxSize), threads: threads,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLISupport
 import ConsoleUI
 import Engine
 import Foundation
@@ -66,19 +67,15 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let url: URL
-        let bundle: ModelBundle
-        var adapters: [String: LoRAAdapter] = [:]
-        do {
-            url = try ModelStore().resolve(model, events: FetchReporter().handle)
-            bundle = try ModelBundle(path: url.path)
+        let (url, bundle, adapters) = try reportingErrors {
+            let url = try resolveModel(model)
+            let bundle = try ModelBundle(path: url.path)
+            var adapters: [String: LoRAAdapter] = [:]
             for spec in loras {
                 let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
                 adapters[parts[0]] = try LoRAAdapter.load(path: parts[1], model: bundle.model.config)
             }
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode.failure
+            return (url, bundle, adapters)
         }
         if let warning = bundle.templateWarning { printError("warning: \(warning)") }
         let baseName = url.deletingPathExtension().lastPathComponent

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLISupport
 import ConsoleUI
 import Foundation
 import GGUF
@@ -33,13 +34,12 @@ struct TokenizeCommand: ParsableCommand {
     var benchmark: String?
 
     mutating func run() throws {
-        do {
-            let url = try ModelStore().resolve(model, events: FetchReporter().handle)
+        try reportingErrors {
+            let url = try resolveModel(model)
             let tokenizer = try Tokenizer(gguf: try GGUFFile(path: url.path).header)
             if let benchmark {
                 guard let data = FileManager.default.contents(atPath: benchmark) else {
-                    printError("error: cannot read \(benchmark)")
-                    throw ExitCode.failure
+                    throw CommandFailure("cannot read \(benchmark)")
                 }
                 let text = String(decoding: data, as: UTF8.self)
                 var times: [Double] = []
@@ -57,12 +57,10 @@ struct TokenizeCommand: ParsableCommand {
             let input = FileHandle.standardInput.readDataToEndOfFile()
             if decode {
                 guard let ids = try? JSONSerialization.jsonObject(with: input) as? [Int] else {
-                    printError("error: --decode expects a JSON array of integers on standard input")
-                    throw ExitCode.failure
+                    throw CommandFailure("--decode expects a JSON array of integers on standard input")
                 }
                 if let bad = ids.first(where: { $0 < 0 || $0 >= tokenizer.vocabularySize }) {
-                    printError("error: id \(bad) is outside the vocabulary (0..<\(tokenizer.vocabularySize))")
-                    throw ExitCode.failure
+                    throw CommandFailure("id \(bad) is outside the vocabulary (0..<\(tokenizer.vocabularySize))")
                 }
                 FileHandle.standardOutput.write(Data(tokenizer.decode(ids).utf8))
             } else {
@@ -70,11 +68,6 @@ struct TokenizeCommand: ParsableCommand {
                 let ids = tokenizer.encode(text, parseSpecial: !noSpecial, addBOS: noBOS ? false : nil)
                 print("[" + ids.map(String.init).joined(separator: ", ") + "]")
             }
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode.failure
         }
     }
 }

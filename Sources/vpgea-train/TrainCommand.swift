@@ -1,5 +1,6 @@
 import ArgumentParser
 import Benchmarking
+import CLISupport
 import ConsoleUI
 import Distributed
 import Engine
@@ -133,13 +134,7 @@ struct CommonOptions: ParsableArguments {
     /// `reportingErrors` does. Rank 0 alone writes; an error on any rank ends the whole job, which would otherwise
     /// wait in a sum for the rank that left.
     static func inJob(_ body: (any Collective) throws -> Void) throws {
-        let job: any Collective
-        do {
-            job = try MPIJob.join()
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode.failure
-        }
+        let job: any Collective = try reportingErrors { try MPIJob.join() }
         if !job.isLeader { Output.quiet = true }   // one voice: rank 0 reports, the others compute
         do {
             try reportingErrors { try body(job) }
@@ -148,20 +143,6 @@ struct CommonOptions: ParsableArguments {
             throw error
         }
         (job as? MPIJob)?.finish()
-    }
-
-    /// Runs `body`, turning any error into a one-line message and a failure exit code.
-    static func reportingErrors(_ body: () throws -> Void) throws {
-        do {
-            try body()
-        } catch let exit as ExitCode {
-            throw exit
-        } catch let error as ValidationError {
-            throw error
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode.failure
-        }
     }
 
     func loraConfig() throws -> LoRAConfig {
@@ -209,7 +190,7 @@ struct SFTCommand: ParsableCommand {
     mutating func run() throws { try CommonOptions.inJob(train) }
 
     private func train(_ job: any Collective) throws {
-        let url = try ModelStore().resolve(common.model, events: FetchReporter().handle)
+        let url = try resolveModel(common.model)
         let bundle = try ModelBundle(path: url.path)
         let trainSet = try SFTDataset(path: data, bundle: bundle, format: format, maxTokens: (common.maxTokens ?? 1024), strict: strict)
         for problem in trainSet.skipped { printError("warning: \(data) \(problem) (skipped)") }
@@ -306,7 +287,7 @@ struct MergeCommand: ParsableCommand {
     var type = "q8_0"
 
     mutating func run() throws {
-        do {
+        try reportingErrors {
             let target: MergedExport.Target
             if type == "keep" {
                 target = .keep
@@ -315,7 +296,7 @@ struct MergeCommand: ParsableCommand {
             } else {
                 throw ValidationError("--type: keep, " + Quantize.supported.map { $0.name.lowercased() }.joined(separator: ", "))
             }
-            let url = try ModelStore().resolve(model, events: FetchReporter().handle)
+            let url = try resolveModel(model)
             let base = try GGUFFile(path: url.path)
             let adapter = try LoRAAdapter.load(path: lora, model: try Qwen2Model(file: base).config)
             adapter.userScale = loraScale
@@ -327,11 +308,6 @@ struct MergeCommand: ParsableCommand {
                 printError("note: \(changed.count) merged weights changed type (\(types)): vpgea cannot write their original types")
             }
             printError("merged model written to \(out)")
-        } catch let error as ValidationError {
-            throw error
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode.failure
         }
     }
 }

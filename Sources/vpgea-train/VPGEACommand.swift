@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLISupport
 import ConsoleUI
 import Distributed
 import Engine
@@ -109,7 +110,7 @@ struct VPGEACommand: ParsableCommand {
         let dataset = try Dataset(kind: bench, paths: files)
         for problem in dataset.skipped { printError("warning: \(data) \(problem) (skipped)") }
         guard !dataset.problems.isEmpty else { throw DatasetError("\(data) has no usable problems") }
-        let url = try ModelStore().resolve(common.model, events: FetchReporter().handle)
+        let url = try resolveModel(common.model)
         let bundle = try ModelBundle(path: url.path)
         var settings = VPGEASettings()
         settings.method = method
