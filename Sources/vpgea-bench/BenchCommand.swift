@@ -39,8 +39,7 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .short, help: "Repetitions per test.")
     var r = 5
 
-    @Option(name: .customLong("cache-type"), help: "KV cache storage: f16 (default, as llama.cpp), f32 (exact) or q8_0 (about half the memory of f16, but lossy on Qwen2 models, as in llama.cpp: their keys have outlier channels).")
-    var cacheType: KVCacheType = .f16
+    @OptionGroup var cache: CacheTypeOption
 
     @Option(name: .short, help: "Output: md, csv, json (an array of rows, as llama-bench's; each row names the machine) or jsonl (one row per line).")
     var o: Format = .md
@@ -108,7 +107,7 @@ struct BenchCommand: ParsableCommand {
             for threadCount in threads {
                 let context = (depths.max() ?? 0) + max(prompts.max() ?? 0, gens.max() ?? 0) + 8
                 let session = Qwen2Session(model: model, contextSize: context, maxBatch: 512, threads: threadCount,
-                                           sequences: batches.max() ?? 1, cacheType: cacheType)
+                                           sequences: batches.max() ?? 1, cacheType: cache.cacheType)
                 for test in tests {
                     let result = test.trainingLength != nil
                         ? try Benchmark.train(test, model: model, config: LoRAConfig(rank: loraRank, alpha: Float(2 * loraRank)),
@@ -158,7 +157,8 @@ struct BenchCommand: ParsableCommand {
                          model_filename: row.model, model_size: row.size, n_threads: row.result.threads,
                          n_prompt: row.result.test.promptLength, n_gen: row.result.test.generationLength,
                          n_depth: row.result.test.depth, n_train: row.result.test.trainingLength,
-                         train_products: row.result.test.trainingProducts?.rawValue, n_batch: row.result.test.sequences, type_k: cacheType.rawValue, type_v: cacheType.rawValue,
+                         train_products: row.result.test.trainingProducts?.rawValue, n_batch: row.result.test.sequences,
+                         type_k: cache.cacheType.rawValue, type_v: cache.cacheType.rawValue,
                          test_time: date, avg_ts: row.result.mean, stddev_ts: row.result.stddev,
                          samples_ts: row.result.samples, foreign_load: row.result.foreignLoad)
             }
@@ -203,7 +203,6 @@ struct BenchRow: Codable {
     var foreign_load: Double
 }
 
-extension KVCacheType: ExpressibleByArgument {}
 
 extension Benchmark.Test {
     /// llama-bench's n_prompt and n_gen (0 where the test has none).

@@ -64,8 +64,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Write the result as JSON here (Markdown and one JSONL record per completion next to it: OUT.md, OUT.records.jsonl), or the plot when --plot is given.")
     var out: String?
 
-    @Option(name: [.short, .customLong("threads")], help: "Threads (default: all cores).")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var threading: ThreadsOption
 
     @Option(parsing: .upToNextOption, help: "Draw accuracy against mean tokens for these result files (SVG).")
     var plot: [String] = []
@@ -111,7 +110,8 @@ struct EvalCommand: ParsableCommand {
                 throw DatasetError("--base \(base) was made with other settings (\(mismatch)): its figures cannot be compared")
             }
             var (result, records) = try Evaluation.runWithRecords(
-                bundle: bundle, adapter: adapter, kind: bench, problems: dataset.problems, settings: settings, threads: threads,
+                bundle: bundle, adapter: adapter, kind: bench, problems: dataset.problems, settings: settings,
+                threads: threading.threads,
                 label: label ?? (lora.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "base")) { done, _ in bar.update(done) }
             bar.finish()
             result.adapter = lora

@@ -31,11 +31,9 @@ struct LogitsCommand: ParsableCommand {
     @Option(help: "A LoRA adapter (GGUF or PEFT directory) applied without merging.")
     var lora: String?
 
-    @Option(name: .customLong("cache-type"), help: "KV cache storage: f16 (default, as llama.cpp), f32 (exact) or q8_0 (about half the memory of f16, but lossy on Qwen2 models, as in llama.cpp: their keys have outlier channels).")
-    var cacheType: KVCacheType = .f16
+    @OptionGroup var cache: CacheTypeOption
 
-    @Option(name: [.short, .customLong("threads")], help: "Threads (default: all cores).")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var threading: ThreadsOption
 
     mutating func run() throws {
         let tokens = ids.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -45,8 +43,8 @@ struct LogitsCommand: ParsableCommand {
         try reportingErrors {
             let url = try resolveModel(model)
             let model = try Qwen2Model(path: url.path)
-            let session = Qwen2Session(model: model, contextSize: max(tokens.count, 16), maxBatch: 512, threads: threads,
-                                       cacheType: cacheType)
+            let session = Qwen2Session(model: model, contextSize: max(tokens.count, 16), maxBatch: 512,
+                                       threads: threading.threads, cacheType: cache.cacheType)
             if let lora { session.adapter = try LoRAAdapter.load(path: lora, model: model.config) }
             let logits = try session.decode(tokens, logits: .all)
             let vocab = model.config.vocabularySize
@@ -59,4 +57,3 @@ struct LogitsCommand: ParsableCommand {
     }
 }
 
-extension KVCacheType: ExpressibleByArgument {}

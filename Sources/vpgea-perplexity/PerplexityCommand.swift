@@ -30,11 +30,9 @@ struct PerplexityCommand: ParsableCommand {
     @Option(help: "Score at most this many chunks.")
     var chunks: Int?
 
-    @Option(name: .customLong("cache-type"), help: "KV cache storage: f16 (default, as llama.cpp), f32 (exact) or q8_0 (about half the memory of f16, but lossy on Qwen2 models, as in llama.cpp: their keys have outlier channels).")
-    var cacheType: KVCacheType = .f16
+    @OptionGroup var cache: CacheTypeOption
 
-    @Option(name: [.short, .customLong("threads")], help: "Threads (default: all cores).")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var threading: ThreadsOption
 
     mutating func run() throws {
         try reportingErrors {
@@ -49,8 +47,8 @@ struct PerplexityCommand: ParsableCommand {
                 throw CommandFailure("\(file) has \(tokens.count) tokens, fewer than one chunk of \(contextSize)")
             }
             printError("\(tokens.count) tokens, \(min(available, chunks ?? .max)) chunks of \(contextSize)")
-            let session = Qwen2Session(model: bundle.model, contextSize: contextSize, maxBatch: contextSize, threads: threads,
-                                       cacheType: cacheType)
+            let session = Qwen2Session(model: bundle.model, contextSize: contextSize, maxBatch: contextSize,
+                                       threads: threading.threads, cacheType: cache.cacheType)
             let bar = ProgressBar(label: "perplexity", total: min(available, chunks ?? .max))
             let start = ContinuousClock.now
             let result = try Perplexity.run(session: session, tokens: tokens, contextSize: contextSize,
@@ -68,4 +66,3 @@ struct PerplexityCommand: ParsableCommand {
     }
 }
 
-extension KVCacheType: ExpressibleByArgument {}

@@ -56,11 +56,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Random seed (default: from the clock).")
     var seed: UInt64?
 
-    @Option(name: .customLong("cache-type"), help: "KV cache storage: f16 (default, as llama.cpp), f32 (exact) or q8_0 (about half the memory of f16, but lossy on Qwen2 models, as in llama.cpp: their keys have outlier channels).")
-    var cacheType: KVCacheType = .f16
+    @OptionGroup var cache: CacheTypeOption
 
-    @Option(name: [.short, .customLong("threads")], help: "Threads (default: all cores).")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var threading: ThreadsOption
 
     @Option(name: [.customShort("c"), .customLong("ctx-size")], help: "Context size in tokens.")
     var ctxSize = 4096
@@ -92,8 +90,8 @@ struct RunCommand: ParsableCommand {
         let url = try resolveModel(model)
         let bundle = try ModelBundle(path: url.path)
         if let warning = bundle.templateWarning, !raw { printError("warning: \(warning)") }
-        let session = Qwen2Session(model: bundle.model, contextSize: ctxSize, maxBatch: min(512, ctxSize), threads: threads,
-                                   cacheType: cacheType)
+        let session = Qwen2Session(model: bundle.model, contextSize: ctxSize, maxBatch: min(512, ctxSize),
+                                   threads: threading.threads, cacheType: cache.cacheType)
         if let lora {
             let adapter = try LoRAAdapter.load(path: lora, model: bundle.model.config)
             adapter.userScale = loraScale
@@ -215,4 +213,3 @@ final class AnswerPrinter {
     }
 }
 
-extension KVCacheType: ExpressibleByArgument {}

@@ -53,8 +53,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("api-key"), help: "Require `Authorization: Bearer KEY` on /v1/ requests.")
     var apiKey: String?
 
-    @Option(name: [.short, .customLong("threads")], help: "Threads (default: all cores).")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var threading: ThreadsOption
 
     @Option(name: .customLong("prompt-chunk"), help: "Prompt tokens computed per step, so long prompts do not stall running answers.")
     var promptChunk = 256
@@ -79,7 +78,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if let warning = bundle.templateWarning { printError("warning: \(warning)") }
         let baseName = url.deletingPathExtension().lastPathComponent
-        let engine = ServeEngine(bundle: bundle, slots: parallel, contextSize: ctxSize, threads: threads,
+        let engine = ServeEngine(bundle: bundle, slots: parallel, contextSize: ctxSize, threads: threading.threads,
                                  adapters: adapters, queueLimit: queue, promptChunk: promptChunk)
         let api = API(engine: engine, baseName: baseName, aliases: [model, url.lastPathComponent])
         let router = Router()
