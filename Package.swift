@@ -132,19 +132,19 @@ let package = Package(
 
         // Re-quantizes a GGUF model to another weight type (llama-quantize's rules).
         .executableTarget(name: "vpgea-quantize", dependencies: [
-            "GGUF", "Quants", "ModelStore", "ConsoleUI", "CLISupport",
+            "GGUF", "Quants", "Qwen2", "ModelStore", "ConsoleUI", "CLISupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Developer tool: a random-weight GGUF with a real model's shapes (7B speed and memory).
-        .executableTarget(name: "make-shaped-model", dependencies: ["GGUF", "Quants", "Sampling"],
+        .executableTarget(name: "make-shaped-model", dependencies: ["GGUF", "Quants", "Qwen2", "Sampling"],
                           path: "Tools/make-shaped-model", swiftSettings: optimizedInDebug),
 
-        .target(name: "TestSupport", dependencies: ["GGUF", "ModelStore", "Sampling"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["GGUF", "ModelStore", "Qwen2", "Sampling"], path: "Tests/TestSupport"),
         // Test-only: the SIMD kernels of every x86 path built again through SIMDe's plain-C emulation (Debian:
         // libsimde-dev), so that each path is checked against the generic twins on any x86-64 CPU.
         .target(name: "CKernelsEmulated", dependencies: ["CKernels"], path: "Tests/CKernelsEmulated",
                 cSettings: cOptimizedInDebug + [.unsafeFlags(["-ffp-contract=off"])]),
-        .testTarget(name: "QuantsTests", dependencies: ["Quants", "GGUF", "TestSupport"],
+        .testTarget(name: "QuantsTests", dependencies: ["Quants", "GGUF", "Qwen2", "TestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "Sampling", "TestSupport"],
                     resources: [.copy("Fixtures")]),

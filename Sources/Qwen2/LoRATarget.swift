@@ -4,18 +4,21 @@ import Foundation
 public enum LoRATarget: String, CaseIterable, Codable, Sendable {
     case q, k, v, o, gate, up, down
 
-    /// The tensor name inside `blk.N.` in GGUF files.
-    public var ggufName: String {
+    /// The matrix it wraps, in the tensor table.
+    public var role: Qwen2Tensor.Role {
         switch self {
-        case .q: "attn_q"
-        case .k: "attn_k"
-        case .v: "attn_v"
-        case .o: "attn_output"
-        case .gate: "ffn_gate"
-        case .up: "ffn_up"
-        case .down: "ffn_down"
+        case .q: .attnQ
+        case .k: .attnK
+        case .v: .attnV
+        case .o: .attnOutput
+        case .gate: .ffnGate
+        case .up: .ffnUp
+        case .down: .ffnDown
         }
     }
+
+    /// The tensor name inside `blk.N.` in GGUF files.
+    public var ggufName: String { role.rawValue }
 
     /// The module name inside `model.layers.N.` in Hugging Face / PEFT checkpoints.
     public var peftName: String {
@@ -32,14 +35,8 @@ public enum LoRATarget: String, CaseIterable, Codable, Sendable {
 
     /// `(out, in)` of the wrapped weight.
     public func shape(_ c: Qwen2Config) -> (out: Int, in: Int) {
-        let q = c.headCount * c.headDim
-        switch self {
-        case .q: return (q, c.embeddingLength)
-        case .k, .v: return (c.kvDim, c.embeddingLength)
-        case .o: return (c.embeddingLength, q)
-        case .gate, .up: return (c.feedForwardLength, c.embeddingLength)
-        case .down: return (c.embeddingLength, c.feedForwardLength)
-        }
+        let (rows, cols) = c.matrixShape(role)
+        return (rows, cols)
     }
 
     /// Parses "q,k,v,o,gate,up,down" (also accepts "all" and PEFT's names such as `q_proj`).

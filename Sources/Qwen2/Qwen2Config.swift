@@ -36,6 +36,21 @@ public struct Qwen2Config: Sendable, Equatable, Codable {
         vocabularySize = h.tensor("token_embd.weight")?.dims.last ?? 0
     }
 
+    /// A configuration given directly (test models, shaped random models).
+    public init(layerCount: Int, embeddingLength: Int, feedForwardLength: Int, headCount: Int, headCountKV: Int,
+                vocabularySize: Int, contextLength: Int = 32768, ropeFreqBase: Float = 10000, rmsEps: Float = 1e-6) {
+        self.layerCount = layerCount
+        self.embeddingLength = embeddingLength
+        self.feedForwardLength = feedForwardLength
+        self.headCount = headCount
+        self.headCountKV = headCountKV
+        self.headDim = embeddingLength / headCount
+        self.vocabularySize = vocabularySize
+        self.contextLength = contextLength
+        self.ropeFreqBase = ropeFreqBase
+        self.rmsEps = rmsEps
+    }
+
     /// Width of the key and value projections.
     public var kvDim: Int { headCountKV * headDim }
 }

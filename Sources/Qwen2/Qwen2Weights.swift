@@ -53,29 +53,34 @@ public struct Qwen2Weights: @unchecked Sendable {
             out.withUnsafeMutableBufferPointer { Dequantize.unchecked(t.type, file.data(of: t).baseAddress!, $0.baseAddress!, count: count) }
             return out
         }
-        let e = c.embeddingLength, q = c.headCount * c.headDim
-        tokenEmbd = try matrix("token_embd.weight", rows: c.vocabularySize, cols: e)
+        func matrix(_ role: Qwen2Tensor.Role, _ prefix: String = "") throws(GGUFError) -> WeightMatrix {
+            let (rows, cols) = c.matrixShape(role)
+            return try matrix(prefix + role.rawValue + ".weight", rows: rows, cols: cols)
+        }
+        func vector(_ role: Qwen2Tensor.Role, _ prefix: String, bias: Bool = false) throws(GGUFError) -> [Float] {
+            try vector(prefix + role.rawValue + (bias ? ".bias" : ".weight"), c.matrixShape(role).rows)
+        }
+        tokenEmbd = try matrix(.tokenEmbedding)
         var layers: [Qwen2Layer] = []
         for i in 0..<c.layerCount {
             let b = "blk.\(i)."
             layers.append(Qwen2Layer(
-                attnNorm: try vector(b + "attn_norm.weight", e),
-                attnQ: try matrix(b + "attn_q.weight", rows: q, cols: e),
-                attnK: try matrix(b + "attn_k.weight", rows: c.kvDim, cols: e),
-                attnV: try matrix(b + "attn_v.weight", rows: c.kvDim, cols: e),
-                attnQBias: try vector(b + "attn_q.bias", q),
-                attnKBias: try vector(b + "attn_k.bias", c.kvDim),
-                attnVBias: try vector(b + "attn_v.bias", c.kvDim),
-                attnOutput: try matrix(b + "attn_output.weight", rows: e, cols: q),
-                ffnNorm: try vector(b + "ffn_norm.weight", e),
-                ffnGate: try matrix(b + "ffn_gate.weight", rows: c.feedForwardLength, cols: e),
-                ffnUp: try matrix(b + "ffn_up.weight", rows: c.feedForwardLength, cols: e),
-                ffnDown: try matrix(b + "ffn_down.weight", rows: e, cols: c.feedForwardLength)))
+                attnNorm: try vector(.attnNorm, b),
+                attnQ: try matrix(.attnQ, b),
+                attnK: try matrix(.attnK, b),
+                attnV: try matrix(.attnV, b),
+                attnQBias: try vector(.attnQ, b, bias: true),
+                attnKBias: try vector(.attnK, b, bias: true),
+                attnVBias: try vector(.attnV, b, bias: true),
+                attnOutput: try matrix(.attnOutput, b),
+                ffnNorm: try vector(.ffnNorm, b),
+                ffnGate: try matrix(.ffnGate, b),
+                ffnUp: try matrix(.ffnUp, b),
+                ffnDown: try matrix(.ffnDown, b)))
         }
         self.layers = layers
-        outputNorm = try vector("output_norm.weight", e)
-        output = file.header.tensor("output.weight") == nil
-            ? tokenEmbd : try matrix("output.weight", rows: c.vocabularySize, cols: e)
+        outputNorm = try vector(.outputNorm, "")
+        output = file.header.tensor("output.weight") == nil ? tokenEmbd : try matrix(.output)
     }
 }
 

@@ -5,6 +5,7 @@ import Foundation
 import GGUF
 import ModelStore
 import Quants
+import Qwen2
 
 @main
 struct QuantizeCommand: ParsableCommand {

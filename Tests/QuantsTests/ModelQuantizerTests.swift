@@ -1,8 +1,9 @@
 import Foundation
 import GGUF
 import Quants
-import Testing
+import Qwen2
 import TestSupport
+import Testing
 
 /// `vpgea-quantize`'s type plan and files: the plan against llama.cpp's published Q4_K_M files, the files
 /// against gguf-py (llama.cpp's Python reader), which must read every tensor back close to the source.

@@ -1,5 +1,6 @@
 import Foundation
 import GGUF
+import Qwen2
 
 /// A tiny Qwen2-architecture GGUF with seeded random f32 weights, for tests that need a whole model but not a
 /// real one (gradient checks, overfitting, training runs in CI).
@@ -17,43 +18,40 @@ public struct TinyModel {
             state = state &* 6364136223846793005 &+ 1442695040888963407
             return Float(state >> 40) / Float(1 << 24) * 2 - 1
         }
-        let hd = embd / heads, kv = kvHeads * hd
-        func add(_ name: String, _ count: Int, scale: Float, offset: Float = 0) {
-            tensors[name] = (0..<count).map { _ in offset + scale * uniform() }
+        let config = self.config
+        func add(_ role: Qwen2Tensor.Role, _ layer: Int?, bias: Bool = false, scale: Float, offset: Float = 0) {
+            let tensor = config.tensors.first { $0.role == role && $0.layer == layer && $0.isBias == bias }!
+            tensors[tensor.name] = (0..<tensor.shape.reduce(1, *)).map { _ in offset + scale * uniform() }
         }
-        add("token_embd.weight", vocab * embd, scale: 1)
-        add("output_norm.weight", embd, scale: 0.2, offset: 1)
-        add("output.weight", vocab * embd, scale: 1)   // logits large enough to memorise with
+        // (This order fixes which values each tensor draws.)
+        add(.tokenEmbedding, nil, scale: 1)
+        add(.outputNorm, nil, scale: 0.2, offset: 1)
+        add(.output, nil, scale: 1)   // logits large enough to memorise with
         for l in 0..<layers {
-            let b = "blk.\(l)."
-            add(b + "attn_norm.weight", embd, scale: 0.2, offset: 1)
-            add(b + "ffn_norm.weight", embd, scale: 0.2, offset: 1)
-            add(b + "attn_q.weight", embd * embd, scale: 0.3)
-            add(b + "attn_k.weight", kv * embd, scale: 0.3)
-            add(b + "attn_v.weight", kv * embd, scale: 0.3)
-            add(b + "attn_q.bias", embd, scale: 0.1)
-            add(b + "attn_k.bias", kv, scale: 0.1)
-            add(b + "attn_v.bias", kv, scale: 0.1)
-            add(b + "attn_output.weight", embd * embd, scale: 0.3)
-            add(b + "ffn_gate.weight", ff * embd, scale: 0.3)
-            add(b + "ffn_up.weight", ff * embd, scale: 0.3)
-            add(b + "ffn_down.weight", embd * ff, scale: 0.2)
+            add(.attnNorm, l, scale: 0.2, offset: 1)
+            add(.ffnNorm, l, scale: 0.2, offset: 1)
+            add(.attnQ, l, scale: 0.3)
+            add(.attnK, l, scale: 0.3)
+            add(.attnV, l, scale: 0.3)
+            add(.attnQ, l, bias: true, scale: 0.1)
+            add(.attnK, l, bias: true, scale: 0.1)
+            add(.attnV, l, bias: true, scale: 0.1)
+            add(.attnOutput, l, scale: 0.3)
+            add(.ffnGate, l, scale: 0.3)
+            add(.ffnUp, l, scale: 0.3)
+            add(.ffnDown, l, scale: 0.2)
         }
+    }
+
+    /// The model's configuration (its tensor table gives every name and shape).
+    public var config: Qwen2Config {
+        Qwen2Config(layerCount: layers, embeddingLength: embd, feedForwardLength: ff, headCount: heads,
+                    headCountKV: kvHeads, vocabularySize: vocab, contextLength: 256, ropeFreqBase: ropeBase, rmsEps: eps)
     }
 
     /// GGUF dims (`[cols, rows]`) of a tensor.
     public func dims(_ name: String) -> [Int] {
-        let hd = embd / heads, kv = kvHeads * hd
-        let suffix = name.split(separator: ".").dropFirst(name.hasPrefix("blk.") ? 2 : 0).joined(separator: ".")
-        switch suffix {
-        case "token_embd.weight", "output.weight": return [embd, vocab]
-        case "attn_q.weight", "attn_output.weight": return [embd, embd]
-        case "attn_k.weight", "attn_v.weight": return [embd, kv]
-        case "ffn_gate.weight", "ffn_up.weight": return [embd, ff]
-        case "ffn_down.weight": return [ff, embd]
-        case "attn_k.bias", "attn_v.bias": return [kv]
-        default: return [tensors[name]!.count]
-        }
+        config.tensors.first { $0.name == name }!.ggufDims
     }
 
     /// Writes the GGUF to `path`.

@@ -8,6 +8,7 @@
 import Foundation
 import GGUF
 import Quants
+import Qwen2
 import Sampling
 
 /// Random blocks of `type` for a `[rows, cols]` matrix, with small finite scales so that values stay sane.
@@ -48,7 +49,8 @@ do {
     let layers = try h.int("qwen2.block_count"), embd = try h.int("qwen2.embedding_length")
     let ff = try h.int("qwen2.feed_forward_length"), heads = try h.int("qwen2.attention.head_count")
     let kvHeads = try h.int("qwen2.attention.head_count_kv"), nVocab = try h.strings("tokenizer.ggml.tokens").count
-    let kv = kvHeads * (embd / heads)
+    let config = Qwen2Config(layerCount: layers, embeddingLength: embd, feedForwardLength: ff, headCount: heads,
+                             headCountKV: kvHeads, vocabularySize: nVocab)
     var w = GGUFWriter()
     for item in h.metadata { w.set(item.key, item.value) }
     w.set("general.name", .string("random weights, shaped as \(h["general.name"]?.string ?? "the vocab's model")"))
@@ -66,27 +68,15 @@ do {
             withUnsafeBytes(of: value) { Array($0) }
         })
     }
-    // llama.cpp's Q4_K_M rule: attn_v and ffn_down get Q6_K in the first and last eighth of the layers and in
-    // every third layer between.
-    func moreBits(_ i: Int) -> Bool { i < layers / 8 || i >= 7 * layers / 8 || (i - layers / 8) % 3 == 2 }
-    try matrix("token_embd.weight", .q4_K, rows: nVocab, cols: embd)
-    for i in 0..<layers {
-        let b = "blk.\(i)."
-        try vector(b + "attn_norm.weight", embd, 1)
-        try matrix(b + "attn_q.weight", .q4_K, rows: embd, cols: embd)
-        try matrix(b + "attn_k.weight", .q4_K, rows: kv, cols: embd)
-        try matrix(b + "attn_v.weight", moreBits(i) ? .q6_K : .q4_K, rows: kv, cols: embd)
-        try vector(b + "attn_q.bias", embd, 0)
-        try vector(b + "attn_k.bias", kv, 0)
-        try vector(b + "attn_v.bias", kv, 0)
-        try matrix(b + "attn_output.weight", .q4_K, rows: embd, cols: embd)
-        try vector(b + "ffn_norm.weight", embd, 1)
-        try matrix(b + "ffn_gate.weight", .q4_K, rows: ff, cols: embd)
-        try matrix(b + "ffn_up.weight", .q4_K, rows: ff, cols: embd)
-        try matrix(b + "ffn_down.weight", moreBits(i) ? .q6_K : .q4_K, rows: embd, cols: ff)
+    // The model's tensors in llama.cpp's order, the matrices in the types llama.cpp's Q4_K_M gives them.
+    var plan = QuantizationPlan(scheme: .q4_K_M, tensorNames: config.tensors.map(\.name))
+    for t in config.tensors {
+        if t.isMatrix {
+            try matrix(t.name, plan.type(name: t.name, dims: t.ggufDims, current: .f32), rows: t.shape[0], cols: t.shape[1])
+        } else {
+            try vector(t.name, t.shape[0], t.isBias ? 0 : 1)   // norms 1, biases 0
+        }
     }
-    try vector("output_norm.weight", embd, 1)
-    try matrix("output.weight", .q6_K, rows: nVocab, cols: embd)
     var lastPercent = -1
     try w.write(to: args[2]) { done, total in
         let percent = done * 100 / total

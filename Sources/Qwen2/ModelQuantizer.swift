@@ -1,4 +1,5 @@
 import Foundation
+import GGUF
 import Quants
 
 /// What `vpgea-quantize` writes: one type for every matrix, or llama.cpp's Q4_K_M mix.
@@ -56,8 +57,9 @@ public struct QuantizationPlan {
 
     public init(scheme: QuantizationScheme, tensorNames: [String]) {
         self.scheme = scheme
-        attnVCount = tensorNames.filter { $0.hasSuffix(".attn_v.weight") }.count
-        ffnDownCount = tensorNames.filter { $0.hasSuffix(".ffn_down.weight") }.count
+        let roles = tensorNames.compactMap { Qwen2Tensor.parse($0) }.filter { !$0.isBias }.map(\.role)
+        attnVCount = roles.count(where: { $0 == .attnV })
+        ffnDownCount = roles.count(where: { $0 == .ffnDown })
     }
 
     static func moreBits(_ i: Int, _ n: Int) -> Bool { i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2 }
@@ -65,20 +67,21 @@ public struct QuantizationPlan {
     /// The type for the next tensor (call in file order). `dims` are fastest-varying first.
     public mutating func type(name: String, dims: [Int], current: GGMLType) -> GGMLType {
         guard dims.count >= 2, dims.count(where: { $0 > 1 }) >= 2 else { return current }
+        let tensor = Qwen2Tensor.parse(name), role = tensor?.isBias == false ? tensor?.role : nil
         var type: GGMLType
         switch scheme {
         case .uniform(let t): type = t
         case .q4_K_M:
             type = .q4_K
-            if name.hasSuffix(".attn_v.weight") {
+            if role == .attnV {
                 if Self.moreBits(attnVSeen, attnVCount) { type = .q6_K }
                 attnVSeen += 1
-            } else if name.hasSuffix(".ffn_down.weight") {
+            } else if role == .ffnDown {
                 if Self.moreBits(ffnDownSeen, ffnDownCount) { type = .q6_K }
                 ffnDownSeen += 1
             }
         }
-        if name == "output.weight", Double(type.format.bytesPerBlock * 8) / Double(type.format.blockSize) < 6 { type = .q6_K }
+        if role == .output, Double(type.format.bytesPerBlock * 8) / Double(type.format.blockSize) < 6 { type = .q6_K }
         if dims[0] % type.format.blockSize != 0 {
             type = switch type {
             case .q4_K: .q5_0
@@ -87,7 +90,6 @@ public struct QuantizationPlan {
             }
         }
         return dims[0] % type.format.blockSize == 0 ? type : .f16
-
     }
 }
 
