@@ -19,18 +19,11 @@ public enum MachineFacts {
     static let relevantFlags = ["avx2", "fma", "f16c", "avx_vnni", "avx512f", "avx512bw", "avx512vl", "avx512dq",
                                 "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_int8"]
 
-    /// One line for a result: the CPU, its flags, the kernel path and the BLAS core.
-    public static var summary: String {
+    /// One line for a result: the CPU, its flags, the kernel path (with `kernelNote`, what the command line asked
+    /// for when it could not be had) and the BLAS core.
+    public static func summary(kernelNote: String = "") -> String {
         "\(cpuModel) [\(cpuFlags.joined(separator: " "))], \(ProcessInfo.processInfo.activeProcessorCount) cores; "
-            + "kernels \(KernelPath.selected)\(kernelRequest); BLAS \(BLASLibrary.note)"
-    }
-
-    /// A note when VPGEA_KERNELS asks for a path that is not the one taken.
-    static var kernelRequest: String {
-        guard let asked = ProcessInfo.processInfo.environment["VPGEA_KERNELS"], asked != KernelPath.selected.description
-        else { return "" }
-        return KernelPath.allCases.contains { $0.description == asked }
-            ? " (VPGEA_KERNELS=\(asked): this CPU lacks it)" : " (VPGEA_KERNELS=\(asked): unknown; generic, avx2, avxvnni or avx512)"
+            + "kernels \(KernelPath.selected)\(kernelNote); BLAS \(BLASLibrary.note)"
     }
 
     /// Peak resident set size of this process, in MiB (VmHWM).

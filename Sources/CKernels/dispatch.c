@@ -102,10 +102,6 @@ int vpg_best_path(void) {
             best = p;
             break;
         }
-    const char *forced = getenv("VPGEA_KERNELS");
-    if (forced)
-        for (int p = 0; p < VPG_PATH_COUNT; p++)
-            if (strcmp(forced, names[p]) == 0 && vpg_path_supported(p)) return p;
     return best;
 }
 

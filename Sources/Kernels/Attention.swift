@@ -1,26 +1,6 @@
 import CKernels
 import Quants
 
-/// How a key/value cache stores its rows: f32 (exact), f16 (llama.cpp's default; half the memory and
-/// bandwidth) or q8_0 (blocks of 32 values along each head, a quarter plus scales).
-public enum KVCacheType: String, CaseIterable, Sendable {
-    case f32, f16, q8_0
-
-    public var ggmlType: GGMLType {
-        switch self {
-        case .f32: .f32
-        case .f16: .f16
-        case .q8_0: .q8_0
-        }
-    }
-
-    /// Bytes of `count` consecutive values (a whole number of blocks).
-    public func bytes(_ count: Int) -> Int { ggmlType.format.rowBytes(count)! }
-
-    /// Whether rows of `headDim` values can be stored (q8_0 blocks must not straddle heads).
-    public func fits(headDim: Int) -> Bool { headDim % ggmlType.format.blockSize == 0 }
-}
-
 /// Causal grouped-query attention of a batch of new tokens over a key/value cache that holds one or more
 /// sequences.
 public enum Attention {
@@ -68,22 +48,5 @@ public enum Attention {
             attend(q + groupStart, keys + start, values + start, Int64(rowBytes), Int64(positions[t]) + 1, Int32(group),
                    Int32(headDim), scale, scratch + slot * group * ctx, out + groupStart)
         }
-    }
-}
-
-/// Indices of scratch rows, one per running job.
-public final class SlotPool: @unchecked Sendable {
-    private var free: [Int]
-    private let lock = Lock()
-    public init(count: Int) { free = Array(0..<max(count, 1)) }
-    public func acquire() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return free.removeLast()
-    }
-    public func release(_ i: Int) {
-        lock.lock()
-        free.append(i)
-        lock.unlock()
     }
 }

@@ -1,7 +1,7 @@
 import CKernels
 
 /// The instruction-set paths of the kernels, as CKernels' kernel table has them; the best one this CPU runs is
-/// chosen at run time, and `VPGEA_KERNELS` can ask for another.
+/// chosen at run time, and a command can choose another (the commands read `VPGEA_KERNELS`).
 public enum KernelPath: Int32, CaseIterable, Sendable, CustomStringConvertible {
     /// Plain C: every CPU.
     case generic = 0
@@ -12,8 +12,12 @@ public enum KernelPath: Int32, CaseIterable, Sendable, CustomStringConvertible {
     /// AVX-512 F/BW/VL/DQ with VNNI: 512-bit products.
     case avx512 = 3
 
-    /// The path the kernels take: the best this CPU supports, unless `VPGEA_KERNELS` names another it supports.
-    public static var selected: KernelPath { KernelPath(rawValue: vpg_best_path()) ?? .generic }
+    /// The best path this CPU supports.
+    public static var best: KernelPath { KernelPath(rawValue: vpg_best_path()) ?? .generic }
+
+    /// The path products take when none is given: `best`, unless the command line chose another (set it before
+    /// any model runs).
+    nonisolated(unsafe) public static var selected: KernelPath = best
 
     /// Whether this CPU, and its operating system, can run the path.
     public var isSupported: Bool { vpg_path_supported(rawValue) != 0 }

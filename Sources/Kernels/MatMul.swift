@@ -9,8 +9,8 @@ import Quants
 ///   has them on the path). Generation steps of up to `generationRowsMaxTokens` sequences and prompts of up to
 ///   `fusedMaxTokens` tokens take the row kernels; larger ones the panel kernels, or, for a type without them, the
 ///   row kernels up to `integerMaxTokens` sequences. With `exactActivations`
-///   (`VPGEA_ACTIVATIONS=f32`) a few tokens take the f32 fused kernels instead. SIMD is chosen at run time;
-///   `VPGEA_KERNELS=generic|avx2|avxvnni|avx512` forces a path;
+///   (the commands' `VPGEA_ACTIVATIONS=f32`) a few tokens take the f32 fused kernels instead. SIMD is chosen at run
+///   time; `KernelPath.selected` (the commands' `VPGEA_KERNELS=generic|avx2|avxvnni|avx512`) forces a path;
 /// - f32: panels of rows dequantized to f32 and OpenBLAS sgemm, exact math (single-threaded BLAS; our threads split
 ///   the rows): prompts on F16 (and Q8_0 without VNNI), and every product with `exactActivations` (training).
 public final class MatMul: @unchecked Sendable {
@@ -37,14 +37,16 @@ public final class MatMul: @unchecked Sendable {
 
     /// Generation kernels keep the activations in f32 instead of quantizing them to 8 bits.
     public let exactActivations: Bool
+    /// `exactActivations` when a product is made without saying (false, unless the command line chose otherwise;
+    /// set it before any model runs).
+    nonisolated(unsafe) public static var exactActivationsByDefault = false
     private var quantized: UnsafeMutableRawPointer? = nil   // [integerMaxTokens, cols/32 × 36 or cols/256 × 292] bytes
     private var quantizedCapacity = 0
 
     public init(threads: Int, path: KernelPath? = nil, exactActivations: Bool? = nil) {
         self.threads = max(threads, 1)
         self.path = path ?? .selected
-        self.exactActivations = exactActivations
-            ?? (ProcessInfo.processInfo.environment["VPGEA_ACTIVATIONS"] == "f32")
+        self.exactActivations = exactActivations ?? Self.exactActivationsByDefault
         vpg_blas_set_threads(1)
     }
 

@@ -48,7 +48,7 @@ public final class Qwen2Session {
     public var adapter: (any ProjectionAdapter)?
 
     /// `kernelPath` forces an instruction-set path for the generation kernels (tests use it); nil picks the best.
-    /// `exactActivations` keeps every product's activations in f32 (nil: `VPGEA_ACTIVATIONS=f32` decides).
+    /// `exactActivations` keeps every product's activations in f32 (nil: `MatMul.exactActivationsByDefault`).
     /// `cacheType` q8_0 needs a head size that is a multiple of 32; otherwise the cache is f16.
     public init(model: Qwen2Model, contextSize: Int = 4096, maxBatch: Int = 512, threads: Int = 2,
                 kernelPath: KernelPath? = nil, exactActivations: Bool? = nil, sequences: Int = 1,

@@ -72,6 +72,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     mutating func run() throws {
+        RuntimeEnvironment.apply()
         let threads = try ints(t, "t"), prompts = try ints(p, "p"), gens = try ints(n, "n"), depths = try ints(d, "d")
         let trains = try ints(train, "-train"), batches = try ints(b, "b").map { max($0, 1) }
         let products = try trainProducts.split(separator: ",").map { name in
@@ -81,11 +82,11 @@ struct BenchCommand: ParsableCommand {
             return p
         }
         if machineOnly {
-            print("machine: \(MachineFacts.summary)")
+            print("machine: \(MachineFacts.summary(kernelNote: RuntimeEnvironment.kernelNote))")
             return
         }
         let path = KernelPath.selected.description, blas = BLASLibrary.core
-        printError("machine: \(MachineFacts.summary)")
+        printError("machine: \(MachineFacts.summary(kernelNote: RuntimeEnvironment.kernelNote))")
         let bandwidth = MachineFacts.readBandwidth(threads: threads.max() ?? 1)
         printError(String(format: "memory read bandwidth (%d threads): %.1f GB/s", threads.max() ?? 1, bandwidth))
         var rows: [(model: String, size: Int, result: Benchmark.Result)] = []
@@ -140,7 +141,7 @@ struct BenchCommand: ParsableCommand {
                 print(String(format: "| %@ | %.2f GiB | %d | %@ | %.2f ± %.2f | %.2f |", row.model, Double(row.size) / 1_073_741_824,
                              row.result.threads, row.result.test.name, row.result.mean, row.result.stddev, perSequence))
             }
-            print(String(format: "\n%@, read bandwidth %.1f GB/s, peak RSS %.0f MiB", MachineFacts.summary, bandwidth, rss))
+            print(String(format: "\n%@, read bandwidth %.1f GB/s, peak RSS %.0f MiB", MachineFacts.summary(kernelNote: RuntimeEnvironment.kernelNote), bandwidth, rss))
         case .csv:
             print("model_filename,n_threads,n_prompt,n_gen,n_depth,n_train,train_products,n_batch,avg_ts,stddev_ts,foreign_load")
             for row in rows {

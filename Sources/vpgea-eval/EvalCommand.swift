@@ -70,6 +70,7 @@ struct EvalCommand: ParsableCommand {
     var plot: [String] = []
 
     mutating func run() throws {
+        RuntimeEnvironment.apply()
         try reportingErrors {
             if !plot.isEmpty {
                 let results = try plot.map { try JSONDecoder().decode(EvaluationResult.self, from: Data(contentsOf: URL(fileURLWithPath: $0))) }

@@ -36,6 +36,7 @@ struct LogitsCommand: ParsableCommand {
     @OptionGroup var threading: ThreadsOption
 
     mutating func run() throws {
+        RuntimeEnvironment.apply()
         let tokens = ids.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !tokens.isEmpty, tokens.count == ids.split(separator: ",").count else {
             throw CommandFailure("--ids must be comma-separated integers, e.g. --ids 785,6722,315")

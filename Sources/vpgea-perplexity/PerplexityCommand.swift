@@ -35,6 +35,7 @@ struct PerplexityCommand: ParsableCommand {
     @OptionGroup var threading: ThreadsOption
 
     mutating func run() throws {
+        RuntimeEnvironment.apply()
         try reportingErrors {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw CommandFailure("cannot read \(file)")

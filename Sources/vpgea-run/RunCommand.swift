@@ -81,6 +81,7 @@ struct RunCommand: ParsableCommand {
     enum ThinkMode: String, ExpressibleByArgument { case show, hide }
 
     mutating func run() throws {
+        RuntimeEnvironment.apply()
         try reportingErrors {
             try chat()
         }

@@ -66,6 +66,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        RuntimeEnvironment.apply()
         let (url, bundle, adapters) = try reportingErrors {
             let url = try resolveModel(model)
             let bundle = try ModelBundle(path: url.path)

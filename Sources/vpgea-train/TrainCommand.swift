@@ -127,13 +127,14 @@ struct CommonOptions: ParsableArguments {
         let gib = String(format: "%.1f GiB", Double(bytes) / Double(1 << 30))
         printError(backprop.recompute ? "activations: recomputed layer by layer (keeping them would take \(gib))"
                                       : "activations: kept (\(gib))")
-        printError("machine: \(MachineFacts.summary)")
+        printError("machine: \(MachineFacts.summary(kernelNote: RuntimeEnvironment.kernelNote))")
     }
 
     /// Runs `body` in this process's MPI job (a single process without mpirun), with errors reported as
     /// `reportingErrors` does. Rank 0 alone writes; an error on any rank ends the whole job, which would otherwise
     /// wait in a sum for the rank that left.
     static func inJob(_ body: (any Collective) throws -> Void) throws {
+        RuntimeEnvironment.apply()
         let job: any Collective = try reportingErrors { try MPIJob.join() }
         if !job.isLeader { Output.quiet = true }   // one voice: rank 0 reports, the others compute
         do {

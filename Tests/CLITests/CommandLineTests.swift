@@ -41,6 +41,11 @@ import Testing
         let plain = try Self.run("vpgea-bench", ["--machine"], environment: ["VPGEA_KERNELS": "generic"])
         #expect(plain.status == 0 && plain.stdout.contains("kernels generic; BLAS "), "\(plain.stdout)\(plain.stderr)")
         #expect(!plain.stdout.contains("BLAS none"), "\(plain.stdout)")
+        // A path that does not exist is reported, and the best path is kept.
+        let unknown = try Self.run("vpgea-bench", ["--machine"], environment: ["VPGEA_KERNELS": "sse9"])
+        #expect(unknown.status == 0 && unknown.stderr.contains("warning: VPGEA_KERNELS=sse9"), "\(unknown.stderr)")
+        #expect(unknown.stdout.contains("(VPGEA_KERNELS=sse9: unknown;") && !unknown.stdout.contains("kernels generic"),
+                "\(unknown.stdout)")
         let asked = try Self.run("vpgea-bench", ["--machine"], environment: ["VPGEA_BLAS_CORE": "Prescott"])
         #expect(asked.status == 0, "\(asked.stderr)")
         if !plain.stdout.contains("BLAS Prescott") {

@@ -1,0 +1,33 @@
+import ConsoleUI
+import Foundation
+import Kernels
+
+/// The environment variables that change how the commands compute, read once when a command starts and handed to
+/// the library as values:
+/// - `VPGEA_KERNELS=generic|avx2|avxvnni|avx512`: the kernels' instruction-set path (when this CPU has it);
+/// - `VPGEA_ACTIVATIONS=f32`: products keep their activations in f32 instead of quantizing them to 8 bits.
+public enum RuntimeEnvironment {
+    /// A note on what `VPGEA_KERNELS` asked for when it is not the path taken (empty otherwise), for machine lines.
+    nonisolated(unsafe) public private(set) static var kernelNote = ""
+
+    /// Reads the variables and sets the library's defaults; a request this CPU cannot honour is reported.
+    public static func apply(_ environment: [String: String] = ProcessInfo.processInfo.environment) {
+        if let asked = environment["VPGEA_KERNELS"] {
+            if let path = KernelPath.allCases.first(where: { $0.description == asked }), path.isSupported {
+                KernelPath.selected = path
+            } else {
+                kernelNote = KernelPath.allCases.contains { $0.description == asked }
+                    ? " (VPGEA_KERNELS=\(asked): this CPU lacks it)"
+                    : " (VPGEA_KERNELS=\(asked): unknown; generic, avx2, avxvnni or avx512)"
+                printError("warning: VPGEA_KERNELS=\(asked) cannot be used here;"
+                    + " kernels: \(KernelPath.selected)\(kernelNote)")
+            }
+        }
+        if let activations = environment["VPGEA_ACTIVATIONS"] {
+            MatMul.exactActivationsByDefault = activations == "f32"
+            if activations != "f32" && activations != "int8" {
+                printError("warning: VPGEA_ACTIVATIONS=\(activations) is not f32 or int8; 8-bit activations are used")
+            }
+        }
+    }
+}
