@@ -37,11 +37,11 @@ struct LogitsCommand: ParsableCommand {
 
     mutating func run() throws {
         RuntimeEnvironment.apply()
-        let tokens = ids.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !tokens.isEmpty, tokens.count == ids.split(separator: ",").count else {
-            throw CommandFailure("--ids must be comma-separated integers, e.g. --ids 785,6722,315")
-        }
         try reportingErrors {
+            let tokens = ids.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !tokens.isEmpty, tokens.count == ids.split(separator: ",").count else {
+                throw CommandFailure("--ids must be comma-separated integers, e.g. --ids 785,6722,315")
+            }
             let url = try resolveModel(model)
             let model = try Qwen2Model(path: url.path)
             let session = Qwen2Session(model: model, contextSize: max(tokens.count, 16), maxBatch: 512,
@@ -49,12 +49,33 @@ struct LogitsCommand: ParsableCommand {
             if let lora { session.adapter = try LoRAAdapter.load(path: lora, model: model.config) }
             let logits = try session.decode(tokens, logits: .all)
             let vocab = model.config.vocabularySize
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
             for pos in 0..<tokens.count {
                 let row = logits[(pos * vocab)..<((pos + 1) * vocab)]
-                let best = LogitStats.top(row, top).map { "[\($0.id), \($0.logit)]" }.joined(separator: ", ")
-                print("{\"pos\": \(pos), \"top\": [\(best)], \"logsumexp\": \(LogitStats.logSumExp(row))}")
+                let line = PositionLogits(pos: pos, top: LogitStats.top(row, top).map { TopLogit(id: $0.id, logit: $0.logit) },
+                                          logsumexp: LogitStats.logSumExp(row))
+                print(String(decoding: try encoder.encode(line), as: UTF8.self))
             }
         }
     }
 }
 
+/// One output line: a position's top logits (`[id, logit]` pairs, best first) and the log-sum-exp of its row.
+struct PositionLogits: Encodable {
+    let pos: Int
+    let top: [TopLogit]
+    let logsumexp: Double
+}
+
+/// `[id, logit]`, as llama.cpp's tools print a token's logit.
+struct TopLogit: Encodable {
+    let id: Int
+    let logit: Float
+
+    func encode(to encoder: any Encoder) throws {
+        var pair = encoder.unkeyedContainer()
+        try pair.encode(id)
+        try pair.encode(logit)
+    }
+}

@@ -35,10 +35,10 @@ struct QuantizeCommand: ParsableCommand {
     var dryRun = false
 
     mutating func run() throws {
-        guard let scheme = QuantizationScheme(name: type) else {
-            throw CommandFailure("unknown type \(type); choose one of \(QuantizationScheme.names.joined(separator: ", "))")
-        }
         try reportingErrors {
+            guard let scheme = QuantizationScheme(name: type) else {
+                throw CommandFailure("unknown type \(type); choose one of \(QuantizationScheme.names.joined(separator: ", "))")
+            }
             let url = try resolveModel(input)
             guard URL(fileURLWithPath: output).standardizedFileURL != url.standardizedFileURL else {
                 throw CommandFailure("the output would overwrite the input; choose another path")
