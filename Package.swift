@@ -73,7 +73,7 @@ let package = Package(
         // Terminal helpers shared by the command-line tools.
         .target(name: "ConsoleUI", dependencies: ["ModelStore"]),
         .target(name: "CLISupport", dependencies: [
-            "ConsoleUI", "ModelStore", "Kernels", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "ConsoleUI", "ModelStore", "Kernels", "LoRA", "Qwen2", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Model catalog, download (pip), assembly and verification.
         .target(name: "ModelStore", dependencies: [

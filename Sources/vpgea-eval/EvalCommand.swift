@@ -28,8 +28,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "The model: a GGUF path, a catalog name or a URL.")
     var model: String?
 
-    @Option(help: "A LoRA adapter (GGUF or PEFT directory).")
-    var lora: String?
+    @OptionGroup var adapterOptions: AdapterOptions
 
     @Option(help: "gsm8k, math500 or aime24.")
     var bench: BenchmarkKind = .gsm8k
@@ -96,7 +95,7 @@ struct EvalCommand: ParsableCommand {
             for problem in dataset.skipped { printError("warning: \(path) \(problem) (skipped)") }
             let url = try resolveModel(model)
             let bundle = try ModelBundle(path: url.path)
-            let adapter = try lora.map { try LoRAAdapter.load(path: $0, model: bundle.model.config) }
+            let adapter = try adapterOptions.load(for: bundle.model.config)
             var settings = EvaluationSettings()
             settings.limit = limit
             settings.samples = max(samples, 1)
@@ -113,9 +112,9 @@ struct EvalCommand: ParsableCommand {
             var (result, records) = try Evaluation.runWithRecords(
                 bundle: bundle, adapter: adapter, kind: bench, problems: dataset.problems, settings: settings,
                 threads: threading.threads,
-                label: label ?? (lora.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "base")) { done, _ in bar.update(done) }
+                label: label ?? (adapterOptions.lora.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "base")) { done, _ in bar.update(done) }
             bar.finish()
-            result.adapter = lora
+            result.adapter = adapterOptions.lora
             if let baseResult { result.compare(with: baseResult) }
             let table = Evaluation.markdown([result])
             print(table)

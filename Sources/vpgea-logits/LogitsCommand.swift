@@ -28,8 +28,7 @@ struct LogitsCommand: ParsableCommand {
     @Option(help: "How many of the largest logits to print per position.")
     var top = 20
 
-    @Option(help: "A LoRA adapter (GGUF or PEFT directory) applied without merging.")
-    var lora: String?
+    @OptionGroup var adapter: AdapterOptions
 
     @OptionGroup var cache: CacheTypeOption
 
@@ -46,7 +45,7 @@ struct LogitsCommand: ParsableCommand {
             let model = try Qwen2Model(path: url.path)
             let session = Qwen2Session(model: model, contextSize: max(tokens.count, 16), maxBatch: 512,
                                        threads: threading.threads, cacheType: cache.cacheType)
-            if let lora { session.adapter = try LoRAAdapter.load(path: lora, model: model.config) }
+            session.adapter = try adapter.load(for: model.config)
             let logits = try session.decode(tokens, logits: .all)
             let vocab = model.config.vocabularySize
             let encoder = JSONEncoder()

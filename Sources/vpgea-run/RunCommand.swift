@@ -63,11 +63,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: [.customShort("c"), .customLong("ctx-size")], help: "Context size in tokens.")
     var ctxSize = 4096
 
-    @Option(help: "A LoRA adapter (llama.cpp GGUF, or a PEFT directory) applied without merging.")
-    var lora: String?
-
-    @Option(name: .customLong("lora-scale"), help: "Multiplies the adapter's effect (1: as trained, 0: off).")
-    var loraScale: Float = 1
+    @OptionGroup var adapter: AdapterOptions
 
     @Flag(help: "No chat template: the prompt is raw text to continue.")
     var raw = false
@@ -93,11 +89,7 @@ struct RunCommand: ParsableCommand {
         if let warning = bundle.templateWarning, !raw { printError("warning: \(warning)") }
         let session = Qwen2Session(model: bundle.model, contextSize: ctxSize, maxBatch: min(512, ctxSize),
                                    threads: threading.threads, cacheType: cache.cacheType)
-        if let lora {
-            let adapter = try LoRAAdapter.load(path: lora, model: bundle.model.config)
-            adapter.userScale = loraScale
-            session.adapter = adapter
-        }
+        session.adapter = try adapter.load(for: bundle.model.config)
         let generator = Generator(bundle: bundle, session: session)
         var sampling = SamplingParameters()
         sampling.temperature = temp
