@@ -183,36 +183,46 @@ typedef struct { __m256i s[8], m; float d, dmin; } k_scales;
 
 /// Q4_K: w = d·sc·q − dmin·mn, 8 groups of 32 with 6-bit sc and mn, packed in 12 bytes as three words a, b, c:
 /// sc 0–3 the low 6 bits of a's bytes, mn 0–3 of b's; sc 4–7 the low nibbles of c with a's top 2 bits above them,
-/// mn 4–7 the high nibbles of c with b's top 2 bits. Decoded four at a time in words, then spread with shuffles.
-INLINE void q4_k_scales(const uint8_t *b, k_scales *k) {
+/// mn 4–7 the high nibbles of c with b's top 2 bits. Decoded four at a time in words. Everything but s: m, d,
+/// dmin; returns the eight group scales as int16.
+INLINE __m128i q4_k_decode(const uint8_t *b, k_scales *k) {
     uint32_t w[3];
     memcpy(w, b + 4, 12);
     const uint32_t low6 = 0x3f3f3f3f, nibble = 0x0f0f0f0f, top2 = 0x03030303;
     const uint32_t sc03 = w[0] & low6, mn03 = w[1] & low6;
     const uint32_t sc47 = (w[2] & nibble) | ((w[0] >> 6) & top2) << 4;
     const uint32_t mn47 = ((w[2] >> 4) & nibble) | ((w[1] >> 6) & top2) << 4;
-    const __m128i sc = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc47, (int)sc03));   // 8 int16
-    const __m256i all = _mm256_broadcastsi128_si256(sc);
-    for (int j = 0; j < 8; j++) k->s[j] = _mm256_shuffle_epi8(all, _mm256_set1_epi16((short)(0x0100 + 0x0202 * j)));
     const __m128i mn = _mm_set_epi32(0, 0, (int)mn47, (int)mn03);
     k->m = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(mn, _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7)));
     k->d = vpg_f16(b);
     k->dmin = vpg_f16(b + 2);
+    return _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc47, (int)sc03));   // 8 int16
+}
+
+/// Q4_K with s: group j's scale spread by a shuffle.
+INLINE void q4_k_scales(const uint8_t *b, k_scales *k) {
+    const __m256i all = _mm256_broadcastsi128_si256(q4_k_decode(b, k));
+    for (int j = 0; j < 8; j++) k->s[j] = _mm256_shuffle_epi8(all, _mm256_set1_epi16((short)(0x0100 + 0x0202 * j)));
 }
 
 /// Q6_K: w = d·sc·(q − 32), 16 groups of 16 with signed 8-bit sc; the weights are kept as q (0..63) and the 32
-/// comes off through the activation sums (dmin = 32·d, m = sc). s[j] holds sc[2j] in its low half, sc[2j + 1] in its
-/// high half (shuffled from the widened scales).
-INLINE void q6_k_scales(const uint8_t *b, k_scales *k) {
+/// comes off through the activation sums (dmin = 32·d, m = sc). Everything but s: m (the sixteen scales as int16),
+/// d, dmin.
+INLINE void q6_k_decode(const uint8_t *b, k_scales *k) {
     k->m = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + 192)));
+    k->d = vpg_f16(b + 208);
+    k->dmin = 32 * k->d;
+}
+
+/// Q6_K with s: s[j] holds sc[2j] in its low half, sc[2j + 1] in its high half (shuffled from the widened scales).
+INLINE void q6_k_scales(const uint8_t *b, k_scales *k) {
+    q6_k_decode(b, k);
     const __m256i lo = _mm256_permute2x128_si256(k->m, k->m, 0x00), hi = _mm256_permute2x128_si256(k->m, k->m, 0x11);
     for (int j = 0; j < 8; j++) {
         const short a = (short)(0x0100 + 0x0202 * ((2 * j) & 7)), c = (short)(0x0100 + 0x0202 * ((2 * j + 1) & 7));
         const __m256i pick = _mm256_setr_epi16(a, a, a, a, a, a, a, a, c, c, c, c, c, c, c, c);
         k->s[j] = _mm256_shuffle_epi8(j < 4 ? lo : hi, pick);
     }
-    k->d = vpg_f16(b + 208);
-    k->dmin = 32 * k->d;
 }
 
 /// Fills w with `per` consecutive 32-weight vectors of group g.
@@ -289,16 +299,35 @@ INLINE void q6_k_weights512(const uint8_t *b, int g, __m512i *w) {
                            _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, s23), m2), 4));
 }
 
-INLINE void k_rows_few_wide(const uint8_t *b, int64_t block_bytes, k_scales_fn scales, k_weights512_fn weights,
+/// The wide kernel's scales: s[p] holds k_scales' s[2p] in its low half and s[2p + 1] in its high half, each made by
+/// one permute of the block's scales (k.s is left unset). The two k-quants the wide kernel serves are told apart by
+/// their block size, a constant wherever this is inlined.
+INLINE void k_scales512(const uint8_t *b, int64_t block_bytes, k_scales *k, __m512i *s) {
+    __m512i all;
+    if (block_bytes == 144) {   // Q4_K: 8 scales; lane l of s[p] takes scale 2p + l / 16
+        all = _mm512_castsi128_si512(q4_k_decode(b, k));
+        for (int p = 0; p < 4; p++)
+            s[p] = _mm512_permutexvar_epi16(_mm512_mask_set1_epi16(_mm512_set1_epi16((short)(2 * p)), 0xFFFF0000u,
+                                                                    (short)(2 * p + 1)), all);
+    } else {                    // Q6_K: 16 scales; lane l of s[p] takes scale 4p + l / 8
+        q6_k_decode(b, k);
+        all = _mm512_castsi256_si512(k->m);
+        const __m512i eighth = _mm512_srli_epi16(
+            _mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16,
+                             15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), 3);
+        for (int p = 0; p < 4; p++) s[p] = _mm512_permutexvar_epi16(_mm512_add_epi16(eighth, _mm512_set1_epi16((short)(4 * p))), all);
+    }
+}
+
+INLINE void k_rows_few_wide(const uint8_t *b, int64_t block_bytes, k_weights512_fn weights,
                             const int per, const void *xq, int64_t stride, float *out, int64_t n, const int T) {
     __m256 acc[4];
     for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / 256; i++, b += block_bytes) {
         PREFETCH(b, block_bytes);
         k_scales k;
-        scales(b, &k);
         __m512i s[4];   // scales of groups 2p, 2p + 1
-        for (int p = 0; p < 4; p++) s[p] = k_join(k.s[2 * p], k.s[2 * p + 1]);
+        k_scales512(b, block_bytes, &k, s);
         __m512i dots[4];
         for (int t = 0; t < T; t++) dots[t] = _mm512_setzero_si512();
         for (int g = 0; g < 8 / per; g++) {
@@ -320,7 +349,7 @@ INLINE void k_rows_few_wide(const uint8_t *b, int64_t block_bytes, k_scales_fn s
     for (int t = 0; t < T; t++) out[t] = vpg_hsum(acc[t]);
 }
 #define K_FEW(b, bytes, scales, weights, wide, per, xq, stride, out, n, T) \
-    k_rows_few_wide(b, bytes, scales, wide, per, xq, stride, out, n, T)
+    k_rows_few_wide(b, bytes, wide, per, xq, stride, out, n, T)
 #else
 #define K_FEW(b, bytes, scales, weights, wide, per, xq, stride, out, n, T) \
     k_rows_few(b, bytes, scales, weights, per, xq, stride, out, n, T)
