@@ -7,19 +7,14 @@ import Testing
 /// kernels (from every source file's imports).
 @Suite struct ArchitectureTests {
     @Test func inferenceDoesNotDependOnTraining() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         // Its own scratch directory: the running tests hold the lock of .build.
         let scratch = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: scratch) }
-        p.arguments = ["swift", "package", "--scratch-path", scratch.path, "dump-package"]
-        p.currentDirectoryURL = TestSupport.repositoryRoot
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+        let dump = try CommandLineTests.run(executable: URL(fileURLWithPath: "/usr/bin/env"),
+                                            ["swift", "package", "--scratch-path", scratch.path, "dump-package"],
+                                            in: TestSupport.repositoryRoot)
+        #expect(dump.status == 0, "\(dump.stderr)")
+        let data = Data(dump.stdout.utf8)
         let package = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let targets = try #require(package["targets"] as? [[String: Any]])
         var dependencies: [String: [String]] = [:]

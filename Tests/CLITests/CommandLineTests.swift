@@ -16,9 +16,16 @@ import Testing
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw TestSupport.OracleError(description: "\(binary.path) is missing: run `swift build` first (Tools/test does)")
         }
+        return try run(executable: binary, arguments, input: input, environment: environment)
+    }
+
+    /// Runs any program (in `directory` when given) and collects its output.
+    static func run(executable: URL, _ arguments: [String], input: String = "", environment: [String: String] = [:],
+                    in directory: URL? = nil) throws -> Output {
         let p = Process()
-        p.executableURL = binary
+        p.executableURL = executable
         p.arguments = arguments
+        p.currentDirectoryURL = directory
         if !environment.isEmpty {
             p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
@@ -143,5 +150,18 @@ import Testing
         let r = try Self.run("vpgea-gguf", [try TestSupport.testModelPath(), "--json"])
         let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
         #expect((json?["tensors"] as? [Any])?.count == 291)
+    }
+}
+
+extension CommandLineTests {
+    /// Two one-step GSM8K-style problems in `directory` (for short VPG-EA runs); returns the file's path.
+    static func easyProblems(in directory: URL) throws -> String {
+        let path = directory.appendingPathComponent("easy.jsonl").path
+        try """
+            {"question": "What is 2+3?", "answer": "2+3=5\\n#### 5"}
+            {"question": "What is 3*3?", "answer": "3*3=9\\n#### 9"}
+
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
     }
 }

@@ -132,12 +132,7 @@ import Training
         let model = try TestSupport.testModelPath()
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let data = dir.appendingPathComponent("easy.jsonl").path
-        try """
-            {"question": "What is 2+3?", "answer": "2+3=5\\n#### 5"}
-            {"question": "What is 3*3?", "answer": "3*3=9\\n#### 9"}
-
-            """.write(toFile: data, atomically: true, encoding: .utf8)
+        let data = try CommandLineTests.easyProblems(in: dir)
         func args(_ out: String) -> [String] {
             ["vpgea", "--model", model, "--data", data, "--steps", "1", "--problems-per-step", "2", "--group-size", "2",
              "--max-tokens", "160", "--lr", "1e-3", "--rank", "4", "-t", "1", "--checkpoint-every", "0", "--out", out,

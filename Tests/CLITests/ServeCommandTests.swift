@@ -63,17 +63,7 @@ import Training
     }
 
     static func vpgeaRun(_ arguments: [String]) throws -> String {
-        let binary = TestSupport.repositoryRoot.appendingPathComponent(".build/debug/vpgea-run")
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = arguments
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        try CommandLineTests.run("vpgea-run", arguments).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     @Test func openAIClientAgainstTheServer() throws {

@@ -62,12 +62,7 @@ import Testing
         let model = try TestSupport.testModelPath()
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let data = dir.appendingPathComponent("easy.jsonl").path
-        try """
-            {"question": "What is 2+3?", "answer": "2+3=5\\n#### 5"}
-            {"question": "What is 3*3?", "answer": "3*3=9\\n#### 9"}
-
-            """.write(toFile: data, atomically: true, encoding: .utf8)
+        let data = try CommandLineTests.easyProblems(in: dir)
         func args(_ out: String) -> [String] {
             ["vpgea", "--model", model, "--data", data, "--steps", "2", "--problems-per-step", "1", "--group-size", "2",
              "--max-tokens", "96", "--lr", "1e-3", "--warmup", "0", "--rank", "4", "--checkpoint-every", "0", "--out", out,
