@@ -55,7 +55,7 @@ public enum EngineError: Error, CustomStringConvertible {
         switch self {
         case .template(let m): "chat template: \(m)"
         case .promptTooLong(let n, let c):
-            "the prompt has \(n) tokens but the context holds \(c): shorten it or raise --ctx-size"
+            "the prompt has \(n) tokens but the context holds \(c)"
         }
     }
 }

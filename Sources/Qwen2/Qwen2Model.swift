@@ -26,7 +26,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .contextFull(let needed, let size):
-            "the context is full: \(needed) tokens needed, the context holds \(size) (raise --ctx-size, or /reset)"
+            "the context is full: \(needed) tokens needed, the context holds \(size)"
         case .badToken(let id, let v): "token id \(id) is outside the vocabulary (0..<\(v))"
         }
     }

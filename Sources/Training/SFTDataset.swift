@@ -41,7 +41,7 @@ public struct SFTDataset {
                     example.tokens = Array(example.tokens.prefix(maxTokens))
                     example.trained = Array(example.trained.prefix(maxTokens))
                 }
-                guard example.trainedCount > 0 else { throw AdapterError("no completion tokens within --max-tokens \(maxTokens)") }
+                guard example.trainedCount > 0 else { throw AdapterError("no completion tokens within the first \(maxTokens) tokens") }
                 examples.append(example)
             } catch {
                 let problem = Problem(line: index + 1, reason: "\(error)")

@@ -90,7 +90,7 @@ extension Dataset {
             let name = URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent
             return name == split || name.hasPrefix(split + "-")
         }.sorted()
-        guard !parts.isEmpty else { throw DatasetError("vpgea ships no \(kind.rawValue) \(split) split; give the file with --data") }
+        guard !parts.isEmpty else { throw DatasetError("vpgea ships no \(kind.rawValue) \(split) split") }
         return parts
     }
 }

@@ -89,7 +89,10 @@ struct EvalCommand: ParsableCommand {
                 return
             }
             guard let model else { throw ValidationError("--model is required (or --plot FILES)") }
-            let files = try data.map { [$0] } ?? Dataset.shipped(bench)
+            let files: [String]
+            do { files = try data.map { [$0] } ?? Dataset.shipped(bench) } catch {
+                throw CommandFailure("\(error); give the file with --data")
+            }
             let path = data ?? "the shipped \(bench.rawValue) test split"
             let dataset = try Dataset(kind: bench, paths: files)
             for problem in dataset.skipped { printError("warning: \(path) \(problem) (skipped)") }

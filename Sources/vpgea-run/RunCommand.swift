@@ -157,9 +157,9 @@ struct RunCommand: ParsableCommand {
             do {
                 try answer(text)
             } catch let error as ModelError {
-                printError("error: \(error)")
+                printError("error: \(error)" + (error.isContextFull ? " (raise --ctx-size, or /reset)" : ""))
             } catch let error as EngineError {
-                printError("error: \(error)")
+                printError("error: \(error)" + (error.isPromptTooLong ? ": shorten it or raise --ctx-size" : ""))
                 if !raw { messages.removeLast() }
             }
         }
@@ -206,3 +206,10 @@ final class AnswerPrinter {
     }
 }
 
+extension ModelError {
+    var isContextFull: Bool { if case .contextFull = self { true } else { false } }
+}
+
+extension EngineError {
+    var isPromptTooLong: Bool { if case .promptTooLong = self { true } else { false } }
+}

@@ -105,7 +105,10 @@ struct VPGEACommand: ParsableCommand {
     mutating func run() throws { try CommonOptions.inJob(train) }
 
     private func train(_ job: any Collective) throws {
-        let files = try self.data.map { [$0] } ?? Dataset.shipped(bench, split: "train")
+        let files: [String]
+        do { files = try self.data.map { [$0] } ?? Dataset.shipped(bench, split: "train") } catch {
+            throw CommandFailure("\(error); give the file with --data")
+        }
         let data = self.data ?? "the shipped \(bench.rawValue) train split"
         let dataset = try Dataset(kind: bench, paths: files)
         for problem in dataset.skipped { printError("warning: \(data) \(problem) (skipped)") }
