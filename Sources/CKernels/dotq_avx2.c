@@ -397,7 +397,7 @@ INLINE void k_rows_any(const uint8_t *b, int64_t block_bytes, k_scales_fn scales
     case 4: return K_FEW(b, block_bytes, scales, weights, wide, per, xq, stride, out, n, 4);
     // Five to eight rows (batched generation of as many sequences): the same kernel with the integer sums of
     // all rows in registers and the float accumulators spilled, so each weight is unpacked once from the stream
-    // (1.5B Q4_K_M, 8 sequences, 2 threads: +11% against two four-row passes over a chunk; Benchmarks/README.md).
+    // (faster than two four-row passes over a chunk; Benchmarks/README.md has the measurement).
     case 5: return k_rows_few(b, block_bytes, scales, weights, per, xq, stride, out, n, 5);
     case 6: return k_rows_few(b, block_bytes, scales, weights, per, xq, stride, out, n, 6);
     case 7: return k_rows_few(b, block_bytes, scales, weights, per, xq, stride, out, n, 7);

@@ -36,8 +36,8 @@ extension MatMul {
     }
 
     /// `output (+)= input · W` from W's 7-bit transpose: each input row quantized to 7 bits, then the integer
-    /// panel kernel over the transpose's stored panels (`TransposedWeight`). About 1.5× the speed of the exact
-    /// product; both operands re-rounded.
+    /// panel kernel over the transpose's stored panels (`TransposedWeight`). Faster than the exact product
+    /// (Benchmarks/README.md); both operands re-rounded.
     /// - Parameters:
     ///   - input: `[n, weight.cols]` f32 (`weight.cols` = the original weight's rows).
     ///   - output: `[n, weight.rows]` f32; overwritten, or added to when `accumulate`.

@@ -8,8 +8,8 @@ public enum BaseProducts: String, CaseIterable, Codable, Sendable {
     case exact
     /// Integers both ways: the forward products with 8-bit activations, as inference runs them, and `dX = dY·W`
     /// from a 7-bit transposed copy of each weight (`TransposedWeight`; 1.25 bytes per weight, built once). Faster;
-    /// each product carries ~1% rounding, which the backward pass amplifies: on PEFT's oracle sequence the gradients
-    /// keep their direction (cosine 0.92) but single tensors of the first layer differ by up to 130%.
+    /// each product carries some rounding, which the backward pass amplifies, most in the first layers
+    /// (TorchLoRAGradientTests prints the error against PEFT; Benchmarks/README.md has the figures).
     case integer
 }
 

@@ -84,8 +84,8 @@ struct CommonOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp(
         "How the frozen base weights are multiplied: exact (f32; PEFT's gradients to 1e-3) or integer (8-bit forward, "
-            + "7-bit transposed copies backward: 1.35–1.5× faster, 1.25 bytes more memory per weight, gradients off by "
-            + "several percent, more in the first layers).", valueName: "exact|integer"))
+            + "7-bit transposed copies backward: faster, 1.25 bytes more memory per weight, gradients off by several "
+            + "percent, more in the first layers; Benchmarks/README.md has the figures).", valueName: "exact|integer"))
     var products: BaseProducts = .exact
 
     @Option(help: ArgumentHelp(
