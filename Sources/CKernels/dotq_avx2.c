@@ -300,26 +300,34 @@ INLINE void q6_k_weights512(const uint8_t *b, int g, __m512i *w) {
 }
 
 /// The wide kernel's scales: s[p] holds k_scales' s[2p] in its low half and s[2p + 1] in its high half, each made by
-/// one permute of the block's scales (k.s is left unset). The two k-quants the wide kernel serves are told apart by
-/// their block size, a constant wherever this is inlined.
-INLINE void k_scales512(const uint8_t *b, int64_t block_bytes, k_scales *k, __m512i *s) {
-    __m512i all;
-    if (block_bytes == 144) {   // Q4_K: 8 scales; lane l of s[p] takes scale 2p + l / 16
-        all = _mm512_castsi128_si512(q4_k_decode(b, k));
-        for (int p = 0; p < 4; p++)
-            s[p] = _mm512_permutexvar_epi16(_mm512_mask_set1_epi16(_mm512_set1_epi16((short)(2 * p)), 0xFFFF0000u,
-                                                                    (short)(2 * p + 1)), all);
-    } else {                    // Q6_K: 16 scales; lane l of s[p] takes scale 4p + l / 8
-        q6_k_decode(b, k);
-        all = _mm512_castsi256_si512(k->m);
-        const __m512i eighth = _mm512_srli_epi16(
-            _mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16,
-                             15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), 3);
-        for (int p = 0; p < 4; p++) s[p] = _mm512_permutexvar_epi16(_mm512_add_epi16(eighth, _mm512_set1_epi16((short)(4 * p))), all);
-    }
+/// one permute of the block's scales (k.s is left unset).
+/// Q4_K: 8 scales; lane l of s[p] takes scale 2p + l / 16.
+INLINE void q4_k_scales512(const uint8_t *b, k_scales *k, __m512i *s) {
+    const __m512i all = _mm512_castsi128_si512(q4_k_decode(b, k));
+    for (int p = 0; p < 4; p++)
+        s[p] = _mm512_permutexvar_epi16(_mm512_mask_set1_epi16(_mm512_set1_epi16((short)(2 * p)), 0xFFFF0000u,
+                                                                (short)(2 * p + 1)), all);
 }
 
-INLINE void k_rows_few_wide(const uint8_t *b, int64_t block_bytes, k_weights512_fn weights,
+/// Q6_K: 16 scales; lane l of s[p] takes scale 4p + l / 8.
+INLINE void q6_k_scales512(const uint8_t *b, k_scales *k, __m512i *s) {
+    q6_k_decode(b, k);
+    const __m512i all = _mm512_castsi256_si512(k->m);
+    const __m512i eighth = _mm512_srli_epi16(
+        _mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16,
+                         15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), 3);
+    for (int p = 0; p < 4; p++) s[p] = _mm512_permutexvar_epi16(_mm512_add_epi16(eighth, _mm512_set1_epi16((short)(4 * p))), all);
+}
+
+/// A k-quant's pieces for the wide kernel: its scales and its weights.
+typedef struct {
+    void (*scales)(const uint8_t *, k_scales *, __m512i *s);
+    k_weights512_fn weights;
+} k_wide;
+static const k_wide q4_k_wide = {q4_k_scales512, q4_k_weights512};
+static const k_wide q6_k_wide = {q6_k_scales512, q6_k_weights512};
+
+INLINE void k_rows_few_wide(const uint8_t *b, int64_t block_bytes, const k_wide *wide,
                             const int per, const void *xq, int64_t stride, float *out, int64_t n, const int T) {
     __m256 acc[4];
     for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
@@ -327,12 +335,12 @@ INLINE void k_rows_few_wide(const uint8_t *b, int64_t block_bytes, k_weights512_
         PREFETCH(b, block_bytes);
         k_scales k;
         __m512i s[4];   // scales of groups 2p, 2p + 1
-        k_scales512(b, block_bytes, &k, s);
+        wide->scales(b, &k, s);
         __m512i dots[4];
         for (int t = 0; t < T; t++) dots[t] = _mm512_setzero_si512();
         for (int g = 0; g < 8 / per; g++) {
             __m512i w[2];
-            weights(b, g, w);
+            wide->weights(b, g, w);
             for (int v = 0; v < per / 2; v++) {
                 const int p = g * per / 2 + v;
                 for (int t = 0; t < T; t++) {
@@ -378,17 +386,17 @@ INLINE void k_chunk_rows(const k_block *u, int64_t i0, int64_t i1, const void *x
     for (int t = 0; t < T; t++) acc_rows[first + t] = acc[t];
 }
 
-/// Any number of rows up to VPG_DOTQ_MAX_ROWS (`wide`: the AVX-512 weights of up to four rows).
+/// Any number of rows up to VPG_DOTQ_MAX_ROWS (`wide`: the AVX-512 scales and weights of up to four rows).
 #define k_rows(b, bytes, scales, weights, wide, per, xq, stride, out, n, rows) \
     k_rows_any(b, bytes, scales, weights, K_WIDE(wide), per, xq, stride, out, n, rows)
 #if VPG_WIDE
 #define K_WIDE(wide) wide
 #else
-typedef void *k_weights512_fn;
+typedef void k_wide;
 #define K_WIDE(wide) NULL
 #endif
 INLINE void k_rows_any(const uint8_t *b, int64_t block_bytes, k_scales_fn scales, k_weights_fn weights,
-                       k_weights512_fn wide, const int per, const void *xq, int64_t stride, float *out, int64_t n,
+                       const k_wide *wide, const int per, const void *xq, int64_t stride, float *out, int64_t n,
                        const int rows) {
     switch (rows) {
     case 1: return K_FEW(b, block_bytes, scales, weights, wide, per, xq, stride, out, n, 1);
@@ -500,8 +508,8 @@ AVX2 void VPG_FN(vpg_quantize_q8_256)(const float *x, void *blocks, int64_t n) {
 #define Q8_0(T) BLOCK_PAIRS(row, 34, q8_0_weights, xq, stride, out, n, T)
 #define Q4_0(T) OFFSET_PAIRS(row, 18, q4_0_pair_q, q4_0_weights, 8, xq, stride, out, n, T)
 #define Q5_0(T) OFFSET_PAIRS(row, 22, q5_0_pair_q, q5_0_weights, 16, xq, stride, out, n, T)
-#define Q4_K(T) k_rows(row, 144, q4_k_scales, vpg_q4_k_weights, q4_k_weights512, 2, xq, stride, out, n, T)
-#define Q6_K(T) k_rows(row, 210, q6_k_scales, vpg_q6_k_weights, q6_k_weights512, 4, xq, stride, out, n, T)
+#define Q4_K(T) k_rows(row, 144, q4_k_scales, vpg_q4_k_weights, &q4_k_wide, 2, xq, stride, out, n, T)
+#define Q6_K(T) k_rows(row, 210, q6_k_scales, vpg_q6_k_weights, &q6_k_wide, 4, xq, stride, out, n, T)
 BY_FOURS(VPG_FN(vpg_dotq_rows_q8_0), Q8_0)
 BY_FOURS(VPG_FN(vpg_dotq_rows_q4_0), Q4_0)
 BY_FOURS(VPG_FN(vpg_dotq_rows_q5_0), Q5_0)

@@ -18,9 +18,9 @@ public struct TinyModel {
             state = state &* 6364136223846793005 &+ 1442695040888963407
             return Float(state >> 40) / Float(1 << 24) * 2 - 1
         }
-        let config = self.config
+        let table = config.tensors
         func add(_ role: Qwen2Tensor.Role, _ layer: Int?, bias: Bool = false, scale: Float, offset: Float = 0) {
-            let tensor = config.tensors.first { $0.role == role && $0.layer == layer && $0.isBias == bias }!
+            let tensor = table.first { $0.role == role && $0.layer == layer && $0.isBias == bias }!
             tensors[tensor.name] = (0..<tensor.shape.reduce(1, *)).map { _ in offset + scale * uniform() }
         }
         // (This order fixes which values each tensor draws.)
@@ -49,11 +49,6 @@ public struct TinyModel {
                     headCountKV: kvHeads, vocabularySize: vocab, contextLength: 256, ropeFreqBase: ropeBase, rmsEps: eps)
     }
 
-    /// GGUF dims (`[cols, rows]`) of a tensor.
-    public func dims(_ name: String) -> [Int] {
-        config.tensors.first { $0.name == name }!.ggufDims
-    }
-
     /// Writes the GGUF to `path`.
     public func write(to path: String) throws {
         var w = GGUFWriter()
@@ -67,9 +62,10 @@ public struct TinyModel {
         w.set("qwen2.context_length", .uint32(256))
         w.set("qwen2.rope.freq_base", .float32(ropeBase))
         w.set("qwen2.attention.layer_norm_rms_epsilon", .float32(eps))
+        let dims = Dictionary(uniqueKeysWithValues: config.tensors.map { ($0.name, $0.ggufDims) })
         for name in tensors.keys.sorted() {
             let bytes = tensors[name]!.withUnsafeBytes { Array($0) }
-            try w.addTensor(name: name, type: .f32, dims: dims(name), data: bytes)
+            try w.addTensor(name: name, type: .f32, dims: dims[name]!, data: bytes)
         }
         try w.write(to: path)
     }
