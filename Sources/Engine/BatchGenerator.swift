@@ -38,9 +38,12 @@ public struct BatchCompletion: Sendable {
 }
 
 /// Generates many sequences at once on a multi-sequence session: every step appends one token to each
-/// unfinished sequence in one batch, so the weights are read once per step for all of them. A prompt that
-/// shares a prefix with one already in the cache copies that prefix instead of computing it again, where that
-/// changes no number (so each sequence gets the tokens it gets in any other wave).
+/// unfinished sequence in one batch, so the weights are read once per step for all of them. The session's
+/// sequences are slots: when a sequence finishes, the next request takes its slot at once (continuous batching),
+/// so the batch stays full however the lengths differ. With no more requests than slots, every prompt is computed
+/// before the first step. A prompt that shares a prefix with one still in the cache copies that prefix instead of
+/// computing it again, where that changes no number. The tokens depend only on the requests, their order and the
+/// slot count.
 public final class BatchGenerator {
     public let session: Qwen2Session
     public let stopTokens: Set<Int>
@@ -54,82 +57,122 @@ public final class BatchGenerator {
         self.stopTokens = stopTokens
     }
 
-    /// Generates every request (in waves of `session.sequences`). `onStep(done, active)` is called after each
-    /// batched step with the tokens generated so far.
-    public func generate(_ requests: [BatchRequest], onStep: ((Int, Int) -> Void)? = nil) throws -> [BatchCompletion] {
+    /// Generates every request, at most `session.sequences` at a time. `onStep(generated, active)` is called after
+    /// each batched step with the tokens generated so far; `onCompletion(finished)` each time a request finishes.
+    public func generate(_ requests: [BatchRequest], onStep: ((Int, Int) -> Void)? = nil,
+                         onCompletion: ((Int) -> Void)? = nil) throws -> [BatchCompletion] {
         generatedTokens = 0
         generationSeconds = 0
         promptTokensComputed = 0
-        var out: [BatchCompletion] = []
-        var start = 0
-        while start < requests.count {
-            let wave = Array(requests[start..<min(start + session.sequences, requests.count)])
-            out += try generateWave(wave, onStep: onStep)
-            start += wave.count
-        }
-        return out
-    }
-
-    private func generateWave(_ requests: [BatchRequest], onStep: ((Int, Int) -> Void)?) throws -> [BatchCompletion] {
-        let vocab = session.model.config.vocabularySize
-        session.reset()
-        var logits: [[Float]] = []
-        var cached: [[Int]] = []
-        let independent = session.model.promptsIndependentOfBatch
-        // Prompts: re-use the longest prefix already computed for an earlier sequence of this wave.
-        for (i, r) in requests.enumerated() {
+        for r in requests {
             guard !r.prompt.isEmpty else { throw EngineError.template("an empty prompt") }
             guard r.prompt.count < session.contextSize else {
                 throw EngineError.promptTooLong(tokens: r.prompt.count, context: session.contextSize)
             }
-            // A copy must change no number, so that a sequence's tokens do not depend on the others of its wave: an
-            // identical prompt's whole cache but its last token (decoded again, for the logits), or, where prompts
-            // are independent of the batch, the shared start of another prompt followed by a panel-sized piece.
-            var best = 0, source = -1
-            if let same = cached.firstIndex(of: r.prompt) {
-                (best, source) = (r.prompt.count - 1, same)
-            } else if independent {
-                for (j, c) in cached.enumerated() {
-                    let common = min(zip(c, r.prompt).prefix { $0 == $1 }.count, r.prompt.count - Qwen2Model.minPanelPiece)
-                    if common > best { (best, source) = (common, j) }
-                }
-            }
-            if source >= 0, best > 0 { session.copyPrefix(from: source, to: i, count: best) } else { best = 0 }
-            let rest = Array(r.prompt[best...])
-            promptTokensComputed += rest.count
-            logits.append(try session.decode(rest, logits: .last, sequence: i))
-            cached.append(r.prompt)
         }
-        var samplers = requests.map { Sampler($0.sampling) }
-        var histories = requests.map(\.prompt)   // prompt + generated tokens, for the samplers' penalties
+        let vocab = session.model.config.vocabularySize
+        session.reset()
+        var slots = SlotState(count: session.sequences)
+        var logits: [[Float]] = Array(repeating: [], count: session.sequences)   // [slot][vocab] of the next token
+        var samplers: [Int: Sampler] = [:], histories: [Int: [Int]] = [:]      // by request
         var completions = requests.map { _ in BatchCompletion(tokens: [], stopReason: .maxTokens) }
-        var active = Array(requests.indices)
-        let clock = ContinuousClock(), begin = clock.now
-        while !active.isEmpty {
+        var next = 0, finished = 0
+        var promptSeconds = 0.0
+        let clock = ContinuousClock()
+        /// Puts the next requests into the free slots (in slot order) and computes their prompts.
+        func admit() throws {
+            let begin = clock.now
+            defer { if generatedTokens > 0 { promptSeconds += (clock.now - begin).secondsValue } }
+            while next < requests.count, let slot = slots.free.first {
+                let r = requests[next]
+                let reused = try prefill(r.prompt, slot: slot, slots: slots)
+                promptTokensComputed += r.prompt.count - reused
+                logits[slot] = try session.decode(Array(r.prompt[reused...]), logits: .last, sequence: slot)
+                slots.occupy(slot, request: next, prompt: r.prompt)
+                samplers[next] = Sampler(r.sampling)
+                histories[next] = r.prompt   // prompt + generated tokens, for the samplers' penalties
+                next += 1
+            }
+        }
+        try admit()
+        let begin = clock.now
+        while !slots.occupied.isEmpty {
             var steps: [(sequence: Int, token: Int)] = []
-            for i in active {
-                let token = samplers[i].sample(logits[i][0..<vocab], history: histories[i][...])
+            for slot in slots.occupied {
+                let i = slots.request[slot]!
+                let token = samplers[i]!.sample(logits[slot][0..<vocab], history: histories[i]![...])
                 completions[i].tokens.append(token)
-                histories[i].append(token)
+                histories[i]!.append(token)
                 generatedTokens += 1
+                var stop: StopReason?
                 if stopTokens.contains(token) {
-                    completions[i].stopReason = .endOfGeneration
+                    stop = .endOfGeneration
                 } else if completions[i].tokens.count >= requests[i].maxTokens {
-                    completions[i].stopReason = .maxTokens
-                } else if session.lengths[i] >= session.contextSize {
-                    completions[i].stopReason = .contextFull
+                    stop = .maxTokens
+                } else if session.lengths[slot] >= session.contextSize {
+                    stop = .contextFull
+                }
+                if let stop {
+                    completions[i].stopReason = stop
+                    slots.release(slot)
+                    (samplers[i], histories[i]) = (nil, nil)
+                    finished += 1
+                    onCompletion?(finished)
                 } else {
-                    steps.append((i, token))
+                    steps.append((slot, token))
                 }
             }
-            active = steps.map(\.sequence)
             if !steps.isEmpty {
                 let rows = try session.decodeStep(steps)
                 for (k, s) in steps.enumerated() { logits[s.sequence] = Array(rows[k * vocab..<(k + 1) * vocab]) }
             }
-            onStep?(generatedTokens, active.count)
+            onStep?(generatedTokens, steps.count)
+            try admit()
         }
-        generationSeconds += (clock.now - begin).secondsValue
+        generationSeconds = (clock.now - begin).secondsValue - promptSeconds
         return completions
     }
+
+    /// Makes `slot` start with the longest prefix of `prompt` that another cached prompt (of a live or finished
+    /// slot, whose cache is intact until the slot is taken again) can give without changing a number: an identical
+    /// prompt's whole cache but its last token (decoded again, for the logits), or, where prompts are independent of
+    /// the batch, a shared start followed by a panel-sized piece. Returns the tokens reused.
+    private func prefill(_ prompt: [Int], slot: Int, slots: SlotState) throws -> Int {
+        var best = 0, source = -1
+        if let same = slots.cached.firstIndex(where: { $0 == prompt }) {
+            (best, source) = (prompt.count - 1, same)
+        } else if session.model.promptsIndependentOfBatch {
+            for (j, c) in slots.cached.enumerated() where !c.isEmpty {
+                let common = min(zip(c, prompt).prefix { $0 == $1 }.count, prompt.count - Qwen2Model.minPanelPiece)
+                if common > best { (best, source) = (common, j) }
+            }
+        }
+        guard source >= 0, best > 0 else {
+            session.truncate(to: 0, sequence: slot)
+            return 0
+        }
+        session.copyPrefix(from: source, to: slot, count: best)
+        return best
+    }
+}
+
+/// Which request holds each slot and which prompt each slot's cache starts with.
+private struct SlotState {
+    /// [slot]: the request generating in the slot, nil when free.
+    var request: [Int?]
+    /// [slot]: the prompt at the start of the slot's cache (empty before its first request).
+    var cached: [[Int]]
+
+    init(count: Int) {
+        request = Array(repeating: nil, count: count)
+        cached = Array(repeating: [], count: count)
+    }
+
+    var free: [Int] { request.indices.filter { request[$0] == nil } }
+    var occupied: [Int] { request.indices.filter { request[$0] != nil } }
+    mutating func occupy(_ slot: Int, request r: Int, prompt: [Int]) {
+        request[slot] = r
+        cached[slot] = prompt
+    }
+    mutating func release(_ slot: Int) { request[slot] = nil }
 }

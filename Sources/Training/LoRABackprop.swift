@@ -21,7 +21,7 @@ public final class LoRABackprop {
     public let products: BaseProducts
     /// The training passes' products (`products`).
     let matmul: MatMul
-    /// `loss` (validation, scoring) stays exact whatever `products` is, so that its figures compare across runs.
+    /// `loss` in exact products whatever `products` is (validation: its figures compare across runs).
     let exactMatmul: MatMul
     /// The forward products of the pass under way.
     var forward: MatMul
@@ -94,10 +94,12 @@ public final class LoRABackprop {
         return total
     }
 
-    /// The loss alone (a forward pass in exact products, no gradient, no dropout); for validation and teacher views.
-    public func loss(tokens: [Int], loss: some TokenLoss) throws(ModelError) -> Double {
+    /// The loss alone (a forward pass, no gradient, no dropout); for validation and teacher views. `exact`: in exact
+    /// products whatever `products` is, so that validation figures compare across runs; false: in the training
+    /// passes' products (the loss `accumulate` would return, at a fraction of the cost where those are integers).
+    public func loss(tokens: [Int], loss: some TokenLoss, exact: Bool = true) throws(ModelError) -> Double {
         guard try embed(tokens) else { return 0 }
-        forward = exactMatmul
+        forward = exact ? exactMatmul : matmul
         for l in 0..<model.config.layerCount { layerForward(l, n: tokens.count, dropout: false) }
         return head(loss, n: tokens.count, backward: false)
     }

@@ -26,6 +26,8 @@ public struct EvaluationResult: Codable, Sendable {
     /// The sampling temperature and the instruction (nil in results written before they were recorded).
     public var temperature: Float?
     public var instruction: String?
+    /// Completions generated at once (nil in results written before it was recorded; those ran in waves of 16).
+    public var parallel: Int?
     public var baseAccuracy: Double?
     public var baseMeanTokens: Double?
     public var tokenReduction: Double?
@@ -62,6 +64,10 @@ public struct EvaluationSettings: Sendable {
     public var temperature: Float = 0.6
     public var topP: Float = 0.95
     public var instruction = VPGEASettings().instruction
+    /// Completions generated at once: a finished one's slot takes the next at once. More slots read the weights
+    /// once for more tokens; the KV cache grows with them. A sequence's bits depend on the slot count (through
+    /// which kernels a step of that many rows takes), so runs to be paired use the same.
+    public var parallel = 32
     public init() {}
 }
 
@@ -118,8 +124,8 @@ public enum Evaluation {
         let views = Views(bundle: bundle, settings: viewSettings)
         let prompts = try problems.map { try views.prior($0) }
         let context = (prompts.map(\.count).max() ?? 0) + settings.maxTokens + 8
-        let wave = 16
-        let session = Qwen2Session(model: bundle.model, contextSize: context, maxBatch: 512, threads: threads, sequences: wave)
+        let session = Qwen2Session(model: bundle.model, contextSize: context, maxBatch: 512, threads: threads,
+                                   sequences: max(1, min(settings.parallel, prompts.count * settings.samples)))
         session.adapter = adapter
         let generator = BatchGenerator(session: session, stopTokens: bundle.tokenizer.endOfGeneration)
         var requests: [BatchRequest] = [], owners: [(problem: Int, sample: Int, seed: UInt64)] = []
@@ -133,26 +139,19 @@ public enum Evaluation {
         }
         var records: [EvaluationRecord] = []
         let start = Date()
-        var correct = 0, tokens = 0, truncated = 0, generated = 0, generationSeconds = 0.0
-        var first = 0
-        while first < requests.count {
-            let slice = Array(requests[first..<min(first + wave, requests.count)])
-            let outputs = try generator.generate(slice)
-            generated += generator.generatedTokens
-            generationSeconds += generator.generationSeconds
-            for (k, out) in outputs.enumerated() {
-                let owner = owners[first + k], problem = problems[owner.problem]
-                let scored = ScoredCompletion(out, problem: problem, kind: kind, bundle: bundle, settings: viewSettings)
-                records.append(EvaluationRecord(problem: problem.id, sample: owner.sample, seed: owner.seed, tokens: scored.length,
-                                                truncated: scored.truncated, extracted: AnswerCheck.extract(kind, from: scored.text),
-                                                correct: scored.correct, text: scored.text))
-                correct += scored.correct ? 1 : 0
-                truncated += scored.truncated ? 1 : 0
-                tokens += scored.length
-            }
-            first += slice.count
-            progress?(first, requests.count)
+        var correct = 0, tokens = 0, truncated = 0
+        let outputs = try generator.generate(requests, onCompletion: { progress?($0, requests.count) })
+        for (k, out) in outputs.enumerated() {
+            let owner = owners[k], problem = problems[owner.problem]
+            let scored = ScoredCompletion(out, problem: problem, kind: kind, bundle: bundle, settings: viewSettings)
+            records.append(EvaluationRecord(problem: problem.id, sample: owner.sample, seed: owner.seed, tokens: scored.length,
+                                            truncated: scored.truncated, extracted: AnswerCheck.extract(kind, from: scored.text),
+                                            correct: scored.correct, text: scored.text))
+            correct += scored.correct ? 1 : 0
+            truncated += scored.truncated ? 1 : 0
+            tokens += scored.length
         }
+        let generated = generator.generatedTokens, generationSeconds = generator.generationSeconds
         let n = Double(max(requests.count, 1))
         var result = EvaluationResult(label: label, model: URL(fileURLWithPath: bundle.path).lastPathComponent, adapter: nil, bench: kind,
                                       problems: problems.count, samples: settings.samples, maxTokens: settings.maxTokens,
@@ -162,6 +161,7 @@ public enum Evaluation {
         result.problemSet = problemSet(problems)
         result.temperature = settings.temperature
         result.instruction = settings.instruction
+        result.parallel = session.sequences
         return (result, records)
     }
 

@@ -57,6 +57,10 @@ public struct VPGEASettings: Codable, Sendable, Equatable {
     public var instruction = "Please reason step by step, and put your final answer within \\boxed{}."
     public var hint = "The verified final answer is {answer}. Write the shortest complete reasoning that derives it "
         + "from the problem statement, and do not mention that the answer was given."
+    /// The passes that only score (support, plausibility, the posterior teacher's distribution) in exact products
+    /// even when training's products are integers; false: in the training products, as the rollouts' own logits
+    /// are (those passes took most of a step's non-rollout time in exact products); ours.
+    public var exactScoring = false
     /// How the answer is phrased when scoring support (ours).
     public var answerTemplate = "\n\nThe final answer is $\\boxed{{answer}}$."
     public var learningRate: Float = 1e-4

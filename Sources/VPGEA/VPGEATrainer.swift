@@ -335,7 +335,7 @@ public final class VPGEATrainer {
     func meanLogProb(_ prompt: [Int], _ continuation: [Int]) throws -> Double {
         guard !continuation.isEmpty else { return 0 }
         let loss = continuationLoss(prompt, continuation)
-        return -(try backprop.loss(tokens: loss.tokens, loss: loss))
+        return -(try backprop.loss(tokens: loss.tokens, loss: loss, exact: settings.exactScoring))
     }
 
     /// Adds weight · Σ −log p(z_t) under the view `prompt` to the gradients; returns the loss.
@@ -351,7 +351,7 @@ public final class VPGEATrainer {
         let vocab = bundle.model.config.vocabularySize
         let teacherTokens = posteriorPrompt + z.prefix(count)
         let teacher = LogProbabilityCapture(positions: (0..<count).map { posteriorPrompt.count - 1 + $0 }, vocab: vocab)
-        _ = try backprop.loss(tokens: teacherTokens, loss: teacher)
+        _ = try backprop.loss(tokens: teacherTokens, loss: teacher, exact: settings.exactScoring)
         let studentTokens = priorPrompt + z.prefix(count)
         let loss = ForwardKLLoss(positions: (0..<count).map { priorPrompt.count - 1 + $0 }, teacher: teacher, weight: weight)
         return try backprop.accumulate(tokens: studentTokens, loss: loss)

@@ -54,6 +54,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "The instruction after each question (the same as vpgea-train vpgea's --instruction).")
     var instruction = EvaluationSettings().instruction
 
+    @Option(help: "Completions generated at once (a finished one's slot takes the next at once). More read the weights once for more tokens and need more memory for the cache; runs to be compared token for token use the same number.")
+    var parallel = EvaluationSettings().parallel
+
     @Option(help: "A result file of the base model, for token reduction and ε³.")
     var base: String?
 
@@ -106,6 +109,8 @@ struct EvalCommand: ParsableCommand {
             settings.temperature = temperature
             settings.instruction = instruction
             settings.seed = seed
+            guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
+            settings.parallel = parallel
             let bar = ProgressBar(label: "evaluating", total: min(limit ?? dataset.problems.count, dataset.problems.count) * settings.samples)
             let baseResult = try base.map { try JSONDecoder().decode(EvaluationResult.self, from: Data(contentsOf: URL(fileURLWithPath: $0))) }
             if let baseResult, let base,

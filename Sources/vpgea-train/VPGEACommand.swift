@@ -89,7 +89,11 @@ struct VPGEACommand: ParsableCommand {
     @Option(name: .customLong("beta-on"), help: "Which paths the β term trains: passing (those that pass the cross-view check) or all.")
     var betaOn: BetaPaths = .passing
 
+    @Option(name: .customLong("scoring-products"), help: "The passes that only score (support, plausibility, the posterior teacher): training (the products of --products, as the rollouts' logits are) or exact (f32 whatever --products is; slower with --products integer; ours).")
+    var scoringProducts: ScoringProducts = .training
+
     enum Switch: String, ExpressibleByArgument { case on, off }
+    enum ScoringProducts: String, ExpressibleByArgument { case training, exact }
     enum SupportTarget: String, ExpressibleByArgument { case answer, template }
     enum BetaPaths: String, ExpressibleByArgument { case passing, all }
 
@@ -130,6 +134,7 @@ struct VPGEACommand: ParsableCommand {
         settings.lengthGate = lengthGate == .on
         settings.supportOnAnswerTokens = supportTarget == .answer
         settings.posteriorTermOnPassing = betaOn == .passing
+        settings.exactScoring = scoringProducts == .exact
         settings.temperature = temperature
         settings.topP = topP
         settings.maxTokens = common.maxTokens ?? 512

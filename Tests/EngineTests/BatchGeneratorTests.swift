@@ -47,16 +47,22 @@ import Testing
         }
         requests.append(requests[6])   // the same prompt twice: computed once, copied
         let stop: Set<Int> = [60]
-        // Three sequences at a time: the requests run in waves.
+        // Three slots for eight requests: a finished sequence's slot takes the next request mid-generation.
         let session = Qwen2Session(model: model, contextSize: 64, maxBatch: 64, threads: 1, exactActivations: true, sequences: 3)
         let generator = BatchGenerator(session: session, stopTokens: stop)
-        let batched = try generator.generate(requests)
+        var steps = 0, finished: [Int] = []
+        let batched = try generator.generate(requests, onStep: { _, _ in steps += 1 }, onCompletion: { finished.append($0) })
+        #expect(finished == Array(1...requests.count))
         for (r, c) in zip(requests, batched) {
             let expected = try Self.alone(model, r, stop: stop)
             #expect(c.tokens == expected)
             #expect(c.stopReason == (stop.contains(expected.last!) ? .endOfGeneration : .maxTokens))
         }
         #expect(generator.generatedTokens == batched.map(\.tokens.count).reduce(0, +))
+        // Continuous: fewer batched steps than waves of three, each as long as its longest sequence, would take.
+        let lengths = batched.map(\.tokens.count)
+        let waveSteps = stride(from: 0, to: lengths.count, by: 3).map { lengths[$0..<min($0 + 3, lengths.count)].max()! }.reduce(0, +)
+        #expect(steps < waveSteps, "\(steps) steps; waves: \(waveSteps)")
         // Shared prefixes were copied, not recomputed.
         #expect(generator.promptTokensComputed < requests.map(\.prompt.count).reduce(0, +))
     }

@@ -62,6 +62,13 @@ import ZIPFoundation
         let loss = try backprop.accumulate(tokens: tokens, loss: CrossEntropyLoss(tokens: tokens))
         print("0.5B LoRA loss, \(products) products: \(loss) (PEFT fp32 \(reference.loss_fp32), fp64 \(reference.loss_fp64))")
         #expect(abs(loss - reference.loss_fp64) < (exact ? 1e-3 : 4e-2))
+        // The loss-only pass (validation, VPG-EA's scoring): exact by default whatever the products, and in the
+        // training products when asked, where it is the loss the training pass returned.
+        let validation = try backprop.loss(tokens: tokens, loss: CrossEntropyLoss(tokens: tokens))
+        let scoring = try backprop.loss(tokens: tokens, loss: CrossEntropyLoss(tokens: tokens), exact: false)
+        print("loss-only pass: exact \(validation), training products \(scoring)")
+        #expect(abs(validation - reference.loss_fp64) < 1e-3)
+        #expect(scoring == loss)
 
         var worst = [0: 0.0, 23: 0.0], dot = 0.0, ourNorm = 0.0, theirNorm = 0.0
         for (name, array) in expected.sorted(by: { $0.key < $1.key }) {
