@@ -75,4 +75,18 @@ extension Qwen2Config {
         }
         return out + [weight(.outputNorm, nil), weight(.output, nil)]
     }
+
+    /// `tensors` in the order of the published Qwen2.5 GGUF files: their Hugging Face checkpoint names sorted as
+    /// strings, so the head, the embedding, the blocks in the string order of their numbers (blk.0, blk.1, blk.10,
+    /// …), each block's tensors in the order of its checkpoint names, the final norm. llama.cpp's Q4_K_M rule counts
+    /// attn_v and ffn_down in file order, so a file written in this order gets the published files' types.
+    public var tensorsInPublishedOrder: [Qwen2Tensor] {
+        // input_layernorm, mlp.down/gate/up_proj, post_attention_layernorm, self_attn.k/o/q/v_proj
+        let block: [Qwen2Tensor.Role] = [.attnNorm, .ffnDown, .ffnGate, .ffnUp, .ffnNorm, .attnK, .attnOutput, .attnQ, .attnV]
+        func key(_ t: Qwen2Tensor) -> (Int, String, Int, Int) {
+            guard let l = t.layer else { return ([.output, .tokenEmbedding].contains(t.role) ? 0 : 2, "", t.role == .output ? 0 : 1, 0) }
+            return (1, String(l), block.firstIndex(of: t.role) ?? block.count, t.isBias ? 0 : 1)
+        }
+        return tensors.sorted { key($0) < key($1) }
+    }
 }

@@ -68,9 +68,11 @@ do {
             withUnsafeBytes(of: value) { Array($0) }
         })
     }
-    // The model's tensors in llama.cpp's order, the matrices in the types llama.cpp's Q4_K_M gives them.
-    var plan = QuantizationPlan(scheme: .q4_K_M, tensorNames: config.tensors.map(\.name))
-    for t in config.tensors {
+    // The model's tensors in the published files' order, the matrices in the types llama.cpp's Q4_K_M gives them
+    // in that order.
+    let tensors = config.tensorsInPublishedOrder
+    var plan = QuantizationPlan(scheme: .q4_K_M, tensorNames: tensors.map(\.name))
+    for t in tensors {
         if t.isMatrix {
             try matrix(t.name, plan.type(name: t.name, dims: t.ggufDims, current: .f32), rows: t.shape[0], cols: t.shape[1])
         } else {
