@@ -280,9 +280,8 @@ INLINE __m512i k_join(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512
 
 /// Q4_K: weights 64g..64g+63 (vpg_q4_k_weights' two vectors, joined): 32 bytes, low nibbles, then high nibbles.
 INLINE void q4_k_weights512(const uint8_t *b, int g, __m512i *w) {
-    const __m256i v = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * g));
-    const __m512i shift = k_join(_mm256_setzero_si256(), _mm256_set1_epi16(4));
-    w[0] = _mm512_and_si512(_mm512_srlv_epi16(k_join(v, v), shift), _mm512_set1_epi8(0x0F));
+    const __m256i v = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * g)), m4 = _mm256_set1_epi8(0x0F);
+    w[0] = k_join(_mm256_and_si256(v, m4), _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
 }
 
 /// Q6_K: weights 128g..128g+127 (vpg_q6_k_weights' four vectors, joined in pairs).

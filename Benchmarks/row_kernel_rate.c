@@ -1,0 +1,78 @@
+// How fast a one-token row kernel consumes weight bytes on one core, with the weights in L2 (256 rows of 1536
+// columns, reused) and streamed from memory (~600 MB, once per pass), next to a plain summing read of the same
+// buffer. A kernel whose in-L2 rate is below the plain read rate is bound by its own instructions, not by memory.
+// Random blocks with a small scale; the results are not checked (the kernel tests do that).
+//
+// Build and run from the repository root, on an otherwise idle machine:
+//   clang -O2 -ISources/CKernels/include -ISources/CKernels $(ls Sources/CKernels/*.c | grep -v -e blas.c -e parallel.c) \
+//       Benchmarks/row_kernel_rate.c -o .build/row_kernel_rate -lm -lpthread
+//   .build/row_kernel_rate q4_k        (q4_0, q5_0, q8_0, q4_k or q6_k; optional path: generic, avx2, avxvnni, avx512)
+#include "CKernels.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+typedef struct { const char *name; int ggml_type, block, block_bytes, scale_offset; } format;
+static const format formats[] = {
+    {"q4_0", 2, 32, 18, 0}, {"q5_0", 6, 32, 22, 0}, {"q8_0", 8, 32, 34, 0}, {"q4_k", 12, 256, 144, 0}, {"q6_k", 14, 256, 210, 208},
+};
+
+int main(int argc, char **argv) {
+    const format *f = NULL;
+    for (size_t i = 0; argc > 1 && i < sizeof formats / sizeof formats[0]; i++)
+        if (strcmp(argv[1], formats[i].name) == 0) f = &formats[i];
+    int path = vpg_best_path();
+    for (int p = 0; argc > 2 && p < VPG_PATH_COUNT; p++)
+        if (strcmp(argv[2], vpg_path_name(p)) == 0) path = p;
+    if (!f || !vpg_path_supported(path)) {
+        fprintf(stderr, "usage: row_kernel_rate q4_0|q5_0|q8_0|q4_k|q6_k [generic|avx2|avxvnni|avx512 (supported here)]\n");
+        return 2;
+    }
+    const int64_t cols = 1536, row_bytes = cols / f->block * f->block_bytes;
+    const int64_t small_rows = 256, big_rows = (int64_t)(600e6 / row_bytes);
+    uint8_t *w = aligned_alloc(64, (size_t)(big_rows * row_bytes + 4096));   // [big_rows, row_bytes]
+    srand(1);
+    for (int64_t i = 0; i < big_rows * row_bytes; i++) w[i] = (uint8_t)rand();
+    const uint16_t small = 0x1400;   // f16 2^-10: every block's d (and Q4_K's dmin)
+    for (int64_t b = 0; b < big_rows * cols / f->block; b++) {
+        memcpy(w + b * f->block_bytes + f->scale_offset, &small, 2);
+        if (f->ggml_type == 12) memcpy(w + b * f->block_bytes + 2, &small, 2);
+    }
+    float x[1536];   // [cols]
+    for (int i = 0; i < cols; i++) x[i] = (float)(rand() % 200 - 100) / 50;
+    void *xq = aligned_alloc(64, 65536);   // one quantized activation row
+    vpg_quantize_kernel(f->block, path)(x, xq, cols);
+    const int64_t stride = f->block == 256 ? cols / 256 * (int64_t)sizeof(vpg_q8_256) : cols / 32 * (int64_t)sizeof(vpg_q8_32);
+    vpg_dotq_rows_fn dot = vpg_dotq_rows_kernel(f->ggml_type, path);
+    float *y = malloc(sizeof(float) * (size_t)big_rows);   // [big_rows]
+    const int reps = 500;
+    double in_l2 = 0, streamed = 0, plain = 0;
+    for (int k = 0; k < 5; k++) {   // best of 5
+        double t0 = now();
+        for (int r = 0; r < reps; r++) vpg_matmul_rows_q(dot, w, row_bytes, xq, stride, 1, y, 0, 0, small_rows, cols);
+        const double c = reps * small_rows * row_bytes / (now() - t0) / 1e9;
+        in_l2 = c > in_l2 ? c : in_l2;
+        t0 = now();
+        vpg_matmul_rows_q(dot, w, row_bytes, xq, stride, 1, y, 0, 0, big_rows, cols);
+        const double g = big_rows * row_bytes / (now() - t0) / 1e9;
+        streamed = g > streamed ? g : streamed;
+        t0 = now();
+        uint64_t sum = 0;
+        const uint64_t *q = (const uint64_t *)w;
+        for (int64_t i = 0; i < big_rows * row_bytes / 8; i += 8)
+            sum += q[i] + q[i + 1] + q[i + 2] + q[i + 3] + q[i + 4] + q[i + 5] + q[i + 6] + q[i + 7];
+        const double r = big_rows * row_bytes / (now() - t0) / 1e9;
+        plain = r > plain ? r : plain;
+        if (sum == 42) puts("");   // keeps the sum
+    }
+    printf("%s on %s, one core: in L2 %.1f GB/s, streamed %.1f GB/s; a plain read %.1f GB/s\n", f->name, vpg_path_name(path),
+           in_l2, streamed, plain);
+    return 0;
+}
