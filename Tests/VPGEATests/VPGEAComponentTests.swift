@@ -141,6 +141,13 @@ import Training
         }
         let fewer = try write("c.jsonl", Array(base.dropLast(2)))
         #expect(try run([a, fewer]).0 != 0)
+        // Another sampling seed (the noise floor: the base against itself): refused unless --other-seeds, which pairs
+        // by problem and sample number.
+        let reseeded = try write("d.jsonl", shorter.map { r in var r = r; r.seed += 1_000; return r })
+        #expect(try run([reseeded, b]).0 != 0)
+        let (paired, text) = try run([reseeded, b, "--json", "--resamples", "200", "--other-seeds"])
+        let pairedRatio = (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["token_ratio"] as? [String: Double]
+        #expect(paired == 0 && abs((pairedRatio?["estimate"] ?? 0) - 0.5) < 1e-12, "\(text)")
     }
 
     @Test func reasoningStopsAtTheLastBox() {
