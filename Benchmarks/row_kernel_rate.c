@@ -1,12 +1,14 @@
 // How fast a one-token row kernel consumes weight bytes on one core, with the weights in L2 (256 rows of 1536
 // columns, reused) and streamed from memory (~600 MB, once per pass), next to a plain summing read of the same
 // buffer. A kernel whose in-L2 rate is below the plain read rate is bound by its own instructions, not by memory.
+// With a token count above 1 (third argument), the panel kernel (prompts, batched generation) on that many tokens.
 // Random blocks with a small scale; the results are not checked (the kernel tests do that).
 //
 // Build and run from the repository root, on an otherwise idle machine:
 //   clang -O2 -ISources/CKernels/include -ISources/CKernels $(ls Sources/CKernels/*.c | grep -v -e blas.c -e parallel.c) \
 //       Benchmarks/row_kernel_rate.c -o .build/row_kernel_rate -lm -lpthread
-//   .build/row_kernel_rate q4_k        (q4_0, q5_0, q8_0, q4_k or q6_k; optional path: generic, avx2, avxvnni, avx512)
+//   .build/row_kernel_rate q4_k        (q4_0, q5_0, q8_0, q4_k or q6_k; optional path: generic, avx2, avxvnni, avx512;
+//                                       optional token count)
 #include "CKernels.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,8 +33,9 @@ int main(int argc, char **argv) {
     int path = vpg_best_path();
     for (int p = 0; argc > 2 && p < VPG_PATH_COUNT; p++)
         if (strcmp(argv[2], vpg_path_name(p)) == 0) path = p;
-    if (!f || !vpg_path_supported(path)) {
-        fprintf(stderr, "usage: row_kernel_rate q4_0|q5_0|q8_0|q4_k|q6_k [generic|avx2|avxvnni|avx512 (supported here)]\n");
+    const int tokens = argc > 3 ? atoi(argv[3]) : 1;
+    if (!f || !vpg_path_supported(path) || tokens < 1 || tokens > 64) {
+        fprintf(stderr, "usage: row_kernel_rate q4_0|q5_0|q8_0|q4_k|q6_k [generic|avx2|avxvnni|avx512 (supported here)] [tokens ≤ 64]\n");
         return 2;
     }
     const int64_t cols = 1536, row_bytes = cols / f->block * f->block_bytes;
@@ -45,22 +48,28 @@ int main(int argc, char **argv) {
         memcpy(w + b * f->block_bytes + f->scale_offset, &small, 2);
         if (f->ggml_type == 12) memcpy(w + b * f->block_bytes + 2, &small, 2);
     }
-    float x[1536];   // [cols]
-    for (int i = 0; i < cols; i++) x[i] = (float)(rand() % 200 - 100) / 50;
-    void *xq = aligned_alloc(64, 65536);   // one quantized activation row
-    vpg_quantize_kernel(f->block, path)(x, xq, cols);
     const int64_t stride = f->block == 256 ? cols / 256 * (int64_t)sizeof(vpg_q8_256) : cols / 32 * (int64_t)sizeof(vpg_q8_32);
+    float x[1536];                                        // [cols]
+    void *xq = aligned_alloc(64, (size_t)(tokens * stride));   // [tokens] quantized activation rows
+    for (int t = 0; t < tokens; t++) {
+        for (int i = 0; i < cols; i++) x[i] = (float)(rand() % 200 - 100) / 50;
+        vpg_quantize_kernel(f->block, path)(x, (uint8_t *)xq + t * stride, cols);
+    }
     vpg_dotq_rows_fn dot = vpg_dotq_rows_kernel(f->ggml_type, path);
-    float *y = malloc(sizeof(float) * (size_t)big_rows);   // [big_rows]
+    vpg_matmul_panels_fn panels = vpg_matmul_panels_kernel(f->ggml_type, path);
+    float *y = malloc(sizeof(float) * (size_t)(big_rows * tokens));   // [tokens, big_rows]
+#define PRODUCT(rows)                                                                                              \
+    (tokens == 1 ? vpg_matmul_rows_q(dot, w, row_bytes, xq, stride, 1, y, 0, 0, rows, cols)                       \
+                 : panels(w, row_bytes, xq, stride, tokens, y, rows, 0, rows, cols))
     const int reps = 500;
     double in_l2 = 0, streamed = 0, plain = 0;
     for (int k = 0; k < 5; k++) {   // best of 5
         double t0 = now();
-        for (int r = 0; r < reps; r++) vpg_matmul_rows_q(dot, w, row_bytes, xq, stride, 1, y, 0, 0, small_rows, cols);
-        const double c = reps * small_rows * row_bytes / (now() - t0) / 1e9;
+        for (int r = 0; r < reps / tokens + 1; r++) PRODUCT(small_rows);
+        const double c = (reps / tokens + 1) * small_rows * row_bytes / (now() - t0) / 1e9;
         in_l2 = c > in_l2 ? c : in_l2;
         t0 = now();
-        vpg_matmul_rows_q(dot, w, row_bytes, xq, stride, 1, y, 0, 0, big_rows, cols);
+        PRODUCT(big_rows);
         const double g = big_rows * row_bytes / (now() - t0) / 1e9;
         streamed = g > streamed ? g : streamed;
         t0 = now();
@@ -72,7 +81,8 @@ int main(int argc, char **argv) {
         plain = r > plain ? r : plain;
         if (sum == 42) puts("");   // keeps the sum
     }
-    printf("%s on %s, one core: in L2 %.1f GB/s, streamed %.1f GB/s; a plain read %.1f GB/s\n", f->name, vpg_path_name(path),
-           in_l2, streamed, plain);
+    printf("%s on %s, %d token%s, one core: in L2 %.1f GB/s (%.1f G weight·tokens/s), streamed %.1f GB/s; a plain read %.1f GB/s\n",
+           f->name, vpg_path_name(path), tokens, tokens > 1 ? "s (panels)" : "", in_l2,
+           in_l2 * 1e9 / row_bytes * cols * tokens / 1e9, streamed, plain);
     return 0;
 }

@@ -47,10 +47,11 @@ INLINE __m512i w_group(const __m512i v[4][2], const __m512i s[2][2], const int8_
 
 // ---- Q4_K / Q6_K in four-byte columns: lane r of v[g][c] holds weights 4c..4c+3 of group g (32 weights) of row r,
 // so a token's four activations meet all sixteen rows in one vpdpbusd whose broadcast operand comes straight from
-// memory, and every int32 lane is one row: no pairwise sums to join, no broadcasts to build. A 16-weight part meets
-// its scale in vpdpwssd (the scale in each lane's low int16, 0 above): Q4_K's sixteen products (≤ 15·127) fit an
-// int16, so once per part; Q6_K's four (≤ 63·127) do, sixteen do not, so once per column. The integer sums are
-// the AVX2 kernels' (p_step256), so the results are their bits.
+// memory, and every int32 lane is one row: no pairwise sums to join, no broadcasts to build. A 16-weight part's
+// int32 sums meet its scale once: Q4_K's (≤ 16·15·128) fit an int16, so in vpdpwssd (the scale in each lane's low
+// int16, 0 above); Q6_K's (≤ 16·63·128) do not, so in a 32-bit multiply (before, vpdpwssd on each four-weight
+// column's sums, which fit: twice the operations, Benchmarks/README.md). The integer sums are the AVX2 kernels'
+// (p_step256), so the results are their bits.
 
 /// One k-quant block of sixteen rows: v[g][c] as above; s[k] the rows' scales of 16-weight part k; m[g] the factors
 /// of the activation sums of parts 2g, 2g + 1 (two int16); d, dmin.
@@ -123,11 +124,11 @@ INLINE void w_unpack_q4_k(const uint8_t *const *row, int64_t at, w_kq *u) {
 /// Q6_K: each half n of the block (groups 4n..4n+3) is 64 bytes of low nibbles and 32 of high bit pairs, whose
 /// byte l serves element l of all four groups; transposed as bytes, they are split as vpg_q6_k_weights splits them.
 INLINE void w_unpack_q6_k(const uint8_t *const *row, int64_t at, w_kq *u) {
-    int32_t sc[16][16], mn[8][16];   // [part][row] the scale (low int16, 0 above); [group][row] two parts' scales
+    int32_t sc[16][16], mn[8][16];   // [part][row] the scale (int32); [group][row] two parts' scales (two int16)
     float d[16];
     for (int r = 0; r < 16; r++) {
         const int8_t *scales = (const int8_t *)(row[r] + at + 192);
-        for (int k = 0; k < 16; k++) sc[k][r] = (uint16_t)scales[k];
+        for (int k = 0; k < 16; k++) sc[k][r] = scales[k];
         for (int g = 0; g < 8; g++) mn[g][r] = (int32_t)((uint32_t)(uint16_t)scales[2 * g] | (uint32_t)(uint16_t)scales[2 * g + 1] << 16);
         d[r] = vpg_f16(row[r] + at + 208);
     }
@@ -175,14 +176,11 @@ INLINE void w_step_kq(const w_kq *u, const vpg_q8_256 *const *x, __m512 *acc, co
                     for (int t = 0; t < TT; t++) {
                         int32_t four;
                         memcpy(&four, x[t]->q + 32 * k + 16 * half + 4 * c, 4);
-                        if (split)
-                            dots[t] = _mm512_dpwssd_epi32(
-                                dots[t], _mm512_dpbusd_epi32(_mm512_setzero_si512(), w, _mm512_set1_epi32(four)), s);
-                        else sums[t] = _mm512_dpbusd_epi32(sums[t], w, _mm512_set1_epi32(four));
+                        sums[t] = _mm512_dpbusd_epi32(sums[t], w, _mm512_set1_epi32(four));
                     }
                 }
-                if (!split)
-                    for (int t = 0; t < TT; t++) dots[t] = _mm512_dpwssd_epi32(dots[t], sums[t], s);
+                for (int t = 0; t < TT; t++)
+                    dots[t] = split ? _mm512_add_epi32(dots[t], _mm512_mullo_epi32(sums[t], s)) : _mm512_dpwssd_epi32(dots[t], sums[t], s);
             }
         for (int t = 0; t < TT; t++) {
             int32_t pair[2];
