@@ -157,9 +157,7 @@ struct VPGEACommand: ParsableCommand {
         common.reportProducts(trainer.backprop)
         common.reportActivations(trainer.backprop)
         let logPath = log ?? common.out + ".log.jsonl"
-        if !common.resume && job.isLeader { FileManager.default.createFile(atPath: logPath, contents: nil) }
-        let logFile = job.isLeader ? try FileHandle(forWritingTo: URL(fileURLWithPath: logPath)) : nil
-        logFile?.seekToEndOfFile()
+        let logFile = job.isLeader ? try StepLog.open(logPath, resume: common.resume, checkpointStep: state.step) : nil
         if job.size > 1 { printError("MPI: \(job.size) ranks share each step's problems") }
         printError("\(method.rawValue): \(dataset.problems.count) problems, \(steps) steps of \(settings.problemsPerStep) problems × "
             + (method == .vpgea ? "\(settings.posteriorCount) posterior and \(settings.priorCount) prior" : "\(settings.priorCount)")
