@@ -11,7 +11,9 @@ extension Evaluation {
     /// Percentile intervals (2.5–97.5%) of accuracy and mean tokens: problems are drawn with replacement, each with
     /// all its samples, `resamples` times (seeded, so a plot repeats).
     public static func bootstrap(_ records: [EvaluationRecord], resamples: Int = 2000, seed: UInt64 = 0) -> RunIntervals? {
-        let byProblem = Dictionary(grouping: records, by: \.problem).values.map { rs in
+        // In problem order: a dictionary's order differs between instances, and the seeded draws must meet the
+        // same problems each time.
+        let byProblem = Dictionary(grouping: records, by: \.problem).sorted { $0.key < $1.key }.map { _, rs in
             (n: rs.count, correct: rs.filter(\.correct).count, tokens: rs.map(\.tokens).reduce(0, +))
         }
         guard !byProblem.isEmpty else { return nil }
