@@ -73,6 +73,7 @@ public final class BatchGenerator {
         let vocab = session.model.config.vocabularySize
         session.reset()
         var slots = SlotState(count: session.sequences)
+        let independent = session.model.promptsIndependentOfBatch   // (walks every layer's matrix types)
         var logits: [[Float]] = Array(repeating: [], count: session.sequences)   // [slot][vocab] of the next token
         var samplers: [Int: Sampler] = [:], histories: [Int: [Int]] = [:]      // by request
         var completions = requests.map { _ in BatchCompletion(tokens: [], stopReason: .maxTokens) }
@@ -85,7 +86,7 @@ public final class BatchGenerator {
             defer { if generatedTokens > 0 { promptSeconds += (clock.now - begin).secondsValue } }
             while next < requests.count, let slot = slots.free.first {
                 let r = requests[next]
-                let reused = try prefill(r.prompt, slot: slot, slots: slots)
+                let reused = prefill(r.prompt, slot: slot, slots: slots, independent: independent)
                 promptTokensComputed += r.prompt.count - reused
                 logits[slot] = try session.decode(Array(r.prompt[reused...]), logits: .last, sequence: slot)
                 slots.occupy(slot, request: next, prompt: r.prompt)
@@ -136,12 +137,12 @@ public final class BatchGenerator {
     /// Makes `slot` start with the longest prefix of `prompt` that another cached prompt (of a live or finished
     /// slot, whose cache is intact until the slot is taken again) can give without changing a number: an identical
     /// prompt's whole cache but its last token (decoded again, for the logits), or, where prompts are independent of
-    /// the batch, a shared start followed by a panel-sized piece. Returns the tokens reused.
-    private func prefill(_ prompt: [Int], slot: Int, slots: SlotState) throws -> Int {
+    /// the batch (`independent`), a shared start followed by a panel-sized piece. Returns the tokens reused.
+    private func prefill(_ prompt: [Int], slot: Int, slots: SlotState, independent: Bool) -> Int {
         var best = 0, source = -1
         if let same = slots.cached.firstIndex(where: { $0 == prompt }) {
             (best, source) = (prompt.count - 1, same)
-        } else if session.model.promptsIndependentOfBatch {
+        } else if independent {
             for (j, c) in slots.cached.enumerated() where !c.isEmpty {
                 let common = min(zip(c, prompt).prefix { $0 == $1 }.count, prompt.count - Qwen2Model.minPanelPiece)
                 if common > best { (best, source) = (common, j) }
