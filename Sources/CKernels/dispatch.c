@@ -20,15 +20,15 @@ VPG_DECLARE_DEQUANT(avx512)
 #endif
 
 static const vpg_kernel_table tables[VPG_PATH_COUNT] = {
-    VPG_TABLE(VPG_PATH_GENERIC, generic, generic, NULL),
+    VPG_TABLE(VPG_PATH_GENERIC, generic, generic, NULL, generic),
 #if defined(__x86_64__)
-    VPG_TABLE(VPG_PATH_AVX2, avx2, avx2, NULL),
-    VPG_TABLE(VPG_PATH_AVXVNNI, avxvnni, avxvnni, vpg_matmul_panels_q8_0_avxvnni),
-    VPG_TABLE(VPG_PATH_AVX512, avx512, avx512, vpg_matmul_panels_q8_0_avx512),
+    VPG_TABLE(VPG_PATH_AVX2, avx2, avx2, NULL, generic),
+    VPG_TABLE(VPG_PATH_AVXVNNI, avxvnni, avxvnni, vpg_matmul_panels_q8_0_avxvnni, generic),
+    VPG_TABLE(VPG_PATH_AVX512, avx512, avx512, vpg_matmul_panels_q8_0_avx512, avx512),
 #else
-    VPG_TABLE(VPG_PATH_AVX2, generic, generic, NULL),
-    VPG_TABLE(VPG_PATH_AVXVNNI, generic, generic, NULL),
-    VPG_TABLE(VPG_PATH_AVX512, generic, generic, NULL),
+    VPG_TABLE(VPG_PATH_AVX2, generic, generic, NULL, generic),
+    VPG_TABLE(VPG_PATH_AVXVNNI, generic, generic, NULL, generic),
+    VPG_TABLE(VPG_PATH_AVX512, generic, generic, NULL, generic),
 #endif
 };
 
@@ -157,6 +157,12 @@ void vpg_matmul_rows_q(vpg_dotq_rows_fn dot, const void *rows, int64_t row_bytes
         }
     }
 }
+
+vpg_matmul_panels_fn vpg_q4_k_x16_kernel(int path, int panels) {
+    return panels ? usable(path)->panels_q4_k_x16 : usable(path)->rows_q4_k_x16;
+}
+
+int vpg_q4_k_x16_native(int path) { return usable(path)->rows_q4_k_x16 != tables[VPG_PATH_GENERIC].rows_q4_k_x16; }
 
 vpg_exp_shifted_fn vpg_exp_shifted_kernel(int path) { return usable(path)->exp_shifted; }
 

@@ -326,4 +326,137 @@ AVX2 void VPG_FN(vpg_matmul_panels_q7)(const void *rows, int64_t panel_bytes, co
     }
 }
 
+
+// ---- Q4_K interleaved by sixteen rows (CKernels.h): w_unpack_q4_k's result read straight from memory, the scales
+// decoded in lanes (one row per lane) as q4_k_decode decodes one row in a general register.
+
+/// The scale bytes a, b, c of sixteen rows (one row per dword lane) → the bytes of sc 0–3, sc 4–7, mn 0–3, mn 4–7.
+INLINE void x16_scales(const uint8_t *blk, __m512i *sc03, __m512i *sc47, __m512i *mn03, __m512i *mn47) {
+    const __m512i low6 = _mm512_set1_epi32(0x3f3f3f3f), nibble = _mm512_set1_epi32(0x0f0f0f0f);
+    const __m512i top2 = _mm512_set1_epi32(0x03030303);
+    const __m512i a = _mm512_loadu_si512((const void *)(blk + 64)), b = _mm512_loadu_si512((const void *)(blk + 128));
+    const __m512i c = _mm512_loadu_si512((const void *)(blk + 192));
+    *sc03 = _mm512_and_si512(a, low6);
+    *mn03 = _mm512_and_si512(b, low6);
+    *sc47 = _mm512_or_si512(_mm512_and_si512(c, nibble), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(a, 6), top2), 4));
+    *mn47 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(c, 4), nibble),
+                            _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(b, 6), top2), 4));
+}
+
+/// Byte k of each dword lane as an int32 (`pair`: as two int16, the minimum's factor for both of a group's halves).
+INLINE __m512i x16_byte(__m512i v, int k, int pair) {
+    const char z = (char)0x80, b = (char)k;
+    const __m128i pick = pair ? _mm_setr_epi8(b, z, b, z, b + 4, z, b + 4, z, b + 8, z, b + 8, z, b + 12, z, b + 12, z)
+                              : _mm_setr_epi8(b, z, z, z, b + 4, z, z, z, b + 8, z, z, z, b + 12, z, z, z);
+    return _mm512_shuffle_epi8(v, _mm512_broadcast_i32x4(pick));
+}
+
+/// Sixteen f16 → f32, exactly (SIMDe 0.7.4 lacks the 512-bit conversion: lane by lane there).
+INLINE __m512 x16_halves(const uint8_t *p) {
+#if defined(VPG_EMULATED)
+    float f[16];
+    for (int r = 0; r < 16; r++) f[r] = vpg_f16(p + 2 * r);
+    return _mm512_loadu_ps(f);
+#else
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+#endif
+}
+
+/// One interleaved block → w_kq, as w_unpack_q4_k makes it from the stored rows.
+INLINE void x16_unpack_q4_k(const uint8_t *blk, w_kq *u) {
+    __m512i sc[2], mn[2];
+    x16_scales(blk, &sc[0], &sc[1], &mn[0], &mn[1]);
+    for (int g = 0; g < 8; g++) {
+        u->s[2 * g] = u->s[2 * g + 1] = x16_byte(sc[g / 4], g % 4, 0);
+        u->m[g] = x16_byte(mn[g / 4], g % 4, 1);
+    }
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    for (int h = 0; h < 4; h++)
+        for (int c = 0; c < 8; c++) {
+            const __m512i q = _mm512_loadu_si512((const void *)(blk + 256 + 64 * (8 * h + c)));
+            u->v[2 * h][c] = _mm512_and_si512(q, m4);
+            u->v[2 * h + 1][c] = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+        }
+    u->d = x16_halves(blk);
+    u->dmin = x16_halves(blk + 32);
+}
+
+/// Panels: block i of the group that starts at row[0] lies at 16·at (at = i·144).
+#define X16_UNPACK_Q4_K(row, at, u) x16_unpack_q4_k(row[0] + 16 * (at), u)
+P_DRIVER(x16_panels_q4_k, w_kq, vpg_q8_256, 256, 2, X16_UNPACK_Q4_K, W_NO_AUX, W_STEP_Q4_K, W_TOKENS)
+W_ENTRY(VPG_FN(vpg_matmul_panels_q4_k_x16), x16_panels_q4_k, 144, 0)
+
+/// The row kernels' steps (k_rows_few, k_finish) for TT tokens (one or two) on sixteen rows: acc[8t + l] lane r is
+/// lane l of row r's accumulator for token t, which holds column l's dots (weights 4l..4l+3 of every group, scaled)
+/// and group l's minimum. The same integers and the same float operations per lane as there, so the same bits.
+INLINE void x16_step_rows(const uint8_t *blk, const vpg_q8_256 *const *x, __m512 *acc, const int TT) {
+    __m512i sc[2], mn[2];
+    x16_scales(blk, &sc[0], &sc[1], &mn[0], &mn[1]);
+    const __m512i m4 = _mm512_set1_epi8(0x0F), zero = _mm512_setzero_si512();
+    __m512i dots[2][8];
+    for (int t = 0; t < TT; t++)
+        for (int l = 0; l < 8; l++) dots[t][l] = zero;
+    for (int h = 0; h < 4; h++) {   // groups 2h (low nibbles) and 2h + 1 (high nibbles)
+        const __m512i s_lo = x16_byte(sc[h / 2], (2 * h) % 4, 0), s_hi = x16_byte(sc[h / 2], (2 * h + 1) % 4, 0);
+        for (int l = 0; l < 8; l++) {
+            const __m512i q = _mm512_loadu_si512((const void *)(blk + 256 + 64 * (8 * h + l)));
+            const __m512i lo = _mm512_and_si512(q, m4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+            for (int t = 0; t < TT; t++) {
+                int32_t lo4, hi4;
+                memcpy(&lo4, x[t]->q + 64 * h + 4 * l, 4);
+                memcpy(&hi4, x[t]->q + 64 * h + 32 + 4 * l, 4);
+                const __m512i p_lo = _mm512_dpbusd_epi32(zero, lo, _mm512_set1_epi32(lo4));   // |p| < 2^15
+                const __m512i p_hi = _mm512_dpbusd_epi32(zero, hi, _mm512_set1_epi32(hi4));
+                dots[t][l] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(dots[t][l], p_lo, s_lo), p_hi, s_hi);
+            }
+        }
+    }
+    const __m512 d = x16_halves(blk), dmin = x16_halves(blk + 32);
+    for (int t = 0; t < TT; t++) {
+        const __m512 dd = _mm512_mul_ps(d, _mm512_set1_ps(x[t]->d)), dm = _mm512_mul_ps(dmin, _mm512_set1_ps(x[t]->d));
+        for (int l = 0; l < 8; l++) {
+            int32_t pair;
+            memcpy(&pair, x[t]->bsums + 2 * l, 4);
+            const __m512i mins = _mm512_madd_epi16(x16_byte(mn[l / 4], l % 4, 1), _mm512_set1_epi32(pair));
+            __m512 a = _mm512_fmadd_ps(dd, _mm512_cvtepi32_ps(dots[t][l]), acc[8 * t + l]);
+            acc[8 * t + l] = _mm512_fnmadd_ps(dm, _mm512_cvtepi32_ps(mins), a);
+        }
+    }
+}
+
+/// vpg_hsum of each lane's eight accumulators, in its order.
+INLINE __m512 x16_hsum(const __m512 *acc) {
+    const __m512 s0 = _mm512_add_ps(acc[0], acc[4]), s1 = _mm512_add_ps(acc[1], acc[5]);
+    const __m512 s2 = _mm512_add_ps(acc[2], acc[6]), s3 = _mm512_add_ps(acc[3], acc[7]);
+    return _mm512_add_ps(_mm512_add_ps(s0, s2), _mm512_add_ps(s1, s3));
+}
+
+/// The rows' products of TT tokens (one or two) starting at activation row t.
+INLINE void x16_rows_tokens(const uint8_t *group, int64_t blocks, const void *xq, int64_t stride, int64_t t, float *y,
+                            int64_t ldy, const int TT) {
+    const vpg_q8_256 *x[2];
+    for (int k = 0; k < TT; k++) x[k] = (const vpg_q8_256 *)((const uint8_t *)xq + (t + k) * stride);
+    __m512 acc[16];
+    for (int k = 0; k < 8 * TT; k++) acc[k] = _mm512_setzero_ps();
+    // No software prefetch: the group is one contiguous stream, which the hardware's prefetchers follow; prefetching
+    // each line two blocks ahead made two threads stream slower than one (Benchmarks/README.md).
+    for (int64_t i = 0; i < blocks; i++) {
+        const vpg_q8_256 *xi[2] = {x[0] + i, x[TT - 1] + i};
+        x16_step_rows(group + i * 2304, xi, acc, TT);
+    }
+    for (int k = 0; k < TT; k++) _mm512_storeu_ps(y + (t + k) * ldy, x16_hsum(acc + 8 * k));
+}
+
+/// The rows' products: each group of sixteen rows, two tokens at a time (the group's blocks stay in cache for the
+/// next two).
+AVX2 void VPG_FN(vpg_matmul_rows_q4_k_x16)(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
+                                           int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
+    for (int64_t g = r0; g < r1; g += 16) {
+        const uint8_t *group = (const uint8_t *)rows + g * row_bytes;
+        int64_t t = 0;
+        for (; t + 1 < tokens; t += 2) x16_rows_tokens(group, cols / 256, xq, stride, t, y + (g - r0), ldy, 2);
+        if (t < tokens) x16_rows_tokens(group, cols / 256, xq, stride, t, y + (g - r0), ldy, 1);
+    }
+}
+
 #endif

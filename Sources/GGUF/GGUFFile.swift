@@ -23,6 +23,12 @@ public final class GGUFFile: Sendable {
             .prefix(tensor.byteCount))
     }
 
+    /// Drops the mapping's whole pages of one tensor from memory (MappedFile.releasePages), once it has been copied.
+    public func releasePages(of tensor: GGUFTensorInfo) {
+        let start = header.dataOffset + tensor.offset
+        mapping.releasePages(start..<(start + tensor.byteCount))
+    }
+
     public func tensor(_ name: String) throws(GGUFError) -> GGUFTensorInfo {
         guard let t = header.tensor(name) else { throw GGUFError(.missingTensor(name), at: header.dataOffset) }
         return t

@@ -78,7 +78,13 @@ public final class MatMul: @unchecked Sendable {
                       Int64(ld))
         case .integerPanels, .integerRows:
             let (xq, rowBytes) = quantizeActivations(input, n: n, cols: k, type: weight.type)
-            if plan == .integerPanels, let panels = vpg_matmul_panels_kernel(type, path.rawValue) {
+            if weight.interleaved {   // ranges of fusedRows: whole groups of sixteen
+                let product = vpg_q4_k_x16_kernel(path.rawValue, plan == .integerPanels ? 1 : 0)!
+                forEachRowRange(weight.rows) { r0, r1 in
+                    product(weight.data, Int64(weight.rowBytes), xq, Int64(rowBytes), Int64(n), output + r0, Int64(ld),
+                            Int64(r0), Int64(r1), Int64(k))
+                }
+            } else if plan == .integerPanels, let panels = vpg_matmul_panels_kernel(type, path.rawValue) {
                 forEachRowRange(weight.rows) { r0, r1 in
                     panels(weight.data, Int64(weight.rowBytes), xq, Int64(rowBytes), Int64(n), output + r0, Int64(ld),
                            Int64(r0), Int64(r1), Int64(k))
@@ -93,6 +99,14 @@ public final class MatMul: @unchecked Sendable {
         case .f32Dots:
             let dot = vpg_dot_kernel(type, path.rawValue)!
             forEachRowRange(weight.rows) { r0, r1 in
+                if weight.interleaved {   // each row back to its stored form
+                    for r in r0..<r1 {
+                        weight.withStoredRow(r) { row in
+                            for t in 0..<n { output[t * ld + r] = dot(row, input + t * k, Int64(k)) }
+                        }
+                    }
+                    return
+                }
                 for t in 0..<n {
                     vpg_matvec_rows(dot, weight.data, Int64(weight.rowBytes), input + t * k, output + t * ld + r0,
                                     Int64(r0), Int64(r1), Int64(k))

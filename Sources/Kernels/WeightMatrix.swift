@@ -1,28 +1,88 @@
 import CKernels
+import Foundation
 import Quants
 
-/// A weight matrix as stored in the file: `rows` rows of `cols` elements of `type`, row-major, read in place
-/// from the memory mapping.
+/// A weight matrix: `rows` rows of `cols` elements of `type`, row-major as stored in the file and read in place from
+/// the memory mapping, or (Q4_K on a path with kernels for it) in a copy interleaved by sixteen rows (`interleaved`).
+/// Every product and `dequantizeRow` give the same bits either way.
 public struct WeightMatrix: @unchecked Sendable {
     public let type: GGMLType
-    public let data: UnsafeRawPointer      // [rows, rowBytes] bytes
+    public let data: UnsafeRawPointer      // [rows, rowBytes] bytes (interleaved: the same bytes, rearranged)
     public let rows: Int
     public let cols: Int
     public let rowBytes: Int
+    /// Q4_K rows rearranged by `vpg_repack_q4_k_x16`: each block's scales are decoded sixteen rows at a time in vector
+    /// lanes, so one-token products are bound by memory instead of by per-row instructions.
+    public let interleaved: Bool
     /// The C row kernel for this type on the best path (bit-identical to `Dequantize`), if there is one.
     private let rowKernel: vpg_dequant_fn?
+    /// Owns `data` when it is an interleaved copy.
+    private let copy: InterleavedCopy?
 
     public init(type: GGMLType, data: UnsafeRawPointer, rows: Int, cols: Int) {
+        self.init(type: type, data: data, rows: rows, cols: cols, copy: nil)
+    }
+
+    private init(type: GGMLType, data: UnsafeRawPointer, rows: Int, cols: Int, copy: InterleavedCopy?) {
         self.type = type
         self.data = data
         self.rows = rows
         self.cols = cols
         self.rowBytes = type.format.rowBytes(cols) ?? 0
+        self.copy = copy
+        interleaved = copy != nil
         rowKernel = vpg_dequant_kernel(Int32(type.rawValue), KernelPath.selected.rawValue)
+    }
+
+    /// Whether new models interleave their Q4_K matrices where `KernelPath.selected` has kernels for that layout
+    /// (commands: `VPGEA_INTERLEAVE=0` keeps the stored rows, e.g. to compare speeds).
+    nonisolated(unsafe) public static var interleavesByDefault = true
+
+    /// This matrix interleaved by sixteen rows when it is Q4_K with a row count that allows it and `path` has its own
+    /// kernels for the layout; itself otherwise. The copy takes as many bytes as the matrix.
+    public func interleavedForKernels(path: KernelPath = .selected) -> WeightMatrix {
+        guard Self.interleavesByDefault, !interleaved, type == .q4_K, rows % 16 == 0, cols % 256 == 0,
+              vpg_q4_k_x16_native(path.rawValue) != 0 else { return self }
+        return interleavedCopy()
+    }
+
+    /// This Q4_K matrix interleaved by sixteen rows (rows a multiple of 16), whatever the path.
+    public func interleavedCopy() -> WeightMatrix {
+        precondition(type == .q4_K && rows % 16 == 0 && !interleaved)
+        let copy = InterleavedCopy(bytes: rows * rowBytes)
+        vpg_repack_q4_k_x16(data, copy.data, Int64(rows), Int64(cols))
+        return WeightMatrix(type: type, data: copy.data, rows: rows, cols: cols, copy: copy)
     }
 
     /// Dequantizes row `r` into `out` (`[cols]` f32).
     @inline(__always) public func dequantizeRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
-        if let rowKernel { rowKernel(data + r * rowBytes, out, Int64(cols)) } else { Dequantize.unchecked(type, data + r * rowBytes, out, count: cols) }
+        if interleaved {
+            withStoredRow(r) { dequantize($0, into: out) }
+        } else {
+            dequantize(data + r * rowBytes, into: out)
+        }
     }
+
+    /// Calls `body` with row `r` as stored in the file (`[rowBytes]`; interleaved: a temporary copy).
+    @inline(__always) public func withStoredRow<T>(_ r: Int, _ body: (UnsafeRawPointer) -> T) -> T {
+        guard interleaved else { return body(data + r * rowBytes) }
+        return withUnsafeTemporaryAllocation(byteCount: rowBytes, alignment: 64) { row in
+            vpg_unpack_q4_k_x16_row(data, Int64(rowBytes), Int64(r), row.baseAddress!, Int64(cols))
+            return body(UnsafeRawPointer(row.baseAddress!))
+        }
+    }
+
+    @inline(__always) private func dequantize(_ row: UnsafeRawPointer, into out: UnsafeMutablePointer<Float>) {
+        if let rowKernel { rowKernel(row, out, Int64(cols)) } else { Dequantize.unchecked(type, row, out, count: cols) }
+    }
+}
+
+/// The memory of an interleaved matrix, freed with the last matrix that uses it.
+final class InterleavedCopy: @unchecked Sendable {
+    let data: UnsafeMutableRawPointer   // [bytes]
+    init(bytes: Int) {
+        data = .allocate(byteCount: max(bytes, 1), alignment: 1 << 21)
+        if getenv("VPGEA_HUGE") != nil { madvise(data, bytes, MADV_HUGEPAGE) }
+    }
+    deinit { data.deallocate() }
 }

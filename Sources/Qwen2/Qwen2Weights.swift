@@ -18,8 +18,9 @@ public struct Qwen2Layer: @unchecked Sendable {
     public let ffnDown: WeightMatrix      // [embd, ff]
 }
 
-/// All weights of a Qwen2 model. Matrices point into the memory-mapped file (never copied); the small f32
-/// vectors (norms, biases) are copied out.
+/// All weights of a Qwen2 model. Matrices point into the memory-mapped file, except the layers' Q4_K matrices on a
+/// path with kernels for their interleaved layout, which are rearranged into a copy of the same size
+/// (`WeightMatrix.interleavedForKernels`); the small f32 vectors (norms, biases) are copied out.
 public struct Qwen2Weights: @unchecked Sendable {
     public let tokenEmbd: WeightMatrix    // [vocab, embd]
     public let layers: [Qwen2Layer]
@@ -57,6 +58,12 @@ public struct Qwen2Weights: @unchecked Sendable {
             let (rows, cols) = c.matrixShape(role)
             return try matrix(prefix + role.rawValue + ".weight", rows: rows, cols: cols)
         }
+        /// A layer's matrix, interleaved where the kernels have that layout (its mapped pages are then dropped).
+        func layerMatrix(_ role: Qwen2Tensor.Role, _ prefix: String) throws(GGUFError) -> WeightMatrix {
+            let stored = try matrix(role, prefix), kernels = stored.interleavedForKernels()
+            if kernels.interleaved { file.releasePages(of: try file.tensor(prefix + role.rawValue + ".weight")) }
+            return kernels
+        }
         func vector(_ role: Qwen2Tensor.Role, _ prefix: String, bias: Bool = false) throws(GGUFError) -> [Float] {
             try vector(prefix + role.rawValue + (bias ? ".bias" : ".weight"), c.matrixShape(role).rows)
         }
@@ -66,17 +73,17 @@ public struct Qwen2Weights: @unchecked Sendable {
             let b = "blk.\(i)."
             layers.append(Qwen2Layer(
                 attnNorm: try vector(.attnNorm, b),
-                attnQ: try matrix(.attnQ, b),
-                attnK: try matrix(.attnK, b),
-                attnV: try matrix(.attnV, b),
+                attnQ: try layerMatrix(.attnQ, b),
+                attnK: try layerMatrix(.attnK, b),
+                attnV: try layerMatrix(.attnV, b),
                 attnQBias: try vector(.attnQ, b, bias: true),
                 attnKBias: try vector(.attnK, b, bias: true),
                 attnVBias: try vector(.attnV, b, bias: true),
-                attnOutput: try matrix(.attnOutput, b),
+                attnOutput: try layerMatrix(.attnOutput, b),
                 ffnNorm: try vector(.ffnNorm, b),
-                ffnGate: try matrix(.ffnGate, b),
-                ffnUp: try matrix(.ffnUp, b),
-                ffnDown: try matrix(.ffnDown, b)))
+                ffnGate: try layerMatrix(.ffnGate, b),
+                ffnUp: try layerMatrix(.ffnUp, b),
+                ffnDown: try layerMatrix(.ffnDown, b)))
         }
         self.layers = layers
         outputNorm = try vector(.outputNorm, "")

@@ -4,14 +4,16 @@
 
 #if defined(__x86_64__)
 VPG_DECLARE_DEQUANT(generic)
+VPG_DECLARE_PANELS(vpg_matmul_rows_q4_k_x16_generic)
+VPG_DECLARE_PANELS(vpg_matmul_panels_q4_k_x16_generic)
 VPG_DECLARE_PATH(avx2_emu)
 VPG_DECLARE_PATH(avxvnni_emu)
 VPG_DECLARE_PATH(avx512_emu)
 
 static const vpg_kernel_table tables[] = {
-    VPG_TABLE(VPG_PATH_AVX2, avx2_emu, generic, NULL),
-    VPG_TABLE(VPG_PATH_AVXVNNI, avxvnni_emu, generic, vpg_matmul_panels_q8_0_avxvnni_emu),
-    VPG_TABLE(VPG_PATH_AVX512, avx512_emu, generic, vpg_matmul_panels_q8_0_avx512_emu),
+    VPG_TABLE(VPG_PATH_AVX2, avx2_emu, generic, NULL, generic),
+    VPG_TABLE(VPG_PATH_AVXVNNI, avxvnni_emu, generic, vpg_matmul_panels_q8_0_avxvnni_emu, generic),
+    VPG_TABLE(VPG_PATH_AVX512, avx512_emu, generic, vpg_matmul_panels_q8_0_avx512_emu, avx512_emu),
 };
 
 const vpg_kernel_table *vpg_emulated_kernels(int path) {

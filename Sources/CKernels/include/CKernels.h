@@ -108,6 +108,26 @@ typedef void (*vpg_matmul_panels_fn)(const void *rows, int64_t row_bytes, const 
 /// The panel kernel for a ggml type on a path, or NULL (then prompts take another path); bit-identical on every path.
 vpg_matmul_panels_fn vpg_matmul_panels_kernel(int ggml_type, int path);
 
+// ---- Q4_K interleaved by sixteen rows ----
+//
+// The layout AVX-512's Q4_K products read: each row's block scales are decoded sixteen rows at a time in vector
+// lanes instead of one row at a time in general registers, and a weight vector serves sixteen rows, so one-token
+// generation is bound by memory instead of by the per-row instructions. The bytes of the rows, rearranged: block i
+// of rows 16j..16j+15 takes 16·144 bytes at 16·144·i from where row 16j began: d[16], dmin[16] (f16); the twelve
+// scale bytes of each row as three dwords a[16], b[16], c[16]; then the quants as 32 vectors of 16 dwords, vector
+// 8h + c holding, in lane r, dword c of row r's 32-byte chunk h.
+
+/// Rearranges `row_count` (a multiple of 16) Q4_K rows of `cols` into that layout (as many bytes; no overlap).
+void vpg_repack_q4_k_x16(const void *rows, void *out, int64_t row_count, int64_t cols);
+/// Row r's Q4_K blocks (cols/256 × 144 bytes) back from the interleaved matrix whose rows take `row_bytes`.
+void vpg_unpack_q4_k_x16_row(const void *packed, int64_t row_bytes, int64_t r, void *out, int64_t cols);
+/// The products on interleaved Q4_K weights (as vpg_matmul_panels_fn; r0 and r1 multiples of 16): `rows` gives
+/// vpg_matmul_rows_q's results with the path's Q4_K row kernel, bit for bit (generation of up to eight sequences,
+/// short prompts), `panels` the path's Q4_K panel kernel's. Paths without their own take the generic twins.
+vpg_matmul_panels_fn vpg_q4_k_x16_kernel(int path, int panels);
+/// Whether a path has its own interleaved kernels (where the layout pays; elsewhere the rows stay as stored).
+int vpg_q4_k_x16_native(int path);
+
 // ---- The trainer's backward products (dX = dY·W) in integers ----
 //
 // Q7: an internal weight format for a transposed copy of a frozen weight (never written to files), stored as the
@@ -185,6 +205,8 @@ typedef struct {
     vpg_exp_shifted_fn exp_shifted;
     /// Attention over an f32, f16 or q8_0 cache.
     vpg_attend_fn attend[3];
+    /// Q4_K interleaved by sixteen rows: the row kernels' and the panels' products.
+    vpg_matmul_panels_fn rows_q4_k_x16, panels_q4_k_x16;
 } vpg_kernel_table;
 
 /// The table of a path (NULL for an unknown one), whether or not this CPU can run it; the accessors above return
