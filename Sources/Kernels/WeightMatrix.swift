@@ -1,5 +1,4 @@
 import CKernels
-import Foundation
 import Quants
 
 /// A weight matrix: `rows` rows of `cols` elements of `type`, row-major as stored in the file and read in place from
@@ -80,9 +79,6 @@ public struct WeightMatrix: @unchecked Sendable {
 /// The memory of an interleaved matrix, freed with the last matrix that uses it.
 final class InterleavedCopy: @unchecked Sendable {
     let data: UnsafeMutableRawPointer   // [bytes]
-    init(bytes: Int) {
-        data = .allocate(byteCount: max(bytes, 1), alignment: 1 << 21)
-        if getenv("VPGEA_HUGE") != nil { madvise(data, bytes, MADV_HUGEPAGE) }
-    }
+    init(bytes: Int) { data = .allocate(byteCount: max(bytes, 1), alignment: 64) }
     deinit { data.deallocate() }
 }
