@@ -24,7 +24,7 @@ static double now(void) {
 typedef struct { const char *name; int ggml_type, block, block_bytes, scale_offset; } format;
 static const format formats[] = {
     {"q4_0", 2, 32, 18, 0}, {"q5_0", 6, 32, 22, 0}, {"q8_0", 8, 32, 34, 0}, {"q4_k", 12, 256, 144, 0}, {"q6_k", 14, 256, 210, 208},
-    {"q4_k_x16", 12, 256, 144, 0},   // Q4_K interleaved by sixteen rows (vpg_repack_q4_k_x16)
+    {"q4_k_x16", 12, 256, 144, 0}, {"q6_k_x16", 14, 256, 210, 208},   // interleaved by sixteen rows (vpg_repack_x16)
 };
 
 int main(int argc, char **argv) {
@@ -36,7 +36,7 @@ int main(int argc, char **argv) {
         if (strcmp(argv[2], vpg_path_name(p)) == 0) path = p;
     const int tokens = argc > 3 ? atoi(argv[3]) : 1;
     if (!f || !vpg_path_supported(path) || tokens < 1 || tokens > 64) {
-        fprintf(stderr, "usage: row_kernel_rate q4_0|q5_0|q8_0|q4_k|q6_k|q4_k_x16 [generic|avx2|avxvnni|avx512 (supported here)] [tokens ≤ 64]\n");
+        fprintf(stderr, "usage: row_kernel_rate q4_0|q5_0|q8_0|q4_k|q6_k|q4_k_x16|q6_k_x16 [generic|avx2|avxvnni|avx512 (supported here)] [tokens ≤ 64]\n");
         return 2;
     }
     const int64_t cols = 1536, row_bytes = cols / f->block * f->block_bytes;
@@ -49,10 +49,10 @@ int main(int argc, char **argv) {
         memcpy(w + b * f->block_bytes + f->scale_offset, &small, 2);
         if (f->ggml_type == 12) memcpy(w + b * f->block_bytes + 2, &small, 2);
     }
-    const int x16 = strcmp(f->name, "q4_k_x16") == 0;
+    const int x16 = strstr(f->name, "_x16") != NULL;
     if (x16) {   // the same random rows, interleaved (in place through a copy)
         uint8_t *copy = aligned_alloc(64, (size_t)(big_rows / 16 * 16 * row_bytes));
-        vpg_repack_q4_k_x16(w, copy, big_rows / 16 * 16, cols);
+        vpg_repack_x16(f->ggml_type, w, copy, big_rows / 16 * 16, cols);
         memcpy(w, copy, (size_t)(big_rows / 16 * 16 * row_bytes));
         free(copy);
     }
@@ -67,7 +67,7 @@ int main(int argc, char **argv) {
     vpg_matmul_panels_fn panels = vpg_matmul_panels_kernel(f->ggml_type, path);
     float *y = malloc(sizeof(float) * (size_t)(big_rows * tokens));   // [tokens, big_rows]
 #define PRODUCT(rows)                                                                                              \
-    (x16 ? vpg_q4_k_x16_kernel(path, tokens > 8)(w, row_bytes, xq, stride, tokens, y, rows, 0, (rows) / 16 * 16, cols) \
+    (x16 ? vpg_x16_kernel(f->ggml_type, path, tokens > 8)(w, row_bytes, xq, stride, tokens, y, rows, 0, (rows) / 16 * 16, cols) \
          : tokens == 1 ? vpg_matmul_rows_q(dot, w, row_bytes, xq, stride, 1, y, 0, 0, rows, cols)                 \
                        : panels(w, row_bytes, xq, stride, tokens, y, rows, 0, rows, cols))
     const int reps = 500;

@@ -158,11 +158,19 @@ void vpg_matmul_rows_q(vpg_dotq_rows_fn dot, const void *rows, int64_t row_bytes
     }
 }
 
-vpg_matmul_panels_fn vpg_q4_k_x16_kernel(int path, int panels) {
-    return panels ? usable(path)->panels_q4_k_x16 : usable(path)->rows_q4_k_x16;
+vpg_matmul_panels_fn vpg_x16_kernel(int ggml_type, int path, int panels) {
+    const vpg_kernel_table *t = usable(path);
+    switch (ggml_type) {
+    case 12: return panels ? t->panels_q4_k_x16 : t->rows_q4_k_x16;
+    case 14: return panels ? t->panels_q6_k_x16 : t->rows_q6_k_x16;
+    default: return NULL;
+    }
 }
 
-int vpg_q4_k_x16_native(int path) { return usable(path)->rows_q4_k_x16 != tables[VPG_PATH_GENERIC].rows_q4_k_x16; }
+int vpg_x16_native(int ggml_type, int path) {
+    const vpg_matmul_panels_fn own = vpg_x16_kernel(ggml_type, path, 0);
+    return own != NULL && own != vpg_x16_kernel(ggml_type, VPG_PATH_GENERIC, 0);
+}
 
 vpg_exp_shifted_fn vpg_exp_shifted_kernel(int path) { return usable(path)->exp_shifted; }
 

@@ -36,7 +36,9 @@
     VPG_DECLARE_ATTEND(vpg_attend_f16_##S)                                                                         \
     VPG_DECLARE_ATTEND(vpg_attend_q8_0_##S)                                                                        \
     VPG_DECLARE_PANELS(vpg_matmul_rows_q4_k_x16_##S)                                                               \
-    VPG_DECLARE_PANELS(vpg_matmul_panels_q4_k_x16_##S)
+    VPG_DECLARE_PANELS(vpg_matmul_panels_q4_k_x16_##S)                                                             \
+    VPG_DECLARE_PANELS(vpg_matmul_rows_q6_k_x16_##S)                                                               \
+    VPG_DECLARE_PANELS(vpg_matmul_panels_q6_k_x16_##S)
 
 #define VPG_DECLARE_DEQUANT(S)                                                                                     \
     void vpg_dequant_f16_##S(const void *, float *, int64_t);                                                      \
@@ -58,7 +60,7 @@
 
 /// Q8_PANELS: Q8_0's panel kernel, on the VNNI paths only (AVX2 has no saturation-free unsigned × signed product of
 /// 8-bit weights; the plain path's twin is the specification, not a path: its prompts take sgemm). X16: the path
-/// whose interleaved Q4_K kernels the table takes (AVX-512's own; the generic twins elsewhere).
+/// whose interleaved k-quant kernels the table takes (AVX-512's own; the generic twins elsewhere).
 #define VPG_TABLE(PATH, S, D, Q8_PANELS, X16)                                                                           \
     {                                                                                                              \
         .path = PATH,                                                                                              \
@@ -76,6 +78,8 @@
         .attend = {vpg_attend_f32_##S, vpg_attend_f16_##S, vpg_attend_q8_0_##S},                                   \
         .rows_q4_k_x16 = vpg_matmul_rows_q4_k_x16_##X16,                                                           \
         .panels_q4_k_x16 = vpg_matmul_panels_q4_k_x16_##X16,                                                       \
+        .rows_q6_k_x16 = vpg_matmul_rows_q6_k_x16_##X16,                                                           \
+        .panels_q6_k_x16 = vpg_matmul_panels_q6_k_x16_##X16,                                                       \
     }
 
 #endif

@@ -389,7 +389,7 @@ W_ENTRY(VPG_FN(vpg_matmul_panels_q4_k_x16), x16_panels_q4_k, 144, 0)
 /// The row kernels' steps (k_rows_few, k_finish) for TT tokens (one or two) on sixteen rows: acc[8t + l] lane r is
 /// lane l of row r's accumulator for token t, which holds column l's dots (weights 4l..4l+3 of every group, scaled)
 /// and group l's minimum. The same integers and the same float operations per lane as there, so the same bits.
-INLINE void x16_step_rows(const uint8_t *blk, const vpg_q8_256 *const *x, __m512 *acc, const int TT) {
+INLINE void x16_step_rows_q4_k(const uint8_t *blk, const vpg_q8_256 *const *x, __m512 *acc, const int TT) {
     __m512i sc[2], mn[2];
     x16_scales(blk, &sc[0], &sc[1], &mn[0], &mn[1]);
     const __m512i m4 = _mm512_set1_epi8(0x0F), zero = _mm512_setzero_si512();
@@ -431,32 +431,128 @@ INLINE __m512 x16_hsum(const __m512 *acc) {
     return _mm512_add_ps(_mm512_add_ps(s0, s2), _mm512_add_ps(s1, s3));
 }
 
-/// The rows' products of TT tokens (one or two) starting at activation row t.
-INLINE void x16_rows_tokens(const uint8_t *group, int64_t blocks, const void *xq, int64_t stride, int64_t t, float *y,
-                            int64_t ldy, const int TT) {
-    const vpg_q8_256 *x[2];
-    for (int k = 0; k < TT; k++) x[k] = (const vpg_q8_256 *)((const uint8_t *)xq + (t + k) * stride);
-    __m512 acc[16];
-    for (int k = 0; k < 8 * TT; k++) acc[k] = _mm512_setzero_ps();
-    // No software prefetch: the group is one contiguous stream, which the hardware's prefetchers follow; prefetching
-    // each line two blocks ahead made two threads stream slower than one (Benchmarks/README.md).
-    for (int64_t i = 0; i < blocks; i++) {
-        const vpg_q8_256 *xi[2] = {x[0] + i, x[TT - 1] + i};
-        x16_step_rows(group + i * 2304, xi, acc, TT);
-    }
-    for (int k = 0; k < TT; k++) _mm512_storeu_ps(y + (t + k) * ldy, x16_hsum(acc + 8 * k));
+// ---- Q6_K interleaved by sixteen rows: w_unpack_q6_k's result read straight from memory.
+
+/// Each dword lane's bytes picked by b0..b3 (0x80: zero), as _mm512_shuffle_epi8 takes them.
+INLINE __m512i x16_pick(__m512i v, int b0, int b1, int b2, int b3) {
+    const char z = (char)0x80;
+#define X16_AT(b, o) ((b) == 0x80 ? z : (char)((b) + (o)))
+    const __m128i pick = _mm_setr_epi8(X16_AT(b0, 0), X16_AT(b1, 0), X16_AT(b2, 0), X16_AT(b3, 0), X16_AT(b0, 4), X16_AT(b1, 4),
+                                       X16_AT(b2, 4), X16_AT(b3, 4), X16_AT(b0, 8), X16_AT(b1, 8), X16_AT(b2, 8), X16_AT(b3, 8),
+                                       X16_AT(b0, 12), X16_AT(b1, 12), X16_AT(b2, 12), X16_AT(b3, 12));
+#undef X16_AT
+    return _mm512_shuffle_epi8(v, _mm512_broadcast_i32x4(pick));
 }
+
+/// Scale s of each row (signed), from the scale vectors: as an int32 (`wide`), or as the int16 pair (sc, 0).
+INLINE __m512i x16_q6_scale(const __m512i *sv, int s, int wide) {
+    const __m512i sign = _mm512_set1_epi32(0x80);   // (b ^ 0x80) − 0x80: the byte b sign-extended
+    return wide ? _mm512_sub_epi32(_mm512_xor_si512(x16_pick(sv[s / 4], s % 4, 0x80, 0x80, 0x80), sign), sign)
+                : _mm512_srai_epi16(x16_pick(sv[s / 4], 0x80, s % 4, 0x80, 0x80), 8);
+}
+
+/// Scales 2g and 2g + 1 of each row as an int16 pair: the factors of group g's activation sums.
+INLINE __m512i x16_q6_pair(const __m512i *sv, int g) {
+    return _mm512_srai_epi16(x16_pick(sv[g / 2], 0x80, (2 * g) % 4, 0x80, (2 * g) % 4 + 1), 8);
+}
+
+/// Sixteen rows' 6-bit weights of group 4n + k, column c (weights 32(4n + k) + 4c..+3), split as w_unpack_q6_k does.
+INLINE __m512i x16_q6_weights(const uint8_t *blk, int n, int k, int c) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(0x03);
+    const uint8_t *v = blk + 256 + 64 * 3 * (8 * n + c);   // ql of bytes 64n…, of 64n + 32…, then qh
+    const __m512i ql = _mm512_loadu_si512((const void *)(v + 64 * (k & 1))), qh = _mm512_loadu_si512((const void *)(v + 128));
+    const __m512i low = k < 2 ? _mm512_and_si512(ql, m4) : _mm512_and_si512(_mm512_srli_epi16(ql, 4), m4);
+    const __m512i pair = _mm512_and_si512(_mm512_srl_epi16(qh, _mm_cvtsi32_si128(2 * k)), m2);   // bits 2k, 2k + 1
+    return _mm512_or_si512(low, _mm512_slli_epi16(pair, 4));
+}
+
+INLINE void x16_unpack_q6_k(const uint8_t *blk, w_kq *u) {
+    __m512i sv[4];
+    for (int v = 0; v < 4; v++) sv[v] = _mm512_loadu_si512((const void *)(blk + 64 * v));
+    for (int k = 0; k < 16; k++) u->s[k] = x16_q6_scale(sv, k, 1);
+    for (int g = 0; g < 8; g++) u->m[g] = x16_q6_pair(sv, g);
+    for (int n = 0; n < 2; n++)
+        for (int k = 0; k < 4; k++)
+            for (int c = 0; c < 8; c++) u->v[4 * n + k][c] = x16_q6_weights(blk, n, k, c);
+    u->d = x16_halves(blk + 3328);
+    u->dmin = _mm512_mul_ps(_mm512_set1_ps(32), u->d);
+}
+
+#define X16_UNPACK_Q6_K(row, at, u) x16_unpack_q6_k(row[0] + 16 * (at), u)
+P_DRIVER(x16_panels_q6_k, w_kq, vpg_q8_256, 256, 2, X16_UNPACK_Q6_K, W_NO_AUX, W_STEP_Q6_K, W_TOKENS)
+W_ENTRY(VPG_FN(vpg_matmul_panels_q6_k_x16), x16_panels_q6_k, 210, 0)
+
+/// The row kernels' steps for Q6_K (as x16_step_rows_q4_k: lane l of a row's accumulator holds column l's dots, each
+/// 16-weight part's sums scaled, and the activation sums of parts 2l, 2l + 1 with their scales; dmin = 32·d).
+INLINE void x16_step_rows_q6_k(const uint8_t *blk, const vpg_q8_256 *const *x, __m512 *acc, const int TT) {
+    __m512i sv[4];
+    for (int v = 0; v < 4; v++) sv[v] = _mm512_loadu_si512((const void *)(blk + 64 * v));
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i dots[2][8];
+    for (int t = 0; t < TT; t++)
+        for (int l = 0; l < 8; l++) dots[t][l] = zero;
+    for (int n = 0; n < 2; n++) {
+        __m512i s[4][2];   // group 4n + k: parts 2(4n + k) (columns 0–3) and 2(4n + k) + 1 (columns 4–7)
+        for (int k = 0; k < 4; k++)
+            for (int h = 0; h < 2; h++) s[k][h] = x16_q6_scale(sv, 2 * (4 * n + k) + h, 0);
+        for (int l = 0; l < 8; l++)   // the layout's order: each column's three vectors in turn
+            for (int k = 0; k < 4; k++) {
+                const __m512i w = x16_q6_weights(blk, n, k, l);
+                for (int t = 0; t < TT; t++) {
+                    int32_t four;   // weights 32(4n + k) + 4l..+3 meet these four activations
+                    memcpy(&four, x[t]->q + 32 * (4 * n + k) + 4 * l, 4);
+                    const __m512i p = _mm512_dpbusd_epi32(zero, w, _mm512_set1_epi32(four));   // |p| ≤ 4·63·127 < 2^15
+                    dots[t][l] = _mm512_dpwssd_epi32(dots[t][l], p, s[k][l >= 4]);
+                }
+            }
+    }
+    const __m512 d = x16_halves(blk + 3328), dmin = _mm512_mul_ps(_mm512_set1_ps(32), d);
+    for (int t = 0; t < TT; t++) {
+        const __m512 dd = _mm512_mul_ps(d, _mm512_set1_ps(x[t]->d)), dm = _mm512_mul_ps(dmin, _mm512_set1_ps(x[t]->d));
+        for (int l = 0; l < 8; l++) {
+            int32_t pair;
+            memcpy(&pair, x[t]->bsums + 2 * l, 4);
+            const __m512i mins = _mm512_madd_epi16(x16_q6_pair(sv, l), _mm512_set1_epi32(pair));
+            __m512 a = _mm512_fmadd_ps(dd, _mm512_cvtepi32_ps(dots[t][l]), acc[8 * t + l]);
+            acc[8 * t + l] = _mm512_fnmadd_ps(dm, _mm512_cvtepi32_ps(mins), a);
+        }
+    }
+}
+
+// ---- The interleaved row products' driver.
+
+/// The rows' products of TT tokens (one or two) starting at activation row t. No software prefetch: the group is
+/// one contiguous stream, which the hardware's prefetchers follow; prefetching each line two blocks ahead made two
+/// threads stream slower than one (Benchmarks/README.md).
+#define X16_ROWS_TOKENS(NAME, STEP, BLOCK)                                                                         \
+    INLINE void NAME(const uint8_t *group, int64_t blocks, const void *xq, int64_t stride, int64_t t, float *y,    \
+                     int64_t ldy, const int TT) {                                                                  \
+        const vpg_q8_256 *x[2];                                                                                    \
+        for (int k = 0; k < TT; k++) x[k] = (const vpg_q8_256 *)((const uint8_t *)xq + (t + k) * stride);          \
+        __m512 acc[16];                                                                                            \
+        for (int k = 0; k < 8 * TT; k++) acc[k] = _mm512_setzero_ps();                                             \
+        for (int64_t i = 0; i < blocks; i++) {                                                                     \
+            const vpg_q8_256 *xi[2] = {x[0] + i, x[TT - 1] + i};                                                   \
+            STEP(group + i * (BLOCK), xi, acc, TT);                                                                \
+        }                                                                                                          \
+        for (int k = 0; k < TT; k++) _mm512_storeu_ps(y + (t + k) * ldy, x16_hsum(acc + 8 * k));                   \
+    }
+X16_ROWS_TOKENS(x16_rows_q4_k, x16_step_rows_q4_k, 16 * 144)
+X16_ROWS_TOKENS(x16_rows_q6_k, x16_step_rows_q6_k, 16 * 210)
 
 /// The rows' products: each group of sixteen rows, two tokens at a time (the group's blocks stay in cache for the
 /// next two).
-AVX2 void VPG_FN(vpg_matmul_rows_q4_k_x16)(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
-                                           int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
-    for (int64_t g = r0; g < r1; g += 16) {
-        const uint8_t *group = (const uint8_t *)rows + g * row_bytes;
-        int64_t t = 0;
-        for (; t + 1 < tokens; t += 2) x16_rows_tokens(group, cols / 256, xq, stride, t, y + (g - r0), ldy, 2);
-        if (t < tokens) x16_rows_tokens(group, cols / 256, xq, stride, t, y + (g - r0), ldy, 1);
+#define X16_ROWS_ENTRY(NAME, TOKENS)                                                                               \
+    AVX2 void NAME(const void *rows, int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens, float *y,  \
+                   int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {                                            \
+        for (int64_t g = r0; g < r1; g += 16) {                                                                    \
+            const uint8_t *group = (const uint8_t *)rows + g * row_bytes;                                          \
+            int64_t t = 0;                                                                                         \
+            for (; t + 1 < tokens; t += 2) TOKENS(group, cols / 256, xq, stride, t, y + (g - r0), ldy, 2);         \
+            if (t < tokens) TOKENS(group, cols / 256, xq, stride, t, y + (g - r0), ldy, 1);                        \
+        }                                                                                                          \
     }
-}
+X16_ROWS_ENTRY(VPG_FN(vpg_matmul_rows_q4_k_x16), x16_rows_q4_k)
+X16_ROWS_ENTRY(VPG_FN(vpg_matmul_rows_q6_k_x16), x16_rows_q6_k)
 
 #endif

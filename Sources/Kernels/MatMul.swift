@@ -79,7 +79,7 @@ public final class MatMul: @unchecked Sendable {
         case .integerPanels, .integerRows:
             let (xq, rowBytes) = quantizeActivations(input, n: n, cols: k, type: weight.type)
             if weight.interleaved {   // ranges of fusedRows: whole groups of sixteen
-                let product = vpg_q4_k_x16_kernel(path.rawValue, plan == .integerPanels ? 1 : 0)!
+                let product = vpg_x16_kernel(type, path.rawValue, plan == .integerPanels ? 1 : 0)!
                 forEachRowRange(weight.rows) { r0, r1 in
                     product(weight.data, Int64(weight.rowBytes), xq, Int64(rowBytes), Int64(n), output + r0, Int64(ld),
                             Int64(r0), Int64(r1), Int64(k))

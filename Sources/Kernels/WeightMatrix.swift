@@ -2,7 +2,8 @@ import CKernels
 import Quants
 
 /// A weight matrix: `rows` rows of `cols` elements of `type`, row-major as stored in the file and read in place from
-/// the memory mapping, or (Q4_K on a path with kernels for it) in a copy interleaved by sixteen rows (`interleaved`).
+/// the memory mapping, or (Q4_K and Q6_K on a path with kernels for them) in a copy interleaved by sixteen rows
+/// (`interleaved`).
 /// Every product and `dequantizeRow` give the same bits either way.
 public struct WeightMatrix: @unchecked Sendable {
     public let type: GGMLType
@@ -10,7 +11,7 @@ public struct WeightMatrix: @unchecked Sendable {
     public let rows: Int
     public let cols: Int
     public let rowBytes: Int
-    /// Q4_K rows rearranged by `vpg_repack_q4_k_x16`: each block's scales are decoded sixteen rows at a time in vector
+    /// K-quant rows rearranged by `vpg_repack_x16`: each block's scales are decoded sixteen rows at a time in vector
     /// lanes, so one-token products are bound by memory instead of by per-row instructions.
     public let interleaved: Bool
     /// The C row kernel for this type on the best path (bit-identical to `Dequantize`), if there is one.
@@ -33,23 +34,26 @@ public struct WeightMatrix: @unchecked Sendable {
         rowKernel = vpg_dequant_kernel(Int32(type.rawValue), KernelPath.selected.rawValue)
     }
 
-    /// Whether new models interleave their Q4_K matrices where `KernelPath.selected` has kernels for that layout
+    /// Whether new models interleave their k-quant matrices where `KernelPath.selected` has kernels for that layout
     /// (commands: `VPGEA_INTERLEAVE=0` keeps the stored rows, e.g. to compare speeds).
     nonisolated(unsafe) public static var interleavesByDefault = true
 
-    /// This matrix interleaved by sixteen rows when it is Q4_K with a row count that allows it and `path` has its own
-    /// kernels for the layout; itself otherwise. The copy takes as many bytes as the matrix.
+    /// Whether `type` has an interleaved layout (Q4_K, Q6_K).
+    public static func interleaves(_ type: GGMLType) -> Bool { type == .q4_K || type == .q6_K }
+
+    /// This matrix interleaved by sixteen rows when its type has the layout, its row count allows it and `path` has
+    /// its own kernels for it; itself otherwise. The copy takes as many bytes as the matrix.
     public func interleavedForKernels(path: KernelPath = .selected) -> WeightMatrix {
-        guard Self.interleavesByDefault, !interleaved, type == .q4_K, rows % 16 == 0, cols % 256 == 0,
-              vpg_q4_k_x16_native(path.rawValue) != 0 else { return self }
+        guard Self.interleavesByDefault, !interleaved, Self.interleaves(type), rows % 16 == 0, cols % 256 == 0,
+              vpg_x16_native(Int32(type.rawValue), path.rawValue) != 0 else { return self }
         return interleavedCopy()
     }
 
-    /// This Q4_K matrix interleaved by sixteen rows (rows a multiple of 16), whatever the path.
+    /// This matrix interleaved by sixteen rows (a type that has the layout; rows a multiple of 16), whatever the path.
     public func interleavedCopy() -> WeightMatrix {
-        precondition(type == .q4_K && rows % 16 == 0 && !interleaved)
+        precondition(Self.interleaves(type) && rows % 16 == 0 && !interleaved)
         let copy = InterleavedCopy(bytes: rows * rowBytes)
-        vpg_repack_q4_k_x16(data, copy.data, Int64(rows), Int64(cols))
+        vpg_repack_x16(Int32(type.rawValue), data, copy.data, Int64(rows), Int64(cols))
         return WeightMatrix(type: type, data: copy.data, rows: rows, cols: cols, copy: copy)
     }
 
@@ -66,7 +70,7 @@ public struct WeightMatrix: @unchecked Sendable {
     @inline(__always) public func withStoredRow<T>(_ r: Int, _ body: (UnsafeRawPointer) -> T) -> T {
         guard interleaved else { return body(data + r * rowBytes) }
         return withUnsafeTemporaryAllocation(byteCount: rowBytes, alignment: 64) { row in
-            vpg_unpack_q4_k_x16_row(data, Int64(rowBytes), Int64(r), row.baseAddress!, Int64(cols))
+            vpg_unpack_x16_row(Int32(type.rawValue), data, Int64(rowBytes), Int64(r), row.baseAddress!, Int64(cols))
             return body(UnsafeRawPointer(row.baseAddress!))
         }
     }

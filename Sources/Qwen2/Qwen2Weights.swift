@@ -18,8 +18,8 @@ public struct Qwen2Layer: @unchecked Sendable {
     public let ffnDown: WeightMatrix      // [embd, ff]
 }
 
-/// All weights of a Qwen2 model. Matrices point into the memory-mapped file, except the layers' Q4_K matrices on a
-/// path with kernels for their interleaved layout, which are rearranged into a copy of the same size
+/// All weights of a Qwen2 model. Matrices point into the memory-mapped file, except the layers' k-quant matrices on
+/// a path with kernels for their interleaved layout, which are rearranged into a copy of the same size
 /// (`WeightMatrix.interleavedForKernels`); the small f32 vectors (norms, biases) are copied out.
 public struct Qwen2Weights: @unchecked Sendable {
     public let tokenEmbd: WeightMatrix    // [vocab, embd]

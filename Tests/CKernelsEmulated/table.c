@@ -6,6 +6,8 @@
 VPG_DECLARE_DEQUANT(generic)
 VPG_DECLARE_PANELS(vpg_matmul_rows_q4_k_x16_generic)
 VPG_DECLARE_PANELS(vpg_matmul_panels_q4_k_x16_generic)
+VPG_DECLARE_PANELS(vpg_matmul_rows_q6_k_x16_generic)
+VPG_DECLARE_PANELS(vpg_matmul_panels_q6_k_x16_generic)
 VPG_DECLARE_PATH(avx2_emu)
 VPG_DECLARE_PATH(avxvnni_emu)
 VPG_DECLARE_PATH(avx512_emu)

@@ -5,23 +5,25 @@ import Quants
 import Testing
 import TestSupport
 
-/// A Q4_K matrix interleaved by sixteen rows gives every product plan and `dequantizeRow` the stored matrix's bits, on
-/// the generic path and, where the CPU has it, AVX-512 (whose own kernels read the layout). 80 rows (the last
-/// product range of 64 rows is partial), 512 columns.
+/// A Q4_K or Q6_K matrix interleaved by sixteen rows gives every product plan and `dequantizeRow` the stored matrix's
+/// bits, on the generic path and, where the CPU has it, AVX-512 (whose own kernels read the layout). 80 rows (the
+/// last product range of 64 rows is partial), 512 columns.
 @Suite(.seededRandom) struct InterleavedWeightTests {
     static let rows = 80, cols = 512
     static var paths: [KernelPath] { [.generic] + (KernelPath.avx512.isSupported ? [.avx512] : []) }
+    static let types: [GGMLType] = [.q4_K, .q6_K]
 
-    static func withMatrices(_ body: (WeightMatrix, WeightMatrix) throws -> Void) rethrows {
-        let bytes = (0..<rows).flatMap { _ in DotKernelTests.randomRow(.q4_K, blocks: cols / 256) }
+    static func withMatrices(_ type: GGMLType, _ body: (WeightMatrix, WeightMatrix) throws -> Void) rethrows {
+        let bytes = (0..<rows).flatMap { _ in DotKernelTests.randomRow(type, blocks: cols / 256) }
         try bytes.withUnsafeBytes { raw in
-            let stored = WeightMatrix(type: .q4_K, data: raw.baseAddress!, rows: rows, cols: cols)
+            let stored = WeightMatrix(type: type, data: raw.baseAddress!, rows: rows, cols: cols)
             try body(stored, stored.interleavedCopy())
         }
     }
 
-    @Test func rowsComeBackAsStored() {
-        Self.withMatrices { stored, interleaved in
+    @Test(arguments: types)
+    func rowsComeBackAsStored(_ type: GGMLType) {
+        Self.withMatrices(type) { stored, interleaved in
             #expect(interleaved.interleaved && !stored.interleaved && interleaved.rowBytes == stored.rowBytes)
             var a = [Float](repeating: 0, count: Self.cols), b = a
             for r in 0..<Self.rows {
@@ -37,13 +39,13 @@ import TestSupport
 
     /// Every plan a Q4_K product can take: rows (1, 3, 8 generated tokens; 4 prompt tokens), panels (9 generated,
     /// 33 prompt tokens), and with exact activations the f32 dots (2 tokens) and the dequantized sgemm (6).
-    @Test(arguments: paths)
-    func everyPlanGivesTheStoredMatrixBits(_ path: KernelPath) {
+    @Test(arguments: types, paths)
+    func everyPlanGivesTheStoredMatrixBits(_ type: GGMLType, _ path: KernelPath) {
         let cases: [(tokens: Int, generation: Bool, exact: Bool)] = [
             (1, true, false), (3, true, false), (8, true, false), (4, false, false), (9, true, false), (33, false, false),
             (2, false, true), (6, false, true),
         ]
-        Self.withMatrices { stored, interleaved in
+        Self.withMatrices(type) { stored, interleaved in
             for c in cases {
                 let input = (0..<(c.tokens * Self.cols)).map { _ in TestRandom.float(in: -2...2) }
                 func product(_ w: WeightMatrix) -> [UInt32] {
@@ -54,16 +56,18 @@ import TestSupport
                 }
                 let want = product(stored), got = product(interleaved)
                 #expect(!want.contains(Float.nan.bitPattern))
-                #expect(got == want, "\(path), \(c): \(zip(got, want).filter { $0 != $1 }.count) results differ")
+                #expect(got == want, "\(type), \(path), \(c): \(zip(got, want).filter { $0 != $1 }.count) results differ")
             }
         }
     }
 
-    @Test func onlyPathsWithTheirOwnKernelsInterleave() {
-        Self.withMatrices { stored, _ in
+    @Test(arguments: types)
+    func onlyPathsWithTheirOwnKernelsInterleave(_ type: GGMLType) {
+        Self.withMatrices(type) { stored, _ in
             #expect(!stored.interleavedForKernels(path: .generic).interleaved)
             #expect(!stored.interleavedForKernels(path: .avx2).interleaved)
             #expect(stored.interleavedForKernels(path: .avx512).interleaved == KernelPath.avx512.isSupported)
         }
+        #expect(!WeightMatrix.interleaves(.q4_0) && !WeightMatrix.interleaves(.q8_0))
     }
 }

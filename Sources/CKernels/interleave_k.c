@@ -1,0 +1,82 @@
+// K-quants interleaved by sixteen rows (CKernels.h has the layouts): the repacking, one row back, and the plain twins
+// of the products (each row back to its stored form, then the plain kernels: their bits by construction).
+#include <stdlib.h>
+#include <string.h>
+#include "CKernels.h"
+#include "kernel_table.h"
+
+VPG_DECLARE_PATH(generic)
+
+enum { X16_ROWS = 16 };
+
+/// Bytes of one stored block of a type (0: not interleaved).
+static int block_bytes(int type) { return type == 12 ? 144 : type == 14 ? 210 : 0; }
+
+/// Moves row r's pieces between its stored block `b` and its group's interleaved block `x`: `to_rows` copies from x
+/// into b, else from b into x. Each piece is a dword of a sixteen-lane vector (d and dmin: a half of a 32-byte run).
+static void move_block(int type, uint8_t *x, uint8_t *b, int r, int to_rows) {
+#define MOVE(X, B, N) (to_rows ? memcpy(B, X, N) : memcpy(X, B, N))
+    if (type == 12) {
+        MOVE(x + 2 * r, b, 2);                                                 // d
+        MOVE(x + 32 + 2 * r, b + 2, 2);                                        // dmin
+        for (int w = 0; w < 3; w++) MOVE(x + 64 + 64 * w + 4 * r, b + 4 + 4 * w, 4);   // scales a, b, c
+        for (int v = 0; v < 32; v++) MOVE(x + 256 + 64 * v + 4 * r, b + 16 + 4 * v, 4);   // quants: 8h + c
+    } else {
+        for (int v = 0; v < 4; v++) MOVE(x + 64 * v + 4 * r, b + 192 + 4 * v, 4);     // scales
+        for (int n = 0; n < 2; n++)   // per half n and dword c: the two ql dwords, then the qh dword
+            for (int c = 0; c < 8; c++) {
+                uint8_t *v = x + 256 + 64 * 3 * (8 * n + c) + 4 * r;
+                MOVE(v, b + 64 * n + 4 * c, 4);
+                MOVE(v + 64, b + 64 * n + 32 + 4 * c, 4);
+                MOVE(v + 128, b + 128 + 32 * n + 4 * c, 4);
+            }
+        MOVE(x + 3328 + 2 * r, b + 208, 2);                                   // d
+    }
+#undef MOVE
+}
+
+void vpg_repack_x16(int type, const void *rows, void *out, int64_t row_count, int64_t cols) {
+    const int bb = block_bytes(type);
+    const int64_t blocks = cols / 256, row_bytes = blocks * bb;
+    for (int64_t r = 0; r < row_count; r++)
+        for (int64_t i = 0; i < blocks; i++) {
+            uint8_t *x = (uint8_t *)out + (r / X16_ROWS) * X16_ROWS * row_bytes + i * X16_ROWS * bb;
+            move_block(type, x, (uint8_t *)rows + r * row_bytes + i * bb, (int)(r % X16_ROWS), 0);
+        }
+}
+
+void vpg_unpack_x16_row(int type, const void *packed, int64_t row_bytes, int64_t r, void *out, int64_t cols) {
+    const int bb = block_bytes(type);
+    const uint8_t *group = (const uint8_t *)packed + (r / X16_ROWS) * X16_ROWS * row_bytes;
+    for (int64_t i = 0; i < cols / 256; i++)
+        move_block(type, (uint8_t *)group + i * X16_ROWS * bb, (uint8_t *)out + i * bb, (int)(r % X16_ROWS), 1);
+}
+
+/// Each group of sixteen rows back to its stored form, then `rows_kernel` (through vpg_matmul_rows_q) or `panels`.
+static void by_groups(int type, vpg_dotq_rows_fn rows_kernel, vpg_matmul_panels_fn panels, const void *packed,
+                      int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens, float *y, int64_t ldy, int64_t r0,
+                      int64_t r1, int64_t cols) {
+    uint8_t *rows16 = malloc((size_t)(X16_ROWS * row_bytes));   // [16, row_bytes]
+    for (int64_t g = r0; g < r1; g += X16_ROWS) {
+        for (int r = 0; r < X16_ROWS; r++) vpg_unpack_x16_row(type, packed, row_bytes, g + r, rows16 + r * row_bytes, cols);
+        if (rows_kernel)
+            vpg_matmul_rows_q(rows_kernel, rows16, row_bytes, xq, stride, tokens, y + (g - r0), ldy, 0, X16_ROWS, cols);
+        else
+            panels(rows16, row_bytes, xq, stride, tokens, y + (g - r0), ldy, 0, X16_ROWS, cols);
+    }
+    free(rows16);
+}
+
+#define TWINS(T, TYPE)                                                                                             \
+    void vpg_matmul_rows_##T##_x16_generic(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,    \
+                                           int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1,          \
+                                           int64_t cols) {                                                         \
+        by_groups(TYPE, vpg_dotq_rows_##T##_generic, NULL, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols); \
+    }                                                                                                              \
+    void vpg_matmul_panels_##T##_x16_generic(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,  \
+                                             int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1,        \
+                                             int64_t cols) {                                                       \
+        by_groups(TYPE, NULL, vpg_matmul_panels_##T##_generic, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols); \
+    }
+TWINS(q4_k, 12)
+TWINS(q6_k, 14)

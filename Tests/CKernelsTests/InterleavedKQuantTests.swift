@@ -1,0 +1,109 @@
+import CKernels
+import CKernelsEmulated
+import Foundation
+import Testing
+import TestSupport
+
+/// Q4_K and Q6_K interleaved by sixteen rows (vpg_repack_x16): the layout round-trips, and its products give the bits
+/// of the stored rows' kernels on the same path: AVX-512's own (natively where the CPU has it, and through SIMDe on
+/// any x86-64 CPU) against AVX-512's row and panel kernels, the generic twins against the generic kernels. Rows
+/// 16..<64 of 64 (ranges start inside the matrix), 768 columns (three blocks), extreme activations included.
+@Suite struct InterleavedKQuantTests {
+    static let rows = 64, cols = 768
+    static let stride = 768 / 256 * MemoryLayout<vpg_q8_256>.stride
+    static let kinds = [12, 14]   // Q4_K, Q6_K
+    static func kind(_ type: Int) -> (type: Int, bytes: Int, elements: Int, scales: [Int]) {
+        KernelTableTests.types.first { $0.type == type }!
+    }
+    static func rowBytes(_ type: Int) -> Int { cols / 256 * kind(type).bytes }
+
+    /// (label, the table whose interleaved kernels run, the table whose stored-row kernels they must equal).
+    static var cases: [(String, UnsafePointer<vpg_kernel_table>, UnsafePointer<vpg_kernel_table>)] {
+        let avx512 = Int32(VPG_PATH_AVX512.rawValue)
+        var all = [("generic", KernelTableTests.generic, KernelTableTests.generic)]
+        if let emulated = vpg_emulated_kernels(avx512) { all.append(("avx512 (emulated)", emulated, emulated)) }
+        if vpg_path_supported(avx512) != 0 { all.append(("avx512 (native)", vpg_kernels(avx512)!, vpg_kernels(avx512)!)) }
+        return all
+    }
+
+    static func matrix(_ type: Int, _ rng: inout SplitMix) -> [UInt8] {
+        (0..<rows).flatMap { _ in KernelTableTests.randomRow(kind(type), count: cols, &rng) }
+    }
+
+    static func interleave(_ type: Int, _ w: [UInt8]) -> [UInt8] {
+        KernelTableTests.run(w.count) { out in
+            w.withUnsafeBytes { vpg_repack_x16(Int32(type), $0.baseAddress!, out, Int64(rows), Int64(cols)) }
+        }
+    }
+
+    /// `tokens` quantized activation rows; the first one at the extremes (±127 after quantization).
+    static func activations(_ tokens: Int, _ rng: inout SplitMix) -> [UInt8] {
+        KernelTableTests.run(tokens * stride) { out in
+            for t in 0..<tokens {
+                let x = (0..<cols).map { i in t == 0 ? (i % 3 == 0 ? -4 : 4) : Float.random(in: -3...3, using: &rng) }
+                vpg_kernels(0)!.pointee.typeRow(12).quantize!(x, out + t * stride, Int64(cols))
+            }
+        }
+    }
+
+    @Test(arguments: kinds)
+    func everyRowComesBackAsStored(_ type: Int) {
+        var rng = SplitMix(seed: TestRandom.seed)
+        let w = Self.matrix(type, &rng), x = Self.interleave(type, w), rowBytes = Self.rowBytes(type)
+        #expect(x != w && x.count == w.count)
+        for r in 0..<Self.rows {
+            let back = KernelTableTests.run(rowBytes) { out in
+                x.withUnsafeBytes { vpg_unpack_x16_row(Int32(type), $0.baseAddress!, Int64(rowBytes), Int64(r), out, Int64(Self.cols)) }
+            }
+            #expect(back[...] == w[(r * rowBytes)..<((r + 1) * rowBytes)], "type \(type), row \(r)")
+        }
+    }
+
+    /// y (bit patterns, `[tokens, rows]`, NaN where unwritten) of a product over rows 16..<64 for `tokens` activation rows: `product`, or with `rowKernel`
+    /// the stored rows' driver (vpg_matmul_rows_q).
+    static func run(_ product: vpg_matmul_panels_fn?, rowKernel: vpg_dotq_rows_fn? = nil, _ w: [UInt8], _ xq: [UInt8],
+                    tokens: Int, rowBytes: Int) -> [UInt32] {
+        var y = [Float](repeating: .nan, count: tokens * rows)
+        w.withUnsafeBytes { w in
+            xq.withUnsafeBytes { q in
+                if let rowKernel {
+                    vpg_matmul_rows_q(rowKernel, w.baseAddress!, Int64(rowBytes), q.baseAddress!, Int64(stride), Int64(tokens),
+                                      &y, Int64(rows), 16, Int64(rows), Int64(cols))
+                } else {
+                    product?(w.baseAddress!, Int64(rowBytes), q.baseAddress!, Int64(stride), Int64(tokens), &y, Int64(rows),
+                             16, Int64(rows), Int64(cols))
+                }
+            }
+        }
+        return y.map(\.bitPattern)
+    }
+
+    @Test(arguments: kinds, [1, 2, 3, 8, 9, 33])
+    func productsAreTheStoredRowsKernelsBits(_ type: Int, _ tokens: Int) throws {
+        var rng = SplitMix(seed: TestRandom.seed &+ UInt64(tokens))
+        let w = Self.matrix(type, &rng), x = Self.interleave(type, w), xq = Self.activations(tokens, &rng)
+        let rowBytes = Self.rowBytes(type)
+        for (label, table, reference) in Self.cases {
+            let rowKernel = try #require(reference.pointee.typeRow(type).dotq_rows)
+            let wantRows = Self.run(nil, rowKernel: rowKernel, w, xq, tokens: tokens, rowBytes: rowBytes)
+            let wantPanels = Self.run(try #require(reference.pointee.typeRow(type).panels), w, xq, tokens: tokens, rowBytes: rowBytes)
+            // Row r of the range goes to y[t·rows + r − 16]: the last 16 of each token's stretch stay untouched.
+            let written = (0..<tokens).flatMap { t in (0..<(Self.rows - 16)).map { wantRows[t * Self.rows + $0] } }
+            #expect(!written.contains(Float.nan.bitPattern) && wantRows[Self.rows - 1] == Float.nan.bitPattern)
+            let own = type == 12 ? (table.pointee.rows_q4_k_x16, table.pointee.panels_q4_k_x16)
+                                 : (table.pointee.rows_q6_k_x16, table.pointee.panels_q6_k_x16)
+            let gotRows = Self.run(try #require(own.0), x, xq, tokens: tokens, rowBytes: rowBytes)
+            let gotPanels = Self.run(try #require(own.1), x, xq, tokens: tokens, rowBytes: rowBytes)
+            #expect(gotRows == wantRows, "\(label), type \(type), \(tokens) tokens: the row kernels' products differ")
+            #expect(gotPanels == wantPanels, "\(label), type \(type), \(tokens) tokens: the panels' products differ")
+        }
+    }
+
+    @Test func onlyAVX512HasItsOwn() {
+        for path in [VPG_PATH_GENERIC, VPG_PATH_AVX2, VPG_PATH_AVXVNNI, VPG_PATH_AVX512].map({ Int32($0.rawValue) }) {
+            let native = path == Int32(VPG_PATH_AVX512.rawValue) && vpg_path_supported(path) != 0
+            for type in Self.kinds { #expect((vpg_x16_native(Int32(type), path) != 0) == native, "path \(path), type \(type)") }
+            #expect(vpg_x16_native(2, path) == 0 && vpg_x16_kernel(2, path, 0) == nil)   // Q4_0: none
+        }
+    }
+}
