@@ -23,10 +23,11 @@ public final class GGUFFile: Sendable {
             .prefix(tensor.byteCount))
     }
 
-    /// Drops the mapping's whole pages of one tensor from memory (MappedFile.releasePages), once it has been copied.
-    public func releasePages(of tensor: GGUFTensorInfo) {
-        let start = header.dataOffset + tensor.offset
-        mapping.releasePages(start..<(start + tensor.byteCount))
+    /// Drops the mapping's whole pages of a byte range of one tensor (all of it by default) from memory
+    /// (MappedFile.releasePages), once they have been copied.
+    public func releasePages(of tensor: GGUFTensorInfo, bytes: Range<Int>? = nil) {
+        let start = header.dataOffset + tensor.offset, range = bytes ?? 0..<tensor.byteCount
+        mapping.releasePages((start + range.lowerBound)..<(start + min(range.upperBound, tensor.byteCount)))
     }
 
     public func tensor(_ name: String) throws(GGUFError) -> GGUFTensorInfo {

@@ -42,18 +42,24 @@ public struct WeightMatrix: @unchecked Sendable {
     public static func interleaves(_ type: GGMLType) -> Bool { type == .q4_K || type == .q6_K }
 
     /// This matrix interleaved by sixteen rows when its type has the layout, its row count allows it and `path` has
-    /// its own kernels for it; itself otherwise. The copy takes as many bytes as the matrix.
-    public func interleavedForKernels(path: KernelPath = .selected) -> WeightMatrix {
+    /// its own kernels for it; itself otherwise. The copy takes as many bytes as the matrix; `done(bytes)` is told each
+    /// range of the source that has been copied (so that a caller can drop those pages as it goes).
+    public func interleavedForKernels(path: KernelPath = .selected, done: ((Range<Int>) -> Void)? = nil) -> WeightMatrix {
         guard Self.interleavesByDefault, !interleaved, Self.interleaves(type), rows % 16 == 0, cols % 256 == 0,
               vpg_x16_native(Int32(type.rawValue), path.rawValue) != 0 else { return self }
-        return interleavedCopy()
+        return interleavedCopy(done: done)
     }
 
-    /// This matrix interleaved by sixteen rows (a type that has the layout; rows a multiple of 16), whatever the path.
-    public func interleavedCopy() -> WeightMatrix {
+    /// This matrix interleaved by sixteen rows (a type that has the layout; rows a multiple of 16), whatever the path;
+    /// copied 1,024 rows at a time, each reported to `done` as a byte range of the source.
+    public func interleavedCopy(done: ((Range<Int>) -> Void)? = nil) -> WeightMatrix {
         precondition(Self.interleaves(type) && rows % 16 == 0 && !interleaved)
         let copy = InterleavedCopy(bytes: rows * rowBytes)
-        vpg_repack_x16(Int32(type.rawValue), data, copy.data, Int64(rows), Int64(cols))
+        for r0 in stride(from: 0, to: rows, by: 1024) {
+            let count = min(1024, rows - r0), offset = r0 * rowBytes
+            vpg_repack_x16(Int32(type.rawValue), data + offset, copy.data + offset, Int64(count), Int64(cols))
+            done?(offset..<(offset + count * rowBytes))
+        }
         return WeightMatrix(type: type, data: copy.data, rows: rows, cols: cols, copy: copy)
     }
 

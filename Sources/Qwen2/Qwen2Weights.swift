@@ -18,8 +18,8 @@ public struct Qwen2Layer: @unchecked Sendable {
     public let ffnDown: WeightMatrix      // [embd, ff]
 }
 
-/// All weights of a Qwen2 model. Matrices point into the memory-mapped file, except the layers' k-quant matrices on
-/// a path with kernels for their interleaved layout, which are rearranged into a copy of the same size
+/// All weights of a Qwen2 model. Matrices point into the memory-mapped file, except the layers' and the output's
+/// k-quant matrices on a path with kernels for their interleaved layout, which are rearranged into a copy of the same size
 /// (`WeightMatrix.interleavedForKernels`); the small f32 vectors (norms, biases) are copied out.
 public struct Qwen2Weights: @unchecked Sendable {
     public let tokenEmbd: WeightMatrix    // [vocab, embd]
@@ -58,11 +58,11 @@ public struct Qwen2Weights: @unchecked Sendable {
             let (rows, cols) = c.matrixShape(role)
             return try matrix(prefix + role.rawValue + ".weight", rows: rows, cols: cols)
         }
-        /// A layer's matrix, interleaved where the kernels have that layout (its mapped pages are then dropped).
+        /// A matrix that multiplies activations, interleaved where the kernels have that layout (its mapped pages are
+        /// dropped as they are copied).
         func layerMatrix(_ role: Qwen2Tensor.Role, _ prefix: String) throws(GGUFError) -> WeightMatrix {
-            let stored = try matrix(role, prefix), kernels = stored.interleavedForKernels()
-            if kernels.interleaved { file.releasePages(of: try file.tensor(prefix + role.rawValue + ".weight")) }
-            return kernels
+            let tensor = try file.tensor(prefix + role.rawValue + ".weight")
+            return try matrix(role, prefix).interleavedForKernels { file.releasePages(of: tensor, bytes: $0) }
         }
         func vector(_ role: Qwen2Tensor.Role, _ prefix: String, bias: Bool = false) throws(GGUFError) -> [Float] {
             try vector(prefix + role.rawValue + (bias ? ".bias" : ".weight"), c.matrixShape(role).rows)
@@ -87,7 +87,8 @@ public struct Qwen2Weights: @unchecked Sendable {
         }
         self.layers = layers
         outputNorm = try vector(.outputNorm, "")
-        output = file.header.tensor("output.weight") == nil ? tokenEmbd : try matrix(.output)
+        // The output matrix (not when it is the embeddings' too: those are read a row at a time).
+        output = file.header.tensor("output.weight") == nil ? tokenEmbd : try layerMatrix(.output, "")
     }
 }
 
