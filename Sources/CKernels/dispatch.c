@@ -22,8 +22,8 @@ VPG_DECLARE_DEQUANT(avx512)
 static const vpg_kernel_table tables[VPG_PATH_COUNT] = {
     VPG_TABLE(VPG_PATH_GENERIC, generic, generic, NULL, generic),
 #if defined(__x86_64__)
-    VPG_TABLE(VPG_PATH_AVX2, avx2, avx2, NULL, generic),
-    VPG_TABLE(VPG_PATH_AVXVNNI, avxvnni, avxvnni, vpg_matmul_panels_q8_0_avxvnni, generic),
+    VPG_TABLE(VPG_PATH_AVX2, avx2, avx2, NULL, avx2),
+    VPG_TABLE(VPG_PATH_AVXVNNI, avxvnni, avxvnni, vpg_matmul_panels_q8_0_avxvnni, avxvnni),
     VPG_TABLE(VPG_PATH_AVX512, avx512, avx512, vpg_matmul_panels_q8_0_avx512, avx512),
 #else
     VPG_TABLE(VPG_PATH_AVX2, generic, generic, NULL, generic),
@@ -168,8 +168,7 @@ vpg_matmul_panels_fn vpg_x16_kernel(int ggml_type, int path, int panels) {
 }
 
 int vpg_x16_native(int ggml_type, int path) {
-    const vpg_matmul_panels_fn own = vpg_x16_kernel(ggml_type, path, 0);
-    return own != NULL && own != vpg_x16_kernel(ggml_type, VPG_PATH_GENERIC, 0);
+    return (ggml_type == 12 || ggml_type == 14) && path == VPG_PATH_AVX512 && vpg_path_supported(path);
 }
 
 vpg_exp_shifted_fn vpg_exp_shifted_kernel(int path) { return usable(path)->exp_shifted; }

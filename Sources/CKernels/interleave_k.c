@@ -1,5 +1,6 @@
-// K-quants interleaved by sixteen rows (CKernels.h has the layouts): the repacking, one row back, and the plain twins
-// of the products (each row back to its stored form, then the plain kernels: their bits by construction).
+// K-quants interleaved by sixteen rows (CKernels.h has the layouts): the repacking, one row back, and the products
+// of the paths without their own kernels for the layout (each group of rows back to its stored form, then the path's
+// stored-row kernels: their bits by construction).
 #include <stdlib.h>
 #include <string.h>
 #include "CKernels.h"
@@ -67,16 +68,26 @@ static void by_groups(int type, vpg_dotq_rows_fn rows_kernel, vpg_matmul_panels_
     free(rows16);
 }
 
-#define TWINS(T, TYPE)                                                                                             \
-    void vpg_matmul_rows_##T##_x16_generic(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,    \
-                                           int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1,          \
-                                           int64_t cols) {                                                         \
-        by_groups(TYPE, vpg_dotq_rows_##T##_generic, NULL, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols); \
+/// A path's products on interleaved weights through its own stored-row kernels (its bits): the generic path's
+/// twins, and on x86 the AVX2 and AVX-VNNI paths', whose CPUs lack AVX-512 (models are not interleaved there; these
+/// serve a model interleaved for AVX-512 and then run on another path, as the tests do).
+#define TWINS(T, TYPE, S)                                                                                          \
+    void vpg_matmul_rows_##T##_x16_##S(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,         \
+                                       int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) { \
+        by_groups(TYPE, vpg_dotq_rows_##T##_##S, NULL, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);  \
     }                                                                                                              \
-    void vpg_matmul_panels_##T##_x16_generic(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,  \
-                                             int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1,        \
-                                             int64_t cols) {                                                       \
-        by_groups(TYPE, NULL, vpg_matmul_panels_##T##_generic, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols); \
+    void vpg_matmul_panels_##T##_x16_##S(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,       \
+                                         int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1,            \
+                                         int64_t cols) {                                                           \
+        by_groups(TYPE, NULL, vpg_matmul_panels_##T##_##S, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols); \
     }
-TWINS(q4_k, 12)
-TWINS(q6_k, 14)
+TWINS(q4_k, 12, generic)
+TWINS(q6_k, 14, generic)
+#if defined(__x86_64__)
+VPG_DECLARE_PATH(avx2)
+VPG_DECLARE_PATH(avxvnni)
+TWINS(q4_k, 12, avx2)
+TWINS(q6_k, 14, avx2)
+TWINS(q4_k, 12, avxvnni)
+TWINS(q6_k, 14, avxvnni)
+#endif

@@ -60,7 +60,8 @@
 
 /// Q8_PANELS: Q8_0's panel kernel, on the VNNI paths only (AVX2 has no saturation-free unsigned × signed product of
 /// 8-bit weights; the plain path's twin is the specification, not a path: its prompts take sgemm). X16: the path
-/// whose interleaved k-quant kernels the table takes (AVX-512's own; the generic twins elsewhere).
+/// whose interleaved k-quant products the table takes (AVX-512's own; elsewhere the path's stored-row kernels on
+/// groups of rows put back).
 #define VPG_TABLE(PATH, S, D, Q8_PANELS, X16)                                                                           \
     {                                                                                                              \
         .path = PATH,                                                                                              \

@@ -17,12 +17,16 @@ import TestSupport
     }
     static func rowBytes(_ type: Int) -> Int { cols / 256 * kind(type).bytes }
 
-    /// (label, the table whose interleaved kernels run, the table whose stored-row kernels they must equal).
+    /// (label, the table whose interleaved products run, the table whose stored-row kernels they must equal): every
+    /// path the CPU has (AVX-512's own kernels; the others' stored-row kernels on groups put back), and AVX-512's
+    /// through SIMDe.
     static var cases: [(String, UnsafePointer<vpg_kernel_table>, UnsafePointer<vpg_kernel_table>)] {
         let avx512 = Int32(VPG_PATH_AVX512.rawValue)
         var all = [("generic", KernelTableTests.generic, KernelTableTests.generic)]
         if let emulated = vpg_emulated_kernels(avx512) { all.append(("avx512 (emulated)", emulated, emulated)) }
-        if vpg_path_supported(avx512) != 0 { all.append(("avx512 (native)", vpg_kernels(avx512)!, vpg_kernels(avx512)!)) }
+        for path in [VPG_PATH_AVX2, VPG_PATH_AVXVNNI, VPG_PATH_AVX512].map({ Int32($0.rawValue) }) where vpg_path_supported(path) != 0 {
+            all.append(("\(String(cString: vpg_path_name(path))) (native)", vpg_kernels(path)!, vpg_kernels(path)!))
+        }
         return all
     }
 

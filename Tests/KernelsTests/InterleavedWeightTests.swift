@@ -6,11 +6,12 @@ import Testing
 import TestSupport
 
 /// A Q4_K or Q6_K matrix interleaved by sixteen rows gives every product plan and `dequantizeRow` the stored matrix's
-/// bits, on the generic path and, where the CPU has it, AVX-512 (whose own kernels read the layout). 80 rows (the
-/// last product range of 64 rows is partial), 512 columns.
+/// bits, on every path the CPU has (AVX-512's own kernels read the layout; the others put groups of rows back): a
+/// model interleaved for AVX-512 may run on another path. 80 rows (the last product range of 64 rows is partial),
+/// 512 columns.
 @Suite(.seededRandom) struct InterleavedWeightTests {
     static let rows = 80, cols = 512
-    static var paths: [KernelPath] { [.generic] + (KernelPath.avx512.isSupported ? [.avx512] : []) }
+    static var paths: [KernelPath] { KernelPath.allCases.filter(\.isSupported) }
     static let types: [GGMLType] = [.q4_K, .q6_K]
 
     static func withMatrices(_ type: GGMLType, _ body: (WeightMatrix, WeightMatrix) throws -> Void) rethrows {

@@ -128,7 +128,8 @@ void vpg_repack_x16(int ggml_type, const void *rows, void *out, int64_t row_coun
 void vpg_unpack_x16_row(int ggml_type, const void *packed, int64_t row_bytes, int64_t r, void *out, int64_t cols);
 /// The products on interleaved weights (as vpg_matmul_panels_fn; r0 and r1 multiples of 16), or NULL for another
 /// type: `panels` 0 gives vpg_matmul_rows_q's results with the path's row kernel, bit for bit (generation of up to
-/// eight sequences, short prompts), 1 the path's panel kernel's. Paths without their own take the generic twins.
+/// eight sequences, short prompts), 1 the path's panel kernel's. Paths without their own (all but AVX-512) put each
+/// group of rows back and run their stored-row kernels.
 vpg_matmul_panels_fn vpg_x16_kernel(int ggml_type, int path, int panels);
 /// Whether a path has its own interleaved kernels for a type (where the layout pays; elsewhere rows stay as stored).
 int vpg_x16_native(int ggml_type, int path);
