@@ -92,9 +92,10 @@ def main():
     ap.add_argument("--llama-python")
     ap.add_argument("--out", default=os.path.join(ROOT, "Benchmarks/RESULTS.md"))
     args = ap.parse_args()
-    subprocess.run(["swift", "build", "-c", "release", "--product", "vpgea-bench", "--product", "vpgea-fetch",
-                    "--product", "vpgea-quantize"], cwd=ROOT, check=True,
-                   capture_output=True)
+    # One product per build: given several --product flags, swift build builds only the last one (the others would
+    # be measured as they were last built).
+    for product in ["vpgea-bench", "vpgea-fetch", "vpgea-quantize"]:
+        subprocess.run(["swift", "build", "-c", "release", "--product", product], cwd=ROOT, check=True, capture_output=True)
     py = llama_python(args.llama_python)
     rows, machine, version = [], None, None
     for spec in args.models.split(","):
