@@ -78,9 +78,9 @@ public final class MatMul: @unchecked Sendable {
                       Int64(ld))
         case .integerPanels, .integerRows:
             let (xq, rowBytes) = quantizeActivations(input, n: n, cols: k, type: weight.type)
-            if weight.interleaved {   // ranges of fusedRows: whole groups of sixteen
+            if weight.interleaved {   // ranges of multiples of 64 rows: whole groups of sixteen
                 let product = vpg_x16_kernel(type, path.rawValue, plan == .integerPanels ? 1 : 0)!
-                forEachRowRange(weight.rows) { r0, r1 in
+                forEachRowRange(weight.rows, long: plan == .integerRows) { r0, r1 in
                     product(weight.data, Int64(weight.rowBytes), xq, Int64(rowBytes), Int64(n), output + r0, Int64(ld),
                             Int64(r0), Int64(r1), Int64(k))
                 }
@@ -91,7 +91,7 @@ public final class MatMul: @unchecked Sendable {
                 }
             } else {
                 let dot = vpg_dotq_rows_kernel(type, path.rawValue)!
-                forEachRowRange(weight.rows) { r0, r1 in
+                forEachRowRange(weight.rows, long: true) { r0, r1 in
                     vpg_matmul_rows_q(dot, weight.data, Int64(weight.rowBytes), xq, Int64(rowBytes), Int64(n),
                                       output + r0, Int64(ld), Int64(r0), Int64(r1), Int64(k))
                 }
@@ -196,10 +196,15 @@ public final class MatMul: @unchecked Sendable {
             || (type != .q8_0 && vpg_matmul_panels_kernel(Int32(type.rawValue), path.rawValue) != nil)
     }
 
-    /// Runs `body(r0, r1)` over the rows in ranges of `fusedRows`, on the threads.
-    func forEachRowRange(_ rows: Int, _ body: (Int, Int) -> Void) {
-        parallelFor(parts: (rows + Self.fusedRows - 1) / Self.fusedRows, threads: threads) { p in
-            body(p * Self.fusedRows, min((p + 1) * Self.fusedRows, rows))
+    /// Runs `body(r0, r1)` over the rows in ranges of `fusedRows`, on the threads; `long`: of 64 to 256 (multiples of
+    /// 64; at least two ranges per thread where the matrix has the rows), for the row kernels' few-token products,
+    /// whose threads then read one long stream each (at two threads one-token generation ran faster with 256-row
+    /// ranges than with 64, prompts slower: Benchmarks/README.md).
+    func forEachRowRange(_ rows: Int, long: Bool = false, _ body: (Int, Int) -> Void) {
+        let size = long ? min(4 * Self.fusedRows, max(Self.fusedRows, rows / (2 * threads) / Self.fusedRows * Self.fusedRows))
+                        : Self.fusedRows
+        parallelFor(parts: (rows + size - 1) / size, threads: threads) { p in
+            body(p * size, min((p + 1) * size, rows))
         }
     }
 
