@@ -343,13 +343,19 @@ INLINE void x16_scales(const uint8_t *blk, __m512i *sc03, __m512i *sc47, __m512i
                             _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(b, 6), top2), 4));
 }
 
-/// Byte k of each dword lane as an int32 (`pair`: as two int16, the minimum's factor for both of a group's halves).
-INLINE __m512i x16_byte(__m512i v, int k, int pair) {
-    const char z = (char)0x80, b = (char)k;
-    const __m128i pick = pair ? _mm_setr_epi8(b, z, b, z, b + 4, z, b + 4, z, b + 8, z, b + 8, z, b + 12, z, b + 12, z)
-                              : _mm_setr_epi8(b, z, z, z, b + 4, z, z, z, b + 8, z, z, z, b + 12, z, z, z);
+/// Each dword lane's bytes picked by b0..b3 (0x80: zero), as _mm512_shuffle_epi8 takes them.
+INLINE __m512i x16_pick(__m512i v, int b0, int b1, int b2, int b3) {
+    const char z = (char)0x80;
+#define X16_AT(b, o) ((b) == 0x80 ? z : (char)((b) + (o)))
+    const __m128i pick = _mm_setr_epi8(X16_AT(b0, 0), X16_AT(b1, 0), X16_AT(b2, 0), X16_AT(b3, 0), X16_AT(b0, 4), X16_AT(b1, 4),
+                                       X16_AT(b2, 4), X16_AT(b3, 4), X16_AT(b0, 8), X16_AT(b1, 8), X16_AT(b2, 8), X16_AT(b3, 8),
+                                       X16_AT(b0, 12), X16_AT(b1, 12), X16_AT(b2, 12), X16_AT(b3, 12));
+#undef X16_AT
     return _mm512_shuffle_epi8(v, _mm512_broadcast_i32x4(pick));
 }
+
+/// Byte k of each dword lane as an int32 (`pair`: as two int16, the minimum's factor for both of a group's halves).
+INLINE __m512i x16_byte(__m512i v, int k, int pair) { return x16_pick(v, k, 0x80, pair ? k : 0x80, 0x80); }
 
 /// Sixteen f16 → f32, exactly (SIMDe 0.7.4 lacks the 512-bit conversion: lane by lane there).
 INLINE __m512 x16_halves(const uint8_t *p) {
@@ -386,6 +392,22 @@ INLINE void x16_unpack_q4_k(const uint8_t *blk, w_kq *u) {
 P_DRIVER(x16_panels_q4_k, w_kq, vpg_q8_256, 256, 2, X16_UNPACK_Q4_K, W_NO_AUX, W_STEP_Q4_K, W_TOKENS)
 W_ENTRY(VPG_FN(vpg_matmul_panels_q4_k_x16), x16_panels_q4_k, 144, 0)
 
+/// The row kernels' float steps for a block (k_finish, lane for lane): acc[8t + l] += d·x_t.d·dots[t][l] −
+/// dmin·x_t.d·(m[l] · token t's activation sums 2l, 2l + 1), m[l] the two int16 factors of each row.
+INLINE void x16_finish(__m512 d, __m512 dmin, __m512i dots[2][8], const __m512i *m, const vpg_q8_256 *const *x,
+                       __m512 *acc, const int TT) {
+    for (int t = 0; t < TT; t++) {
+        const __m512 dd = _mm512_mul_ps(d, _mm512_set1_ps(x[t]->d)), dm = _mm512_mul_ps(dmin, _mm512_set1_ps(x[t]->d));
+        for (int l = 0; l < 8; l++) {
+            int32_t pair;
+            memcpy(&pair, x[t]->bsums + 2 * l, 4);
+            const __m512i mins = _mm512_madd_epi16(m[l], _mm512_set1_epi32(pair));
+            __m512 a = _mm512_fmadd_ps(dd, _mm512_cvtepi32_ps(dots[t][l]), acc[8 * t + l]);
+            acc[8 * t + l] = _mm512_fnmadd_ps(dm, _mm512_cvtepi32_ps(mins), a);
+        }
+    }
+}
+
 /// The row kernels' steps (k_rows_few, k_finish) for TT tokens (one or two) on sixteen rows: acc[8t + l] lane r is
 /// lane l of row r's accumulator for token t, which holds column l's dots (weights 4l..4l+3 of every group, scaled)
 /// and group l's minimum. The same integers and the same float operations per lane as there, so the same bits.
@@ -411,17 +433,9 @@ INLINE void x16_step_rows_q4_k(const uint8_t *blk, const vpg_q8_256 *const *x, _
             }
         }
     }
-    const __m512 d = x16_halves(blk), dmin = x16_halves(blk + 32);
-    for (int t = 0; t < TT; t++) {
-        const __m512 dd = _mm512_mul_ps(d, _mm512_set1_ps(x[t]->d)), dm = _mm512_mul_ps(dmin, _mm512_set1_ps(x[t]->d));
-        for (int l = 0; l < 8; l++) {
-            int32_t pair;
-            memcpy(&pair, x[t]->bsums + 2 * l, 4);
-            const __m512i mins = _mm512_madd_epi16(x16_byte(mn[l / 4], l % 4, 1), _mm512_set1_epi32(pair));
-            __m512 a = _mm512_fmadd_ps(dd, _mm512_cvtepi32_ps(dots[t][l]), acc[8 * t + l]);
-            acc[8 * t + l] = _mm512_fnmadd_ps(dm, _mm512_cvtepi32_ps(mins), a);
-        }
-    }
+    __m512i m[8];
+    for (int l = 0; l < 8; l++) m[l] = x16_byte(mn[l / 4], l % 4, 1);
+    x16_finish(x16_halves(blk), x16_halves(blk + 32), dots, m, x, acc, TT);
 }
 
 /// vpg_hsum of each lane's eight accumulators, in its order.
@@ -433,16 +447,6 @@ INLINE __m512 x16_hsum(const __m512 *acc) {
 
 // ---- Q6_K interleaved by sixteen rows: w_unpack_q6_k's result read straight from memory.
 
-/// Each dword lane's bytes picked by b0..b3 (0x80: zero), as _mm512_shuffle_epi8 takes them.
-INLINE __m512i x16_pick(__m512i v, int b0, int b1, int b2, int b3) {
-    const char z = (char)0x80;
-#define X16_AT(b, o) ((b) == 0x80 ? z : (char)((b) + (o)))
-    const __m128i pick = _mm_setr_epi8(X16_AT(b0, 0), X16_AT(b1, 0), X16_AT(b2, 0), X16_AT(b3, 0), X16_AT(b0, 4), X16_AT(b1, 4),
-                                       X16_AT(b2, 4), X16_AT(b3, 4), X16_AT(b0, 8), X16_AT(b1, 8), X16_AT(b2, 8), X16_AT(b3, 8),
-                                       X16_AT(b0, 12), X16_AT(b1, 12), X16_AT(b2, 12), X16_AT(b3, 12));
-#undef X16_AT
-    return _mm512_shuffle_epi8(v, _mm512_broadcast_i32x4(pick));
-}
 
 /// Scale s of each row (signed), from the scale vectors: as an int32 (`wide`), or as the int16 pair (sc, 0).
 INLINE __m512i x16_q6_scale(const __m512i *sv, int s, int wide) {
@@ -506,17 +510,10 @@ INLINE void x16_step_rows_q6_k(const uint8_t *blk, const vpg_q8_256 *const *x, _
                 }
             }
     }
-    const __m512 d = x16_halves(blk + 3328), dmin = _mm512_mul_ps(_mm512_set1_ps(32), d);
-    for (int t = 0; t < TT; t++) {
-        const __m512 dd = _mm512_mul_ps(d, _mm512_set1_ps(x[t]->d)), dm = _mm512_mul_ps(dmin, _mm512_set1_ps(x[t]->d));
-        for (int l = 0; l < 8; l++) {
-            int32_t pair;
-            memcpy(&pair, x[t]->bsums + 2 * l, 4);
-            const __m512i mins = _mm512_madd_epi16(x16_q6_pair(sv, l), _mm512_set1_epi32(pair));
-            __m512 a = _mm512_fmadd_ps(dd, _mm512_cvtepi32_ps(dots[t][l]), acc[8 * t + l]);
-            acc[8 * t + l] = _mm512_fnmadd_ps(dm, _mm512_cvtepi32_ps(mins), a);
-        }
-    }
+    __m512i m[8];
+    for (int l = 0; l < 8; l++) m[l] = x16_q6_pair(sv, l);
+    const __m512 d = x16_halves(blk + 3328);
+    x16_finish(d, _mm512_mul_ps(_mm512_set1_ps(32), d), dots, m, x, acc, TT);
 }
 
 // ---- The interleaved row products' driver.

@@ -13,7 +13,7 @@ public struct WeightMatrix: @unchecked Sendable {
     public let rowBytes: Int
     /// K-quant rows rearranged by `vpg_repack_x16`: each block's scales are decoded sixteen rows at a time in vector
     /// lanes, so one-token products are bound by memory instead of by per-row instructions.
-    public let interleaved: Bool
+    public var interleaved: Bool { copy != nil }
     /// The C row kernel for this type on the best path (bit-identical to `Dequantize`), if there is one.
     private let rowKernel: vpg_dequant_fn?
     /// Owns `data` when it is an interleaved copy.
@@ -30,7 +30,6 @@ public struct WeightMatrix: @unchecked Sendable {
         self.cols = cols
         self.rowBytes = type.format.rowBytes(cols) ?? 0
         self.copy = copy
-        interleaved = copy != nil
         rowKernel = vpg_dequant_kernel(Int32(type.rawValue), KernelPath.selected.rawValue)
     }
 

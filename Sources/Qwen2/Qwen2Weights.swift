@@ -34,7 +34,9 @@ public struct Qwen2Weights: @unchecked Sendable {
     }
 
     public init(file: GGUFFile, config c: Qwen2Config) throws(GGUFError) {
-        func matrix(_ name: String, rows: Int, cols: Int) throws(GGUFError) -> WeightMatrix {
+        /// `interleave`: a matrix that multiplies activations, interleaved where the kernels have that layout (its
+        /// mapped pages are dropped as they are copied).
+        func matrix(_ name: String, rows: Int, cols: Int, interleave: Bool) throws(GGUFError) -> WeightMatrix {
             let t = try file.tensor(name)
             guard t.dims.count == 2, t.dims[0] == cols, t.dims[1] == rows else {
                 throw GGUFError(.invalidInput("tensor \(name) has shape \(t.dims), expected [\(cols), \(rows)]"), at: 0)
@@ -43,7 +45,8 @@ public struct Qwen2Weights: @unchecked Sendable {
                 throw GGUFError(.invalidInput("tensor \(name) uses \(t.type.name), which vpgea cannot compute with; supported: "
                     + GGMLType.dequantizable.map(\.name).joined(separator: ", ")), at: 0)
             }
-            return WeightMatrix(type: t.type, data: file.data(of: t).baseAddress!, rows: rows, cols: cols)
+            let stored = WeightMatrix(type: t.type, data: file.data(of: t).baseAddress!, rows: rows, cols: cols)
+            return interleave ? stored.interleavedForKernels { file.releasePages(of: t, bytes: $0) } : stored
         }
         func vector(_ name: String, _ count: Int) throws(GGUFError) -> [Float] {
             let t = try file.tensor(name)
@@ -54,41 +57,36 @@ public struct Qwen2Weights: @unchecked Sendable {
             out.withUnsafeMutableBufferPointer { Dequantize.unchecked(t.type, file.data(of: t).baseAddress!, $0.baseAddress!, count: count) }
             return out
         }
-        func matrix(_ role: Qwen2Tensor.Role, _ prefix: String = "") throws(GGUFError) -> WeightMatrix {
+        func matrix(_ role: Qwen2Tensor.Role, _ prefix: String = "", interleave: Bool = true) throws(GGUFError)
+            -> WeightMatrix {
             let (rows, cols) = c.matrixShape(role)
-            return try matrix(prefix + role.rawValue + ".weight", rows: rows, cols: cols)
-        }
-        /// A matrix that multiplies activations, interleaved where the kernels have that layout (its mapped pages are
-        /// dropped as they are copied).
-        func layerMatrix(_ role: Qwen2Tensor.Role, _ prefix: String) throws(GGUFError) -> WeightMatrix {
-            let tensor = try file.tensor(prefix + role.rawValue + ".weight")
-            return try matrix(role, prefix).interleavedForKernels { file.releasePages(of: tensor, bytes: $0) }
+            return try matrix(prefix + role.rawValue + ".weight", rows: rows, cols: cols, interleave: interleave)
         }
         func vector(_ role: Qwen2Tensor.Role, _ prefix: String, bias: Bool = false) throws(GGUFError) -> [Float] {
             try vector(prefix + role.rawValue + (bias ? ".bias" : ".weight"), c.matrixShape(role).rows)
         }
-        tokenEmbd = try matrix(.tokenEmbedding)
+        tokenEmbd = try matrix(.tokenEmbedding, interleave: false)   // read a row at a time
         var layers: [Qwen2Layer] = []
         for i in 0..<c.layerCount {
             let b = "blk.\(i)."
             layers.append(Qwen2Layer(
                 attnNorm: try vector(.attnNorm, b),
-                attnQ: try layerMatrix(.attnQ, b),
-                attnK: try layerMatrix(.attnK, b),
-                attnV: try layerMatrix(.attnV, b),
+                attnQ: try matrix(.attnQ, b),
+                attnK: try matrix(.attnK, b),
+                attnV: try matrix(.attnV, b),
                 attnQBias: try vector(.attnQ, b, bias: true),
                 attnKBias: try vector(.attnK, b, bias: true),
                 attnVBias: try vector(.attnV, b, bias: true),
-                attnOutput: try layerMatrix(.attnOutput, b),
+                attnOutput: try matrix(.attnOutput, b),
                 ffnNorm: try vector(.ffnNorm, b),
-                ffnGate: try layerMatrix(.ffnGate, b),
-                ffnUp: try layerMatrix(.ffnUp, b),
-                ffnDown: try layerMatrix(.ffnDown, b)))
+                ffnGate: try matrix(.ffnGate, b),
+                ffnUp: try matrix(.ffnUp, b),
+                ffnDown: try matrix(.ffnDown, b)))
         }
         self.layers = layers
         outputNorm = try vector(.outputNorm, "")
         // The output matrix (not when it is the embeddings' too: those are read a row at a time).
-        output = file.header.tensor("output.weight") == nil ? tokenEmbd : try layerMatrix(.output, "")
+        output = file.header.tensor("output.weight") == nil ? tokenEmbd : try matrix(.output)
     }
 }
 
