@@ -93,7 +93,7 @@ extension LoRABackprop {
     func linearForward(_ w: WeightMatrix, _ target: LoRATarget, _ l: Int, _ x: UnsafePointer<Float>,
                        _ y: UnsafeMutablePointer<Float>, _ n: Int, _ dropout: Bool) {
         forward.multiply(w, x, y, n: n)
-        guard let s = adapter.slot(layer: l, target) else { return }
+        guard adapterOn, let s = adapter.slot(layer: l, target) else { return }
         let a = b.acts(l)
         let r = adapter.config.rank, u = a.loraU[target.index]
         var input = x

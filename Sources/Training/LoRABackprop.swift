@@ -25,6 +25,8 @@ public final class LoRABackprop {
     let exactMatmul: MatMul
     /// The forward products of the pass under way.
     var forward: MatMul
+    /// Whether the pass under way adds the adapter's branches (false: a no-gradient pass on the base alone).
+    var adapterOn = true
     /// The weights' 7-bit transposes, for `products == .integer`.
     let transposed: TransposedBase?
     let attention: CausalAttention
@@ -97,9 +99,12 @@ public final class LoRABackprop {
     /// The loss alone (a forward pass, no gradient, no dropout); for validation and teacher views. `exact`: in exact
     /// products whatever `products` is, so that validation figures compare across runs; false: in the training
     /// passes' products (the loss `accumulate` would return, at a fraction of the cost where those are integers).
-    public func loss(tokens: [Int], loss: some TokenLoss, exact: Bool = true) throws(ModelError) -> Double {
+    /// `withAdapter` false: the frozen base alone (a teacher that training does not move).
+    public func loss(tokens: [Int], loss: some TokenLoss, exact: Bool = true, withAdapter: Bool = true) throws(ModelError) -> Double {
         guard try embed(tokens) else { return 0 }
         forward = exact ? exactMatmul : matmul
+        adapterOn = withAdapter
+        defer { adapterOn = true }
         for l in 0..<model.config.layerCount { layerForward(l, n: tokens.count, dropout: false) }
         return head(loss, n: tokens.count, backward: false)
     }

@@ -16,6 +16,15 @@ public struct VPGEASettings: Codable, Sendable, Equatable {
         case sequence
     }
 
+    public enum PosteriorModel: String, Codable, Sendable, CaseIterable {
+        /// The posterior view runs on the base with the shared adapter (the method's two streams of one network).
+        case shared
+        /// The posterior view runs on the frozen base alone: its rollouts and the distillation's teacher do not move
+        /// as the prior learns. With a shared adapter, the prior's shortening shortens the posterior, whose paths
+        /// then shorten the prior further (the slide of EXPERIMENTS.md's powered run); ours.
+        case base
+    }
+
     public var method = Method.vpgea
     public var mode = DistillationMode.token
     /// Problems per step (B) and samples per view and problem (G).
@@ -53,6 +62,8 @@ public struct VPGEASettings: Codable, Sendable, Equatable {
     public var posteriorWeight: Float = 0
     /// The β term only on paths that pass the cross-view check (false: on every path with an advantage); ours.
     public var posteriorTermOnPassing = true
+    /// What network the posterior view runs on; ours.
+    public var posteriorModel = PosteriorModel.shared
     /// Prior-view instruction and posterior-view hint ({answer} and {solution} are replaced); the hint is ours.
     public var instruction = "Please reason step by step, and put your final answer within \\boxed{}."
     public var hint = "The verified final answer is {answer}. Write the shortest complete reasoning that derives it "
@@ -77,6 +88,19 @@ public struct VPGEASettings: Codable, Sendable, Equatable {
     public var posteriorCount: Int { posteriorSamples ?? groupSize }
     public var priorCount: Int { priorSamples ?? groupSize }
 
+    /// A combination of knobs that cannot work, described; nil when the settings are usable.
+    public var conflict: String? {
+        if posteriorModel == .base, posteriorWeight > 0 {
+            return "the β term trains the posterior view through the adapter, which a posterior on the base alone does not use"
+        }
+        return nil
+    }
+
     /// Rollouts per problem: both views for VPG-EA, the prior's for the baselines.
     public var rolloutsPerProblem: Int { method == .vpgea ? posteriorCount + priorCount : priorCount }
+}
+
+/// Settings whose knobs contradict each other (`VPGEASettings.conflict`).
+public struct SettingsConflict: Error, CustomStringConvertible {
+    public let description: String
 }

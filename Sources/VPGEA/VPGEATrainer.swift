@@ -59,6 +59,7 @@ public final class VPGEATrainer {
                 kind: BenchmarkKind, problems: [Problem], threads: Int, products: BaseProducts = .exact,
                 recompute: Bool? = nil, collective: any Collective = SingleProcess()) throws {
         precondition(!problems.isEmpty)
+        if let conflict = settings.conflict { throw SettingsConflict(description: conflict) }
         self.collective = collective
         self.bundle = bundle
         self.settings = settings
@@ -115,25 +116,17 @@ public final class VPGEATrainer {
         let chosen = try nextProblems()
         let batch = chosen.map(\.problem), priorPrompts = chosen.map(\.prior), posteriorPrompts = chosen.map(\.posterior)
         let mine = batch.indices.filter { $0 % collective.size == collective.rank }   // this rank's problems
-        let needPosterior = settings.method == .vpgea
-        let posteriorCount = needPosterior ? settings.posteriorCount : 0, priorCount = settings.priorCount
-        // 1. Rollouts: posterior and prior samples of every problem, one batch (seeds by problem, not by rank).
-        var all: [BatchRequest] = []
-        for k in mine {
-            all += requests(posteriorPrompts[k], count: posteriorCount, salt: UInt64(2 * k + 1))
-            all += requests(priorPrompts[k], count: priorCount, salt: UInt64(2 * k))
-        }
-        let outputs = try generator.generate(all, onStep: onRollout)
+        // 1. Rollouts: posterior and prior samples of every problem (seeds by problem, not by rank).
+        let (posteriorOutputs, priorOutputs) = try rollouts(mine, priorPrompts: priorPrompts, posteriorPrompts: posteriorPrompts,
+                                                            onStep: onRollout)
         // 2. Score.
         var posterior: [Int: [ScoredCompletion]] = [:], prior: [Int: [ScoredCompletion]] = [:]
-        var index = 0
         for k in mine {
-            func take(_ count: Int) -> [ScoredCompletion] {
-                defer { index += count }
-                return outputs[index..<index + count].map { ScoredCompletion($0, problem: batch[k], kind: kind, bundle: bundle, settings: settings) }
+            func scored(_ outputs: [BatchCompletion]) -> [ScoredCompletion] {
+                outputs.map { ScoredCompletion($0, problem: batch[k], kind: kind, bundle: bundle, settings: settings) }
             }
-            posterior[k] = take(posteriorCount)
-            prior[k] = take(priorCount)
+            posterior[k] = scored(posteriorOutputs[k]!)
+            prior[k] = scored(priorOutputs[k]!)
         }
         // 3–6. The method's loss, accumulated into the gradients.
         backprop.zeroGradients()
@@ -171,7 +164,7 @@ public final class VPGEATrainer {
             posteriorCorrect: posteriorCorrect.count, posteriorTokens: flatPosterior.map(\.length).reduce(0, +),
             posteriorCorrectTokens: posteriorCorrect.reduce(0, +), priorCorrectCounted: priorCorrect.count,
             priorCorrectTokens: priorCorrect.reduce(0, +), distilledTokens: distilledTokens,
-            rolloutTokens: generator.generatedTokens, rolloutSeconds: generator.generationSeconds)
+            rolloutTokens: rolloutTokens, rolloutSeconds: rolloutSeconds)
         try collective.sum(backprop.gradients, count: adapter.count)
         try totals.sum(over: collective, report: &report)
         report.rolloutTokens = totals.rolloutTokens
@@ -193,6 +186,42 @@ public final class VPGEATrainer {
         state.losses.append(report.distillationLoss + report.posteriorLoss + report.policyLoss)
         report.seconds = Date().timeIntervalSince(start)
         return report
+    }
+
+    /// This step's rollout tokens and generation time (over one or two batches).
+    private var rolloutTokens = 0, rolloutSeconds = 0.0
+
+    /// The posterior and prior samples of problems `mine` (indices into the step's prompts). With the shared
+    /// posterior model both views are one batch; with the base posterior model the posterior view is a batch of
+    /// its own, generated without the adapter.
+    func rollouts(_ mine: [Int], priorPrompts: [[Int]], posteriorPrompts: [[Int]], onStep: ((Int, Int) -> Void)? = nil) throws
+        -> (posterior: [Int: [BatchCompletion]], prior: [Int: [BatchCompletion]]) {
+        let posteriorCount = settings.method == .vpgea ? settings.posteriorCount : 0, priorCount = settings.priorCount
+        func posteriorRequests(_ k: Int) -> [BatchRequest] { requests(posteriorPrompts[k], count: posteriorCount, salt: UInt64(2 * k + 1)) }
+        func priorRequests(_ k: Int) -> [BatchRequest] { requests(priorPrompts[k], count: priorCount, salt: UInt64(2 * k)) }
+        var posterior: [Int: [BatchCompletion]] = [:], prior: [Int: [BatchCompletion]] = [:]
+        (rolloutTokens, rolloutSeconds) = (0, 0)
+        func generate(_ requests: [BatchRequest]) throws -> [BatchCompletion] {
+            let outputs = try generator.generate(requests, onStep: onStep)
+            rolloutTokens += generator.generatedTokens
+            rolloutSeconds += generator.generationSeconds
+            return outputs
+        }
+        if settings.posteriorModel == .base, posteriorCount > 0 {
+            session.adapter = nil
+            defer { session.adapter = adapter }
+            let outputs = try generate(mine.flatMap(posteriorRequests))
+            for (i, k) in mine.enumerated() { posterior[k] = Array(outputs[i * posteriorCount..<(i + 1) * posteriorCount]) }
+        }
+        let shared = settings.posteriorModel == .shared
+        let outputs = try generate(mine.flatMap { (shared ? posteriorRequests($0) : []) + priorRequests($0) })
+        let each = (shared ? posteriorCount : 0) + priorCount
+        for (i, k) in mine.enumerated() {
+            let group = outputs[i * each..<(i + 1) * each]
+            if shared { posterior[k] = Array(group.prefix(posteriorCount)) }
+            prior[k] = Array(group.suffix(priorCount))
+        }
+        return (posterior, prior)
     }
 
     /// Gate, cross-view check and distillation for one problem's posterior group; returns the distilled tokens.
@@ -351,7 +380,8 @@ public final class VPGEATrainer {
         let vocab = bundle.model.config.vocabularySize
         let teacherTokens = posteriorPrompt + z.prefix(count)
         let teacher = LogProbabilityCapture(positions: (0..<count).map { posteriorPrompt.count - 1 + $0 }, vocab: vocab)
-        _ = try backprop.loss(tokens: teacherTokens, loss: teacher, exact: settings.exactScoring)
+        _ = try backprop.loss(tokens: teacherTokens, loss: teacher, exact: settings.exactScoring,
+                              withAdapter: settings.posteriorModel == .shared)
         let studentTokens = priorPrompt + z.prefix(count)
         let loss = ForwardKLLoss(positions: (0..<count).map { priorPrompt.count - 1 + $0 }, teacher: teacher, weight: weight)
         return try backprop.accumulate(tokens: studentTokens, loss: loss)

@@ -83,6 +83,9 @@ struct VPGEACommand: ParsableCommand {
     @Option(name: .customLong("length-gate"), help: "Distil only paths shorter than the prior view's correct paths of the problem: on or off (ours).")
     var lengthGate: Switch = .on
 
+    @Option(name: .customLong("posterior-model"), help: "What the posterior view runs on: shared (the base with the adapter, as the prior; the method's design) or base (the frozen base alone, so that its paths and the teacher do not follow the prior as it shortens; ours).")
+    var posteriorModel: VPGEASettings.PosteriorModel = .shared
+
     @Option(name: .customLong("support-target"), help: "What support scores: answer (its tokens, the method's definition) or template (the whole answer sentence, the old behaviour).")
     var supportTarget: SupportTarget = .answer
 
@@ -132,6 +135,7 @@ struct VPGEACommand: ParsableCommand {
         settings.hint = hint
         settings.answerFirstWindow = answerFirstWindow
         settings.lengthGate = lengthGate == .on
+        settings.posteriorModel = posteriorModel
         settings.supportOnAnswerTokens = supportTarget == .answer
         settings.posteriorTermOnPassing = betaOn == .passing
         settings.exactScoring = scoringProducts == .exact
@@ -148,6 +152,7 @@ struct VPGEACommand: ParsableCommand {
         settings.weightDecay = common.weightDecay
         settings.seed = common.seed
         settings.checkpointEvery = common.checkpointEvery
+        if let conflict = settings.conflict { throw CommandFailure("--posterior-model base with --beta above 0: \(conflict)") }
 
         let (adapter, optimizer, state) = try common.startingPoint(model: bundle.model.config)
         common.announceProducts()
@@ -201,4 +206,5 @@ struct VPGEACommand: ParsableCommand {
 
 extension VPGEASettings.Method: ExpressibleByArgument {}
 extension VPGEASettings.DistillationMode: ExpressibleByArgument {}
+extension VPGEASettings.PosteriorModel: ExpressibleByArgument {}
 extension BenchmarkKind: ExpressibleByArgument {}

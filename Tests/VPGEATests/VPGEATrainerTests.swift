@@ -73,6 +73,44 @@ import Training
         #expect(try Self.trainer(old).supportSequences(reasoning: "2+3=5", answer: "5").target.count > answer.count)
     }
 
+    /// The base posterior model: the posterior view's rollouts and the distillation's teacher ignore the adapter
+    /// (the same with a live adapter as with an inert one), the prior's do not; the shared model's follow it.
+    @Test(arguments: VPGEASettings.PosteriorModel.allCases)
+    func posteriorModel(_ model: VPGEASettings.PosteriorModel) throws {
+        var settings = VPGEASettings()
+        settings.posteriorModel = model
+        settings.maxTokens = 12
+        settings.groupSize = 2
+        settings.temperature = 1
+        let inert = try Self.trainer(settings), live = try Self.trainer(settings)
+        for i in 0..<live.adapter.count { live.adapter.parameters[i] += 0.05 * Float(sin(Double(i))) }
+        let views = Views(bundle: live.bundle, settings: settings)
+        let priorPrompts = try Self.problems.map(views.prior), posteriorPrompts = try Self.problems.map(views.posterior)
+        let mine = Array(Self.problems.indices)
+        let a = try inert.rollouts(mine, priorPrompts: priorPrompts, posteriorPrompts: posteriorPrompts)
+        let b = try live.rollouts(mine, priorPrompts: priorPrompts, posteriorPrompts: posteriorPrompts)
+        let samePosterior = mine.allSatisfy { a.posterior[$0]!.map(\.tokens) == b.posterior[$0]!.map(\.tokens) }
+        let samePrior = mine.allSatisfy { a.prior[$0]!.map(\.tokens) == b.prior[$0]!.map(\.tokens) }
+        #expect(mine.allSatisfy { b.posterior[$0]!.count == 2 && b.prior[$0]!.count == 2 })
+        #expect(samePosterior == (model == .base))
+        #expect(!samePrior)
+        // The teacher: with the prior's own prompt as the posterior's, KL is 0 only when the teacher has the adapter.
+        let z = live.bundle.tokenizer.encode("2 + 3 = 5, so the answer is \\boxed{5}.", parseSpecial: false, addBOS: false)
+        live.backprop.zeroGradients()
+        let kl = try live.tokenKL(priorPrompt: priorPrompts[0], posteriorPrompt: priorPrompts[0], z, weight: 1)
+        #expect(model == .base ? kl > 1e-3 : abs(kl) < 1e-4, "KL \(kl)")
+    }
+
+    /// A posterior on the base alone cannot take the β term (it trains the posterior through the adapter).
+    @Test func baseModelPosteriorRefusesBeta() throws {
+        var settings = VPGEASettings()
+        settings.posteriorModel = .base
+        settings.posteriorWeight = 0.1
+        #expect(throws: SettingsConflict.self) { try Self.trainer(settings) }
+        settings.posteriorWeight = 0
+        #expect(settings.conflict == nil)
+    }
+
     /// Two steps of each method run, log what they did, and change the adapter.
     @Test(arguments: VPGEASettings.Method.allCases)
     func twoSteps(_ method: VPGEASettings.Method) throws {
