@@ -197,28 +197,29 @@ public final class VPGEATrainer {
     func rollouts(_ mine: [Int], priorPrompts: [[Int]], posteriorPrompts: [[Int]], onStep: ((Int, Int) -> Void)? = nil) throws
         -> (posterior: [Int: [BatchCompletion]], prior: [Int: [BatchCompletion]]) {
         let posteriorCount = settings.method == .vpgea ? settings.posteriorCount : 0, priorCount = settings.priorCount
-        func posteriorRequests(_ k: Int) -> [BatchRequest] { requests(posteriorPrompts[k], count: posteriorCount, salt: UInt64(2 * k + 1)) }
-        func priorRequests(_ k: Int) -> [BatchRequest] { requests(priorPrompts[k], count: priorCount, salt: UInt64(2 * k)) }
-        var posterior: [Int: [BatchCompletion]] = [:], prior: [Int: [BatchCompletion]] = [:]
+        let separate = settings.posteriorModel == .base && posteriorCount > 0
+        let together = separate ? 0 : posteriorCount   // posterior samples per problem in the prior's batch
         (rolloutTokens, rolloutSeconds) = (0, 0)
-        func generate(_ requests: [BatchRequest]) throws -> [BatchCompletion] {
-            let outputs = try generator.generate(requests, onStep: onStep)
+        func generate(posterior count: Int, prior: Int) throws -> [BatchCompletion] {
+            let all = mine.flatMap {
+                requests(posteriorPrompts[$0], count: count, salt: UInt64(2 * $0 + 1)) + requests(priorPrompts[$0], count: prior, salt: UInt64(2 * $0))
+            }
+            let outputs = try generator.generate(all, onStep: onStep)
             rolloutTokens += generator.generatedTokens
             rolloutSeconds += generator.generationSeconds
             return outputs
         }
-        if settings.posteriorModel == .base, posteriorCount > 0 {
+        var alone: [BatchCompletion] = []   // [mine.count · posteriorCount] the posterior view's batch on the base
+        if separate {
             session.adapter = nil
             defer { session.adapter = adapter }
-            let outputs = try generate(mine.flatMap(posteriorRequests))
-            for (i, k) in mine.enumerated() { posterior[k] = Array(outputs[i * posteriorCount..<(i + 1) * posteriorCount]) }
+            alone = try generate(posterior: posteriorCount, prior: 0)
         }
-        let shared = settings.posteriorModel == .shared
-        let outputs = try generate(mine.flatMap { (shared ? posteriorRequests($0) : []) + priorRequests($0) })
-        let each = (shared ? posteriorCount : 0) + priorCount
+        let outputs = try generate(posterior: together, prior: priorCount)   // [mine.count · (together + priorCount)]
+        var posterior: [Int: [BatchCompletion]] = [:], prior: [Int: [BatchCompletion]] = [:]
         for (i, k) in mine.enumerated() {
-            let group = outputs[i * each..<(i + 1) * each]
-            if shared { posterior[k] = Array(group.prefix(posteriorCount)) }
+            let group = outputs[i * (together + priorCount)..<(i + 1) * (together + priorCount)]
+            posterior[k] = separate ? Array(alone[i * posteriorCount..<(i + 1) * posteriorCount]) : Array(group.prefix(together))
             prior[k] = Array(group.suffix(priorCount))
         }
         return (posterior, prior)

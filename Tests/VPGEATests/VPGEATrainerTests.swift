@@ -116,6 +116,7 @@ import Training
     func twoSteps(_ method: VPGEASettings.Method) throws {
         var settings = VPGEASettings()
         settings.method = method
+        settings.posteriorModel = method == .vpgea ? .shared : .base   // (a knob the baselines, with no posterior, ignore)
         settings.problemsPerStep = 2
         settings.groupSize = 2
         settings.maxTokens = 32
