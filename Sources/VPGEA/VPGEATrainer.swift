@@ -117,16 +117,15 @@ public final class VPGEATrainer {
         let batch = chosen.map(\.problem), priorPrompts = chosen.map(\.prior), posteriorPrompts = chosen.map(\.posterior)
         let mine = batch.indices.filter { $0 % collective.size == collective.rank }   // this rank's problems
         // 1. Rollouts: posterior and prior samples of every problem (seeds by problem, not by rank).
-        let (posteriorOutputs, priorOutputs) = try rollouts(mine, priorPrompts: priorPrompts, posteriorPrompts: posteriorPrompts,
-                                                            onStep: onRollout)
+        let rolled = try rollouts(mine, priorPrompts: priorPrompts, posteriorPrompts: posteriorPrompts, onStep: onRollout)
         // 2. Score.
         var posterior: [Int: [ScoredCompletion]] = [:], prior: [Int: [ScoredCompletion]] = [:]
         for k in mine {
             func scored(_ outputs: [BatchCompletion]) -> [ScoredCompletion] {
                 outputs.map { ScoredCompletion($0, problem: batch[k], kind: kind, bundle: bundle, settings: settings) }
             }
-            posterior[k] = scored(posteriorOutputs[k]!)
-            prior[k] = scored(priorOutputs[k]!)
+            posterior[k] = scored(rolled.posterior[k]!)
+            prior[k] = scored(rolled.prior[k]!)
         }
         // 3–6. The method's loss, accumulated into the gradients.
         backprop.zeroGradients()
@@ -164,7 +163,7 @@ public final class VPGEATrainer {
             posteriorCorrect: posteriorCorrect.count, posteriorTokens: flatPosterior.map(\.length).reduce(0, +),
             posteriorCorrectTokens: posteriorCorrect.reduce(0, +), priorCorrectCounted: priorCorrect.count,
             priorCorrectTokens: priorCorrect.reduce(0, +), distilledTokens: distilledTokens,
-            rolloutTokens: rolloutTokens, rolloutSeconds: rolloutSeconds)
+            rolloutTokens: rolled.tokens, rolloutSeconds: rolled.seconds)
         try collective.sum(backprop.gradients, count: adapter.count)
         try totals.sum(over: collective, report: &report)
         report.rolloutTokens = totals.rolloutTokens
@@ -188,25 +187,22 @@ public final class VPGEATrainer {
         return report
     }
 
-    /// This step's rollout tokens and generation time (over one or two batches).
-    private var rolloutTokens = 0, rolloutSeconds = 0.0
-
-    /// The posterior and prior samples of problems `mine` (indices into the step's prompts). With the shared
-    /// posterior model both views are one batch; with the base posterior model the posterior view is a batch of
-    /// its own, generated without the adapter.
+    /// The posterior and prior samples of problems `mine` (indices into the step's prompts), with the tokens generated
+    /// and the time it took. With the shared posterior model both views are one batch; with the base posterior model
+    /// the posterior view is a batch of its own, generated without the adapter.
     func rollouts(_ mine: [Int], priorPrompts: [[Int]], posteriorPrompts: [[Int]], onStep: ((Int, Int) -> Void)? = nil) throws
-        -> (posterior: [Int: [BatchCompletion]], prior: [Int: [BatchCompletion]]) {
+        -> (posterior: [Int: [BatchCompletion]], prior: [Int: [BatchCompletion]], tokens: Int, seconds: Double) {
         let posteriorCount = settings.method == .vpgea ? settings.posteriorCount : 0, priorCount = settings.priorCount
         let separate = settings.posteriorModel == .base && posteriorCount > 0
         let together = separate ? 0 : posteriorCount   // posterior samples per problem in the prior's batch
-        (rolloutTokens, rolloutSeconds) = (0, 0)
+        var tokens = 0, seconds = 0.0
         func generate(posterior count: Int, prior: Int) throws -> [BatchCompletion] {
             let all = mine.flatMap {
                 requests(posteriorPrompts[$0], count: count, salt: UInt64(2 * $0 + 1)) + requests(priorPrompts[$0], count: prior, salt: UInt64(2 * $0))
             }
             let outputs = try generator.generate(all, onStep: onStep)
-            rolloutTokens += generator.generatedTokens
-            rolloutSeconds += generator.generationSeconds
+            tokens += generator.generatedTokens
+            seconds += generator.generationSeconds
             return outputs
         }
         var alone: [BatchCompletion] = []   // [mine.count · posteriorCount] the posterior view's batch on the base
@@ -222,7 +218,7 @@ public final class VPGEATrainer {
             posterior[k] = separate ? Array(alone[i * posteriorCount..<(i + 1) * posteriorCount]) : Array(group.prefix(together))
             prior[k] = Array(group.suffix(priorCount))
         }
-        return (posterior, prior)
+        return (posterior, prior, tokens, seconds)
     }
 
     /// Gate, cross-view check and distillation for one problem's posterior group; returns the distilled tokens.
