@@ -24,10 +24,14 @@ public struct BatchRequest: Sendable {
     public var prompt: [Int]
     public var sampling: SamplingParameters
     public var maxTokens: Int
-    public init(prompt: [Int], sampling: SamplingParameters, maxTokens: Int) {
+    /// Whether the session's adapter, when it has one, applies to this sequence (false: the base model's tokens, in
+    /// the same batch as sequences that take it).
+    public var adapter: Bool
+    public init(prompt: [Int], sampling: SamplingParameters, maxTokens: Int, adapter: Bool = true) {
         self.prompt = prompt
         self.sampling = sampling
         self.maxTokens = maxTokens
+        self.adapter = adapter
     }
 }
 
@@ -72,6 +76,7 @@ public final class BatchGenerator {
         }
         let vocab = session.model.config.vocabularySize
         session.reset()
+        defer { session.sequencesWithoutAdapter = [] }
         var slots = SlotState(count: session.sequences)
         let independent = session.model.promptsIndependentOfBatch   // (walks every layer's matrix types)
         var logits: [[Float]] = Array(repeating: [], count: session.sequences)   // [slot][vocab] of the next token
@@ -86,10 +91,11 @@ public final class BatchGenerator {
             defer { if generatedTokens > 0 { promptSeconds += (clock.now - begin).secondsValue } }
             while next < requests.count, let slot = slots.free.first {
                 let r = requests[next]
-                let reused = prefill(r.prompt, slot: slot, slots: slots, independent: independent)
+                if r.adapter { session.sequencesWithoutAdapter.remove(slot) } else { session.sequencesWithoutAdapter.insert(slot) }
+                let reused = prefill(r.prompt, adapter: r.adapter, slot: slot, slots: slots, independent: independent)
                 promptTokensComputed += r.prompt.count - reused
                 logits[slot] = try session.decode(Array(r.prompt[reused...]), logits: .last, sequence: slot)
-                slots.occupy(slot, request: next, prompt: r.prompt)
+                slots.occupy(slot, request: next, prompt: r.prompt, adapter: r.adapter)
                 samplers[next] = Sampler(r.sampling)
                 histories[next] = r.prompt   // prompt + generated tokens, for the samplers' penalties
                 next += 1
@@ -135,15 +141,18 @@ public final class BatchGenerator {
     }
 
     /// Makes `slot` start with the longest prefix of `prompt` that another cached prompt (of a live or finished
-    /// slot, whose cache is intact until the slot is taken again) can give without changing a number: an identical
-    /// prompt's whole cache but its last token (decoded again, for the logits), or, where prompts are independent of
-    /// the batch (`independent`), a shared start followed by a panel-sized piece. Returns the tokens reused.
-    private func prefill(_ prompt: [Int], slot: Int, slots: SlotState, independent: Bool) -> Int {
+    /// slot, whose cache is intact until the slot is taken again, computed with the adapter as this one is) can give
+    /// without changing a number: an identical prompt's whole cache but its last token (decoded again, for the
+    /// logits), or, where prompts are independent of the batch (`independent`), a shared start followed by a
+    /// panel-sized piece. Returns the tokens reused.
+    private func prefill(_ prompt: [Int], adapter: Bool, slot: Int, slots: SlotState, independent: Bool) -> Int {
         var best = 0, source = -1
-        if let same = slots.cached.firstIndex(where: { $0 == prompt }) {
+        let candidates = slots.cached.indices.filter { slots.cachedWithAdapter[$0] == adapter }
+        if let same = candidates.first(where: { slots.cached[$0] == prompt }) {
             (best, source) = (prompt.count - 1, same)
         } else if independent {
-            for (j, c) in slots.cached.enumerated() where !c.isEmpty {
+            for j in candidates where !slots.cached[j].isEmpty {
+                let c = slots.cached[j]
                 let common = min(zip(c, prompt).prefix { $0 == $1 }.count, prompt.count - Qwen2Model.minPanelPiece)
                 if common > best { (best, source) = (common, j) }
             }
@@ -163,17 +172,21 @@ private struct SlotState {
     var request: [Int?]
     /// [slot]: the prompt at the start of the slot's cache (empty before its first request).
     var cached: [[Int]]
+    /// [slot]: whether that cache was computed with the session's adapter.
+    var cachedWithAdapter: [Bool]
 
     init(count: Int) {
         request = Array(repeating: nil, count: count)
         cached = Array(repeating: [], count: count)
+        cachedWithAdapter = Array(repeating: true, count: count)
     }
 
     var free: [Int] { request.indices.filter { request[$0] == nil } }
     var occupied: [Int] { request.indices.filter { request[$0] != nil } }
-    mutating func occupy(_ slot: Int, request r: Int, prompt: [Int]) {
+    mutating func occupy(_ slot: Int, request r: Int, prompt: [Int], adapter: Bool) {
         request[slot] = r
         cached[slot] = prompt
+        cachedWithAdapter[slot] = adapter
     }
     mutating func release(_ slot: Int) { request[slot] = nil }
 }

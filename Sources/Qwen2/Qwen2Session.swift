@@ -46,6 +46,9 @@ public final class Qwen2Session {
 
     /// An adapter (LoRA) applied on the fly, not merged; it may change between calls (training updates it).
     public var adapter: (any ProjectionAdapter)?
+    /// Sequences that `adapter` leaves alone: their rows take the base model's products, so one batch can mix
+    /// sequences with and without it (VPG-EA's posterior view on the frozen base beside the adapted prior view).
+    public var sequencesWithoutAdapter: Set<Int> = []
 
     /// `kernelPath` forces an instruction-set path for the generation kernels (tests use it); nil picks the best.
     /// `exactActivations` keeps every product's activations in f32 (nil: `MatMul.exactActivationsByDefault`).
@@ -164,15 +167,32 @@ public final class Qwen2Session {
         return out
     }
 
-    /// `output = input · Wᵀ`, plus the adapter's branch when it targets this layer.
+    /// `output = input · Wᵀ`, plus the adapter's branch when it targets this layer, on the rows of `adapted` (runs
+    /// of consecutive rows whose sequences take the adapter).
     private func project(_ w: WeightMatrix, _ target: LoRATarget, _ layer: Int, _ input: UnsafeMutablePointer<Float>,
-                         _ output: UnsafeMutablePointer<Float>, _ n: Int, _ generationStep: Bool) {
+                         _ output: UnsafeMutablePointer<Float>, _ n: Int, _ generationStep: Bool, _ adapted: [Range<Int>]) {
         matmul.multiply(w, input, output, n: n, generationStep: generationStep)
         guard let adapter, let perRow = adapter.scratchPerRow(layer: layer, target) else { return }
         if adapterScratch.count < n * perRow { adapterScratch = [Float](repeating: 0, count: n * perRow) }
         adapterScratch.withUnsafeMutableBufferPointer {
-            adapter.addBranch(layer: layer, target, x: input, y: output, ldY: w.rows, n: n, scratch: $0.baseAddress!)
+            for run in adapted {
+                adapter.addBranch(layer: layer, target, x: input + run.lowerBound * w.cols, y: output + run.lowerBound * w.rows,
+                                  ldY: w.rows, n: run.count, scratch: $0.baseAddress!)
+            }
         }
+    }
+
+    /// The runs of consecutive batch rows whose sequences take the adapter (all rows when none is left alone).
+    private func adaptedRuns(_ tokens: [(sequence: Int, token: Int)]) -> [Range<Int>] {
+        guard !sequencesWithoutAdapter.isEmpty else { return [0..<tokens.count] }
+        var runs: [Range<Int>] = [], start: Int?
+        for (t, item) in tokens.enumerated() {
+            let adapted = !sequencesWithoutAdapter.contains(item.sequence)
+            if adapted, start == nil { start = t }
+            if !adapted, let s = start { runs.append(s..<t); start = nil }
+        }
+        if let s = start { runs.append(s..<tokens.count) }
+        return runs
     }
 
     /// One batch of at most `maxBatch` tokens, each appended to its sequence (in order); writes logits of
@@ -180,6 +200,7 @@ public final class Qwen2Session {
     private func forward(_ tokens: [(sequence: Int, token: Int)], outputRows: Range<Int>, generationStep: Bool = false) {
         let c = model.config, w = model.weights
         let n = tokens.count, e = c.embeddingLength, qDim = c.headCount * c.headDim, kv = c.kvDim, ff = c.feedForwardLength
+        let adapted = adaptedRuns(tokens)
         for (t, item) in tokens.enumerated() {
             w.tokenEmbd.dequantizeRow(item.token, into: x + t * e)
             positions[t] = Int32(lengths[item.sequence])
@@ -189,9 +210,9 @@ public final class Qwen2Session {
         for (l, layer) in w.layers.enumerated() {
             // Attention block.
             layer.attnNorm.withUnsafeBufferPointer { Ops.rmsNorm(x, $0.baseAddress!, xb, n: n, dim: e, eps: c.rmsEps) }
-            project(layer.attnQ, .q, l, xb, q, n, generationStep)
-            project(layer.attnK, .k, l, xb, k, n, generationStep)
-            project(layer.attnV, .v, l, xb, v, n, generationStep)
+            project(layer.attnQ, .q, l, xb, q, n, generationStep, adapted)
+            project(layer.attnK, .k, l, xb, k, n, generationStep, adapted)
+            project(layer.attnV, .v, l, xb, v, n, generationStep, adapted)
             layer.attnQBias.withUnsafeBufferPointer { Ops.addBias(q, $0.baseAddress!, n: n, dim: qDim) }
             layer.attnKBias.withUnsafeBufferPointer { Ops.addBias(k, $0.baseAddress!, n: n, dim: kv) }
             layer.attnVBias.withUnsafeBufferPointer { Ops.addBias(v, $0.baseAddress!, n: n, dim: kv) }
@@ -205,19 +226,19 @@ public final class Qwen2Session {
             Attention.run(q: q, keys: keys[l], values: values[l], cache: cacheType, path: matmul.path, out: att, n: n,
                           positions: positions, sequenceStart: rowStarts, heads: c.headCount, kvHeads: c.headCountKV,
                           headDim: c.headDim, scratch: scores, ctx: contextSize, threads: threads)
-            project(layer.attnOutput, .o, l, att, xb, n, generationStep)
+            project(layer.attnOutput, .o, l, att, xb, n, generationStep, adapted)
             Ops.add(x, xb, count: n * e)
             // Feed-forward block.
             layer.ffnNorm.withUnsafeBufferPointer { Ops.rmsNorm(x, $0.baseAddress!, xb, n: n, dim: e, eps: c.rmsEps) }
-            project(layer.ffnGate, .gate, l, xb, gate, n, generationStep)
-            project(layer.ffnUp, .up, l, xb, up, n, generationStep)
+            project(layer.ffnGate, .gate, l, xb, gate, n, generationStep, adapted)
+            project(layer.ffnUp, .up, l, xb, up, n, generationStep, adapted)
             // A prompt's rows split over the threads: alone, this element-wise step would leave the other cores idle.
             let parts = min(n, threads)
             parallelFor(parts: parts, threads: threads) { p in
                 let t0 = n * p / parts, t1 = n * (p + 1) / parts
                 Ops.swiglu(gate + t0 * ff, up + t0 * ff, count: (t1 - t0) * ff)
             }
-            project(layer.ffnDown, .down, l, gate, xb, n, generationStep)
+            project(layer.ffnDown, .down, l, gate, xb, n, generationStep, adapted)
             Ops.add(x, xb, count: n * e)
         }
         guard !outputRows.isEmpty else { return }

@@ -101,11 +101,11 @@ public final class VPGEATrainer {
     }
 
     /// Samples `count` completions of `prompt` (seeded per step, view and sample).
-    private func requests(_ prompt: [Int], count: Int, salt: UInt64) -> [BatchRequest] {
+    private func requests(_ prompt: [Int], count: Int, salt: UInt64, adapter: Bool = true) -> [BatchRequest] {
         (0..<count).map { i in
             let seed = settings.seed ^ (UInt64(state.step) << 20) ^ (salt << 8) ^ UInt64(i)
             return BatchRequest(prompt: prompt, sampling: .nucleus(temperature: settings.temperature, topP: settings.topP, seed: seed),
-                                maxTokens: settings.maxTokens)
+                                maxTokens: settings.maxTokens, adapter: adapter)
         }
     }
 
@@ -188,37 +188,25 @@ public final class VPGEATrainer {
     }
 
     /// The posterior and prior samples of problems `mine` (indices into the step's prompts), with the tokens generated
-    /// and the time it took. With the shared posterior model both views are one batch; with the base posterior model
-    /// the posterior view is a batch of its own, generated without the adapter.
+    /// and the time it took: both views in one batch, the posterior's sequences without the adapter when the
+    /// posterior model is the base (a batch twice as wide reads the weights once for both views).
     func rollouts(_ mine: [Int], priorPrompts: [[Int]], posteriorPrompts: [[Int]], onStep: ((Int, Int) -> Void)? = nil) throws
         -> (posterior: [Int: [BatchCompletion]], prior: [Int: [BatchCompletion]], tokens: Int, seconds: Double) {
         let posteriorCount = settings.method == .vpgea ? settings.posteriorCount : 0, priorCount = settings.priorCount
-        let separate = settings.posteriorModel == .base && posteriorCount > 0
-        let together = separate ? 0 : posteriorCount   // posterior samples per problem in the prior's batch
-        var tokens = 0, seconds = 0.0
-        func generate(posterior count: Int, prior: Int) throws -> [BatchCompletion] {
-            let all = mine.flatMap {
-                requests(posteriorPrompts[$0], count: count, salt: UInt64(2 * $0 + 1)) + requests(priorPrompts[$0], count: prior, salt: UInt64(2 * $0))
-            }
-            let outputs = try generator.generate(all, onStep: onStep)
-            tokens += generator.generatedTokens
-            seconds += generator.generationSeconds
-            return outputs
+        // One batch for both views; with `posteriorModel == .base` the posterior's sequences skip the adapter.
+        let posteriorAdapted = settings.posteriorModel == .shared
+        let all = mine.flatMap {
+            requests(posteriorPrompts[$0], count: posteriorCount, salt: UInt64(2 * $0 + 1), adapter: posteriorAdapted)
+                + requests(priorPrompts[$0], count: priorCount, salt: UInt64(2 * $0))
         }
-        var alone: [BatchCompletion] = []   // [mine.count · posteriorCount] the posterior view's batch on the base
-        if separate {
-            session.adapter = nil
-            defer { session.adapter = adapter }
-            alone = try generate(posterior: posteriorCount, prior: 0)
-        }
-        let outputs = try generate(posterior: together, prior: priorCount)   // [mine.count · (together + priorCount)]
+        let outputs = try generator.generate(all, onStep: onStep)   // [mine.count · (posteriorCount + priorCount)]
         var posterior: [Int: [BatchCompletion]] = [:], prior: [Int: [BatchCompletion]] = [:]
         for (i, k) in mine.enumerated() {
-            let group = outputs[i * (together + priorCount)..<(i + 1) * (together + priorCount)]
-            posterior[k] = separate ? Array(alone[i * posteriorCount..<(i + 1) * posteriorCount]) : Array(group.prefix(together))
+            let group = outputs[i * (posteriorCount + priorCount)..<(i + 1) * (posteriorCount + priorCount)]
+            posterior[k] = Array(group.prefix(posteriorCount))
             prior[k] = Array(group.suffix(priorCount))
         }
-        return (posterior, prior, tokens, seconds)
+        return (posterior, prior, generator.generatedTokens, generator.generationSeconds)
     }
 
     /// Gate, cross-view check and distillation for one problem's posterior group; returns the distilled tokens.

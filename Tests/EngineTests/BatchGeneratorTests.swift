@@ -14,9 +14,10 @@ import Testing
         return (try Qwen2Model(path: path), dir)
     }
 
-    /// One sequence alone, greedy or seeded sampling, token by token.
-    static func alone(_ model: Qwen2Model, _ r: BatchRequest, stop: Set<Int>) throws -> [Int] {
+    /// One sequence alone, greedy or seeded sampling, token by token (with `adapter` on the session, if any).
+    static func alone(_ model: Qwen2Model, _ r: BatchRequest, stop: Set<Int>, adapter: (any ProjectionAdapter)? = nil) throws -> [Int] {
         let session = Qwen2Session(model: model, contextSize: 64, maxBatch: 64, threads: 1, exactActivations: true)
+        session.adapter = adapter
         var sampler = Sampler(r.sampling)
         var logits = try session.decode(r.prompt, logits: .last)
         var out: [Int] = []
@@ -65,6 +66,49 @@ import Testing
         #expect(steps < waveSteps, "\(steps) steps; waves: \(waveSteps)")
         // Shared prefixes were copied, not recomputed.
         #expect(generator.promptTokensComputed < requests.map(\.prompt.count).reduce(0, +))
+    }
+
+    /// A branch on every projection that moves the logits enough to change the tokens: y += 0.5·sin(3·x) of the
+    /// input column with the output's index (mod the input width).
+    final class Wobble: ProjectionAdapter, @unchecked Sendable {
+        let inputs: [LoRATarget: Int]
+        init(_ c: Qwen2Config) {
+            inputs = [.q: c.embeddingLength, .k: c.embeddingLength, .v: c.embeddingLength, .o: c.headCount * c.headDim,
+                      .gate: c.embeddingLength, .up: c.embeddingLength, .down: c.feedForwardLength]
+        }
+        func scratchPerRow(layer: Int, _ target: LoRATarget) -> Int? { 1 }
+        func addBranch(layer: Int, _ target: LoRATarget, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, ldY: Int,
+                       n: Int, scratch: UnsafeMutablePointer<Float>) {
+            let width = inputs[target]!
+            for r in 0..<n { for j in 0..<ldY { y[r * ldY + j] += 0.5 * sin(3 * x[r * width + j % width]) } }
+        }
+    }
+
+    /// Requests with and without the session's adapter in one batch (the same prompts in both kinds, which must not
+    /// share a cache): each gets the tokens it gets alone on a session with the adapter, or on one without.
+    @Test func mixedAdapterBatchEqualsEachAlone() throws {
+        let (model, dir) = try Self.tiny()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let adapter = Wobble(model.config)
+        var requests: [BatchRequest] = []
+        for k in 0..<8 {
+            var p = SamplingParameters.greedy
+            p.seed = UInt64(k)
+            requests.append(BatchRequest(prompt: [1, 2, 3] + (0...(k / 2)).map { ($0 * 5 + k / 2) % 61 }, sampling: p,
+                                         maxTokens: 8 + k, adapter: k % 2 == 0))
+        }
+        let session = Qwen2Session(model: model, contextSize: 64, maxBatch: 64, threads: 1, exactActivations: true, sequences: 3)
+        session.adapter = adapter
+        let stop: Set<Int> = [60]
+        let batched = try BatchGenerator(session: session, stopTokens: stop).generate(requests)
+        var differs = 0   // requests whose tokens with the adapter differ from those without: the test can tell
+        for (r, c) in zip(requests, batched) {
+            let with = try Self.alone(model, r, stop: stop, adapter: adapter), without = try Self.alone(model, r, stop: stop)
+            #expect(c.tokens == (r.adapter ? with : without))
+            if with != without { differs += 1 }
+        }
+        #expect(differs == requests.count)
+        #expect(session.sequencesWithoutAdapter.isEmpty)
     }
 
     @Test func batchStepLogitsMatchSingleSequenceDecoding() throws {
