@@ -87,6 +87,7 @@ extension Evaluation {
             s += "</g>\n" + labels
         }
         let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+        var placer = LabelPlacer(points: results.map { (x($0.meanTokens), y($0.accuracy)) }, width: w)
         for (i, r) in results.enumerated() {
             let c = colors[i % colors.count], px = x(r.meanTokens), py = y(r.accuracy)
             if let b = bars[i] {
@@ -96,11 +97,48 @@ extension Evaluation {
                             px, y(b.accuracy.lowerBound), px, y(b.accuracy.upperBound), c)
             }
             s += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%@\"/>\n", px, py, c)
-            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" fill=\"%@\">%@</text>\n", px + 8, py - 7, c, escaped(r.label))
+            let at = placer.place(r.label, x: px, y: py)
+            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%@\" fill=\"%@\">%@</text>\n", at.x, at.y,
+                        at.anchor, c, escaped(r.label))
         }
         let note = bars.contains { $0 == nil } ? "bars: 95% bootstrap intervals over problems (none where a run's records are missing)"
                                                 : "bars: 95% bootstrap intervals over problems"
         s += "<text x=\"\(left)\" y=\"18\" fill=\"#555\">\(note); grey: equal ε³ to the first run</text>\n"
         return s + "</svg>\n"
     }
+}
+
+/// Where each point's label goes: the first of a few spots beside the point (right, then left; above, then below,
+/// then further out) whose box meets no label placed before it, no point, and the plot's right edge; text widths
+/// are estimated (12 px sans-serif: ~7 px a character).
+struct LabelPlacer {
+    struct Box { var x0, y0, x1, y1: Double }
+    let points: [(Double, Double)]
+    let width: Double
+    private(set) var placed: [Box] = []
+
+    init(points: [(Double, Double)], width: Double) {
+        self.points = points
+        self.width = width
+    }
+
+    /// The label's text position and anchor; the last spot tried when every spot is taken.
+    mutating func place(_ label: String, x: Double, y: Double) -> (x: Double, y: Double, anchor: String) {
+        let textWidth = 7.0 * Double(label.count)
+        var chosen: (x: Double, y: Double, anchor: String, box: Box)?
+        for dy in [-7.0, 16, -21, 30, -35, 44] {
+            for right in [true, false] {
+                let tx = right ? x + 8 : x - 8, ty = y + dy
+                let box = Box(x0: right ? tx : tx - textWidth, y0: ty - 11, x1: right ? tx + textWidth : tx, y1: ty + 3)
+                chosen = (tx, ty, right ? "start" : "end", box)
+                let clear = box.x1 <= width && box.x0 >= 0 && !placed.contains { Self.overlap($0, box) }
+                    && !points.contains { $0.0 + 5 > box.x0 && $0.0 - 5 < box.x1 && $0.1 + 5 > box.y0 && $0.1 - 5 < box.y1 }
+                if clear { placed.append(box); return (tx, ty, right ? "start" : "end") }
+            }
+        }
+        placed.append(chosen!.box)
+        return (chosen!.x, chosen!.y, chosen!.anchor)
+    }
+
+    static func overlap(_ a: Box, _ b: Box) -> Bool { a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1 }
 }

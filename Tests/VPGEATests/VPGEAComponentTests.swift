@@ -174,6 +174,19 @@ import Training
         #expect(plot.components(separatedBy: "<line").count - 1 == 2 + 2, "two axes and one run's two bars")
     }
 
+    /// Labels of points that sit close together do not overlap each other or the points, and stay left of the edge.
+    @Test func plotLabelsDoNotOverlap() {
+        var placer = LabelPlacer(points: [(300, 200), (306, 202), (310, 198), (640, 200)], width: 700)
+        let at = [placer.place("vpgea-frozen-seed1@20", x: 300, y: 200), placer.place("vpgea-seed1@10", x: 306, y: 202),
+                  placer.place("base", x: 310, y: 198), placer.place("a long label near the edge", x: 640, y: 200)]
+        #expect(placer.placed.count == 4)
+        for i in placer.placed.indices {
+            for j in placer.placed.indices where j > i { #expect(!LabelPlacer.overlap(placer.placed[i], placer.placed[j])) }
+        }
+        #expect(placer.placed.allSatisfy { $0.x1 <= 700 })
+        #expect(at[3].anchor == "end", "the label by the right edge goes to the point's left")
+    }
+
     /// The bootstrap's intervals: seeded (the same twice), around the point estimate, and degenerate where every
     /// problem gives the same answer.
     @Test func bootstrapIntervals() throws {
