@@ -62,6 +62,16 @@ def resolve(model):
     return out.strip().splitlines()[-1]
 
 
+def bytes_per_token(path):
+    """The weight bytes one generated token reads: every tensor but the token-embedding table, of which one row is
+    read (unless the model ties it to the output head, which reads all of it)."""
+    out = subprocess.run([os.path.join(ROOT, ".build/release/vpgea-gguf"), "--json", path], check=True, capture_output=True,
+                         text=True).stdout
+    tensors = {t["name"]: t["bytes"] for t in json.loads(out)["tensors"]}
+    tied = "output.weight" not in tensors
+    return sum(b for name, b in tensors.items() if tied or name != "token_embd.weight")
+
+
 def vpgea(path, threads, n_prompt, n_gen, depth=0):
     out = subprocess.run([BENCH, "-m", path, "-t", str(threads), "-p", str(n_prompt), "-n", str(n_gen), "-d", str(depth), "-r", "1",
                           "-o", "json"],
@@ -94,7 +104,7 @@ def main():
     args = ap.parse_args()
     # One product per build: given several --product flags, swift build builds only the last one (the others would
     # be measured as they were last built).
-    for product in ["vpgea-bench", "vpgea-fetch", "vpgea-quantize"]:
+    for product in ["vpgea-bench", "vpgea-fetch", "vpgea-quantize", "vpgea-gguf"]:
         subprocess.run(["swift", "build", "-c", "release", "--product", product], cwd=ROOT, check=True, capture_output=True)
     py = llama_python(args.llama_python)
     rows, machine, version = [], None, None
@@ -102,7 +112,7 @@ def main():
         model, _, sizes = spec.partition("@")
         n_prompt, n_gen = (int(x) for x in sizes.split("/")) if sizes else (args.p, args.n)
         path = resolve(model)
-        size = os.path.getsize(path)
+        size, read = os.path.getsize(path), bytes_per_token(path)
         for threads in [int(t) for t in args.threads.split(",")]:
             ours, theirs = {"pp": [], "tg": []}, {"pp": [], "tg": []}
             for r in range(args.rounds):
@@ -117,8 +127,8 @@ def main():
             for k, name in (("pp", f"pp{n_prompt}{at}"), ("tg", f"tg{n_gen}{at}")):
                 if not ours[k]:
                     continue
-                # The ceiling counts the weights only (at depth the cache adds its bytes: the figure is then omitted).
-                ceiling = bandwidth / size if k == "tg" and not args.depth else None
+                # The ceiling counts the weights a token reads (at depth the cache adds its bytes: then omitted).
+                ceiling = bandwidth / read if k == "tg" and not args.depth else None
                 rows.append((os.path.basename(path), size, threads, name, ours[k], theirs[k], ceiling))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     kind = f"{machine['cpu']} [{machine.get('cpu_flags', '')}]"
@@ -126,7 +136,9 @@ def main():
              f"{datetime.date.today()}, commit {commit}, {os.cpu_count()} cores, kernels {machine['kernels']}, "
              f"OpenBLAS core {machine.get('blas_core', '?')}, read bandwidth {machine['read_bandwidth_gbs']:.1f} GB/s; "
              f"{version}, flash attention off. Alternating runs, {args.rounds} rounds; each cell lists the rounds; the "
-             f"ratio is of the medians (in brackets the range of the rounds' own ratios). Made by `Benchmarks/compare.py`.",
+             f"ratio is of the medians (in brackets the range of the rounds' own ratios); the bandwidth ceiling is the read "
+             f"bandwidth at the row's thread count over the weight bytes one token reads (all but the embedding table). "
+             f"Made by `Benchmarks/compare.py`.",
              "",
              "| model | size | threads | test | vpgea t/s | llama.cpp t/s | vpgea / llama.cpp | vpgea / bandwidth ceiling |",
              "|---|---:|---:|---|---|---|---:|---:|"]
