@@ -8,6 +8,28 @@ public struct RunIntervals: Sendable, Equatable {
 }
 
 extension Evaluation {
+    /// The per-completion records of the run saved as `json` (RUN.json): RUN.records.jsonl, or RUN.records.jsonl.gz
+    /// through the system's gzip (the experiments commit their final records compressed); nil when neither is
+    /// there. Lines that are not records are skipped.
+    public static func records(besides json: String) -> [EvaluationRecord]? {
+        let path = (json.hasSuffix(".json") ? String(json.dropLast(5)) : json) + ".records.jsonl"
+        guard let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? gunzipped(path + ".gz") else { return nil }
+        return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(EvaluationRecord.self, from: Data($0.utf8)) }
+    }
+
+    /// A gzip file's text (nil when the file or gzip is missing, or the text is not UTF-8).
+    static func gunzipped(_ path: String) -> String? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let gzip = Process(), pipe = Pipe()
+        gzip.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        gzip.arguments = ["gzip", "-dc", path]
+        gzip.standardOutput = pipe
+        guard (try? gzip.run()) != nil else { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        gzip.waitUntilExit()
+        return gzip.terminationStatus == 0 ? String(data: data, encoding: .utf8) : nil
+    }
+
     /// Percentile intervals (2.5–97.5%) of accuracy and mean tokens: problems are drawn with replacement, each with
     /// all its samples, `resamples` times (seeded, so a plot repeats).
     public static func bootstrap(_ records: [EvaluationRecord], resamples: Int = 2000, seed: UInt64 = 0) -> RunIntervals? {

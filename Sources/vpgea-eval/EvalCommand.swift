@@ -76,15 +76,14 @@ struct EvalCommand: ParsableCommand {
         try reportingErrors {
             if !plot.isEmpty {
                 let results = try plot.map { try JSONDecoder().decode(EvaluationResult.self, from: Data(contentsOf: URL(fileURLWithPath: $0))) }
-                // Error bars from each run's per-completion records (RUN.records.jsonl next to RUN.json), where present.
+                // Error bars from each run's per-completion records (RUN.records.jsonl next to RUN.json, or its
+                // gzip-compressed RUN.records.jsonl.gz), where present.
                 let intervals = plot.map { path -> RunIntervals? in
-                    let records = (path.hasSuffix(".json") ? String(path.dropLast(5)) : path) + ".records.jsonl"
-                    guard let text = try? String(contentsOfFile: records, encoding: .utf8) else {
-                        printError("note: \(records) is missing: no error bars for \(path)")
+                    guard let records = Evaluation.records(besides: path) else {
+                        printError("note: the records of \(path) are missing: no error bars for it")
                         return nil
                     }
-                    let decoded = text.split(separator: "\n").compactMap { try? JSONDecoder().decode(EvaluationRecord.self, from: Data($0.utf8)) }
-                    return Evaluation.bootstrap(decoded)
+                    return Evaluation.bootstrap(records)
                 }
                 let svg = Evaluation.svg(results, intervals: intervals)
                 if let out { try svg.write(toFile: out, atomically: true, encoding: .utf8) } else { print(svg) }

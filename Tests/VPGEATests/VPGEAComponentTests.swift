@@ -119,7 +119,7 @@ import Training
                              correct: (p + s) % 3 != 0, text: "…")
         } }
         let shorter = base.map { r in var r = r; r.tokens /= 2; return r }
-        let a = try write("a.jsonl", shorter), b = try write("b.jsonl", base)
+        let a = try write("a.records.jsonl", shorter), b = try write("b.jsonl", base)
         func run(_ args: [String]) throws -> (Int32, String) {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -141,6 +141,21 @@ import Training
         }
         let fewer = try write("c.jsonl", Array(base.dropLast(2)))
         #expect(try run([a, fewer]).0 != 0)
+        // Compressed records (the experiments commit their final records as RUN.records.jsonl.gz): named, or found
+        // beside the missing RUN.records.jsonl.
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        gzip.arguments = ["gzip", "-9", a]
+        try gzip.run()
+        gzip.waitUntilExit()
+        #expect(gzip.terminationStatus == 0 && !FileManager.default.fileExists(atPath: a))
+        // vpgea-eval --plot reads them the same way (RUN.json → RUN.records.jsonl.gz).
+        #expect(Evaluation.records(besides: dir.appendingPathComponent("a.json").path)?.map(\.tokens) == shorter.map(\.tokens))
+        for name in [a + ".gz", a] {
+            let (zipped, text) = try run([name, b, "--json", "--resamples", "200"])
+            let zippedRatio = (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["token_ratio"] as? [String: Double]
+            #expect(zipped == 0 && abs((zippedRatio?["estimate"] ?? 0) - 0.5) < 1e-12, "\(name): \(text)")
+        }
         // Another sampling seed (the noise floor: the base against itself): refused unless --other-seeds, which pairs
         // by problem and sample number.
         let reseeded = try write("d.jsonl", shorter.map { r in var r = r; r.seed += 1_000; return r })
