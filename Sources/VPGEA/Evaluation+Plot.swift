@@ -108,7 +108,7 @@ extension Evaluation {
             }
             s += "</g>\n" + labels
         }
-        let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+        let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
         var placer = LabelPlacer(points: results.map { (x($0.meanTokens), y($0.accuracy)) }, width: w)
         for (i, r) in results.enumerated() {
             let c = colors[i % colors.count], px = x(r.meanTokens), py = y(r.accuracy)
