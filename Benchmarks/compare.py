@@ -15,6 +15,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -149,13 +150,33 @@ def main():
         spread = f" ({min(per_round):.2f}–{max(per_round):.2f})" if len(per_round) > 1 else ""
         lines.append(f"| {model} | {size / 2**30:.2f} GiB | {threads} | {name} | {' / '.join(f'{x:.1f}' for x in a)} | "
                      f"{' / '.join(f'{x:.1f}' for x in b)} | {ours / theirs:.2f}{spread} | {frac} |")
-    write_section(args.out, kind, "\n".join(lines) + "\n")
+    write_section(args.out, kind, "\n".join(lines) + "\n", {row[0] for row in rows})
     print("\n".join(lines))
 
 
-def write_section(path, kind, section):
+def kept_rows(old_section, measured):
+    """The table rows of an earlier section whose models this run did not measure, each naming the run it came from
+    (a row already naming one keeps it)."""
+    first = re.search(r"^(\d{4}-\d{2}-\d{2}), commit (\w+)", old_section, re.M)
+    origin = f"{first.group(1)}, commit {first.group(2)}" if first else "an earlier run"
+    rows = []
+    for line in old_section.splitlines():
+        if not line.startswith("| ") or line.startswith("| model "):
+            continue
+        cells = line.split("|")
+        model = cells[1].strip()
+        if model.split(" (")[0] in measured:
+            continue
+        if " (" not in model:
+            cells[1] = f" {model} ({origin}) "
+        rows.append("|".join(cells))
+    return rows
+
+
+def write_section(path, kind, section, measured):
     """RESULTS.md keeps one section per CPU kind (its heading: the model name and SIMD flags): this run's section
-    replaces the one of its kind, and the others stay."""
+    replaces the one of its kind, and the others stay; rows of models this run did not measure stay in the section
+    too, marked with the run they came from."""
     title = "# Throughput: vpgea and llama.cpp, side by side, one section per CPU kind\n"
     sections = {}
     if os.path.exists(path):
@@ -163,6 +184,11 @@ def write_section(path, kind, section):
         for part in text.split("\n## ")[1:]:
             heading = part.split("\n", 1)[0]
             sections[heading] = "## " + part.rstrip("\n") + "\n"
+    kept = kept_rows(sections.get(kind, ""), measured)
+    if kept:
+        header = [line for line in section.splitlines() if line.startswith("| model ") or line.startswith("|---")]
+        section += ("\nRows of models this run did not measure, from earlier runs on this CPU kind (each names its "
+                    "run; its header line there has the details):\n\n" + "\n".join(header + kept) + "\n")
     sections[kind] = section
     with open(path, "w") as f:
         f.write(title + "\n" + "\n".join(sections[k] for k in sorted(sections)))
