@@ -12,9 +12,14 @@ extension Evaluation {
     /// through the system's gzip (the experiments commit their final records compressed); nil when neither is
     /// there. Lines that are not records are skipped.
     public static func records(besides json: String) -> [EvaluationRecord]? {
-        let path = (json.hasSuffix(".json") ? String(json.dropLast(5)) : json) + ".records.jsonl"
+        let path = recordsPath(besides: json)
         guard let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? gunzipped(path + ".gz") else { return nil }
         return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(EvaluationRecord.self, from: Data($0.utf8)) }
+    }
+
+    /// Where `vpgea-eval --out RUN.json` writes its records: RUN.records.jsonl.
+    public static func recordsPath(besides json: String) -> String {
+        (json.hasSuffix(".json") ? String(json.dropLast(5)) : json) + ".records.jsonl"
     }
 
     /// A gzip file's text (nil when the file or gzip is missing, or the text is not UTF-8).

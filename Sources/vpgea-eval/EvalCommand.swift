@@ -18,7 +18,7 @@ struct EvalCommand: ParsableCommand {
             the truncation rate. Given --base (a result file of the base model on the same problems), also the token \
             reduction and ε³ := (Acc/Acc_base)³ · (T_base/T) (this project's definition). --plot draws accuracy \
             against mean tokens for the result files given, with 95% bootstrap intervals over problems as error bars \
-            (from each run's OUT.records.jsonl) and curves of equal ε³ relative to the first file.
+            (from each run's OUT.records.jsonl, or OUT.records.jsonl.gz) and curves of equal ε³ relative to the first file.
             Examples:
               vpgea-eval --model qwen2.5-coder-0.5b-instruct --bench gsm8k --limit 100 --out base.json
               vpgea-eval --model qwen2.5-coder-0.5b-instruct --lora a.gguf --bench gsm8k --limit 100 --base base.json --out a.json
@@ -132,7 +132,8 @@ struct EvalCommand: ParsableCommand {
                 let stem = out.hasSuffix(".json") ? String(out.dropLast(5)) : out
                 try table.write(toFile: stem + ".md", atomically: true, encoding: .utf8)
                 let lines = try records.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-                try (lines.joined(separator: "\n") + "\n").write(toFile: stem + ".records.jsonl", atomically: true, encoding: .utf8)
+                try (lines.joined(separator: "\n") + "\n").write(toFile: Evaluation.recordsPath(besides: out), atomically: true,
+                                                                encoding: .utf8)
             }
         }
     }
