@@ -120,18 +120,7 @@ import Training
         } }
         let shorter = base.map { r in var r = r; r.tokens /= 2; return r }
         let a = try write("a.records.jsonl", shorter), b = try write("b.jsonl", base)
-        func run(_ args: [String]) throws -> (Int32, String) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["python3", TestSupport.repositoryRoot.appendingPathComponent("Tools/eval-compare").path] + args
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = out
-            try p.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-        }
+        func run(_ args: [String]) throws -> (Int32, String) { try Self.runTool("eval-compare", args) }
         let (status, output) = try run([a, b, "--json", "--resamples", "200"])
         #expect(status == 0, "\(output)")
         let result = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
@@ -163,6 +152,55 @@ import Training
         let (paired, text) = try run([reseeded, b, "--json", "--resamples", "200", "--other-seeds"])
         let pairedRatio = (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["token_ratio"] as? [String: Double]
         #expect(paired == 0 && abs((pairedRatio?["estimate"] ?? 0) - 0.5) < 1e-12, "\(text)")
+    }
+
+    /// A Python script of Tools/ with its arguments: exit status and output (stdout and stderr).
+    static func runTool(_ name: String, _ args: [String]) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", TestSupport.repositoryRoot.appendingPathComponent("Tools/\(name)").path] + args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Tools/dev-table pairs every ARM/dev-N with the experiment's dev base: an arm whose step-10 answers are the
+    /// base's in half the tokens gets a row with the base's accuracy and a token ratio of 0.5, interval included;
+    /// steps sort by number, not as text (5 before 10).
+    @Test func devTablePairsEachStepWithTheDevBase() throws {
+        let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let fm = FileManager.default
+        for sub in ["dev", "arm"] { try fm.createDirectory(at: root.appendingPathComponent(sub), withIntermediateDirectories: true) }
+        func write(_ run: String, _ records: [EvaluationRecord]) throws {
+            let lines = try records.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+            try lines.joined(separator: "\n").write(to: root.appendingPathComponent(run + ".records.jsonl"), atomically: true, encoding: .utf8)
+            let tokens = Double(records.map(\.tokens).reduce(0, +)) / Double(records.count)
+            let accuracy = Double(records.filter(\.correct).count) / Double(records.count)
+            let result = EvaluationResult(label: run, model: "m", adapter: nil, bench: .gsm8k, problems: records.count, samples: 1,
+                                          maxTokens: 256, seed: 1, accuracy: accuracy, meanTokens: tokens, truncationRate: 0,
+                                          seconds: 1, tokensPerSecond: 1)
+            try JSONEncoder().encode(result).write(to: root.appendingPathComponent(run + ".json"))
+        }
+        let base = (0..<10).map { p in
+            EvaluationRecord(problem: "p\(p)", sample: 0, seed: UInt64(p), tokens: 100 + 20 * p, truncated: false, extracted: "1",
+                             correct: p % 2 == 0, text: "…")
+        }
+        try write("dev/base", base)
+        try write("arm/dev-10", base.map { r in var r = r; r.tokens /= 2; return r })
+        try write("arm/dev-5", base)
+        let (status, output) = try Self.runTool("dev-table", [root.path])
+        #expect(status == 0, "\(output)")
+        let rows = output.split(separator: "\n").filter { $0.hasPrefix("| arm") }
+        #expect(rows.count == 2, "\(output)")
+        #expect(rows.first?.hasPrefix("| arm, step 5 | 50% |") == true && rows.first?.contains("1.000 (1.000, 1.000)") == true, "\(output)")
+        #expect(rows.last?.hasPrefix("| arm, step 10 | 50% |") == true && rows.last?.contains("0.500 (0.500, 0.500)") == true, "\(output)")
+        // An arm named on the command line without dev evaluations is an error, not an empty table.
+        #expect(try Self.runTool("dev-table", [root.path, "dev-missing"]).0 != 0)
     }
 
     @Test func reasoningStopsAtTheLastBox() {
