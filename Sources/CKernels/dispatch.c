@@ -161,6 +161,7 @@ void vpg_matmul_rows_q(vpg_dotq_rows_fn dot, const void *rows, int64_t row_bytes
 vpg_matmul_panels_fn vpg_x16_kernel(int ggml_type, int path, int panels) {
     const vpg_kernel_table *t = usable(path);
     switch (ggml_type) {
+    case 2: return panels ? t->panels_q4_0_x16 : t->rows_q4_0_x16;
     case 12: return panels ? t->panels_q4_k_x16 : t->rows_q4_k_x16;
     case 14: return panels ? t->panels_q6_k_x16 : t->rows_q6_k_x16;
     default: return NULL;
@@ -168,7 +169,7 @@ vpg_matmul_panels_fn vpg_x16_kernel(int ggml_type, int path, int panels) {
 }
 
 int vpg_x16_native(int ggml_type, int path) {
-    return (ggml_type == 12 || ggml_type == 14) && path == VPG_PATH_AVX512 && vpg_path_supported(path);
+    return (ggml_type == 2 || ggml_type == 12 || ggml_type == 14) && path == VPG_PATH_AVX512 && vpg_path_supported(path);
 }
 
 vpg_exp_shifted_fn vpg_exp_shifted_kernel(int path) { return usable(path)->exp_shifted; }

@@ -1,4 +1,4 @@
-// K-quants interleaved by sixteen rows (CKernels.h has the layouts): the repacking, one row back, and the products
+// Q4_0 and the k-quants interleaved by sixteen rows (CKernels.h has the layouts): the repacking, one row back, and the products
 // of the paths without their own kernels for the layout (each group of rows back to its stored form, then the path's
 // stored-row kernels: their bits by construction).
 #include <stdlib.h>
@@ -10,14 +10,18 @@ VPG_DECLARE_PATH(generic)
 
 enum { X16_ROWS = 16 };
 
-/// Bytes of one stored block of a type (0: not interleaved).
-static int block_bytes(int type) { return type == 12 ? 144 : type == 14 ? 210 : 0; }
+/// Bytes and weights of one stored block of a type (0: not interleaved).
+static int block_bytes(int type) { return type == 2 ? 18 : type == 12 ? 144 : type == 14 ? 210 : 0; }
+static int block_weights(int type) { return type == 2 ? 32 : 256; }
 
 /// Moves row r's pieces between its stored block `b` and its group's interleaved block `x`: `to_rows` copies from x
 /// into b, else from b into x. Each piece is a dword of a sixteen-lane vector (d and dmin: a half of a 32-byte run).
 static void move_block(int type, uint8_t *x, uint8_t *b, int r, int to_rows) {
 #define MOVE(X, B, N) (to_rows ? memcpy(B, X, N) : memcpy(X, B, N))
-    if (type == 12) {
+    if (type == 2) {
+        MOVE(x + 2 * r, b, 2);                                                 // d
+        for (int c = 0; c < 4; c++) MOVE(x + 32 + 64 * c + 4 * r, b + 2 + 4 * c, 4);   // nibbles, dword c
+    } else if (type == 12) {
         MOVE(x + 2 * r, b, 2);                                                 // d
         MOVE(x + 32 + 2 * r, b + 2, 2);                                        // dmin
         for (int w = 0; w < 3; w++) MOVE(x + 64 + 64 * w + 4 * r, b + 4 + 4 * w, 4);   // scales a, b, c
@@ -38,7 +42,7 @@ static void move_block(int type, uint8_t *x, uint8_t *b, int r, int to_rows) {
 
 void vpg_repack_x16(int type, const void *rows, void *out, int64_t row_count, int64_t cols) {
     const int bb = block_bytes(type);
-    const int64_t blocks = cols / 256, row_bytes = blocks * bb;
+    const int64_t blocks = cols / block_weights(type), row_bytes = blocks * bb;
     for (int64_t r = 0; r < row_count; r++)
         for (int64_t i = 0; i < blocks; i++) {
             uint8_t *x = (uint8_t *)out + (r / X16_ROWS) * X16_ROWS * row_bytes + i * X16_ROWS * bb;
@@ -49,7 +53,7 @@ void vpg_repack_x16(int type, const void *rows, void *out, int64_t row_count, in
 void vpg_unpack_x16_row(int type, const void *packed, int64_t row_bytes, int64_t r, void *out, int64_t cols) {
     const int bb = block_bytes(type);
     const uint8_t *group = (const uint8_t *)packed + (r / X16_ROWS) * X16_ROWS * row_bytes;
-    for (int64_t i = 0; i < cols / 256; i++)
+    for (int64_t i = 0; i < cols / block_weights(type); i++)
         move_block(type, (uint8_t *)group + i * X16_ROWS * bb, (uint8_t *)out + i * bb, (int)(r % X16_ROWS), 1);
 }
 
@@ -81,13 +85,16 @@ static void by_groups(int type, vpg_dotq_rows_fn rows_kernel, vpg_matmul_panels_
                                          int64_t cols) {                                                           \
         by_groups(TYPE, NULL, vpg_matmul_panels_##T##_##S, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols); \
     }
+TWINS(q4_0, 2, generic)
 TWINS(q4_k, 12, generic)
 TWINS(q6_k, 14, generic)
 #if defined(__x86_64__)
 VPG_DECLARE_PATH(avx2)
 VPG_DECLARE_PATH(avxvnni)
+TWINS(q4_0, 2, avx2)
 TWINS(q4_k, 12, avx2)
 TWINS(q6_k, 14, avx2)
+TWINS(q4_0, 2, avxvnni)
 TWINS(q4_k, 12, avxvnni)
 TWINS(q6_k, 14, avxvnni)
 #endif

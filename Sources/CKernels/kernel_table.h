@@ -35,6 +35,8 @@
     VPG_DECLARE_ATTEND(vpg_attend_f32_##S)                                                                         \
     VPG_DECLARE_ATTEND(vpg_attend_f16_##S)                                                                         \
     VPG_DECLARE_ATTEND(vpg_attend_q8_0_##S)                                                                        \
+    VPG_DECLARE_PANELS(vpg_matmul_rows_q4_0_x16_##S)                                                               \
+    VPG_DECLARE_PANELS(vpg_matmul_panels_q4_0_x16_##S)                                                             \
     VPG_DECLARE_PANELS(vpg_matmul_rows_q4_k_x16_##S)                                                               \
     VPG_DECLARE_PANELS(vpg_matmul_panels_q4_k_x16_##S)                                                             \
     VPG_DECLARE_PANELS(vpg_matmul_rows_q6_k_x16_##S)                                                               \
@@ -77,6 +79,8 @@
         .panels_q7 = vpg_matmul_panels_q7_##S,                                                                     \
         .exp_shifted = vpg_exp_shifted_##S,                                                                        \
         .attend = {vpg_attend_f32_##S, vpg_attend_f16_##S, vpg_attend_q8_0_##S},                                   \
+        .rows_q4_0_x16 = vpg_matmul_rows_q4_0_x16_##X16,                                                           \
+        .panels_q4_0_x16 = vpg_matmul_panels_q4_0_x16_##X16,                                                       \
         .rows_q4_k_x16 = vpg_matmul_rows_q4_k_x16_##X16,                                                           \
         .panels_q4_k_x16 = vpg_matmul_panels_q4_k_x16_##X16,                                                       \
         .rows_q6_k_x16 = vpg_matmul_rows_q6_k_x16_##X16,                                                           \

@@ -4,6 +4,7 @@
 // The trainer's Q7 records, stored in AVX2's eight-row layout, are joined in pairs instead. Every integer sum is the
 // AVX2 kernels', and the float steps are theirs: the results are the AVX2 path's bits. Twin: panels_generic.c.
 #define VPG_BUILD_AVX512 1
+#include <stdlib.h>
 #include "panels_avx2.c"
 
 #if defined(__x86_64__)
@@ -561,5 +562,84 @@ X16_ROWS_TOKENS(x16_rows_q6_k, x16_step_rows_q6_k, 16 * 210)
     }
 X16_ROWS_ENTRY(VPG_FN(vpg_matmul_rows_q4_k_x16), x16_rows_q4_k)
 X16_ROWS_ENTRY(VPG_FN(vpg_matmul_rows_q6_k_x16), x16_rows_q6_k)
+
+// ---- Q4_0 interleaved by sixteen rows (CKernels.h): vector c of a block holds dword c of every row's nibbles, so
+// one vpdpbusd takes four activations, broadcast, to sixteen rows; the stored rows' kernel (block_pairs_offset in
+// dotq_avx2.c) spends about as many instructions on each row's block alone.
+
+/// Token t's −8·Σ x over each four activations of each block (the offset term of Σ (q − 8)·x):
+/// offsets[8·blocks·t + 8i + l] for lane l of block i, as block_pairs_offset's second vpdpbusd gives it per lane.
+INLINE void x16_q4_0_offsets(const void *xq, int64_t stride, int64_t tokens, int64_t blocks, int32_t *offsets) {
+    for (int64_t t = 0; t < tokens; t++) {
+        const vpg_q8_32 *x = (const vpg_q8_32 *)((const uint8_t *)xq + t * stride);
+        for (int64_t i = 0; i < blocks; i++)
+            for (int l = 0; l < 8; l++) {
+                const int8_t *q = x[i].q + 4 * (l % 4) + 16 * (l / 4);
+                offsets[8 * (blocks * t + i) + l] = -8 * (q[0] + q[1] + q[2] + q[3]);
+            }
+    }
+}
+
+/// One token's products on a group of sixteen rows, lane r for row r. acc[p][l] is lane l of the stored kernel's
+/// accumulator for blocks of parity p (even blocks in its low half, odd in its high half): each block adds its lane
+/// sums (Σ q·x − 8·Σ x over four weights, the same integers) times d_r·x.d (the same float product) in one fma, and
+/// the row's result is vpg_hsum of the two halves' sum. The same operations per lane, so the same bits.
+INLINE void x16_rows_q4_0_token(const uint8_t *group, int64_t blocks, const vpg_q8_32 *x, const int32_t *offsets,
+                                float *y) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m512 acc[2][8];
+    for (int p = 0; p < 2; p++)
+        for (int l = 0; l < 8; l++) acc[p][l] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < blocks; i++) {
+        const uint8_t *blk = group + i * 16 * 18;   // [16 f16 d][4 vectors of sixteen rows' nibble dwords]
+        const __m512 scale = _mm512_mul_ps(x16_halves(blk), _mm512_set1_ps(x[i].d));
+        __m512 *a = acc[i & 1];
+        for (int c = 0; c < 4; c++) {
+            const __m512i q = _mm512_loadu_si512((const void *)(blk + 32 + 64 * c));
+            const __m512i lo = _mm512_and_si512(q, m4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+            int32_t x_lo, x_hi;   // activations 4c..4c+3 and 16+4c..16+4c+3
+            memcpy(&x_lo, x[i].q + 4 * c, 4);
+            memcpy(&x_hi, x[i].q + 16 + 4 * c, 4);
+            const __m512i d_lo = _mm512_dpbusd_epi32(_mm512_set1_epi32(offsets[8 * i + c]), lo, _mm512_set1_epi32(x_lo));
+            const __m512i d_hi = _mm512_dpbusd_epi32(_mm512_set1_epi32(offsets[8 * i + 4 + c]), hi, _mm512_set1_epi32(x_hi));
+            a[c] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(d_lo), a[c]);
+            a[4 + c] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(d_hi), a[4 + c]);
+        }
+    }
+    __m512 halves[8];
+    for (int l = 0; l < 8; l++) halves[l] = _mm512_add_ps(acc[0][l], acc[1][l]);
+    _mm512_storeu_ps(y, x16_hsum(halves));
+}
+
+/// The rows' products: each group of sixteen rows for every token in turn (the group stays in cache for the next).
+AVX2 void VPG_FN(vpg_matmul_rows_q4_0_x16)(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
+                                           int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
+    const int64_t blocks = cols / 32;
+    int32_t *offsets = malloc((size_t)(tokens * blocks * 8) * sizeof(int32_t));   // [tokens, blocks, 8]
+    if (!offsets) abort();
+    x16_q4_0_offsets(xq, stride, tokens, blocks, offsets);
+    for (int64_t g = r0; g < r1; g += 16) {
+        const uint8_t *group = (const uint8_t *)rows + g * row_bytes;
+        for (int64_t t = 0; t < tokens; t++)
+            x16_rows_q4_0_token(group, blocks, (const vpg_q8_32 *)((const uint8_t *)xq + t * stride), offsets + 8 * blocks * t, y + t * ldy + (g - r0));
+    }
+    free(offsets);
+}
+
+/// The panels' products: the rows back to their stored form, PANEL_CHUNK at a time, then the stored panels (their
+/// bits). A prompt's many tokens share each unpacking; chunks of sixteen rows made the panels reread every token's
+/// activations per sixteen rows.
+enum { PANEL_CHUNK = 256 };
+AVX2 void VPG_FN(vpg_matmul_panels_q4_0_x16)(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
+                                             int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
+    uint8_t *chunk = malloc((size_t)(PANEL_CHUNK * row_bytes));   // [PANEL_CHUNK, row_bytes]
+    if (!chunk) abort();
+    for (int64_t c0 = r0; c0 < r1; c0 += PANEL_CHUNK) {
+        const int64_t count = r1 - c0 < PANEL_CHUNK ? r1 - c0 : PANEL_CHUNK;   // a multiple of 16
+        for (int64_t r = 0; r < count; r++) vpg_unpack_x16_row(2, rows, row_bytes, c0 + r, chunk + r * row_bytes, cols);
+        VPG_FN(vpg_matmul_panels_q4_0)(chunk, row_bytes, xq, stride, tokens, y + (c0 - r0), ldy, 0, count, cols);
+    }
+    free(chunk);
+}
 
 #endif

@@ -2,7 +2,7 @@ import CKernels
 import Quants
 
 /// A weight matrix: `rows` rows of `cols` elements of `type`, row-major as stored in the file and read in place from
-/// the memory mapping, or (Q4_K and Q6_K on a path with kernels for them) in a copy interleaved by sixteen rows
+/// the memory mapping, or (Q4_0, Q4_K and Q6_K on a path with kernels for them) in a copy interleaved by sixteen rows
 /// (`interleaved`).
 /// Every product and `dequantizeRow` give the same bits either way.
 public struct WeightMatrix: @unchecked Sendable {
@@ -33,18 +33,18 @@ public struct WeightMatrix: @unchecked Sendable {
         rowKernel = vpg_dequant_kernel(Int32(type.rawValue), KernelPath.selected.rawValue)
     }
 
-    /// Whether new models interleave their k-quant matrices where `KernelPath.selected` has kernels for that layout
+    /// Whether new models interleave their Q4_0 and k-quant matrices where `KernelPath.selected` has kernels for that layout
     /// (commands: `VPGEA_INTERLEAVE=0` keeps the stored rows, e.g. to compare speeds).
     nonisolated(unsafe) public static var interleavesByDefault = true
 
-    /// Whether `type` has an interleaved layout (Q4_K, Q6_K).
-    public static func interleaves(_ type: GGMLType) -> Bool { type == .q4_K || type == .q6_K }
+    /// Whether `type` has an interleaved layout (Q4_0, Q4_K, Q6_K).
+    public static func interleaves(_ type: GGMLType) -> Bool { type == .q4_0 || type == .q4_K || type == .q6_K }
 
     /// This matrix interleaved by sixteen rows when its type has the layout, its row count allows it and `path` has
     /// its own kernels for it; itself otherwise. The copy takes as many bytes as the matrix; `done(bytes)` is told each
     /// range of the source that has been copied (so that a caller can drop those pages as it goes).
     public func interleavedForKernels(path: KernelPath = .selected, done: ((Range<Int>) -> Void)? = nil) -> WeightMatrix {
-        guard Self.interleavesByDefault, !interleaved, Self.interleaves(type), rows % 16 == 0, cols % 256 == 0,
+        guard Self.interleavesByDefault, !interleaved, Self.interleaves(type), rows % 16 == 0, rowBytes > 0,
               vpg_x16_native(Int32(type.rawValue), path.rawValue) != 0 else { return self }
         return interleavedCopy(done: done)
     }

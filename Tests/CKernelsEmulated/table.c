@@ -4,6 +4,8 @@
 
 #if defined(__x86_64__)
 VPG_DECLARE_DEQUANT(generic)
+VPG_DECLARE_PANELS(vpg_matmul_rows_q4_0_x16_generic)
+VPG_DECLARE_PANELS(vpg_matmul_panels_q4_0_x16_generic)
 VPG_DECLARE_PANELS(vpg_matmul_rows_q4_k_x16_generic)
 VPG_DECLARE_PANELS(vpg_matmul_panels_q4_k_x16_generic)
 VPG_DECLARE_PANELS(vpg_matmul_rows_q6_k_x16_generic)

@@ -4,18 +4,22 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Q4_K and Q6_K interleaved by sixteen rows (vpg_repack_x16): the layout round-trips, and its products give the bits
+/// Q4_0, Q4_K and Q6_K interleaved by sixteen rows (vpg_repack_x16): the layout round-trips, and its products give the bits
 /// of the stored rows' kernels on the same path: AVX-512's own (natively where the CPU has it, and through SIMDe on
 /// any x86-64 CPU) against AVX-512's row and panel kernels, the generic twins against the generic kernels. Rows
-/// 16..<64 of 64 (ranges start inside the matrix), 768 columns (three blocks), extreme activations included.
+/// 16..<64 of 64 (ranges start inside the matrix), 768 columns (three k-quant blocks, 24 of Q4_0), extreme activations
+/// included.
 @Suite struct InterleavedKQuantTests {
     static let rows = 64, cols = 768
-    static let stride = 768 / 256 * MemoryLayout<vpg_q8_256>.stride
-    static let kinds = [12, 14]   // Q4_K, Q6_K
+    static let kinds = [2, 12, 14]   // Q4_0, Q4_K, Q6_K
     static func kind(_ type: Int) -> (type: Int, bytes: Int, elements: Int, scales: [Int]) {
         KernelTableTests.types.first { $0.type == type }!
     }
-    static func rowBytes(_ type: Int) -> Int { cols / 256 * kind(type).bytes }
+    static func rowBytes(_ type: Int) -> Int { cols / kind(type).elements * kind(type).bytes }
+    /// Bytes of one token's quantized activations for `type` (blocks of 32 or of 256).
+    static func stride(_ type: Int) -> Int {
+        kind(type).elements == 32 ? cols / 32 * MemoryLayout<vpg_q8_32>.stride : cols / 256 * MemoryLayout<vpg_q8_256>.stride
+    }
 
     /// (label, the table whose interleaved products run, the table whose stored-row kernels they must equal): every
     /// path the CPU has (AVX-512's own kernels; the others' stored-row kernels on groups put back), and AVX-512's
@@ -41,11 +45,12 @@ import TestSupport
     }
 
     /// `tokens` quantized activation rows; the first one at the extremes (±127 after quantization).
-    static func activations(_ tokens: Int, _ rng: inout SplitMix) -> [UInt8] {
-        KernelTableTests.run(tokens * stride) { out in
+    static func activations(_ type: Int, _ tokens: Int, _ rng: inout SplitMix) -> [UInt8] {
+        let stride = Self.stride(type)
+        return KernelTableTests.run(tokens * stride) { out in
             for t in 0..<tokens {
                 let x = (0..<cols).map { i in t == 0 ? (i % 3 == 0 ? -4 : 4) : Float.random(in: -3...3, using: &rng) }
-                vpg_kernels(0)!.pointee.typeRow(12).quantize!(x, out + t * stride, Int64(cols))
+                vpg_kernels(0)!.pointee.typeRow(type).quantize!(x, out + t * stride, Int64(cols))
             }
         }
     }
@@ -66,7 +71,7 @@ import TestSupport
     /// y (bit patterns, `[tokens, rows]`, NaN where unwritten) of a product over rows 16..<64 for `tokens` activation rows: `product`, or with `rowKernel`
     /// the stored rows' driver (vpg_matmul_rows_q).
     static func run(_ product: vpg_matmul_panels_fn?, rowKernel: vpg_dotq_rows_fn? = nil, _ w: [UInt8], _ xq: [UInt8],
-                    tokens: Int, rowBytes: Int) -> [UInt32] {
+                    tokens: Int, rowBytes: Int, stride: Int) -> [UInt32] {
         var y = [Float](repeating: .nan, count: tokens * rows)
         w.withUnsafeBytes { w in
             xq.withUnsafeBytes { q in
@@ -85,19 +90,21 @@ import TestSupport
     @Test(arguments: kinds, [1, 2, 3, 8, 9, 33])
     func productsAreTheStoredRowsKernelsBits(_ type: Int, _ tokens: Int) throws {
         var rng = SplitMix(seed: TestRandom.seed &+ UInt64(tokens))
-        let w = Self.matrix(type, &rng), x = Self.interleave(type, w), xq = Self.activations(tokens, &rng)
-        let rowBytes = Self.rowBytes(type)
+        let w = Self.matrix(type, &rng), x = Self.interleave(type, w), xq = Self.activations(type, tokens, &rng)
+        let rowBytes = Self.rowBytes(type), stride = Self.stride(type)
         for (label, table, reference) in Self.cases {
             let rowKernel = try #require(reference.pointee.typeRow(type).dotq_rows)
-            let wantRows = Self.run(nil, rowKernel: rowKernel, w, xq, tokens: tokens, rowBytes: rowBytes)
-            let wantPanels = Self.run(try #require(reference.pointee.typeRow(type).panels), w, xq, tokens: tokens, rowBytes: rowBytes)
+            let wantRows = Self.run(nil, rowKernel: rowKernel, w, xq, tokens: tokens, rowBytes: rowBytes, stride: stride)
+            let wantPanels = Self.run(try #require(reference.pointee.typeRow(type).panels), w, xq, tokens: tokens, rowBytes: rowBytes,
+                                      stride: stride)
             // Row r of the range goes to y[t·rows + r − 16]: the last 16 of each token's stretch stay untouched.
             let written = (0..<tokens).flatMap { t in (0..<(Self.rows - 16)).map { wantRows[t * Self.rows + $0] } }
             #expect(!written.contains(Float.nan.bitPattern) && wantRows[Self.rows - 1] == Float.nan.bitPattern)
-            let own = type == 12 ? (table.pointee.rows_q4_k_x16, table.pointee.panels_q4_k_x16)
-                                 : (table.pointee.rows_q6_k_x16, table.pointee.panels_q6_k_x16)
-            let gotRows = Self.run(try #require(own.0), x, xq, tokens: tokens, rowBytes: rowBytes)
-            let gotPanels = Self.run(try #require(own.1), x, xq, tokens: tokens, rowBytes: rowBytes)
+            let t = table.pointee
+            let own = type == 2 ? (t.rows_q4_0_x16, t.panels_q4_0_x16)
+                : type == 12 ? (t.rows_q4_k_x16, t.panels_q4_k_x16) : (t.rows_q6_k_x16, t.panels_q6_k_x16)
+            let gotRows = Self.run(try #require(own.0), x, xq, tokens: tokens, rowBytes: rowBytes, stride: stride)
+            let gotPanels = Self.run(try #require(own.1), x, xq, tokens: tokens, rowBytes: rowBytes, stride: stride)
             #expect(gotRows == wantRows, "\(label), type \(type), \(tokens) tokens: the row kernels' products differ")
             #expect(gotPanels == wantPanels, "\(label), type \(type), \(tokens) tokens: the panels' products differ")
         }
@@ -107,7 +114,7 @@ import TestSupport
         for path in [VPG_PATH_GENERIC, VPG_PATH_AVX2, VPG_PATH_AVXVNNI, VPG_PATH_AVX512].map({ Int32($0.rawValue) }) {
             let native = path == Int32(VPG_PATH_AVX512.rawValue) && vpg_path_supported(path) != 0
             for type in Self.kinds { #expect((vpg_x16_native(Int32(type), path) != 0) == native, "path \(path), type \(type)") }
-            #expect(vpg_x16_native(2, path) == 0 && vpg_x16_kernel(2, path, 0) == nil)   // Q4_0: none
+            #expect(vpg_x16_native(6, path) == 0 && vpg_x16_kernel(6, path, 0) == nil)   // Q5_0: none
         }
     }
 }

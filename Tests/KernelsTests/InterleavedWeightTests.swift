@@ -5,17 +5,17 @@ import Quants
 import Testing
 import TestSupport
 
-/// A Q4_K or Q6_K matrix interleaved by sixteen rows gives every product plan and `dequantizeRow` the stored matrix's
+/// A Q4_0, Q4_K or Q6_K matrix interleaved by sixteen rows gives every product plan and `dequantizeRow` the stored matrix's
 /// bits, on every path the CPU has (AVX-512's own kernels read the layout; the others put groups of rows back): a
 /// model interleaved for AVX-512 may run on another path. 80 rows (the last product range of 64 rows is partial),
 /// 512 columns.
 @Suite(.seededRandom) struct InterleavedWeightTests {
     static let rows = 80, cols = 512
     static var paths: [KernelPath] { KernelPath.allCases.filter(\.isSupported) }
-    static let types: [GGMLType] = [.q4_K, .q6_K]
+    static let types: [GGMLType] = [.q4_0, .q4_K, .q6_K]
 
     static func withMatrices(_ type: GGMLType, _ body: (WeightMatrix, WeightMatrix) throws -> Void) rethrows {
-        let bytes = (0..<rows).flatMap { _ in DotKernelTests.randomRow(type, blocks: cols / 256) }
+        let bytes = (0..<rows).flatMap { _ in DotKernelTests.randomRow(type, blocks: cols / type.format.blockSize) }
         try bytes.withUnsafeBytes { raw in
             let stored = WeightMatrix(type: type, data: raw.baseAddress!, rows: rows, cols: cols)
             try body(stored, stored.interleavedCopy())
@@ -38,7 +38,7 @@ import TestSupport
         }
     }
 
-    /// Every plan a Q4_K product can take: rows (1, 3, 8 generated tokens; 4 prompt tokens), panels (9 generated,
+    /// Every plan a product can take: rows (1, 3, 8 generated tokens; 4 prompt tokens), panels (9 generated,
     /// 33 prompt tokens), and with exact activations the f32 dots (2 tokens) and the dequantized sgemm (6).
     @Test(arguments: types, paths)
     func everyPlanGivesTheStoredMatrixBits(_ type: GGMLType, _ path: KernelPath) {
@@ -69,6 +69,6 @@ import TestSupport
             #expect(!stored.interleavedForKernels(path: .avx2).interleaved)
             #expect(stored.interleavedForKernels(path: .avx512).interleaved == KernelPath.avx512.isSupported)
         }
-        #expect(!WeightMatrix.interleaves(.q4_0) && !WeightMatrix.interleaves(.q8_0))
+        #expect(!WeightMatrix.interleaves(.q5_0) && !WeightMatrix.interleaves(.q8_0))
     }
 }

@@ -108,20 +108,22 @@ typedef void (*vpg_matmul_panels_fn)(const void *rows, int64_t row_bytes, const 
 /// The panel kernel for a ggml type on a path, or NULL (then prompts take another path); bit-identical on every path.
 vpg_matmul_panels_fn vpg_matmul_panels_kernel(int ggml_type, int path);
 
-// ---- K-quants interleaved by sixteen rows ----
+// ---- Q4_0 and the k-quants interleaved by sixteen rows ----
 //
-// The layouts AVX-512's Q4_K and Q6_K products read: each row's block scales are decoded sixteen rows at a time in
+// The layouts AVX-512's Q4_0, Q4_K and Q6_K products read: each row's block scales are decoded sixteen rows at a time in
 // vector lanes instead of one row at a time, and a weight vector serves sixteen rows, so one-token generation is
 // bound by memory instead of by the per-row instructions. The bytes of the rows, rearranged: block i of rows
 // 16j..16j+15 takes 16 blocks' bytes at 16·i·(block bytes) from where row 16j began, each piece of the sixteen rows'
 // blocks gathered as vectors of sixteen dwords (lane r: row r):
+// - Q4_0 (18 B): d[16] (f16); then four vectors, vector c holding dword c of the sixteen bytes of nibbles (the low
+//   nibbles are weights 4c..4c+3, the high ones 16+4c..16+4c+3);
 // - Q4_K (144 B): d[16], dmin[16] (f16); the twelve scale bytes as three vectors a, b, c; the quants as 32 vectors,
 //   vector 8h + c holding dword c of chunk h (32 bytes) of the quants;
 // - Q6_K (210 B): the sixteen scale bytes as four vectors; then for each half n and dword c, in the order the kernel
 //   reads them, three vectors: dword c of the low nibbles' bytes 64n…, of bytes 64n + 32…, and of the high bit
 //   pairs' bytes 32n…; then d[16] (f16).
 
-/// Rearranges `row_count` (a multiple of 16) Q4_K (12) or Q6_K (14) rows of `cols` into that layout (as many bytes,
+/// Rearranges `row_count` (a multiple of 16) Q4_0 (2), Q4_K (12) or Q6_K (14) rows of `cols` into that layout (as many bytes,
 /// no overlap).
 void vpg_repack_x16(int ggml_type, const void *rows, void *out, int64_t row_count, int64_t cols);
 /// Row r's stored blocks back from the interleaved matrix whose rows take `row_bytes`.
@@ -211,8 +213,8 @@ typedef struct {
     vpg_exp_shifted_fn exp_shifted;
     /// Attention over an f32, f16 or q8_0 cache.
     vpg_attend_fn attend[3];
-    /// Q4_K and Q6_K interleaved by sixteen rows: the row kernels' and the panels' products.
-    vpg_matmul_panels_fn rows_q4_k_x16, panels_q4_k_x16, rows_q6_k_x16, panels_q6_k_x16;
+    /// Q4_0, Q4_K and Q6_K interleaved by sixteen rows: the row kernels' and the panels' products.
+    vpg_matmul_panels_fn rows_q4_0_x16, panels_q4_0_x16, rows_q4_k_x16, panels_q4_k_x16, rows_q6_k_x16, panels_q6_k_x16;
 } vpg_kernel_table;
 
 /// The table of a path (NULL for an unknown one), whether or not this CPU can run it; the accessors above return
