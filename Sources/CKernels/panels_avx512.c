@@ -570,13 +570,13 @@ X16_ROWS_ENTRY(VPG_FN(vpg_matmul_rows_q6_k_x16), x16_rows_q6_k)
 /// Token t's −8·Σ x over each four activations of each block (the offset term of Σ (q − 8)·x):
 /// offsets[8·blocks·t + 8i + l] for lane l of block i, as block_pairs_offset's second vpdpbusd gives it per lane.
 INLINE void x16_q4_0_offsets(const void *xq, int64_t stride, int64_t tokens, int64_t blocks, int32_t *offsets) {
+    const __m256i eight = _mm256_set1_epi8(8), zero = _mm256_setzero_si256();
     for (int64_t t = 0; t < tokens; t++) {
         const vpg_q8_32 *x = (const vpg_q8_32 *)((const uint8_t *)xq + t * stride);
-        for (int64_t i = 0; i < blocks; i++)
-            for (int l = 0; l < 8; l++) {
-                const int8_t *q = x[i].q + 4 * (l % 4) + 16 * (l / 4);
-                offsets[8 * (blocks * t + i) + l] = -8 * (q[0] + q[1] + q[2] + q[3]);
-            }
+        for (int64_t i = 0; i < blocks; i++) {   // lane l: activations 4l..4l+3 (l < 4: 4c..; l ≥ 4: 16 + 4c..)
+            const __m256i sums = VPG_DPBUSD256(zero, eight, _mm256_loadu_si256((const __m256i *)x[i].q));
+            _mm256_storeu_si256((__m256i *)(offsets + 8 * (blocks * t + i)), _mm256_sub_epi32(zero, sums));
+        }
     }
 }
 
