@@ -1,5 +1,5 @@
 // Q4_0 and the k-quants interleaved by sixteen rows (CKernels.h has the layouts): the repacking, one row back, and the products
-// of the paths without their own kernels for the layout (each group of rows back to its stored form, then the path's
+// of the paths without their own kernels for the layout (rows put back in chunks of their stored form, then the path's
 // stored-row kernels: their bits by construction).
 #include <stdlib.h>
 #include <string.h>
@@ -57,19 +57,24 @@ void vpg_unpack_x16_row(int type, const void *packed, int64_t row_bytes, int64_t
         move_block(type, (uint8_t *)group + i * X16_ROWS * bb, (uint8_t *)out + i * bb, (int)(r % X16_ROWS), 1);
 }
 
-/// Each group of sixteen rows back to its stored form, then `rows_kernel` (through vpg_matmul_rows_q) or `panels`.
-static void by_groups(int type, vpg_dotq_rows_fn rows_kernel, vpg_matmul_panels_fn panels, const void *packed,
-                      int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens, float *y, int64_t ldy, int64_t r0,
-                      int64_t r1, int64_t cols) {
-    uint8_t *rows16 = malloc((size_t)(X16_ROWS * row_bytes));   // [16, row_bytes]
-    for (int64_t g = r0; g < r1; g += X16_ROWS) {
-        for (int r = 0; r < X16_ROWS; r++) vpg_unpack_x16_row(type, packed, row_bytes, g + r, rows16 + r * row_bytes, cols);
+/// Rows put back in chunks of this many (a multiple of 16): chunks of sixteen made the panels reread every token's
+/// activations for each sixteen rows.
+enum { STORED_CHUNK = 256 };
+
+void vpg_x16_through_stored(int type, vpg_dotq_rows_fn rows_kernel, vpg_matmul_panels_fn panels, const void *packed,
+                            int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens, float *y, int64_t ldy,
+                            int64_t r0, int64_t r1, int64_t cols) {
+    uint8_t *chunk = malloc((size_t)(STORED_CHUNK * row_bytes));   // [STORED_CHUNK, row_bytes]
+    if (!chunk) abort();
+    for (int64_t c0 = r0; c0 < r1; c0 += STORED_CHUNK) {
+        const int64_t count = r1 - c0 < STORED_CHUNK ? r1 - c0 : STORED_CHUNK;   // a multiple of 16
+        for (int64_t r = 0; r < count; r++) vpg_unpack_x16_row(type, packed, row_bytes, c0 + r, chunk + r * row_bytes, cols);
         if (rows_kernel)
-            vpg_matmul_rows_q(rows_kernel, rows16, row_bytes, xq, stride, tokens, y + (g - r0), ldy, 0, X16_ROWS, cols);
+            vpg_matmul_rows_q(rows_kernel, chunk, row_bytes, xq, stride, tokens, y + (c0 - r0), ldy, 0, count, cols);
         else
-            panels(rows16, row_bytes, xq, stride, tokens, y + (g - r0), ldy, 0, X16_ROWS, cols);
+            panels(chunk, row_bytes, xq, stride, tokens, y + (c0 - r0), ldy, 0, count, cols);
     }
-    free(rows16);
+    free(chunk);
 }
 
 /// A path's products on interleaved weights through its own stored-row kernels (its bits): the generic path's
@@ -78,12 +83,14 @@ static void by_groups(int type, vpg_dotq_rows_fn rows_kernel, vpg_matmul_panels_
 #define TWINS(T, TYPE, S)                                                                                          \
     void vpg_matmul_rows_##T##_x16_##S(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,         \
                                        int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) { \
-        by_groups(TYPE, vpg_dotq_rows_##T##_##S, NULL, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);  \
+        vpg_x16_through_stored(TYPE, vpg_dotq_rows_##T##_##S, NULL, rows, row_bytes, xq, stride, tokens, y, ldy, r0,  \
+                               r1, cols);                                                                          \
     }                                                                                                              \
     void vpg_matmul_panels_##T##_x16_##S(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,       \
                                          int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1,            \
                                          int64_t cols) {                                                           \
-        by_groups(TYPE, NULL, vpg_matmul_panels_##T##_##S, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols); \
+        vpg_x16_through_stored(TYPE, NULL, vpg_matmul_panels_##T##_##S, rows, row_bytes, xq, stride, tokens, y, ldy,   \
+                               r0, r1, cols);                                                                      \
     }
 TWINS(q4_0, 2, generic)
 TWINS(q4_k, 12, generic)

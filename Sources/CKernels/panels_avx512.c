@@ -626,20 +626,11 @@ AVX2 void VPG_FN(vpg_matmul_rows_q4_0_x16)(const void *rows, int64_t row_bytes, 
     free(offsets);
 }
 
-/// The panels' products: the rows back to their stored form, PANEL_CHUNK at a time, then the stored panels (their
-/// bits). A prompt's many tokens share each unpacking; chunks of sixteen rows made the panels reread every token's
-/// activations per sixteen rows.
-enum { PANEL_CHUNK = 256 };
+/// The panels' products: the stored panels on the rows put back (their bits; a prompt's many tokens share each
+/// unpacking).
 AVX2 void VPG_FN(vpg_matmul_panels_q4_0_x16)(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
                                              int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
-    uint8_t *chunk = malloc((size_t)(PANEL_CHUNK * row_bytes));   // [PANEL_CHUNK, row_bytes]
-    if (!chunk) abort();
-    for (int64_t c0 = r0; c0 < r1; c0 += PANEL_CHUNK) {
-        const int64_t count = r1 - c0 < PANEL_CHUNK ? r1 - c0 : PANEL_CHUNK;   // a multiple of 16
-        for (int64_t r = 0; r < count; r++) vpg_unpack_x16_row(2, rows, row_bytes, c0 + r, chunk + r * row_bytes, cols);
-        VPG_FN(vpg_matmul_panels_q4_0)(chunk, row_bytes, xq, stride, tokens, y + (c0 - r0), ldy, 0, count, cols);
-    }
-    free(chunk);
+    vpg_x16_through_stored(2, NULL, VPG_FN(vpg_matmul_panels_q4_0), rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);
 }
 
 #endif

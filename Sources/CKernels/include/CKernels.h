@@ -128,6 +128,11 @@ vpg_matmul_panels_fn vpg_matmul_panels_kernel(int ggml_type, int path);
 void vpg_repack_x16(int ggml_type, const void *rows, void *out, int64_t row_count, int64_t cols);
 /// Row r's stored blocks back from the interleaved matrix whose rows take `row_bytes`.
 void vpg_unpack_x16_row(int ggml_type, const void *packed, int64_t row_bytes, int64_t r, void *out, int64_t cols);
+/// Products on interleaved rows r0..<r1 (multiples of 16) through stored-row kernels, so with their bits: the rows
+/// put back in chunks, then `rows_kernel` (through vpg_matmul_rows_q) or, when it is NULL, `panels`.
+void vpg_x16_through_stored(int ggml_type, vpg_dotq_rows_fn rows_kernel, vpg_matmul_panels_fn panels, const void *packed,
+                            int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens, float *y, int64_t ldy,
+                            int64_t r0, int64_t r1, int64_t cols);
 /// The products on interleaved weights (as vpg_matmul_panels_fn; r0 and r1 multiples of 16), or NULL for another
 /// type: `panels` 0 gives vpg_matmul_rows_q's results with the path's row kernel, bit for bit (generation of up to
 /// eight sequences, short prompts), 1 the path's panel kernel's. Paths without their own (all but AVX-512) put each
