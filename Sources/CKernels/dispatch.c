@@ -172,6 +172,8 @@ int vpg_x16_native(int ggml_type, int path) {
     return (ggml_type == 2 || ggml_type == 12 || ggml_type == 14) && path == VPG_PATH_AVX512 && vpg_path_supported(path);
 }
 
+int vpg_rows_as_panels(int ggml_type, int path) { return (ggml_type == 12 || ggml_type == 14) && path == VPG_PATH_AVX512; }
+
 vpg_exp_shifted_fn vpg_exp_shifted_kernel(int path) { return usable(path)->exp_shifted; }
 
 vpg_quantize_fn vpg_quantize_q7_kernel(int path) { return usable(path)->quantize_q7; }

@@ -1,6 +1,6 @@
 // Q4_0 and the k-quants interleaved by sixteen rows (CKernels.h has the layouts): the repacking, one row back, and the products
 // of the paths without their own kernels for the layout (rows put back in chunks of their stored form, then the path's
-// stored-row kernels: their bits by construction).
+// stored kernels: their bits by construction).
 #include <stdlib.h>
 #include <string.h>
 #include "CKernels.h"
@@ -77,14 +77,13 @@ void vpg_x16_through_stored(int type, vpg_dotq_rows_fn rows_kernel, vpg_matmul_p
     free(chunk);
 }
 
-/// A path's products on interleaved weights through its own stored-row kernels (its bits): the generic path's
-/// twins, and on x86 the AVX2 and AVX-VNNI paths', whose CPUs lack AVX-512 (models are not interleaved there; these
-/// serve a model interleaved for AVX-512 and then run on another path, as the tests do).
-#define TWINS(T, TYPE, S)                                                                                          \
+/// A path's products on interleaved weights through its own stored kernels: the generic path's twins, and on x86
+/// the AVX2 and AVX-VNNI paths', whose CPUs lack AVX-512 (models are not interleaved there; these serve a model
+/// interleaved for AVX-512 and then run on another path, as the tests do).
+#define THROUGH(T, TYPE, S)                                                                      \
     void vpg_matmul_rows_##T##_x16_##S(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,         \
                                        int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) { \
-        vpg_x16_through_stored(TYPE, vpg_dotq_rows_##T##_##S, NULL, rows, row_bytes, xq, stride, tokens, y, ldy, r0,  \
-                               r1, cols);                                                                          \
+        vpg_x16_through_stored(TYPE, vpg_dotq_rows_##T##_##S, NULL, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);   \
     }                                                                                                              \
     void vpg_matmul_panels_##T##_x16_##S(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,       \
                                          int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1,            \
@@ -92,16 +91,11 @@ void vpg_x16_through_stored(int type, vpg_dotq_rows_fn rows_kernel, vpg_matmul_p
         vpg_x16_through_stored(TYPE, NULL, vpg_matmul_panels_##T##_##S, rows, row_bytes, xq, stride, tokens, y, ldy,   \
                                r0, r1, cols);                                                                      \
     }
-TWINS(q4_0, 2, generic)
-TWINS(q4_k, 12, generic)
-TWINS(q6_k, 14, generic)
+#define TWINS(S) THROUGH(q4_0, 2, S) THROUGH(q4_k, 12, S) THROUGH(q6_k, 14, S)
+TWINS(generic)
 #if defined(__x86_64__)
 VPG_DECLARE_PATH(avx2)
 VPG_DECLARE_PATH(avxvnni)
-TWINS(q4_0, 2, avx2)
-TWINS(q4_k, 12, avx2)
-TWINS(q6_k, 14, avx2)
-TWINS(q4_0, 2, avxvnni)
-TWINS(q4_k, 12, avxvnni)
-TWINS(q6_k, 14, avxvnni)
+TWINS(avx2)
+TWINS(avxvnni)
 #endif

@@ -402,57 +402,53 @@ INLINE void x16_prefetch_next_group(const uint8_t *blk, int64_t group_bytes, int
 P_DRIVER(x16_panels_q4_k, w_kq, vpg_q8_256, 256, 2, X16_UNPACK_Q4_K, W_NO_AUX, W_STEP_Q4_K, W_TOKENS)
 W_ENTRY(VPG_FN(vpg_matmul_panels_q4_k_x16), x16_panels_q4_k, 144, 0)
 
-/// The row kernels' float steps for a block (k_finish, lane for lane): acc[8t + l] += d·x_t.d·dots[t][l] −
-/// dmin·x_t.d·(m[l] · token t's activation sums 2l, 2l + 1), m[l] the two int16 factors of each row.
-INLINE void x16_finish(__m512 d, __m512 dmin, __m512i dots[2][8], const __m512i *m, const vpg_q8_256 *const *x,
-                       __m512 *acc, const int TT) {
-    for (int t = 0; t < TT; t++) {
-        const __m512 dd = _mm512_mul_ps(d, _mm512_set1_ps(x[t]->d)), dm = _mm512_mul_ps(dmin, _mm512_set1_ps(x[t]->d));
-        for (int l = 0; l < 8; l++) {
-            int32_t pair;
-            memcpy(&pair, x[t]->bsums + 2 * l, 4);
-            const __m512i mins = _mm512_madd_epi16(m[l], _mm512_set1_epi32(pair));
-            __m512 a = _mm512_fmadd_ps(dd, _mm512_cvtepi32_ps(dots[t][l]), acc[8 * t + l]);
-            acc[8 * t + l] = _mm512_fnmadd_ps(dm, _mm512_cvtepi32_ps(mins), a);
-        }
-    }
-}
-
-/// The row kernels' steps (k_rows_few, k_finish) for TT tokens (one or two) on sixteen rows: acc[8t + l] lane r is
-/// lane l of row r's accumulator for token t, which holds column l's dots (weights 4l..4l+3 of every group, scaled)
-/// and group l's minimum. The same integers and the same float operations per lane as there, so the same bits.
-INLINE void x16_step_rows_q4_k(const uint8_t *blk, const vpg_q8_256 *const *x, __m512 *acc, const int TT) {
+/// The panels' steps (w_step_kq, split = 0) on one interleaved Q4_K block, read from memory as x16_unpack_q4_k reads
+/// it, for TT ≤ 4 tokens: the same integers, and the same float operations in the same order (one fma per pair of
+/// groups, the minimums' term once per block), so the stored panels' bits for each token alone.
+INLINE void x16_step_pq4_k(const uint8_t *blk, const vpg_q8_256 *const *x, __m512 *acc, const int TT) {
     __m512i sc[2], mn[2];
     x16_scales(blk, &sc[0], &sc[1], &mn[0], &mn[1]);
-    const __m512i m4 = _mm512_set1_epi8(0x0F), zero = _mm512_setzero_si512();
-    __m512i dots[2][8];
-    for (int t = 0; t < TT; t++)
-        for (int l = 0; l < 8; l++) dots[t][l] = zero;
-    for (int h = 0; h < 4; h++) {   // groups 2h (low nibbles) and 2h + 1 (high nibbles)
+    const __m512 d = x16_halves(blk), dmin = x16_halves(blk + 32);
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m512 ddx[4];
+    __m512i mins[4];
+    for (int t = 0; t < TT; t++) {
+        ddx[t] = _mm512_mul_ps(d, _mm512_set1_ps(x[t]->d));
+        mins[t] = _mm512_setzero_si512();
+    }
+    for (int h = 0; h < 4; h++) {   // groups 2h (low nibbles) and 2h + 1 (high nibbles): w_step_kq's pair g = 2h
         const __m512i s_lo = x16_byte(sc[h / 2], (2 * h) % 4, 0), s_hi = x16_byte(sc[h / 2], (2 * h + 1) % 4, 0);
-        for (int l = 0; l < 8; l++) {
-            const __m512i q = _mm512_loadu_si512((const void *)(blk + 256 + 64 * (8 * h + l)));
-            const __m512i lo = _mm512_and_si512(q, m4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
-            for (int t = 0; t < TT; t++) {
-                int32_t lo4, hi4;
-                memcpy(&lo4, x[t]->q + 64 * h + 4 * l, 4);
-                memcpy(&hi4, x[t]->q + 64 * h + 32 + 4 * l, 4);
-                const __m512i p_lo = _mm512_dpbusd_epi32(zero, lo, _mm512_set1_epi32(lo4));   // |p| < 2^15
-                const __m512i p_hi = _mm512_dpbusd_epi32(zero, hi, _mm512_set1_epi32(hi4));
-                dots[t][l] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(dots[t][l], p_lo, s_lo), p_hi, s_hi);
+        __m512i dots[4];
+        for (int t = 0; t < TT; t++) dots[t] = _mm512_setzero_si512();
+        __m512i sums[2][2][4];   // [half][low, high nibbles][token]: four chains, read in the layout's order
+        for (int half = 0; half < 2; half++)
+            for (int t = 0; t < TT; t++) sums[half][0][t] = sums[half][1][t] = _mm512_setzero_si512();
+        for (int half = 0; half < 2; half++)
+            for (int c = 0; c < 4; c++) {
+                const __m512i q = _mm512_loadu_si512((const void *)(blk + 256 + 64 * (8 * h + 4 * half + c)));
+                const __m512i lo = _mm512_and_si512(q, m4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+                for (int t = 0; t < TT; t++) {
+                    int32_t lo4, hi4;
+                    memcpy(&lo4, x[t]->q + 64 * h + 16 * half + 4 * c, 4);
+                    memcpy(&hi4, x[t]->q + 64 * h + 32 + 16 * half + 4 * c, 4);
+                    sums[half][0][t] = _mm512_dpbusd_epi32(sums[half][0][t], lo, _mm512_set1_epi32(lo4));
+                    sums[half][1][t] = _mm512_dpbusd_epi32(sums[half][1][t], hi, _mm512_set1_epi32(hi4));
+                }
             }
+        for (int half = 0; half < 2; half++)
+            for (int t = 0; t < TT; t++)
+                dots[t] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(dots[t], sums[half][0][t], s_lo), sums[half][1][t], s_hi);
+        const __m512i m_lo = x16_byte(mn[h / 2], (2 * h) % 4, 1), m_hi = x16_byte(mn[h / 2], (2 * h + 1) % 4, 1);
+        for (int t = 0; t < TT; t++) {
+            int32_t pair[2];
+            memcpy(pair, x[t]->bsums + 4 * h, 8);
+            mins[t] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(mins[t], m_lo, _mm512_set1_epi32(pair[0])), m_hi,
+                                          _mm512_set1_epi32(pair[1]));
+            acc[t] = _mm512_fmadd_ps(ddx[t], _mm512_cvtepi32_ps(dots[t]), acc[t]);
         }
     }
-    __m512i m[8];
-    for (int l = 0; l < 8; l++) m[l] = x16_byte(mn[l / 4], l % 4, 1);
-    x16_finish(x16_halves(blk), x16_halves(blk + 32), dots, m, x, acc, TT);
-}
-
-/// vpg_hsum of each lane's eight accumulators, in its order.
-INLINE __m512 x16_hsum(const __m512 *acc) {
-    const __m512 s0 = _mm512_add_ps(acc[0], acc[4]), s1 = _mm512_add_ps(acc[1], acc[5]);
-    const __m512 s2 = _mm512_add_ps(acc[2], acc[6]), s3 = _mm512_add_ps(acc[3], acc[7]);
-    return _mm512_add_ps(_mm512_add_ps(s0, s2), _mm512_add_ps(s1, s3));
+    for (int t = 0; t < TT; t++)
+        acc[t] = _mm512_fnmadd_ps(_mm512_mul_ps(dmin, _mm512_set1_ps(x[t]->d)), _mm512_cvtepi32_ps(mins[t]), acc[t]);
 }
 
 // ---- Q6_K interleaved by sixteen rows: w_unpack_q6_k's result read straight from memory.
@@ -497,71 +493,87 @@ INLINE void x16_unpack_q6_k(const uint8_t *blk, w_kq *u) {
 P_DRIVER(x16_panels_q6_k, w_kq, vpg_q8_256, 256, 2, X16_UNPACK_Q6_K, W_NO_AUX, W_STEP_Q6_K, W_TOKENS)
 W_ENTRY(VPG_FN(vpg_matmul_panels_q6_k_x16), x16_panels_q6_k, 210, 0)
 
-/// The row kernels' steps for Q6_K (as x16_step_rows_q4_k: lane l of a row's accumulator holds column l's dots, each
-/// 16-weight part's sums scaled, and the activation sums of parts 2l, 2l + 1 with their scales; dmin = 32·d).
-INLINE void x16_step_rows_q6_k(const uint8_t *blk, const vpg_q8_256 *const *x, __m512 *acc, const int TT) {
+/// The panels' steps (w_step_kq, split = 1) on one interleaved Q6_K block, for TT ≤ 4 tokens: the stored panels' bits
+/// for each token alone (as x16_step_pq4_k).
+INLINE void x16_step_pq6_k(const uint8_t *blk, const vpg_q8_256 *const *x, __m512 *acc, const int TT) {
     __m512i sv[4];
     for (int v = 0; v < 4; v++) sv[v] = _mm512_loadu_si512((const void *)(blk + 64 * v));
-    const __m512i zero = _mm512_setzero_si512();
-    __m512i dots[2][8];
-    for (int t = 0; t < TT; t++)
-        for (int l = 0; l < 8; l++) dots[t][l] = zero;
-    for (int n = 0; n < 2; n++) {
-        __m512i s[4][2];   // group 4n + k: parts 2(4n + k) (columns 0–3) and 2(4n + k) + 1 (columns 4–7)
-        for (int k = 0; k < 4; k++)
-            for (int h = 0; h < 2; h++) s[k][h] = x16_q6_scale(sv, 2 * (4 * n + k) + h, 0);
-        for (int l = 0; l < 8; l++)   // the layout's order: each column's three vectors in turn
-            for (int k = 0; k < 4; k++) {
-                const __m512i w = x16_q6_weights(blk, n, k, l);
-                for (int t = 0; t < TT; t++) {
-                    int32_t four;   // weights 32(4n + k) + 4l..+3 meet these four activations
-                    memcpy(&four, x[t]->q + 32 * (4 * n + k) + 4 * l, 4);
-                    const __m512i p = _mm512_dpbusd_epi32(zero, w, _mm512_set1_epi32(four));   // |p| ≤ 4·63·127 < 2^15
-                    dots[t][l] = _mm512_dpwssd_epi32(dots[t][l], p, s[k][l >= 4]);
-                }
-            }
-    }
-    __m512i m[8];
-    for (int l = 0; l < 8; l++) m[l] = x16_q6_pair(sv, l);
     const __m512 d = x16_halves(blk + 3328);
-    x16_finish(d, _mm512_mul_ps(_mm512_set1_ps(32), d), dots, m, x, acc, TT);
+    __m512 ddx[4];
+    for (int t = 0; t < TT; t++) ddx[t] = _mm512_mul_ps(d, _mm512_set1_ps(x[t]->d));
+    for (int g = 0; g < 8; g += 2) {   // w_step_kq's pairs of groups: g = 4n + k, k = 0 or 2
+        const int n = g / 4, k0 = g % 4;
+        __m512i dots[4];
+        for (int t = 0; t < TT; t++) dots[t] = _mm512_setzero_si512();
+        __m512i sums[2][2][4];   // [half][group g + k][token]: four chains, read in the layout's order
+        for (int half = 0; half < 2; half++)
+            for (int t = 0; t < TT; t++) sums[half][0][t] = sums[half][1][t] = _mm512_setzero_si512();
+        for (int half = 0; half < 2; half++)
+            for (int c = 0; c < 4; c++)
+                for (int k = 0; k < 2; k++) {
+                    const __m512i w = x16_q6_weights(blk, n, k0 + k, 4 * half + c);
+                    for (int t = 0; t < TT; t++) {
+                        int32_t four;
+                        memcpy(&four, x[t]->q + 32 * (g + k) + 16 * half + 4 * c, 4);
+                        sums[half][k][t] = _mm512_dpbusd_epi32(sums[half][k][t], w, _mm512_set1_epi32(four));
+                    }
+                }
+        for (int half = 0; half < 2; half++)
+            for (int k = 0; k < 2; k++) {
+                const __m512i s = x16_q6_scale(sv, 2 * (g + k) + half, 1);
+                for (int t = 0; t < TT; t++) dots[t] = _mm512_add_epi32(dots[t], _mm512_mullo_epi32(sums[half][k][t], s));
+            }
+        const __m512i m_lo = x16_q6_pair(sv, g), m_hi = x16_q6_pair(sv, g + 1);
+        for (int t = 0; t < TT; t++) {
+            int32_t pair[2];
+            memcpy(pair, x[t]->bsums + 2 * g, 8);
+            const __m512i m = _mm512_dpwssd_epi32(_mm512_madd_epi16(m_lo, _mm512_set1_epi32(pair[0])), m_hi,
+                                                  _mm512_set1_epi32(pair[1]));
+            dots[t] = _mm512_sub_epi32(dots[t], _mm512_slli_epi32(m, 5));
+            acc[t] = _mm512_fmadd_ps(ddx[t], _mm512_cvtepi32_ps(dots[t]), acc[t]);
+        }
+    }
 }
 
-// ---- The interleaved row products' driver.
+// ---- The k-quants' interleaved row products (few tokens: generation steps of up to a few sequences).
+// The panels' steps read straight from the interleaved blocks, four tokens per pass over a group's blocks (which stay
+// in cache for the next four), with no panel built in memory: each token gets the stored panels' bits, whatever the
+// batch, so a sequence's logits do not depend on how many others share its step. Their integer sums per 16-weight
+// part meet the part's scale once; the stored rows' order (each four-weight column scaled on its own, to keep the
+// AVX2 row kernels' bits) took twice the operations per weight.
 
-/// The rows' products of TT tokens (one or two) starting at activation row t. No software prefetch: the group is
-/// one contiguous stream, which the hardware's prefetchers follow; prefetching each line two blocks ahead made two
-/// threads stream slower than one (Benchmarks/README.md).
-#define X16_ROWS_TOKENS(NAME, STEP, BLOCK)                                                                         \
-    INLINE void NAME(const uint8_t *group, int64_t blocks, const void *xq, int64_t stride, int64_t t, float *y,    \
-                     int64_t ldy, const int TT) {                                                                  \
-        const vpg_q8_256 *x[2];                                                                                    \
-        for (int k = 0; k < TT; k++) x[k] = (const vpg_q8_256 *)((const uint8_t *)xq + (t + k) * stride);          \
-        __m512 acc[16];                                                                                            \
-        for (int k = 0; k < 8 * TT; k++) acc[k] = _mm512_setzero_ps();                                             \
+/// TOKENS(group, blocks, xq, stride, y, ldy, TT): TT ≤ 4 tokens' products on one group; acc[t] lane r is row r's
+/// result for token t.
+#define X16_PANEL_ROWS(NAME, TOKENS, STEP, BLOCK)                                                                  \
+    INLINE void TOKENS(const uint8_t *group, int64_t blocks, const void *xq, int64_t stride, float *y,             \
+                       int64_t ldy, const int TT) {                                                                \
+        __m512 acc[4];                                                                                             \
+        for (int k = 0; k < TT; k++) acc[k] = _mm512_setzero_ps();                                                 \
         for (int64_t i = 0; i < blocks; i++) {                                                                     \
-            const vpg_q8_256 *xi[2] = {x[0] + i, x[TT - 1] + i};                                                   \
-            STEP(group + i * (BLOCK), xi, acc, TT);                                                                \
+            const vpg_q8_256 *x[4];                                                                                \
+            for (int k = 0; k < TT; k++) x[k] = (const vpg_q8_256 *)((const uint8_t *)xq + k * stride) + i;        \
+            STEP(group + i * (BLOCK), x, acc, TT);                                                                 \
         }                                                                                                          \
-        for (int k = 0; k < TT; k++) _mm512_storeu_ps(y + (t + k) * ldy, x16_hsum(acc + 8 * k));                   \
-    }
-X16_ROWS_TOKENS(x16_rows_q4_k, x16_step_rows_q4_k, 16 * 144)
-X16_ROWS_TOKENS(x16_rows_q6_k, x16_step_rows_q6_k, 16 * 210)
-
-/// The rows' products: each group of sixteen rows, two tokens at a time (the group's blocks stay in cache for the
-/// next two).
-#define X16_ROWS_ENTRY(NAME, TOKENS)                                                                               \
+        for (int k = 0; k < TT; k++) _mm512_storeu_ps(y + k * ldy, acc[k]);                                        \
+    }                                                                                                              \
     AVX2 void NAME(const void *rows, int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens, float *y,  \
                    int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {                                            \
         for (int64_t g = r0; g < r1; g += 16) {                                                                    \
             const uint8_t *group = (const uint8_t *)rows + g * row_bytes;                                          \
-            int64_t t = 0;                                                                                         \
-            for (; t + 1 < tokens; t += 2) TOKENS(group, cols / 256, xq, stride, t, y + (g - r0), ldy, 2);         \
-            if (t < tokens) TOKENS(group, cols / 256, xq, stride, t, y + (g - r0), ldy, 1);                        \
+            for (int64_t t = 0; t < tokens; t += 4) {                                                              \
+                const void *xt = (const uint8_t *)xq + t * stride;                                                 \
+                float *out = y + t * ldy + (g - r0);                                                               \
+                switch (tokens - t) {                                                                              \
+                case 1: TOKENS(group, cols / 256, xt, stride, out, ldy, 1); break;                                 \
+                case 2: TOKENS(group, cols / 256, xt, stride, out, ldy, 2); break;                                 \
+                case 3: TOKENS(group, cols / 256, xt, stride, out, ldy, 3); break;                                 \
+                default: TOKENS(group, cols / 256, xt, stride, out, ldy, 4);                                       \
+                }                                                                                                  \
+            }                                                                                                      \
         }                                                                                                          \
     }
-X16_ROWS_ENTRY(VPG_FN(vpg_matmul_rows_q4_k_x16), x16_rows_q4_k)
-X16_ROWS_ENTRY(VPG_FN(vpg_matmul_rows_q6_k_x16), x16_rows_q6_k)
+X16_PANEL_ROWS(VPG_FN(vpg_matmul_rows_q4_k_x16), x16_prows_q4_k, x16_step_pq4_k, 16 * 144)
+X16_PANEL_ROWS(VPG_FN(vpg_matmul_rows_q6_k_x16), x16_prows_q6_k, x16_step_pq6_k, 16 * 210)
 
 // ---- Q4_0 interleaved by sixteen rows (CKernels.h): vector c of a block holds dword c of every row's nibbles, so
 // one vpdpbusd takes four activations, broadcast, to sixteen rows; the stored rows' kernel (block_pairs_offset in
@@ -578,6 +590,13 @@ INLINE void x16_q4_0_offsets(const void *xq, int64_t stride, int64_t tokens, int
             _mm256_storeu_si256((__m256i *)(offsets + 8 * (blocks * t + i)), _mm256_sub_epi32(zero, sums));
         }
     }
+}
+
+/// vpg_hsum of each lane's eight accumulators, in its order.
+INLINE __m512 x16_hsum(const __m512 *acc) {
+    const __m512 s0 = _mm512_add_ps(acc[0], acc[4]), s1 = _mm512_add_ps(acc[1], acc[5]);
+    const __m512 s2 = _mm512_add_ps(acc[2], acc[6]), s3 = _mm512_add_ps(acc[3], acc[7]);
+    return _mm512_add_ps(_mm512_add_ps(s0, s2), _mm512_add_ps(s1, s3));
 }
 
 /// One token's products on a group of sixteen rows, lane r for row r. acc[p][l] is lane l of the stored kernel's

@@ -6,9 +6,11 @@ import Quants
 /// - integer: the activation rows are quantized to 8 bits (llama.cpp's scheme) and each quantized weight block is
 ///   unpacked once and dotted with up to `VPG_DOTQ_MAX_ROWS` of them in integers (the row kernels), or unpacked
 ///   once into a panel for every token (the panel kernels: eight or sixteen weight rows at a time, where the type
-///   has them on the path). Generation steps of up to `generationRowsMaxTokens` sequences and prompts of up to
+///   has them on the path). Generation steps of up to `generationRowsMaxTokens` sequences (`rowsAsPanelsMaxTokens`
+///   where the row products have the panels' numerics) and prompts of up to
 ///   `fusedMaxTokens` tokens take the row kernels; larger ones the panel kernels, or, for a type without them, the
-///   row kernels up to `integerMaxTokens` sequences. With `exactActivations`
+///   row kernels up to `integerMaxTokens` sequences. On AVX-512 the k-quants' row products have the panel kernels'
+///   numerics (`vpg_rows_as_panels`), so there a token's results do not depend on the batch. With `exactActivations`
 ///   (the commands' `VPGEA_ACTIVATIONS=f32`) a few tokens take the f32 fused kernels instead. SIMD is chosen at run
 ///   time; `KernelPath.selected` (the commands' `VPGEA_KERNELS=generic|avx2|avxvnni|avx512`) forces a path;
 /// - f32: panels of rows dequantized to f32 and OpenBLAS sgemm, exact math (single-threaded BLAS; our threads split
@@ -30,6 +32,10 @@ public final class MatMul: @unchecked Sendable {
     /// few tokens, unpacking each weight block once into a panel for every token beats the row kernels (whose
     /// throughput stops growing with the batch); Benchmarks/README.md has the measurement.
     static let generationRowsMaxTokens = 8
+    /// The same for a type whose row products have the panels' numerics on the path (`vpg_rows_as_panels`): their
+    /// passes of four tokens over each group of rows still beat building the panels at twelve and sixteen sequences
+    /// (Benchmarks/README.md).
+    static let rowsAsPanelsMaxTokens = 16
     var panels: [UnsafeMutablePointer<Float>] = []   // [threads][panelRows, maxCols] f32
     private var panelCapacity = 0
     var accumulators: [UnsafeMutablePointer<Float>] = []   // [threads][accumulatorCapacity] f32 (transposed products)
@@ -84,7 +90,8 @@ public final class MatMul: @unchecked Sendable {
                     product(weight.data, Int64(weight.rowBytes), xq, Int64(rowBytes), Int64(n), output + r0, Int64(ld),
                             Int64(r0), Int64(r1), Int64(k))
                 }
-            } else if plan == .integerPanels, let panels = vpg_matmul_panels_kernel(type, path.rawValue) {
+            } else if plan == .integerPanels || vpg_rows_as_panels(type, path.rawValue) != 0,
+                      let panels = vpg_matmul_panels_kernel(type, path.rawValue) {   // rows as panels: their numerics
                 forEachRowRange(weight.rows) { r0, r1 in
                     panels(weight.data, Int64(weight.rowBytes), xq, Int64(rowBytes), Int64(n), output + r0, Int64(ld),
                            Int64(r0), Int64(r1), Int64(k))
@@ -140,7 +147,9 @@ public final class MatMul: @unchecked Sendable {
         let t = Int32(type.rawValue)
         if !exactActivations, takesIntegerKernels(type, tokens: tokens, generationStep: generationStep, path: path),
            vpg_dotq_rows_kernel(t, path.rawValue) != nil {
-            let panels = tokens > (generationStep ? generationRowsMaxTokens : fusedMaxTokens)
+            let rowsMax = !generationStep ? fusedMaxTokens
+                : vpg_rows_as_panels(t, path.rawValue) != 0 ? rowsAsPanelsMaxTokens : generationRowsMaxTokens
+            let panels = tokens > rowsMax
                 && type != .q8_0 && vpg_matmul_panels_kernel(t, path.rawValue) != nil
             return panels ? .integerPanels : .integerRows
         }

@@ -6,9 +6,9 @@ import TestSupport
 
 /// Q4_0, Q4_K and Q6_K interleaved by sixteen rows (vpg_repack_x16): the layout round-trips, and its products give the bits
 /// of the stored rows' kernels on the same path: AVX-512's own (natively where the CPU has it, and through SIMDe on
-/// any x86-64 CPU) against AVX-512's row and panel kernels, the generic twins against the generic kernels. Rows
-/// 16..<64 of 64 (ranges start inside the matrix), 768 columns (three k-quant blocks, 24 of Q4_0), extreme activations
-/// included.
+/// any x86-64 CPU) against AVX-512's row and panel kernels (the panel kernels' for the k-quants' row products there,
+/// vpg_rows_as_panels), the generic twins against the generic kernels. Rows 16..<64 of 64 (ranges start inside the
+/// matrix), 768 columns (three k-quant blocks, 24 of Q4_0), extreme activations included.
 @Suite struct InterleavedKQuantTests {
     static let rows = 64, cols = 768
     static let kinds = [2, 12, 14]   // Q4_0, Q4_K, Q6_K
@@ -21,15 +21,15 @@ import TestSupport
         kind(type).elements == 32 ? cols / 32 * MemoryLayout<vpg_q8_32>.stride : cols / 256 * MemoryLayout<vpg_q8_256>.stride
     }
 
-    /// (label, the table whose interleaved products run, the table whose stored-row kernels they must equal): every
-    /// path the CPU has (AVX-512's own kernels; the others' stored-row kernels on groups put back), and AVX-512's
-    /// through SIMDe.
-    static var cases: [(String, UnsafePointer<vpg_kernel_table>, UnsafePointer<vpg_kernel_table>)] {
+    /// (label, the table whose interleaved products run and whose stored kernels they must equal, its path): every
+    /// path the CPU has (AVX-512's own kernels; the others' stored kernels on groups put back), and AVX-512's through
+    /// SIMDe.
+    static var cases: [(String, UnsafePointer<vpg_kernel_table>, Int32)] {
         let avx512 = Int32(VPG_PATH_AVX512.rawValue)
-        var all = [("generic", KernelTableTests.generic, KernelTableTests.generic)]
-        if let emulated = vpg_emulated_kernels(avx512) { all.append(("avx512 (emulated)", emulated, emulated)) }
+        var all = [("generic", KernelTableTests.generic, Int32(VPG_PATH_GENERIC.rawValue))]
+        if let emulated = vpg_emulated_kernels(avx512) { all.append(("avx512 (emulated)", emulated, avx512)) }
         for path in [VPG_PATH_AVX2, VPG_PATH_AVXVNNI, VPG_PATH_AVX512].map({ Int32($0.rawValue) }) where vpg_path_supported(path) != 0 {
-            all.append(("\(String(cString: vpg_path_name(path))) (native)", vpg_kernels(path)!, vpg_kernels(path)!))
+            all.append(("\(String(cString: vpg_path_name(path))) (native)", vpg_kernels(path)!, path))
         }
         return all
     }
@@ -92,11 +92,12 @@ import TestSupport
         var rng = SplitMix(seed: TestRandom.seed &+ UInt64(tokens))
         let w = Self.matrix(type, &rng), x = Self.interleave(type, w), xq = Self.activations(type, tokens, &rng)
         let rowBytes = Self.rowBytes(type), stride = Self.stride(type)
-        for (label, table, reference) in Self.cases {
-            let rowKernel = try #require(reference.pointee.typeRow(type).dotq_rows)
-            let wantRows = Self.run(nil, rowKernel: rowKernel, w, xq, tokens: tokens, rowBytes: rowBytes, stride: stride)
-            let wantPanels = Self.run(try #require(reference.pointee.typeRow(type).panels), w, xq, tokens: tokens, rowBytes: rowBytes,
+        for (label, table, path) in Self.cases {
+            let rowKernel = try #require(table.pointee.typeRow(type).dotq_rows)
+            let wantPanels = Self.run(try #require(table.pointee.typeRow(type).panels), w, xq, tokens: tokens, rowBytes: rowBytes,
                                       stride: stride)
+            let wantRows = vpg_rows_as_panels(Int32(type), path) != 0
+                ? wantPanels : Self.run(nil, rowKernel: rowKernel, w, xq, tokens: tokens, rowBytes: rowBytes, stride: stride)
             // Row r of the range goes to y[t·rows + r − 16]: the last 16 of each token's stretch stay untouched.
             let written = (0..<tokens).flatMap { t in (0..<(Self.rows - 16)).map { wantRows[t * Self.rows + $0] } }
             #expect(!written.contains(Float.nan.bitPattern) && wantRows[Self.rows - 1] == Float.nan.bitPattern)
@@ -107,6 +108,14 @@ import TestSupport
             let gotPanels = Self.run(try #require(own.1), x, xq, tokens: tokens, rowBytes: rowBytes, stride: stride)
             #expect(gotRows == wantRows, "\(label), type \(type), \(tokens) tokens: the row kernels' products differ")
             #expect(gotPanels == wantPanels, "\(label), type \(type), \(tokens) tokens: the panels' products differ")
+            // Each token's row products alone: the same bits as in the batch (every row kernel computes a token's
+            // sums on their own; the panels' steps for up to four tokens at a time keep them apart too).
+            for k in 0..<tokens where tokens > 1 {
+                let one = Array(xq[(k * stride)..<((k + 1) * stride)])
+                let alone = Self.run(try #require(own.0), x, one, tokens: 1, rowBytes: rowBytes, stride: stride)
+                #expect(alone[..<(Self.rows - 16)] == gotRows[(k * Self.rows)..<(k * Self.rows + Self.rows - 16)],
+                        "\(label), type \(type), token \(k) of \(tokens): its row products differ from its own")
+            }
         }
     }
 

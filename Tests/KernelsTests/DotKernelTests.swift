@@ -285,7 +285,8 @@ import TestSupport
 }
 
 /// The one decision of how a product runs (MatMul.plan), on every path: f32 weights take sgemm; the types with
-/// integer kernels take their row kernels for generation steps of up to 8 sequences and prompts of up to 4 tokens,
+/// integer kernels take their row kernels for generation steps of up to 8 sequences (16 for AVX-512's k-quants,
+/// whose row products have the panels' numerics) and prompts of up to 4 tokens,
 /// and the panel kernels beyond (not Q8_0: its prompts take the exact path, its VNNI panels unused); exact activations take the
 /// fused f32 dots up to 4 tokens and the dequantized panels beyond; types without kernels the dequantized panels.
 @Suite struct ProductPlanTests {
@@ -297,7 +298,9 @@ import TestSupport
         #expect(plan(.f32, 1) == .f32Sgemm && plan(.f32, 512, exact: true) == .f32Sgemm)
         for type in [GGMLType.q4_0, .q5_0, .q4_K, .q6_K] {
             #expect(plan(type, 1, generation: true) == .integerRows)
-            #expect(plan(type, 8, generation: true) == .integerRows && plan(type, 9, generation: true) == .integerPanels)
+            let rowsMax = path == .avx512 && (type == .q4_K || type == .q6_K) ? 16 : 8
+            #expect(plan(type, rowsMax, generation: true) == .integerRows)
+            #expect(plan(type, rowsMax + 1, generation: true) == .integerPanels)
             #expect(plan(type, 32, generation: true) == .integerPanels && plan(type, 33, generation: true) == .integerPanels)
             #expect(plan(type, 4) == .integerRows && plan(type, 5) == .integerPanels && plan(type, 512) == .integerPanels)
             #expect(plan(type, 4, exact: true) == .f32Dots && plan(type, 5, exact: true) == .dequantizedSgemm)

@@ -38,12 +38,13 @@ import TestSupport
         }
     }
 
-    /// Every plan a product can take: rows (1, 3, 8 generated tokens; 4 prompt tokens), panels (9 generated,
-    /// 33 prompt tokens), and with exact activations the f32 dots (2 tokens) and the dequantized sgemm (6).
+    /// Every plan a product can take: rows (1, 3, 8 generated tokens, 9 for AVX-512's k-quants; 4 prompt tokens),
+    /// panels (9 or 17 generated, 33 prompt tokens), and with exact activations the f32 dots (2 tokens) and the
+    /// dequantized sgemm (6).
     @Test(arguments: types, paths)
     func everyPlanGivesTheStoredMatrixBits(_ type: GGMLType, _ path: KernelPath) {
         let cases: [(tokens: Int, generation: Bool, exact: Bool)] = [
-            (1, true, false), (3, true, false), (8, true, false), (4, false, false), (9, true, false), (33, false, false),
+            (1, true, false), (3, true, false), (8, true, false), (4, false, false), (9, true, false), (17, true, false), (33, false, false),
             (2, false, true), (6, false, true),
         ]
         Self.withMatrices(type) { stored, interleaved in

@@ -101,7 +101,7 @@ void vpg_matmul_rows_q(vpg_dotq_rows_fn dot, const void *rows, int64_t row_bytes
 /// stored weights, o = 8 or 16; the k-quants take their sub-block scales and mins likewise), one fma per block
 /// (k-quants: per 64 weights) in block order; eight weight rows (sixteen on AVX-512) go through each vector step
 /// together. Not the rounding of vpg_dotq_kernel (one float step per block, not per 8 lanes), so a sequence's logits
-/// in a large generation step differ in the last bits from its logits alone.
+/// in a large generation step differ in the last bits from its logits alone (not where vpg_rows_as_panels).
 typedef void (*vpg_matmul_panels_fn)(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
                                      int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols);
 
@@ -128,18 +128,23 @@ vpg_matmul_panels_fn vpg_matmul_panels_kernel(int ggml_type, int path);
 void vpg_repack_x16(int ggml_type, const void *rows, void *out, int64_t row_count, int64_t cols);
 /// Row r's stored blocks back from the interleaved matrix whose rows take `row_bytes`.
 void vpg_unpack_x16_row(int ggml_type, const void *packed, int64_t row_bytes, int64_t r, void *out, int64_t cols);
-/// Products on interleaved rows r0..<r1 (multiples of 16) through stored-row kernels, so with their bits: the rows
-/// put back in chunks, then `rows_kernel` (through vpg_matmul_rows_q) or, when it is NULL, `panels`.
+/// Products on interleaved rows r0..<r1 (multiples of 16) through stored kernels, so with their bits: the rows put
+/// back in chunks, then `rows_kernel` (through vpg_matmul_rows_q) or, when it is NULL, `panels`.
 void vpg_x16_through_stored(int ggml_type, vpg_dotq_rows_fn rows_kernel, vpg_matmul_panels_fn panels, const void *packed,
                             int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens, float *y, int64_t ldy,
                             int64_t r0, int64_t r1, int64_t cols);
 /// The products on interleaved weights (as vpg_matmul_panels_fn; r0 and r1 multiples of 16), or NULL for another
-/// type: `panels` 0 gives vpg_matmul_rows_q's results with the path's row kernel, bit for bit (generation of up to
-/// eight sequences, short prompts), 1 the path's panel kernel's. Paths without their own (all but AVX-512) put each
-/// group of rows back and run their stored-row kernels.
+/// type. `panels` 1 gives the path's panel kernel's results, bit for bit; `panels` 0 (generation of a few sequences,
+/// short prompts) the row products' on the stored rows: vpg_matmul_rows_q's with the path's row kernel, or where
+/// vpg_rows_as_panels says so the panel kernel's. Paths without their own (all but AVX-512) put each group of rows back
+/// and run their stored kernels.
 vpg_matmul_panels_fn vpg_x16_kernel(int ggml_type, int path, int panels);
 /// Whether a path has its own interleaved kernels for a type (where the layout pays; elsewhere rows stay as stored).
 int vpg_x16_native(int ggml_type, int path);
+/// Whether a path's row products (few tokens) on a type have the panel kernel's numerics instead of the row kernel's:
+/// AVX-512's k-quants, whose interleaved row products take the panels' steps (half the operations per weight of the
+/// row kernels' order). Then each token's results do not depend on how many tokens share the product.
+int vpg_rows_as_panels(int ggml_type, int path);
 
 // ---- The trainer's backward products (dX = dY·W) in integers ----
 //
