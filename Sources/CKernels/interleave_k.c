@@ -80,10 +80,11 @@ void vpg_x16_through_stored(int type, vpg_dotq_rows_fn rows_kernel, vpg_matmul_p
 /// A path's products on interleaved weights through its own stored kernels: the generic path's twins, and on x86
 /// the AVX2 and AVX-VNNI paths', whose CPUs lack AVX-512 (models are not interleaved there; these serve a model
 /// interleaved for AVX-512 and then run on another path, as the tests do).
-#define THROUGH(T, TYPE, S)                                                                      \
+#define THROUGH(T, TYPE, S)                                                                                        \
     void vpg_matmul_rows_##T##_x16_##S(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,         \
                                        int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) { \
-        vpg_x16_through_stored(TYPE, vpg_dotq_rows_##T##_##S, NULL, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);   \
+        vpg_x16_through_stored(TYPE, vpg_dotq_rows_##T##_##S, NULL, rows, row_bytes, xq, stride, tokens, y, ldy, r0,  \
+                               r1, cols);                                                                          \
     }                                                                                                              \
     void vpg_matmul_panels_##T##_x16_##S(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,       \
                                          int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1,            \

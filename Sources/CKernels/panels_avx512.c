@@ -453,7 +453,6 @@ INLINE void x16_step_pq4_k(const uint8_t *blk, const vpg_q8_256 *const *x, __m51
 
 // ---- Q6_K interleaved by sixteen rows: w_unpack_q6_k's result read straight from memory.
 
-
 /// Scale s of each row (signed), from the scale vectors: as an int32 (`wide`), or as the int16 pair (sc, 0).
 INLINE __m512i x16_q6_scale(const __m512i *sv, int s, int wide) {
     const __m512i sign = _mm512_set1_epi32(0x80);   // (b ^ 0x80) − 0x80: the byte b sign-extended
