@@ -19,8 +19,9 @@ public struct Qwen2Layer: @unchecked Sendable {
 }
 
 /// All weights of a Qwen2 model. Matrices point into the memory-mapped file, except the layers' and the output's
-/// Q4_0 and k-quant matrices on a path with kernels for their interleaved layout, which are rearranged into a copy of the same size
-/// (`WeightMatrix.interleavedForKernels`); the small f32 vectors (norms, biases) are copied out.
+/// Q4_0 and k-quant matrices on a path with kernels for their interleaved layout (the embeddings' too when they are the
+/// output's), which are rearranged into a copy of the same size (`WeightMatrix.interleavedForKernels`); the small f32
+/// vectors (norms, biases) are copied out.
 public struct Qwen2Weights: @unchecked Sendable {
     public let tokenEmbd: WeightMatrix    // [vocab, embd]
     public let layers: [Qwen2Layer]
@@ -65,7 +66,10 @@ public struct Qwen2Weights: @unchecked Sendable {
         func vector(_ role: Qwen2Tensor.Role, _ prefix: String, bias: Bool = false) throws(GGUFError) -> [Float] {
             try vector(prefix + role.rawValue + (bias ? ".bias" : ".weight"), c.matrixShape(role).rows)
         }
-        tokenEmbd = try matrix(.tokenEmbedding, interleave: false)   // read a row at a time
+        // The embeddings are read a row at a time; when they are the output matrix too (tied), they take the products'
+        // layout, and each lookup puts its row back.
+        let tied = file.header.tensor("output.weight") == nil
+        tokenEmbd = try matrix(.tokenEmbedding, interleave: tied)
         var layers: [Qwen2Layer] = []
         for i in 0..<c.layerCount {
             let b = "blk.\(i)."
@@ -85,8 +89,7 @@ public struct Qwen2Weights: @unchecked Sendable {
         }
         self.layers = layers
         outputNorm = try vector(.outputNorm, "")
-        // The output matrix (not when it is the embeddings' too: those are read a row at a time).
-        output = file.header.tensor("output.weight") == nil ? tokenEmbd : try matrix(.output)
+        output = tied ? tokenEmbd : try matrix(.output)
     }
 }
 

@@ -49,8 +49,9 @@ public struct TinyModel {
                     headCountKV: kvHeads, vocabularySize: vocab, contextLength: 256, ropeFreqBase: ropeBase, rmsEps: eps)
     }
 
-    /// Writes the GGUF to `path`.
-    public func write(to path: String) throws {
+    /// Writes the GGUF to `path`; `tiedEmbeddings` leaves the output matrix out (the model then multiplies by its
+    /// embeddings, as Qwen2.5's small models do).
+    public func write(to path: String, tiedEmbeddings: Bool = false) throws {
         var w = GGUFWriter()
         w.set("general.architecture", .string("qwen2"))
         w.set("general.name", .string("tiny test model"))
@@ -63,7 +64,7 @@ public struct TinyModel {
         w.set("qwen2.rope.freq_base", .float32(ropeBase))
         w.set("qwen2.attention.layer_norm_rms_epsilon", .float32(eps))
         let dims = Dictionary(uniqueKeysWithValues: config.tensors.map { ($0.name, $0.ggufDims) })
-        for name in tensors.keys.sorted() {
+        for name in tensors.keys.sorted() where !(tiedEmbeddings && name == "output.weight") {
             let bytes = tensors[name]!.withUnsafeBytes { Array($0) }
             try w.addTensor(name: name, type: .f32, dims: dims[name]!, data: bytes)
         }

@@ -1,0 +1,35 @@
+import Foundation
+import GGUF
+import Kernels
+import Quants
+import Qwen2
+import Testing
+import TestSupport
+
+/// A model whose embeddings are its output matrix too (tied, as in Qwen2.5's small models): on a path with kernels
+/// for the interleaved layout that matrix takes it, as an untied output matrix does (the stored rows would take the
+/// slow path of generation products there), and every embedding lookup still reads the row as stored.
+@Suite struct TiedEmbeddingTests {
+    @Test(arguments: ["Q4_K", "Q6_K", "Q4_0"])
+    func tiedOutputIsInterleavedAndLookupsReadTheStoredRows(_ scheme: String) throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let source = dir.appendingPathComponent("tiny.gguf").path, quantized = dir.appendingPathComponent("q.gguf").path
+        // Rows of 256 values (the k-quants' block), a vocabulary of four groups of sixteen rows.
+        try TinyModel(layers: 1, embd: 256, ff: 256, heads: 4, kvHeads: 2, vocab: 64).write(to: source, tiedEmbeddings: true)
+        try ModelQuantizer.write(try GGUFFile(path: source), scheme: try #require(QuantizationScheme(name: scheme)), to: quantized)
+        let file = try GGUFFile(path: quantized)
+        let model = try Qwen2Model(file: file)
+        let embeddings = model.weights.tokenEmbd, info = try file.tensor("token_embd.weight")
+        #expect(file.header.tensor("output.weight") == nil && embeddings.type.name == scheme)
+        #expect(model.weights.output.data == embeddings.data)
+        #expect(model.weights.output.interleaved == (KernelPath.selected == .avx512 && WeightMatrix.interleavesByDefault))
+        let stored = WeightMatrix(type: info.type, data: file.data(of: info).baseAddress!, rows: 64, cols: 256)
+        var want = [Float](repeating: 0, count: 256), got = want
+        for r in 0..<64 {
+            Dequantize.unchecked(info.type, stored.data + r * stored.rowBytes, &want, count: 256)
+            embeddings.dequantizeRow(r, into: &got)
+            #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "row \(r)")
+        }
+    }
+}
