@@ -54,12 +54,15 @@ public struct QuantizationPlan {
     public let scheme: QuantizationScheme
     private var attnVSeen = 0, ffnDownSeen = 0
     private let attnVCount: Int, ffnDownCount: Int
+    /// No output matrix: the embeddings are the output's too and take its type (as llama.cpp does).
+    private let tied: Bool
 
     public init(scheme: QuantizationScheme, tensorNames: [String]) {
         self.scheme = scheme
         let roles = tensorNames.compactMap { Qwen2Tensor.parse($0) }.filter { !$0.isBias }.map(\.role)
         attnVCount = roles.count(where: { $0 == .attnV })
         ffnDownCount = roles.count(where: { $0 == .ffnDown })
+        tied = !roles.contains(.output)
     }
 
     static func moreBits(_ i: Int, _ n: Int) -> Bool { i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2 }
@@ -81,7 +84,7 @@ public struct QuantizationPlan {
                 ffnDownSeen += 1
             }
         }
-        if role == .output, Double(type.format.bytesPerBlock * 8) / Double(type.format.blockSize) < 6 { type = .q6_K }
+        if role == .output || (tied && role == .tokenEmbedding), Double(type.format.bytesPerBlock * 8) / Double(type.format.blockSize) < 6 { type = .q6_K }
         if dims[0] % type.format.blockSize != 0 {
             type = switch type {
             case .q4_K: .q5_0

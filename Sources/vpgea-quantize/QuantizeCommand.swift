@@ -15,7 +15,8 @@ struct QuantizeCommand: ParsableCommand {
         discussion: """
             TYPE is one of \(QuantizationScheme.names.joined(separator: ", ")). Q4_K_M is llama.cpp's mix: \
             Q4_K, with Q6_K for the output head and for attn_v and ffn_down in about half of the layers. \
-            Norms and biases stay F32; with fewer than 6 bits per weight the output head gets Q6_K; when a \
+            Norms and biases stay F32; with fewer than 6 bits per weight the output head gets Q6_K (so do the \
+            embeddings of a model that ties them, as its output head); when a \
             row length is not a multiple of 256 (the 0.5B's 896), Q4_K falls back to Q5_0 and Q6_K to Q8_0, as \
             llama.cpp does. The source may be F32, F16, BF16 or any quantized type vpgea reads; quantizing an \
             already-quantized model adds a second rounding. The output loads in llama.cpp and in vpgea.

@@ -8,8 +8,9 @@ import Testing
 /// `vpgea-quantize`'s type plan and files: the plan against llama.cpp's published Q4_K_M files, the files
 /// against gguf-py (llama.cpp's Python reader), which must read every tensor back close to the source.
 @Suite struct ModelQuantizerTests {
-    /// The 1.5B Q4_K_M file's tensor table (names, dims, types), read with gguf-py.
-    @Test func planReproducesPublishedQ4KM() throws {
+    /// A llama.cpp Q4_K_M file's tensor table (names, dims, types, read with gguf-py) against the plan: the count of
+    /// tensors and the tensors whose planned type differs.
+    static func planAgainst(_ fixture: String) throws -> (count: Int, mismatches: [String]) {
         struct Table: Decodable { let tensors: [[Entry]] }
         enum Entry: Decodable {
             case text(String), dims([Int])
@@ -18,26 +19,44 @@ import Testing
                 if let s = try? c.decode(String.self) { self = .text(s) } else { self = .dims(try c.decode([Int].self)) }
             }
         }
-        let url = Bundle.module.url(forResource: "Fixtures/qwen2.5-coder-1.5b-q4_k_m-tensors", withExtension: "json")!
+        let url = try #require(Bundle.module.url(forResource: "Fixtures/" + fixture, withExtension: "json"))
         let rows = try JSONDecoder().decode(Table.self, from: Data(contentsOf: url)).tensors
         var names: [String] = [], dims: [[Int]] = [], types: [GGMLType] = []
         for row in rows {
             guard case .text(let n) = row[0], case .dims(let d) = row[1], case .text(let t) = row[2],
-                  let type = GGMLType.allCases.first(where: { $0.name == t }) else { Issue.record("bad row \(row)"); return }
+                  let type = GGMLType.allCases.first(where: { $0.name == t }) else { throw Failure("bad row \(row)") }
             names.append(n); dims.append(d); types.append(type)
         }
-        #expect(names.count == 339)
         var plan = QuantizationPlan(scheme: .q4_K_M, tensorNames: names)
         var mismatches: [String] = []
         for i in names.indices {
             let planned = plan.type(name: names[i], dims: dims[i], current: .f32)
             if planned != types[i] { mismatches.append("\(names[i]): \(planned.name) vs \(types[i].name)") }
         }
+        return (names.count, mismatches)
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    @Test func planReproducesPublishedQ4KM() throws {
+        let (count, mismatches) = try Self.planAgainst("qwen2.5-coder-1.5b-q4_k_m-tensors")
+        #expect(count == 339)
         #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
         // The 0.5B file is llama.cpp's Q4_K_M too, with 896-wide rows falling back to Q5_0 and Q8_0.
         let small = try GGUFFile(path: TestSupport.testModelPath())
         let changes = ModelQuantizer.plan(small, .q4_K_M).filter { $0.from != $0.to }
         #expect(changes.isEmpty, "\(changes.prefix(5).map { "\($0.name): \($0.from.name) → \($0.to.name)" })")
+    }
+
+    /// A model without output.weight multiplies by its embeddings, so llama.cpp gives them the output matrix's type
+    /// (Q6_K in Q4_K_M), not the embeddings' (Q4_K): the tied 1.5B as llama.cpp's quantizer wrote it.
+    @Test func planGivesTiedEmbeddingsTheOutputType() throws {
+        let (count, mismatches) = try Self.planAgainst("qwen2.5-coder-1.5b-tied-q4_k_m-tensors")
+        #expect(count == 338)
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
     }
 
     @Test(arguments: ["Q8_0", "Q5_0", "Q4_0", "Q6_K", "Q4_K", "Q4_K_M", "F16", "BF16"])
