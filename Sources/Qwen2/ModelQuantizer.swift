@@ -84,7 +84,8 @@ public struct QuantizationPlan {
                 ffnDownSeen += 1
             }
         }
-        if role == .output || (tied && role == .tokenEmbedding), Double(type.format.bytesPerBlock * 8) / Double(type.format.blockSize) < 6 { type = .q6_K }
+        let head = role == .output || (tied && role == .tokenEmbedding)
+        if head, Double(type.format.bytesPerBlock * 8) / Double(type.format.blockSize) < 6 { type = .q6_K }
         if dims[0] % type.format.blockSize != 0 {
             type = switch type {
             case .q4_K: .q5_0
