@@ -114,7 +114,7 @@ extension Evaluation {
             s += "</g>\n" + labels
         }
         let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
-        var placer = LabelPlacer(points: results.map { (x($0.meanTokens), y($0.accuracy)) }, width: w)
+        var placer = LabelPlacer(points: results.map { (x($0.meanTokens), y($0.accuracy)) }, left: left, width: w)
         for (i, r) in results.enumerated() {
             let c = colors[i % colors.count], px = x(r.meanTokens), py = y(r.accuracy)
             if let b = bars[i] {
@@ -136,16 +136,17 @@ extension Evaluation {
 }
 
 /// Where each point's label goes: the first of a few spots beside the point (right, then left; above, then below,
-/// then further out) whose box meets no label placed before it, no point, and the plot's right edge; text widths
+/// then further out) whose box meets no label placed before it, no point, the y axis and the plot's right edge; text widths
 /// are estimated (12 px sans-serif: ~7 px a character).
 struct LabelPlacer {
     struct Box { var x0, y0, x1, y1: Double }
     let points: [(Double, Double)]
-    let width: Double
+    let left, width: Double   // the y axis and the right edge
     private(set) var placed: [Box] = []
 
-    init(points: [(Double, Double)], width: Double) {
+    init(points: [(Double, Double)], left: Double, width: Double) {
         self.points = points
+        self.left = left
         self.width = width
     }
 
@@ -158,7 +159,7 @@ struct LabelPlacer {
                 let tx = right ? x + 8 : x - 8, ty = y + dy
                 let box = Box(x0: right ? tx : tx - textWidth, y0: ty - 11, x1: right ? tx + textWidth : tx, y1: ty + 3)
                 chosen = (tx, ty, right ? "start" : "end", box)
-                let clear = box.x1 <= width && box.x0 >= 0 && !placed.contains { Self.overlap($0, box) }
+                let clear = box.x1 <= width && box.x0 >= left && !placed.contains { Self.overlap($0, box) }
                     && !points.contains { $0.0 + 5 > box.x0 && $0.0 - 5 < box.x1 && $0.1 + 5 > box.y0 && $0.1 - 5 < box.y1 }
                 if clear { placed.append(box); return (tx, ty, right ? "start" : "end") }
             }

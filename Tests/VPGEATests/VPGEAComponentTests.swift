@@ -227,12 +227,16 @@ import Training
         #expect(plot.components(separatedBy: "<line").count - 1 == 2 + 2, "two axes and one run's two bars")
     }
 
-    /// Labels of points that sit close together do not overlap each other or the points, and stay left of the edge.
+    /// Labels of points that sit close together do not overlap each other or the points, and stay between the y axis
+    /// and the right edge (a label left of a point near the axis once crossed it).
     @Test func plotLabelsDoNotOverlap() {
-        var placer = LabelPlacer(points: [(300, 200), (306, 202), (310, 198), (640, 200)], width: 700)
+        var placer = LabelPlacer(points: [(300, 200), (306, 202), (310, 198), (640, 200), (120, 300), (150, 300)],
+                                 left: 70, width: 700)
         let at = [placer.place("vpgea-frozen-seed1@20", x: 300, y: 200), placer.place("vpgea-seed1@10", x: 306, y: 202),
-                  placer.place("base", x: 310, y: 198), placer.place("a long label near the edge", x: 640, y: 200)]
-        #expect(placer.placed.count == 4)
+                  placer.place("base", x: 310, y: 198), placer.place("a long label near the edge", x: 640, y: 200),
+                  placer.place("right of the axis", x: 150, y: 300), placer.place("seed1@30", x: 120, y: 300)]
+        #expect(placer.placed.count == 6)
+        #expect(placer.placed.allSatisfy { $0.x0 >= 70 })
         for i in placer.placed.indices {
             for j in placer.placed.indices where j > i { #expect(!LabelPlacer.overlap(placer.placed[i], placer.placed[j])) }
         }
