@@ -150,22 +150,24 @@ struct LabelPlacer {
         self.width = width
     }
 
-    /// The label's text position and anchor; the last spot tried when every spot is taken.
+    /// The label's text position and anchor; when every spot is taken, the spot inside the plot that meets the fewest
+    /// labels and points.
     mutating func place(_ label: String, x: Double, y: Double) -> (x: Double, y: Double, anchor: String) {
         let textWidth = 7.0 * Double(label.count)
-        var chosen: (x: Double, y: Double, anchor: String, box: Box)?
+        var best: (x: Double, y: Double, anchor: String, box: Box, clashes: Int)?
         for dy in [-7.0, 16, -21, 30, -35, 44] {
             for right in [true, false] {
                 let tx = right ? x + 8 : x - 8, ty = y + dy
                 let box = Box(x0: right ? tx : tx - textWidth, y0: ty - 11, x1: right ? tx + textWidth : tx, y1: ty + 3)
-                chosen = (tx, ty, right ? "start" : "end", box)
-                let clear = box.x1 <= width && box.x0 >= left && !placed.contains { Self.overlap($0, box) }
-                    && !points.contains { $0.0 + 5 > box.x0 && $0.0 - 5 < box.x1 && $0.1 + 5 > box.y0 && $0.1 - 5 < box.y1 }
-                if clear { placed.append(box); return (tx, ty, right ? "start" : "end") }
+                let outside = box.x1 > width || box.x0 < left
+                let clashes = (outside ? 1000 : 0) + 10 * placed.count { Self.overlap($0, box) }
+                    + points.count { $0.0 + 5 > box.x0 && $0.0 - 5 < box.x1 && $0.1 + 5 > box.y0 && $0.1 - 5 < box.y1 }
+                if clashes == 0 { placed.append(box); return (tx, ty, right ? "start" : "end") }
+                if best == nil || clashes < best!.clashes { best = (tx, ty, right ? "start" : "end", box, clashes) }
             }
         }
-        placed.append(chosen!.box)
-        return (chosen!.x, chosen!.y, chosen!.anchor)
+        placed.append(best!.box)
+        return (best!.x, best!.y, best!.anchor)
     }
 
     static func overlap(_ a: Box, _ b: Box) -> Bool { a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1 }

@@ -237,6 +237,10 @@ import Training
                   placer.place("right of the axis", x: 150, y: 300), placer.place("seed1@30", x: 120, y: 300)]
         #expect(placer.placed.count == 6)
         #expect(placer.placed.allSatisfy { $0.x0 >= 70 })
+        // Crowded beside the axis: when every spot is taken, the label still goes inside the plot.
+        var crowded = LabelPlacer(points: [(80, 200)], left: 70, width: 700)
+        for i in 0..<9 { _ = crowded.place("crowded-\(i)", x: 80, y: 200) }
+        #expect(crowded.placed.allSatisfy { $0.x0 >= 70 && $0.x1 <= 700 })
         for i in placer.placed.indices {
             for j in placer.placed.indices where j > i { #expect(!LabelPlacer.overlap(placer.placed[i], placer.placed[j])) }
         }
