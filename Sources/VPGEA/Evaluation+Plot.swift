@@ -136,8 +136,8 @@ extension Evaluation {
 }
 
 /// Where each point's label goes: the first of a few spots beside the point (right, then left; above, then below,
-/// then further out) whose box meets no label placed before it, no point, the y axis and the plot's right edge; text widths
-/// are estimated (12 px sans-serif: ~7 px a character).
+/// then further out) whose box meets no label placed before it, no point, the y axis and the plot's right edge; text
+/// widths are estimated (12 px sans-serif: ~7 px a character).
 struct LabelPlacer {
     struct Box { var x0, y0, x1, y1: Double }
     let points: [(Double, Double)]
@@ -157,13 +157,13 @@ struct LabelPlacer {
         var best: (x: Double, y: Double, anchor: String, box: Box, clashes: Int)?
         for dy in [-7.0, 16, -21, 30, -35, 44] {
             for right in [true, false] {
-                let tx = right ? x + 8 : x - 8, ty = y + dy
+                let tx = right ? x + 8 : x - 8, ty = y + dy, anchor = right ? "start" : "end"
                 let box = Box(x0: right ? tx : tx - textWidth, y0: ty - 11, x1: right ? tx + textWidth : tx, y1: ty + 3)
                 let outside = box.x1 > width || box.x0 < left
                 let clashes = (outside ? 1000 : 0) + 10 * placed.count { Self.overlap($0, box) }
                     + points.count { $0.0 + 5 > box.x0 && $0.0 - 5 < box.x1 && $0.1 + 5 > box.y0 && $0.1 - 5 < box.y1 }
-                if clashes == 0 { placed.append(box); return (tx, ty, right ? "start" : "end") }
-                if best == nil || clashes < best!.clashes { best = (tx, ty, right ? "start" : "end", box, clashes) }
+                if clashes == 0 { placed.append(box); return (tx, ty, anchor) }
+                if best == nil || clashes < best!.clashes { best = (tx, ty, anchor, box, clashes) }
             }
         }
         placed.append(best!.box)

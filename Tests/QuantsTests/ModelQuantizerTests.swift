@@ -24,7 +24,7 @@ import Testing
         var names: [String] = [], dims: [[Int]] = [], types: [GGMLType] = []
         for row in rows {
             guard case .text(let n) = row[0], case .dims(let d) = row[1], case .text(let t) = row[2],
-                  let type = GGMLType.allCases.first(where: { $0.name == t }) else { throw Failure("bad row \(row)") }
+                  let type = GGMLType.allCases.first(where: { $0.name == t }) else { Issue.record("bad row \(row)"); continue }
             names.append(n); dims.append(d); types.append(type)
         }
         var plan = QuantizationPlan(scheme: .q4_K_M, tensorNames: names)
@@ -34,11 +34,6 @@ import Testing
             if planned != types[i] { mismatches.append("\(names[i]): \(planned.name) vs \(types[i].name)") }
         }
         return (names.count, mismatches)
-    }
-
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-        init(_ description: String) { self.description = description }
     }
 
     @Test func planReproducesPublishedQ4KM() throws {
