@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// The commands as a user runs them: exit codes, one-line errors, output formats.
-/// They run the binaries that `swift build` puts in .build/debug (Tools/test builds them first).
+/// They run the binaries of the build the tests come from (`TestSupport.productBinary`; Tools/test builds them first).
 @Suite struct CommandLineTests {
     struct Output {
         let status: Int32
@@ -12,11 +12,7 @@ import Testing
     }
 
     static func run(_ tool: String, _ arguments: [String], input: String = "", environment: [String: String] = [:]) throws -> Output {
-        let binary = TestSupport.repositoryRoot.appendingPathComponent(".build/debug/\(tool)")
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-            throw TestSupport.OracleError(description: "\(binary.path) is missing: run `swift build` first (Tools/test does)")
-        }
-        return try run(executable: binary, arguments, input: input, environment: environment)
+        try run(executable: TestSupport.productBinary(tool), arguments, input: input, environment: environment)
     }
 
     /// Runs any program (in `directory` when given) and collects its output.
@@ -87,7 +83,7 @@ import Testing
 
     /// The evaluation reads the GSM8K test split that ships with vpgea, from any working directory.
     @Test func evaluationRunsOnTheShippedData() throws {
-        let binary = TestSupport.repositoryRoot.appendingPathComponent(".build/debug/vpgea-eval")
+        let binary = try TestSupport.productBinary("vpgea-eval")
         let p = Process()
         p.executableURL = binary
         p.arguments = ["--model", try TestSupport.testModelPath(), "--bench", "gsm8k", "--limit", "1", "--max-tokens", "8"]

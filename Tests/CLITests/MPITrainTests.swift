@@ -55,7 +55,7 @@ import Training
          "--warmup", "1", "--steps", "\(steps)", "-t", "1"]
     }
 
-    static let trainBinary = TestSupport.repositoryRoot.appendingPathComponent(".build/debug/vpgea-train").path
+    static func trainBinary() throws -> String { try TestSupport.productBinary("vpgea-train").path }
     static let mpiFlags = ["--allow-run-as-root", "--oversubscribe", "-np", "2"]
 
     /// Two ranks with one sequence each per step make the update of one rank that sums two (the same sequences in
@@ -67,12 +67,12 @@ import Training
         let data = dir.appendingPathComponent("train.jsonl").path
         try Self.records.write(toFile: data, atomically: true, encoding: .utf8)
         let two = dir.appendingPathComponent("two.gguf").path, one = dir.appendingPathComponent("one.gguf").path
-        let (s2, e2) = try Running(try Self.mpirun(), Self.mpiFlags + [Self.trainBinary]
+        let (s2, e2) = try Running(try Self.mpirun(), Self.mpiFlags + [Self.trainBinary()]
                                    + Self.sft(model, data: data, out: two, steps: 3) + ["--grad-accum", "1"]).wait()
         #expect(s2 == 0, "\(e2)")
         // One voice: rank 0's lines only.
         #expect(e2.contains("MPI: 2 ranks") && e2.components(separatedBy: "step 3/3").count == 2, "\(e2)")
-        let (s1, e1) = try Running(Self.trainBinary, Self.sft(model, data: data, out: one, steps: 3) + ["--grad-accum", "2"]).wait()
+        let (s1, e1) = try Running(Self.trainBinary(), Self.sft(model, data: data, out: one, steps: 3) + ["--grad-accum", "2"]).wait()
         #expect(s1 == 0, "\(e1)")
         let config = try Qwen2Model(path: model).config
         let a = try LoRAAdapter.loadGGUF(path: two, model: config), b = try LoRAAdapter.loadGGUF(path: one, model: config)
@@ -86,7 +86,7 @@ import Training
         let hosts = dir.appendingPathComponent("hosts.gguf").path
         let script = TestSupport.repositoryRoot.appendingPathComponent("Tools/mpi-two-hosts").path
         _ = try Self.mpirun()
-        let (sh, eh) = try Running(script, [Self.trainBinary] + Self.sft(model, data: data, out: hosts, steps: 3)
+        let (sh, eh) = try Running(script, [Self.trainBinary()] + Self.sft(model, data: data, out: hosts, steps: 3)
                                    + ["--grad-accum", "1"]).wait()
         #expect(sh == 0 && eh.contains("MPI: 2 ranks"), "\(eh)")
         #expect(FileManager.default.contents(atPath: hosts) == FileManager.default.contents(atPath: one))
@@ -102,7 +102,7 @@ import Training
         try Self.records.write(toFile: data, atomically: true, encoding: .utf8)
         let out = dir.appendingPathComponent("a.gguf").path
         let args = Self.sft(model, data: data, out: out, steps: 200)
-        let job = try Running(try Self.mpirun(), Self.mpiFlags + [Self.trainBinary] + args + ["--checkpoint-every", "1"])
+        let job = try Running(try Self.mpirun(), Self.mpiFlags + [Self.trainBinary()] + args + ["--checkpoint-every", "1"])
         // After the first checkpoint, kill one rank.
         var deadline = Date().addingTimeInterval(120)
         while !FileManager.default.fileExists(atPath: out + ".ckpt") && Date() < deadline && job.process.isRunning { usleep(100_000) }
@@ -119,7 +119,7 @@ import Training
         #expect(ended && status != 0 && Date().timeIntervalSince(killed) < 30, "\(stderr)")
         #expect(stderr.contains("signal 9") || stderr.lowercased().contains("killed"), "\(stderr)")
         // One rank, two sequences per step, continues from the checkpoint to the end.
-        let (resumed, text) = try Running(Self.trainBinary, Array(args.dropLast(4)) + ["--steps", "6", "-t", "1", "--grad-accum", "2",
+        let (resumed, text) = try Running(Self.trainBinary(), Array(args.dropLast(4)) + ["--steps", "6", "-t", "1", "--grad-accum", "2",
                                                                                       "--resume"]).wait()
         #expect(resumed == 0 && text.contains("resuming from") && text.contains("step 6/6"), "\(text)")
         #expect(FileManager.default.fileExists(atPath: out))
@@ -139,9 +139,9 @@ import Training
              "--length-gate", "off"]   // (so that this short step distils something)
         }
         let two = dir.appendingPathComponent("two.gguf").path, one = dir.appendingPathComponent("one.gguf").path
-        let (s2, e2) = try Running(try Self.mpirun(), Self.mpiFlags + [Self.trainBinary] + args(two)).wait()
+        let (s2, e2) = try Running(try Self.mpirun(), Self.mpiFlags + [Self.trainBinary()] + args(two)).wait()
         #expect(s2 == 0 && e2.contains("MPI: 2 ranks"), "\(e2)")
-        let (s1, e1) = try Running(Self.trainBinary, args(one)).wait()
+        let (s1, e1) = try Running(Self.trainBinary(), args(one)).wait()
         #expect(s1 == 0, "\(e1)")
         let config = try Qwen2Model(path: model).config
         let a = try LoRAAdapter.loadGGUF(path: two, model: config), b = try LoRAAdapter.loadGGUF(path: one, model: config)

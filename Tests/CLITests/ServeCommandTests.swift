@@ -15,11 +15,7 @@ import Training
         private var stderrText = ""
 
         init(_ arguments: [String]) throws {
-            let binary = TestSupport.repositoryRoot.appendingPathComponent(".build/debug/vpgea-serve")
-            guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-                throw TestSupport.OracleError(description: "\(binary.path) is missing: run `swift build` first (Tools/test does)")
-            }
-            process.executableURL = binary
+            process.executableURL = try TestSupport.productBinary("vpgea-serve")
             process.arguments = arguments + ["--host", "127.0.0.1", "--port", "0"]
             process.standardError = err
             process.standardOutput = FileHandle.nullDevice

@@ -53,6 +53,20 @@ public enum TestSupport {
         return store.path(of: Catalog.testModel).path
     }
 
+    /// A command of this package (`vpgea-run`, …) from the build the tests run from: the running test bundle's
+    /// directory holds the products of the same `swift build` (whatever `--scratch-path`), else `.build/debug`.
+    /// Throws when it is not built.
+    public static func productBinary(_ name: String) throws -> URL {
+        let beside = Bundle.main.executableURL?.resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent(name)
+        let candidates = [beside, repositoryRoot.appendingPathComponent(".build/debug/\(name)")].compactMap { $0 }
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            throw OracleError(description: "\(name) is not built (looked in \(candidates.map(\.path).joined(separator: ", "))): "
+                + "run `swift build` first (Tools/test does)")
+        }
+        return found
+    }
+
     /// A fresh temporary directory, removed by the caller.
     public static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("vpgea-test-\(UUID().uuidString)")
