@@ -80,7 +80,8 @@ public final class BatchGenerator {
         var slots = SlotState(count: session.sequences)
         let independent = session.model.promptsIndependentOfBatch   // (walks every layer's matrix types)
         var logits: [[Float]] = Array(repeating: [], count: session.sequences)   // [slot][vocab] of the next token
-        var samplers: [Int: Sampler] = [:], histories: [Int: [Int]] = [:]      // by request
+        var samplers: [Sampler?] = Array(repeating: nil, count: session.sequences)   // [slot]: its request's sampler
+        var histories: [[Int]] = Array(repeating: [], count: session.sequences)    // [slot]: prompt + generated tokens
         var completions = requests.map { _ in BatchCompletion(tokens: [], stopReason: .maxTokens) }
         var next = 0, finished = 0
         var promptSeconds = 0.0
@@ -96,8 +97,8 @@ public final class BatchGenerator {
                 promptTokensComputed += r.prompt.count - reused
                 logits[slot] = try session.decode(Array(r.prompt[reused...]), logits: .last, sequence: slot)
                 slots.occupy(slot, request: next, prompt: r.prompt, adapter: r.adapter)
-                samplers[next] = Sampler(r.sampling)
-                histories[next] = r.prompt   // prompt + generated tokens, for the samplers' penalties
+                samplers[slot] = Sampler(r.sampling)
+                histories[slot] = r.prompt   // for the samplers' penalties
                 next += 1
             }
         }
@@ -105,11 +106,12 @@ public final class BatchGenerator {
         let begin = clock.now
         while !slots.occupied.isEmpty {
             var steps: [(sequence: Int, token: Int)] = []
-            for slot in slots.occupied {
+            let live = slots.occupied
+            let drawn = sampleInParallel(live, samplers: &samplers, logits: logits, histories: histories, vocab: vocab)   // [live.count]
+            for (slot, token) in zip(live, drawn) {
                 let i = slots.request[slot]!
-                let token = samplers[i]!.sample(logits[slot][0..<vocab], history: histories[i]![...])
                 completions[i].tokens.append(token)
-                histories[i]!.append(token)
+                histories[slot].append(token)
                 generatedTokens += 1
                 var stop: StopReason?
                 if stopTokens.contains(token) {
@@ -122,7 +124,7 @@ public final class BatchGenerator {
                 if let stop {
                     completions[i].stopReason = stop
                     slots.release(slot)
-                    (samplers[i], histories[i]) = (nil, nil)
+                    (samplers[slot], histories[slot]) = (nil, [])
                     finished += 1
                     onCompletion?(finished)
                 } else {
@@ -138,6 +140,23 @@ public final class BatchGenerator {
         }
         generationSeconds = (clock.now - begin).secondsValue - promptSeconds
         return completions
+    }
+
+    /// The next token of each slot in `live`, drawn by its own sampler from its own logits: the slots split over the
+    /// session's threads (alone, this step would leave all but one core idle); each sampler's draws, and so the tokens,
+    /// are the same as one after the other.
+    private func sampleInParallel(_ live: [Int], samplers: inout [Sampler?], logits: [[Float]], histories: [[Int]],
+                                  vocab: Int) -> [Int] {
+        var drawn = [Int](repeating: 0, count: live.count)   // [live.count]
+        drawn.withUnsafeMutableBufferPointer { out in
+            samplers.withUnsafeMutableBufferPointer { samplers in
+                parallelFor(parts: live.count, threads: session.threads) { k in
+                    let slot = live[k]
+                    out[k] = samplers[slot]!.sample(logits[slot][0..<vocab], history: histories[slot][...])
+                }
+            }
+        }
+        return drawn
     }
 
     /// Makes `slot` start with the longest prefix of `prompt` that another cached prompt (of a live or finished

@@ -29,7 +29,8 @@ import Testing
         }
     }
 
-    @Test func batchedEqualsOneAtATime() throws {
+    /// On two threads the slots' samplers draw in parallel: each must still draw from its own sequence's logits.
+    @Test(arguments: [1, 2]) func batchedEqualsOneAtATime(threads: Int) throws {
         let (model, dir) = try Self.tiny()
         defer { try? FileManager.default.removeItem(at: dir) }
         var greedy = SamplingParameters.greedy
@@ -49,7 +50,7 @@ import Testing
         requests.append(requests[6])   // the same prompt twice: computed once, copied
         let stop: Set<Int> = [60]
         // Three slots for eight requests: a finished sequence's slot takes the next request mid-generation.
-        let session = Qwen2Session(model: model, contextSize: 64, maxBatch: 64, threads: 1, exactActivations: true, sequences: 3)
+        let session = Qwen2Session(model: model, contextSize: 64, maxBatch: 64, threads: threads, exactActivations: true, sequences: 3)
         let generator = BatchGenerator(session: session, stopTokens: stop)
         var steps = 0, finished: [Int] = []
         let batched = try generator.generate(requests, onStep: { _, _ in steps += 1 }, onCompletion: { finished.append($0) })
