@@ -43,17 +43,23 @@ public enum Ops {
                             headDim: Int, base: Float) {
         let half = headDim / 2
         let thetaScale = powf(base, -2 / Float(headDim))
-        for t in 0..<n {
-            let p = Float(positions[t])
-            for h in 0..<heads {
-                let v = x + t * heads * headDim + h * headDim
-                var theta = p
+        // A token's angles are the same for every head: computed once per token.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * half) { table in   // [cos: half, sin: half]
+            for t in 0..<n {
+                var theta = Float(positions[t])
                 for i in 0..<half {
-                    let c = cosf(theta), s = sinf(theta)
-                    let a = v[i], b = v[i + half]
-                    v[i] = a * c - b * s
-                    v[i + half] = a * s + b * c
+                    table[i] = cosf(theta)
+                    table[half + i] = sinf(theta)
                     theta *= thetaScale
+                }
+                for h in 0..<heads {
+                    let v = x + t * heads * headDim + h * headDim
+                    for i in 0..<half {
+                        let c = table[i], s = table[half + i]
+                        let a = v[i], b = v[i + half]
+                        v[i] = a * c - b * s
+                        v[i + half] = a * s + b * c
+                    }
                 }
             }
         }
