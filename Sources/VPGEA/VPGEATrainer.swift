@@ -44,11 +44,14 @@ public final class VPGEATrainer {
     public let problems: [Problem]
     public let backprop: LoRABackprop
     public let optimizer: AdamW
-    public private(set) var state: TrainingState
+    public internal(set) var state: TrainingState
     let views: Views
     let session: Qwen2Session
     let generator: BatchGenerator
     private var order: DataOrder
+    /// The support test's answer-without-reasoning scores of this optimiser step (the adapter does not change within
+    /// a step), by scored tokens: the same for every path of a problem, so computed once per problem.
+    private var scoresWithoutReasoning: (step: Int, scores: [[Int]: Double]) = (-1, [:])
     /// Data parallelism: each rank rolls out, scores and differentiates its share of a step's problems (problem k
     /// on rank k mod ranks); gradients and the report's counts are summed over the ranks.
     public let collective: any Collective
@@ -284,7 +287,7 @@ public final class VPGEATrainer {
         // Support: the answer given the path's reasoning, against the answer given no reasoning.
         let (withContext, withoutContext, target) = supportSequences(reasoning: reasoningText, answer: problem.answer)
         let withReasoning = try meanLogProb(priorPrompt + withContext, target)
-        let without = try meanLogProb(priorPrompt + withoutContext, target)
+        let without = try meanLogProbWithoutReasoning(priorPrompt + withoutContext, target)
         return withReasoning - without < Double(settings.supportThreshold) ? .support : nil
     }
 
@@ -350,6 +353,16 @@ public final class VPGEATrainer {
         guard !continuation.isEmpty else { return 0 }
         let loss = continuationLoss(prompt, continuation)
         return -(try backprop.loss(tokens: loss.tokens, loss: loss, exact: settings.exactScoring))
+    }
+
+    /// `meanLogProb` of the answer without reasoning, remembered for the rest of this optimiser step.
+    func meanLogProbWithoutReasoning(_ prompt: [Int], _ target: [Int]) throws -> Double {
+        if scoresWithoutReasoning.step != state.step { scoresWithoutReasoning = (state.step, [:]) }
+        let key = prompt + [-1] + target   // (-1: no token id, so the split between the two is part of the key)
+        if let known = scoresWithoutReasoning.scores[key] { return known }
+        let score = try meanLogProb(prompt, target)
+        scoresWithoutReasoning.scores[key] = score
+        return score
     }
 
     /// Adds weight · Σ −log p(z_t) under the view `prompt` to the gradients; returns the loss.

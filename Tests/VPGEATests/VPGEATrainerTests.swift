@@ -73,6 +73,30 @@ import Training
         #expect(try Self.trainer(old).supportSequences(reasoning: "2+3=5", answer: "5").target.count > answer.count)
     }
 
+    /// The support test's score of the answer without reasoning is the same for every path of a problem, so it is
+    /// computed once per optimiser step: the remembered score has the fresh one's bits (the forward pass is
+    /// deterministic, also after a distillation's forward and backward), outlives an adapter change within the step (none happens there), and not a new step.
+    @Test func supportScoreWithoutReasoningIsRememberedForOneStep() throws {
+        var settings = VPGEASettings()
+        settings.maxTokens = 16
+        let t = try Self.trainer(settings)
+        func move(_ size: Float) { for i in 0..<t.adapter.count { t.adapter.parameters[i] += size * Float(sin(Double(i))) } }
+        move(0.001)   // B ≠ 0: the adapter is live
+        let prior = try Views(bundle: t.bundle, settings: settings).prior(Self.problems[0])
+        let (_, without, target) = t.supportSequences(reasoning: "2+3=5", answer: "5")
+        let remembered = try t.meanLogProbWithoutReasoning(prior + without, target)
+        // A distillation in between (as when an earlier path of the problem passed) leaves the forward pass as it was.
+        let z = t.bundle.tokenizer.encode("2 + 3 = 5, so \\boxed{5}.", parseSpecial: false, addBOS: false)
+        _ = try t.weightedNLL(prior, z, weight: 1)
+        #expect(remembered == (try t.meanLogProb(prior + without, target)))
+        move(0.05)
+        let moved = try t.meanLogProb(prior + without, target)
+        #expect(moved != remembered)
+        #expect(try t.meanLogProbWithoutReasoning(prior + without, target) == remembered)
+        t.state.step += 1
+        #expect(try t.meanLogProbWithoutReasoning(prior + without, target) == moved)
+    }
+
     /// The base posterior model: the posterior view's rollouts and the distillation's teacher ignore the adapter
     /// (the same with a live adapter as with an inert one), the prior's do not; the shared model's follow it.
     @Test(arguments: VPGEASettings.PosteriorModel.allCases)
