@@ -27,6 +27,9 @@ public final class LoRABackprop {
     var forward: MatMul
     /// Whether the pass under way adds the adapter's branches (false: a no-gradient pass on the base alone).
     var adapterOn = true
+    /// The tokens of the last pass when it was a `loss` pass whose activations, left in the buffers, are what
+    /// `accumulate`'s forward on them would compute; nil after any other pass.
+    var keptPass: [Int]? = nil
     /// The weights' 7-bit transposes, for `products == .integer`.
     let transposed: TransposedBase?
     let attention: CausalAttention
@@ -80,14 +83,19 @@ public final class LoRABackprop {
     public func zeroGradients() { gradients.update(repeating: 0, count: adapter.count) }
 
     /// Runs forward and backward on `tokens` (positions 0..<n), adds d(loss)/d(adapter) to `gradients`, and
-    /// returns the loss. `dropoutSeed` fixes the dropout masks of this call.
+    /// returns the loss. `dropoutSeed` fixes the dropout masks of this call. `afterLossPass`: the caller vouches that
+    /// the adapter has not changed since the last `loss` call; if that pass was on these tokens and computed what
+    /// this forward would (`keptPass`), its activations, still in the buffers, are used instead of a forward pass.
     @discardableResult
-    public func accumulate(tokens: [Int], loss: some TokenLoss, dropoutSeed: UInt64 = 0) throws(ModelError) -> Double {
-        guard try embed(tokens) else { return 0 }
+    public func accumulate(tokens: [Int], loss: some TokenLoss, dropoutSeed: UInt64 = 0,
+                           afterLossPass: Bool = false) throws(ModelError) -> Double {
+        let reuse = afterLossPass && keptPass == tokens
+        keptPass = nil   // the backward pass leaves other numbers in the buffers
+        if !reuse { guard try embed(tokens) else { return 0 } }
         let n = tokens.count, layers = model.config.layerCount
         maskSeed = dropoutSeed
         forward = matmul
-        for l in 0..<layers { layerForward(l, n: n) }
+        if !reuse { for l in 0..<layers { layerForward(l, n: n) } }
         let total = head(loss, n: n)
         for l in (0..<layers).reversed() {
             if recompute, l != layers - 1 { layerForward(l, n: n) }   // the top layer's activations are still there
@@ -101,11 +109,15 @@ public final class LoRABackprop {
     /// passes' products (the loss `accumulate` would return, at a fraction of the cost where those are integers).
     /// `withAdapter` false: the frozen base alone (a teacher that training does not move).
     public func loss(tokens: [Int], loss: some TokenLoss, exact: Bool = true, withAdapter: Bool = true) throws(ModelError) -> Double {
+        keptPass = nil
         guard try embed(tokens) else { return 0 }
         forward = exact ? exactMatmul : matmul
         adapterOn = withAdapter
         defer { adapterOn = true }
         for l in 0..<model.config.layerCount { layerForward(l, n: tokens.count, dropout: false) }
+        // accumulate's forward on these tokens would compute the same: the same products and branches, and (with no
+        // dropout configured) no masks.
+        if forward === matmul, withAdapter, adapter.config.dropout == 0 { keptPass = tokens }
         return head(loss, n: tokens.count, backward: false)
     }
 

@@ -238,7 +238,7 @@ public final class VPGEATrainer {
                     let weight = gate * scale / Float(z.length)
                     switch settings.mode {
                     case .sequence:
-                        report.distillationLoss += try weightedNLL(priorPrompt, z.tokens, weight: weight)
+                        report.distillationLoss += try weightedNLL(priorPrompt, z.tokens, weight: weight, afterScoring: true)
                     case .token:
                         report.distillationLoss += try tokenKL(priorPrompt: priorPrompt, posteriorPrompt: posteriorPrompt, z.tokens, weight: weight)
                     }
@@ -283,11 +283,13 @@ public final class VPGEATrainer {
            Self.statesAnswerFirst(reasoningText, answer: problem.answer, question: problem.question, window: settings.answerFirstWindow) {
             return .answerFirst
         }
-        if try meanLogProb(priorPrompt, z.tokens) < Double(settings.plausibilityThreshold) { return .plausibility }
-        // Support: the answer given the path's reasoning, against the answer given no reasoning.
+        // Support: the answer given the path's reasoning, against the answer given no reasoning. Scored before
+        // plausibility (which is still reported first) so that the plausibility pass over the path is the last one,
+        // and the distillation of a path that passes starts from its activations.
         let (withContext, withoutContext, target) = supportSequences(reasoning: reasoningText, answer: problem.answer)
         let withReasoning = try meanLogProb(priorPrompt + withContext, target)
         let without = try meanLogProbWithoutReasoning(priorPrompt + withoutContext, target)
+        if try meanLogProb(priorPrompt, z.tokens) < Double(settings.plausibilityThreshold) { return .plausibility }
         return withReasoning - without < Double(settings.supportThreshold) ? .support : nil
     }
 
@@ -365,10 +367,11 @@ public final class VPGEATrainer {
         return score
     }
 
-    /// Adds weight · Σ −log p(z_t) under the view `prompt` to the gradients; returns the loss.
-    func weightedNLL(_ prompt: [Int], _ z: [Int], weight: Float) throws -> Double {
+    /// Adds weight · Σ −log p(z_t) under the view `prompt` to the gradients; returns the loss. `afterScoring`: the
+    /// last pass scored this path under this view (`crossViewRejection`), in this step, so the adapter is as it was.
+    func weightedNLL(_ prompt: [Int], _ z: [Int], weight: Float, afterScoring: Bool = false) throws -> Double {
         let loss = continuationLoss(prompt, z, weight: weight)
-        return try backprop.accumulate(tokens: loss.tokens, loss: loss)
+        return try backprop.accumulate(tokens: loss.tokens, loss: loss, afterLossPass: afterScoring)
     }
 
     /// Adds weight · Σ_t KL(sg[q(·|x, y*, z<t)] ‖ π(·|x, z<t)) to the gradients; returns the loss.
