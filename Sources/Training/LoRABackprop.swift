@@ -91,11 +91,13 @@ public final class LoRABackprop {
                            afterLossPass: Bool = false) throws(ModelError) -> Double {
         let reuse = afterLossPass && keptPass == tokens
         keptPass = nil   // the backward pass leaves other numbers in the buffers
-        if !reuse { guard try embed(tokens) else { return 0 } }
         let n = tokens.count, layers = model.config.layerCount
         maskSeed = dropoutSeed
         forward = matmul
-        if !reuse { for l in 0..<layers { layerForward(l, n: n) } }
+        if !reuse {
+            guard try embed(tokens) else { return 0 }
+            for l in 0..<layers { layerForward(l, n: n) }
+        }
         let total = head(loss, n: n)
         for l in (0..<layers).reversed() {
             if recompute, l != layers - 1 { layerForward(l, n: n) }   // the top layer's activations are still there
