@@ -62,9 +62,10 @@ public final class BatchGenerator {
     }
 
     /// Generates every request, at most `session.sequences` at a time. `onStep(generated, active)` is called after
-    /// each batched step with the tokens generated so far; `onCompletion(finished)` each time a request finishes.
+    /// each batched step with the tokens generated so far; `onCompletion(finished, request, completion)` each time a
+    /// request finishes (`finished`: how many have so far; `request`: its index), so that a caller can keep it at once.
     public func generate(_ requests: [BatchRequest], onStep: ((Int, Int) -> Void)? = nil,
-                         onCompletion: ((Int) -> Void)? = nil) throws -> [BatchCompletion] {
+                         onCompletion: ((_ finished: Int, _ request: Int, BatchCompletion) -> Void)? = nil) throws -> [BatchCompletion] {
         generatedTokens = 0
         generationSeconds = 0
         promptTokensComputed = 0
@@ -126,7 +127,7 @@ public final class BatchGenerator {
                     slots.release(slot)
                     (samplers[slot], histories[slot]) = (nil, [])
                     finished += 1
-                    onCompletion?(finished)
+                    onCompletion?(finished, i, completions[i])
                 } else {
                     steps.append((slot, token))
                 }

@@ -111,12 +111,16 @@ public enum Evaluation {
         result.problemSet = problemSet(problems)
         result.temperature = settings.temperature
         result.instruction = settings.instruction
+        result.parallel = max(1, min(settings.parallel, problems.count * settings.samples))
         return result
     }
 
-    /// The evaluation and one record per completion, in problem and sample order.
+    /// The evaluation and one record per completion, in problem and sample order. `kept`: records of an interrupted
+    /// run with these settings; a completion with a kept record (the same problem, sample and seed) is not generated
+    /// again. `onRecord` sees each new record as its completion finishes. The speed figures cover this run's part.
     public static func runWithRecords(bundle: ModelBundle, adapter: LoRAAdapter?, kind: BenchmarkKind, problems allProblems: [Problem],
-                                      settings: EvaluationSettings, threads: Int, label: String,
+                                      settings: EvaluationSettings, threads: Int, label: String, kept: [EvaluationRecord] = [],
+                                      onRecord: ((EvaluationRecord) -> Void)? = nil,
                                       progress: ((Int, Int) -> Void)? = nil) throws -> (result: EvaluationResult, records: [EvaluationRecord]) {
         let problems = Array(allProblems.prefix(settings.limit ?? allProblems.count))
         var viewSettings = VPGEASettings()
@@ -124,45 +128,57 @@ public enum Evaluation {
         let views = Views(bundle: bundle, settings: viewSettings)
         let prompts = try problems.map { try views.prior($0) }
         let context = (prompts.map(\.count).max() ?? 0) + settings.maxTokens + 8
-        let session = Qwen2Session(model: bundle.model, contextSize: context, maxBatch: 512, threads: threads,
-                                   sequences: max(1, min(settings.parallel, prompts.count * settings.samples)))
-        session.adapter = adapter
-        let generator = BatchGenerator(session: session, stopTokens: bundle.tokenizer.endOfGeneration)
-        var requests: [BatchRequest] = [], owners: [(problem: Int, sample: Int, seed: UInt64)] = []
+        let keptBySample = Dictionary(kept.map { (RecordKey(problem: $0.problem, sample: $0.sample), $0) }, uniquingKeysWith: { a, _ in a })
+        var records: [EvaluationRecord?] = []   // [problem × samples + sample]
+        var requests: [BatchRequest] = [], owners: [(problem: Int, sample: Int, seed: UInt64)] = []   // [request]
         for (i, prompt) in prompts.enumerated() {
             for s in 0..<settings.samples {
                 let seed = settings.seed &+ UInt64(i) &* 1_000_003 &+ UInt64(s)
+                if let record = keptBySample[RecordKey(problem: problems[i].id, sample: s)], record.seed == seed {
+                    records.append(record)
+                    continue
+                }
+                records.append(nil)
                 let p = SamplingParameters.nucleus(temperature: settings.temperature, topP: settings.topP, seed: seed)
                 requests.append(BatchRequest(prompt: prompt, sampling: p, maxTokens: settings.maxTokens))
                 owners.append((i, s, seed))
             }
         }
-        var records: [EvaluationRecord] = []
-        let start = Date()
-        var correct = 0, tokens = 0, truncated = 0
-        let outputs = try generator.generate(requests, onCompletion: { progress?($0, requests.count) })
-        for (k, out) in outputs.enumerated() {
+        let session = Qwen2Session(model: bundle.model, contextSize: context, maxBatch: 512, threads: threads,
+                                   sequences: max(1, min(settings.parallel, requests.count)))
+        session.adapter = adapter
+        let generator = BatchGenerator(session: session, stopTokens: bundle.tokenizer.endOfGeneration)
+        let start = Date(), already = records.count - requests.count
+        progress?(already, records.count)
+        _ = try generator.generate(requests, onCompletion: { finished, k, out in
             let owner = owners[k], problem = problems[owner.problem]
             let scored = ScoredCompletion(out, problem: problem, kind: kind, bundle: bundle, settings: viewSettings)
-            records.append(EvaluationRecord(problem: problem.id, sample: owner.sample, seed: owner.seed, tokens: scored.length,
-                                            truncated: scored.truncated, extracted: AnswerCheck.extract(kind, from: scored.text),
-                                            correct: scored.correct, text: scored.text))
-            correct += scored.correct ? 1 : 0
-            truncated += scored.truncated ? 1 : 0
-            tokens += scored.length
-        }
+            let record = EvaluationRecord(problem: problem.id, sample: owner.sample, seed: owner.seed, tokens: scored.length,
+                                          truncated: scored.truncated, extracted: AnswerCheck.extract(kind, from: scored.text),
+                                          correct: scored.correct, text: scored.text)
+            records[owner.problem * settings.samples + owner.sample] = record
+            onRecord?(record)
+            progress?(already + finished, records.count)
+        })
+        let all = records.compactMap { $0 }
+        let n = Double(max(all.count, 1))
         let generated = generator.generatedTokens, generationSeconds = generator.generationSeconds
-        let n = Double(max(requests.count, 1))
         var result = EvaluationResult(label: label, model: URL(fileURLWithPath: bundle.path).lastPathComponent, adapter: nil, bench: kind,
                                       problems: problems.count, samples: settings.samples, maxTokens: settings.maxTokens,
-                                      seed: settings.seed, accuracy: Double(correct) / n, meanTokens: Double(tokens) / n,
-                                      truncationRate: Double(truncated) / n, seconds: Date().timeIntervalSince(start),
+                                      seed: settings.seed, accuracy: Double(all.filter(\.correct).count) / n,
+                                      meanTokens: Double(all.map(\.tokens).reduce(0, +)) / n,
+                                      truncationRate: Double(all.filter(\.truncated).count) / n, seconds: Date().timeIntervalSince(start),
                                       tokensPerSecond: Double(generated) / max(generationSeconds, 1e-9))
         result.problemSet = problemSet(problems)
         result.temperature = settings.temperature
         result.instruction = settings.instruction
-        result.parallel = session.sequences
-        return (result, records)
+        result.parallel = max(1, min(settings.parallel, records.count))   // as `planned` has it
+        return (result, all)
+    }
+
+    private struct RecordKey: Hashable {
+        var problem: String
+        var sample: Int
     }
 
     /// A Markdown table of results.

@@ -19,10 +19,14 @@ struct EvalCommand: ParsableCommand {
             reduction and ε³ := (Acc/Acc_base)³ · (T_base/T) (this project's definition). --plot draws accuracy \
             against mean tokens for the result files given, with 95% bootstrap intervals over problems as error bars \
             (from each run's OUT.records.jsonl, or OUT.records.jsonl.gz) and curves of equal ε³ relative to the first file.
+            With --out, each completion's record goes to OUT.records.partial.jsonl as it finishes, so a run that is \
+            stopped (Ctrl-C, a killed process) loses only its unfinished completions: the same command with --resume \
+            generates the rest (the journal must come from the same settings, model and adapter).
             Examples:
               vpgea-eval --model qwen2.5-coder-0.5b-instruct --bench gsm8k --limit 100 --out base.json
               vpgea-eval --model qwen2.5-coder-0.5b-instruct --lora a.gguf --bench gsm8k --limit 100 --base base.json --out a.json
               vpgea-eval --plot base.json a.json --out plot.svg
+              vpgea-eval --model qwen2.5-coder-0.5b-instruct --bench gsm8k --samples 2 --out base.json --resume
             """)
 
     @Option(help: "The model: a GGUF path, a catalog name or a URL.")
@@ -65,6 +69,9 @@ struct EvalCommand: ParsableCommand {
 
     @Option(help: "Write the result as JSON here (Markdown and one JSONL record per completion next to it: OUT.md, OUT.records.jsonl), or the plot when --plot is given.")
     var out: String?
+
+    @Flag(help: "Continue an interrupted run from its journal (OUT.records.partial.jsonl): its finished completions are kept, the rest generated.")
+    var resume = false
 
     @OptionGroup var threading: ThreadsOption
 
@@ -110,17 +117,26 @@ struct EvalCommand: ParsableCommand {
             settings.seed = seed
             guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
             settings.parallel = parallel
-            let bar = ProgressBar(label: "evaluating", total: min(limit ?? dataset.problems.count, dataset.problems.count) * settings.samples)
             let baseResult = try base.map { try JSONDecoder().decode(EvaluationResult.self, from: Data(contentsOf: URL(fileURLWithPath: $0))) }
-            if let baseResult, let base,
-               let mismatch = Evaluation.planned(kind: bench, problems: dataset.problems, settings: settings).mismatch(with: baseResult) {
+            let planned = Evaluation.planned(kind: bench, problems: dataset.problems, settings: settings)
+            if let baseResult, let base, let mismatch = planned.mismatch(with: baseResult) {
                 throw DatasetError("--base \(base) was made with other settings (\(mismatch)): its figures cannot be compared")
             }
+            let header = EvaluationJournal.Header(settings: planned, model: url.lastPathComponent,
+                                                  adapter: adapterOptions.lora.map { adapterOptions.loraScale == 1 ? $0 : "\($0) ×\(adapterOptions.loraScale)" })
+            let (kept, journal) = try openJournal(header)
+            let bar = ProgressBar(label: "evaluating", total: planned.problems * planned.samples)
+            var journalFailure: Error?
             var (result, records) = try Evaluation.runWithRecords(
                 bundle: bundle, adapter: adapter, kind: bench, problems: dataset.problems, settings: settings,
                 threads: threading.threads,
-                label: label ?? (adapterOptions.lora.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "base")) { done, _ in bar.update(done) }
+                label: label ?? (adapterOptions.lora.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "base"), kept: kept,
+                onRecord: { record in
+                    guard journalFailure == nil else { return }
+                    do { try journal?.append(record) } catch { journalFailure = error }
+                }) { done, _ in bar.update(done) }
             bar.finish()
+            if let journalFailure { printError("warning: the journal stopped being written (\(journalFailure)); the result is complete") }
             result.adapter = adapterOptions.lora
             if let baseResult { result.compare(with: baseResult) }
             let table = Evaluation.markdown([result])
@@ -134,8 +150,34 @@ struct EvalCommand: ParsableCommand {
                 let lines = try records.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
                 try (lines.joined(separator: "\n") + "\n").write(toFile: Evaluation.recordsPath(besides: out), atomically: true,
                                                                 encoding: .utf8)
+                try? FileManager.default.removeItem(atPath: EvaluationJournal.path(besides: out))   // the run is whole
             }
         }
+    }
+}
+
+extension EvalCommand {
+    /// The records kept from an interrupted run (with --resume) and the journal this run writes (with --out).
+    /// Without --resume an existing journal is refused, so that an interrupted run's work is never overwritten.
+    func openJournal(_ header: EvaluationJournal.Header) throws -> (kept: [EvaluationRecord], writer: EvaluationJournal.Writer?) {
+        guard let out else {
+            if resume { throw ValidationError("--resume needs --out (the journal is OUT.records.partial.jsonl)") }
+            return ([], nil)
+        }
+        let path = EvaluationJournal.path(besides: out)
+        var kept: [EvaluationRecord] = []
+        if FileManager.default.fileExists(atPath: path) {
+            guard resume else {
+                throw DatasetError("\(path) holds an interrupted run's completions: continue it with --resume, or remove it")
+            }
+            kept = try EvaluationJournal.read(path, expecting: header)
+            printError("resuming: \(kept.count) finished completions kept from \(path)")
+        } else if resume {
+            printError("note: no journal at \(path); starting from the first completion")
+        }
+        let writer = try EvaluationJournal.Writer(path: path, header: header, kept: kept)
+        printError("completions are kept in \(path) as they finish; if this run stops, the same command with --resume continues it")
+        return (kept, writer)
     }
 }
 

@@ -52,9 +52,14 @@ import Testing
         // Three slots for eight requests: a finished sequence's slot takes the next request mid-generation.
         let session = Qwen2Session(model: model, contextSize: 64, maxBatch: 64, threads: threads, exactActivations: true, sequences: 3)
         let generator = BatchGenerator(session: session, stopTokens: stop)
-        var steps = 0, finished: [Int] = []
-        let batched = try generator.generate(requests, onStep: { _, _ in steps += 1 }, onCompletion: { finished.append($0) })
+        var steps = 0, finished: [Int] = [], handed: [Int: [Int]] = [:]   // handed: request → its tokens when it finished
+        let batched = try generator.generate(requests, onStep: { _, _ in steps += 1 },
+                                             onCompletion: { count, request, completion in
+                                                 finished.append(count)
+                                                 handed[request] = completion.tokens
+                                             })
         #expect(finished == Array(1...requests.count))
+        #expect(handed == Dictionary(uniqueKeysWithValues: batched.map(\.tokens).enumerated().map { ($0.offset, $0.element) }))
         for (r, c) in zip(requests, batched) {
             let expected = try Self.alone(model, r, stop: stop)
             #expect(c.tokens == expected)
