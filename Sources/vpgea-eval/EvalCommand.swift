@@ -177,6 +177,7 @@ extension EvalCommand {
         }
         let writer = try EvaluationJournal.Writer(path: path, header: header, kept: kept)
         printError("completions are kept in \(path) as they finish; if this run stops, the same command with --resume continues it")
+        Interrupt.exitAtOnce(saying: "stopped: the finished completions are in \(path); the same command with --resume continues")
         return (kept, writer)
     }
 }

@@ -18,31 +18,33 @@ import Testing
         }
     }
 
-    @Test func aKilledRunResumesFromItsJournal() throws {
+    @Test func aStoppedRunResumesFromItsJournal() throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let whole = dir.appendingPathComponent("whole.json"), part = dir.appendingPathComponent("part.json")
         let journal = dir.appendingPathComponent("part.records.partial.jsonl")
 
-        // Stop a run the hard way (SIGKILL: nothing of it gets to clean up) once two completions are in its journal.
-        let p = Process()
+        // Stop a run with Ctrl-C's signal once two completions are in its journal.
+        let p = Process(), err = Pipe()
         p.executableURL = try TestSupport.productBinary("vpgea-eval")
         p.arguments = try Self.arguments(part)
         p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
+        p.standardError = err
         try p.run()
         let deadline = Date().addingTimeInterval(600)
         while p.isRunning, Date() < deadline,
               ((try? String(contentsOf: journal, encoding: .utf8))?.filter { $0 == "\n" }.count ?? 0) < 3 {
             Thread.sleep(forTimeInterval: 0.02)
         }
-        kill(p.processIdentifier, SIGKILL)
+        kill(p.processIdentifier, SIGINT)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
-        #expect(p.terminationReason == .uncaughtSignal, "the run ended before it could be stopped")
+        #expect(p.terminationReason == .exit && p.terminationStatus == 130, "the run ended before it could be stopped: \(stderr)")
+        #expect(stderr.contains("stopped: the finished completions are in"), "\(stderr)")
         #expect(!FileManager.default.fileExists(atPath: part.path))
 
         // Mark the first kept completion, so that its record in the result shows it was kept, not generated again,
-        // and leave half a line at the end, as a process killed mid-write would.
+        // and leave half a line at the end, as a process killed (SIGKILL, the end of a session) mid-write would.
         var lines = try Self.objects(journal)
         let keptCount = lines.count - 1
         #expect(keptCount >= 2 && keptCount < 6, "\(keptCount) completions kept")
