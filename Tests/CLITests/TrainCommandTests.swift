@@ -86,4 +86,43 @@ import Testing
         let moved = a.slots.contains { s in (0..<s.outFeatures * a.config.rank).contains { a.parameters[s.bOffset + $0] != 0 } }
         #expect(moved, "the run trained nothing")
     }
+
+    /// Ctrl-C's signal stops `vpgea-train sft` after the step in progress with a checkpoint and the adapter so far, and
+    /// `--resume` continues from that step.
+    @Test func ctrlCStopsTrainingWithACheckpoint() throws {
+        let model = try TestSupport.testModelPath()
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("train.jsonl")
+        try #"{"prompt": "What is 2+3?", "completion": "2+3 = 5. The answer is 5."}"#.write(to: data, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("adapter.gguf").path
+        func args(steps: Int) -> [String] {
+            ["sft", "--model", model, "--data", data.path, "--out", out, "--rank", "4", "--max-tokens", "64", "--lr", "1e-3",
+             "--warmup", "0", "--steps", "\(steps)", "--checkpoint-every", "1"]
+        }
+        let p = Process(), log = dir.appendingPathComponent("stderr.txt")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        p.executableURL = try TestSupport.productBinary("vpgea-train")
+        p.arguments = args(steps: 100_000)
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = try FileHandle(forWritingTo: log)
+        try p.run()
+        var deadline = Date().addingTimeInterval(600)
+        while p.isRunning, Date() < deadline, !FileManager.default.fileExists(atPath: out + ".ckpt") {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        kill(p.processIdentifier, SIGINT)
+        deadline = Date().addingTimeInterval(120)   // a step takes well under a second
+        while p.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+        let stderr = try String(contentsOf: log, encoding: .utf8)
+        #expect(p.terminationReason == .exit && p.terminationStatus == 0, "\(stderr)")
+        let stopped = try #require(stderr.firstMatch(of: /stopped at step (\d+) of 100000/), "\(stderr)")
+        let step = try #require(Int(stopped.1))
+        #expect(step >= 1 && FileManager.default.fileExists(atPath: out))
+        let more = try CommandLineTests.run("vpgea-train", args(steps: step + 1) + ["--resume"])
+        #expect(more.status == 0 && more.stderr.contains("at step \(step)") && more.stderr.contains("step \(step + 1)/\(step + 1)"),
+                "\(more.stderr)")
+    }
 }
