@@ -163,16 +163,14 @@ public enum Evaluation {
         let all = records.compactMap { $0 }
         let n = Double(max(all.count, 1))
         let generated = generator.generatedTokens, generationSeconds = generator.generationSeconds
-        var result = EvaluationResult(label: label, model: URL(fileURLWithPath: bundle.path).lastPathComponent, adapter: nil, bench: kind,
-                                      problems: problems.count, samples: settings.samples, maxTokens: settings.maxTokens,
-                                      seed: settings.seed, accuracy: Double(all.filter(\.correct).count) / n,
-                                      meanTokens: Double(all.map(\.tokens).reduce(0, +)) / n,
-                                      truncationRate: Double(all.filter(\.truncated).count) / n, seconds: Date().timeIntervalSince(start),
-                                      tokensPerSecond: Double(generated) / max(generationSeconds, 1e-9))
-        result.problemSet = problemSet(problems)
-        result.temperature = settings.temperature
-        result.instruction = settings.instruction
-        result.parallel = max(1, min(settings.parallel, records.count))   // as `planned` has it
+        var result = planned(kind: kind, problems: allProblems, settings: settings)   // the settings' part
+        result.label = label
+        result.model = URL(fileURLWithPath: bundle.path).lastPathComponent
+        result.accuracy = Double(all.filter(\.correct).count) / n
+        result.meanTokens = Double(all.map(\.tokens).reduce(0, +)) / n
+        result.truncationRate = Double(all.filter(\.truncated).count) / n
+        result.seconds = Date().timeIntervalSince(start)
+        result.tokensPerSecond = Double(generated) / max(generationSeconds, 1e-9)
         return (result, all)
     }
 
