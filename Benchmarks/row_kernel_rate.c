@@ -7,8 +7,8 @@
 // Build and run from the repository root, on an otherwise idle machine:
 //   clang -O2 -ISources/CKernels/include -ISources/CKernels $(ls Sources/CKernels/*.c | grep -v -e blas.c -e parallel.c) \
 //       Benchmarks/row_kernel_rate.c -o .build/row_kernel_rate -lm -lpthread
-//   .build/row_kernel_rate q4_k        (q4_0, q5_0, q8_0, q4_k or q6_k; optional path: generic, avx2, avxvnni, avx512;
-//                                       optional token count)
+//   .build/row_kernel_rate q4_k        (q4_0, q5_0, q8_0, q4_k or q6_k, or interleaved: q4_0_x16 … q6_k_x16;
+//                                       optional path: generic, avx2, avxvnni, avx512; optional token count)
 #include "CKernels.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +24,8 @@ static double now(void) {
 typedef struct { const char *name; int ggml_type, block, block_bytes, scale_offset; } format;
 static const format formats[] = {
     {"q4_0", 2, 32, 18, 0}, {"q5_0", 6, 32, 22, 0}, {"q8_0", 8, 32, 34, 0}, {"q4_k", 12, 256, 144, 0}, {"q6_k", 14, 256, 210, 208},
-    {"q4_k_x16", 12, 256, 144, 0}, {"q6_k_x16", 14, 256, 210, 208},   // interleaved by sixteen rows (vpg_repack_x16)
+    {"q4_0_x16", 2, 32, 18, 0}, {"q5_0_x16", 6, 32, 22, 0}, {"q8_0_x16", 8, 32, 34, 0},   // interleaved by sixteen rows
+    {"q4_k_x16", 12, 256, 144, 0}, {"q6_k_x16", 14, 256, 210, 208},                       // (vpg_repack_x16)
 };
 
 int main(int argc, char **argv) {
@@ -36,7 +37,7 @@ int main(int argc, char **argv) {
         if (strcmp(argv[2], vpg_path_name(p)) == 0) path = p;
     const int tokens = argc > 3 ? atoi(argv[3]) : 1;
     if (!f || !vpg_path_supported(path) || tokens < 1 || tokens > 64) {
-        fprintf(stderr, "usage: row_kernel_rate q4_0|q5_0|q8_0|q4_k|q6_k|q4_k_x16|q6_k_x16 [generic|avx2|avxvnni|avx512 (supported here)] [tokens ≤ 64]\n");
+        fprintf(stderr, "usage: row_kernel_rate q4_0|q5_0|q8_0|q4_k|q6_k|q4_0_x16|q5_0_x16|q8_0_x16|q4_k_x16|q6_k_x16 [generic|avx2|avxvnni|avx512 (supported here)] [tokens ≤ 64]\n");
         return 2;
     }
     const int64_t cols = 1536, row_bytes = cols / f->block * f->block_bytes;
@@ -67,7 +68,7 @@ int main(int argc, char **argv) {
     vpg_matmul_panels_fn panels = vpg_matmul_panels_kernel(f->ggml_type, path);
     float *y = malloc(sizeof(float) * (size_t)(big_rows * tokens));   // [tokens, big_rows]
 #define PRODUCT(rows)                                                                                              \
-    (x16 ? vpg_x16_kernel(f->ggml_type, path, tokens > 8)(w, row_bytes, xq, stride, tokens, y, rows, 0, (rows) / 16 * 16, cols) \
+    (x16 ? vpg_x16_kernel(f->ggml_type, path, tokens > 8 && f->ggml_type != 8)(w, row_bytes, xq, stride, tokens, y, rows, 0, (rows) / 16 * 16, cols) \
          : tokens == 1 ? vpg_matmul_rows_q(dot, w, row_bytes, xq, stride, 1, y, 0, 0, rows, cols)                 \
                        : panels(w, row_bytes, xq, stride, tokens, y, rows, 0, rows, cols))
     const int reps = 500;

@@ -162,6 +162,8 @@ vpg_matmul_panels_fn vpg_x16_kernel(int ggml_type, int path, int panels) {
     const vpg_kernel_table *t = usable(path);
     switch (ggml_type) {
     case 2: return panels ? t->panels_q4_0_x16 : t->rows_q4_0_x16;
+    case 6: return panels ? t->panels_q5_0_x16 : t->rows_q5_0_x16;
+    case 8: return panels ? NULL : t->rows_q8_0_x16;
     case 12: return panels ? t->panels_q4_k_x16 : t->rows_q4_k_x16;
     case 14: return panels ? t->panels_q6_k_x16 : t->rows_q6_k_x16;
     default: return NULL;
@@ -169,7 +171,7 @@ vpg_matmul_panels_fn vpg_x16_kernel(int ggml_type, int path, int panels) {
 }
 
 int vpg_x16_native(int ggml_type, int path) {
-    return (ggml_type == 2 || ggml_type == 12 || ggml_type == 14) && path == VPG_PATH_AVX512 && vpg_path_supported(path);
+    return vpg_x16_kernel(ggml_type, path, 0) && path == VPG_PATH_AVX512 && vpg_path_supported(path);
 }
 
 int vpg_rows_as_panels(int ggml_type, int path) { return (ggml_type == 12 || ggml_type == 14) && path == VPG_PATH_AVX512; }

@@ -1,4 +1,4 @@
-// Q4_0 and the k-quants interleaved by sixteen rows (CKernels.h has the layouts): the repacking, one row back, and the products
+// Q4_0, Q5_0, Q8_0 and the k-quants interleaved by sixteen rows (CKernels.h has the layouts): the repacking, one row back, and the products
 // of the paths without their own kernels for the layout (rows put back in chunks of their stored form, then the path's
 // stored kernels: their bits by construction).
 #include <stdlib.h>
@@ -11,16 +11,46 @@ VPG_DECLARE_PATH(generic)
 enum { X16_ROWS = 16 };
 
 /// Bytes and weights of one stored block of a type (0: not interleaved).
-static int block_bytes(int type) { return type == 2 ? 18 : type == 12 ? 144 : type == 14 ? 210 : 0; }
-static int block_weights(int type) { return type == 2 ? 32 : 256; }
+static int block_bytes(int type) {
+    return type == 2 ? 18 : type == 6 ? 22 : type == 8 ? 34 : type == 12 ? 144 : type == 14 ? 210 : 0;
+}
+static int block_weights(int type) { return type == 12 || type == 14 ? 256 : 32; }
+
+/// Q5_0's fifth bits: row r's bits 16h + 4c .. 16h + 4c + 3 (weights of lane c, or 4 + c when h = 1) are bits 4r..4r + 3
+/// of the group's 64-bit mask 2c + h (at byte 288 of the interleaved block), which the kernel adds as 16 to those bytes.
+static void move_fifth_bits(uint8_t *x, uint8_t *b, int r, int to_rows) {
+    uint32_t qh = 0;
+    if (!to_rows) memcpy(&qh, b + 2, 4);
+    for (int m = 0; m < 8; m++) {   // m = 2c + h
+        const int shift = 16 * (m & 1) + 4 * (m >> 1);
+        uint64_t mask;
+        memcpy(&mask, x + 288 + 8 * m, 8);
+        if (to_rows) {
+            qh |= (uint32_t)(mask >> (4 * r) & 0xF) << shift;
+        } else {
+            mask = (mask & ~(0xFull << (4 * r))) | (uint64_t)(qh >> shift & 0xF) << (4 * r);
+            memcpy(x + 288 + 8 * m, &mask, 8);
+        }
+    }
+    if (to_rows) memcpy(b + 2, &qh, 4);
+}
 
 /// Moves row r's pieces between its stored block `b` and its group's interleaved block `x`: `to_rows` copies from x
 /// into b, else from b into x. Each piece is a dword of a sixteen-lane vector (d and dmin: a half of a 32-byte run).
 static void move_block(int type, uint8_t *x, uint8_t *b, int r, int to_rows) {
 #define MOVE(X, B, N) (to_rows ? memcpy(B, X, N) : memcpy(X, B, N))
-    if (type == 2) {
+    if (type == 2 || type == 6) {
+        const int nibbles = type == 2 ? 2 : 6;   // Q5_0: d, the fifth bits (qh), then the nibbles
         MOVE(x + 2 * r, b, 2);                                                 // d
-        for (int c = 0; c < 4; c++) MOVE(x + 32 + 64 * c + 4 * r, b + 2 + 4 * c, 4);   // nibbles, dword c
+        for (int c = 0; c < 4; c++) MOVE(x + 32 + 64 * c + 4 * r, b + nibbles + 4 * c, 4);   // nibbles, dword c
+        if (type == 6) move_fifth_bits(x, b, r, to_rows);
+    } else if (type == 8) {
+        MOVE(x + 2 * r, b, 2);                                                 // d
+        for (int c = 0; c < 8; c++)   // dword c of the weights, as q + 128 (unsigned) in the layout
+            for (int k = 0; k < 4; k++) {
+                uint8_t *xv = x + 32 + 64 * c + 4 * r + k, *bv = b + 2 + 4 * c + k;
+                *(to_rows ? bv : xv) = *(to_rows ? xv : bv) ^ 0x80;
+            }
     } else if (type == 12) {
         MOVE(x + 2 * r, b, 2);                                                 // d
         MOVE(x + 32 + 2 * r, b + 2, 2);                                        // dmin
@@ -80,19 +110,22 @@ void vpg_x16_through_stored(int type, vpg_dotq_rows_fn rows_kernel, vpg_matmul_p
 /// A path's products on interleaved weights through its own stored kernels: the generic path's twins, and on x86
 /// the AVX2 and AVX-VNNI paths', whose CPUs lack AVX-512 (models are not interleaved there; these serve a model
 /// interleaved for AVX-512 and then run on another path, as the tests do).
-#define THROUGH(T, TYPE, S)                                                                                        \
+#define THROUGH_ROWS(T, TYPE, S)                                                                                   \
     void vpg_matmul_rows_##T##_x16_##S(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,         \
                                        int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) { \
         vpg_x16_through_stored(TYPE, vpg_dotq_rows_##T##_##S, NULL, rows, row_bytes, xq, stride, tokens, y, ldy, r0,  \
                                r1, cols);                                                                          \
-    }                                                                                                              \
+    }
+#define THROUGH(T, TYPE, S)                                                                                        \
+    THROUGH_ROWS(T, TYPE, S)                                                                                       \
     void vpg_matmul_panels_##T##_x16_##S(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,       \
                                          int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1,            \
                                          int64_t cols) {                                                           \
         vpg_x16_through_stored(TYPE, NULL, vpg_matmul_panels_##T##_##S, rows, row_bytes, xq, stride, tokens, y, ldy,   \
                                r0, r1, cols);                                                                      \
     }
-#define TWINS(S) THROUGH(q4_0, 2, S) THROUGH(q4_k, 12, S) THROUGH(q6_k, 14, S)
+/// Q8_0 has no panels' products on interleaved rows: its prompts take the exact products on every path.
+#define TWINS(S) THROUGH(q4_0, 2, S) THROUGH(q5_0, 6, S) THROUGH_ROWS(q8_0, 8, S) THROUGH(q4_k, 12, S) THROUGH(q6_k, 14, S)
 TWINS(generic)
 #if defined(__x86_64__)
 VPG_DECLARE_PATH(avx2)

@@ -37,6 +37,9 @@
     VPG_DECLARE_ATTEND(vpg_attend_q8_0_##S)                                                                        \
     VPG_DECLARE_PANELS(vpg_matmul_rows_q4_0_x16_##S)                                                               \
     VPG_DECLARE_PANELS(vpg_matmul_panels_q4_0_x16_##S)                                                             \
+    VPG_DECLARE_PANELS(vpg_matmul_rows_q5_0_x16_##S)                                                               \
+    VPG_DECLARE_PANELS(vpg_matmul_panels_q5_0_x16_##S)                                                             \
+    VPG_DECLARE_PANELS(vpg_matmul_rows_q8_0_x16_##S)                                                               \
     VPG_DECLARE_PANELS(vpg_matmul_rows_q4_k_x16_##S)                                                               \
     VPG_DECLARE_PANELS(vpg_matmul_panels_q4_k_x16_##S)                                                             \
     VPG_DECLARE_PANELS(vpg_matmul_rows_q6_k_x16_##S)                                                               \
@@ -62,7 +65,7 @@
 
 /// Q8_PANELS: Q8_0's panel kernel, on the VNNI paths only (AVX2 has no saturation-free unsigned × signed product of
 /// 8-bit weights; the plain path's twin is the specification, not a path: its prompts take sgemm). X16: the path
-/// whose interleaved k-quant products the table takes (AVX-512's own; elsewhere the path's stored-row kernels on
+/// whose products on interleaved rows the table takes (AVX-512's own; elsewhere the path's stored-row kernels on
 /// groups of rows put back).
 #define VPG_TABLE(PATH, S, D, Q8_PANELS, X16)                                                                           \
     {                                                                                                              \
@@ -81,6 +84,9 @@
         .attend = {vpg_attend_f32_##S, vpg_attend_f16_##S, vpg_attend_q8_0_##S},                                   \
         .rows_q4_0_x16 = vpg_matmul_rows_q4_0_x16_##X16,                                                           \
         .panels_q4_0_x16 = vpg_matmul_panels_q4_0_x16_##X16,                                                       \
+        .rows_q5_0_x16 = vpg_matmul_rows_q5_0_x16_##X16,                                                           \
+        .panels_q5_0_x16 = vpg_matmul_panels_q5_0_x16_##X16,                                                       \
+        .rows_q8_0_x16 = vpg_matmul_rows_q8_0_x16_##X16,                                                           \
         .rows_q4_k_x16 = vpg_matmul_rows_q4_k_x16_##X16,                                                           \
         .panels_q4_k_x16 = vpg_matmul_panels_q4_k_x16_##X16,                                                       \
         .rows_q6_k_x16 = vpg_matmul_rows_q6_k_x16_##X16,                                                           \

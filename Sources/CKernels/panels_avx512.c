@@ -580,18 +580,23 @@ INLINE void x16_step_pq6_k(const uint8_t *blk, const vpg_q8_256 *const *x, __m51
 X16_PANEL_ROWS(VPG_FN(vpg_matmul_rows_q4_k_x16), x16_prows_q4_k, x16_step_pq4_k, 16 * 144)
 X16_PANEL_ROWS(VPG_FN(vpg_matmul_rows_q6_k_x16), x16_prows_q6_k, x16_step_pq6_k, 16 * 210)
 
-// ---- Q4_0 interleaved by sixteen rows (CKernels.h): vector c of a block holds dword c of every row's nibbles, so
-// one vpdpbusd takes four activations, broadcast, to sixteen rows; the stored rows' kernel (block_pairs_offset in
-// dotq_avx2.c) spends about as many instructions on each row's block alone.
+// ---- Q4_0, Q5_0 and Q8_0 interleaved by sixteen rows (CKernels.h): vector c of a block holds dword c of every row's
+// weights, so one vpdpbusd takes four activations, broadcast, to sixteen rows; the stored rows' kernels
+// (block_pairs_offset, block_pairs_wide in dotq_avx2.c) spend about as many instructions on each row's block alone.
+// Every weight goes to vpdpbusd unsigned (q for Q4_0 and Q5_0, q + 128 for Q8_0, as stored in the layout) and the
+// offset o·Σ x of each four activations is the accumulator it starts from: each lane's integer is the stored kernel's.
 
-/// Token t's −8·Σ x over each four activations of each block (the offset term of Σ (q − 8)·x):
-/// offsets[8·blocks·t + 8i + l] for lane l of block i, as block_pairs_offset's second vpdpbusd gives it per lane.
-INLINE void x16_q4_0_offsets(const void *xq, int64_t stride, int64_t tokens, int64_t blocks, int32_t *offsets) {
-    const __m256i eight = _mm256_set1_epi8(8), zero = _mm256_setzero_si256();
+/// The stored offset o of a 32-element type's unsigned weights (w = q − o): Q4_0 8, Q5_0 16, Q8_0 128.
+INLINE int x16_offset(const int type) { return type == 2 ? 8 : type == 6 ? 16 : 128; }
+
+/// Token t's −o·Σ x over each four activations of each block (the offset term of Σ (q − o)·x):
+/// offsets[8·blocks·t + 8i + l] for lane l of block i, as the stored kernels' lane l of block i holds it.
+INLINE void x16_offsets(const int type, const void *xq, int64_t stride, int64_t tokens, int64_t blocks, int32_t *offsets) {
+    const __m256i o = _mm256_set1_epi8((char)x16_offset(type)), zero = _mm256_setzero_si256();
     for (int64_t t = 0; t < tokens; t++) {
         const vpg_q8_32 *x = (const vpg_q8_32 *)((const uint8_t *)xq + t * stride);
-        for (int64_t i = 0; i < blocks; i++) {   // lane l: activations 4l..4l+3 (l < 4: 4c..; l ≥ 4: 16 + 4c..)
-            const __m256i sums = VPG_DPBUSD256(zero, eight, _mm256_loadu_si256((const __m256i *)x[i].q));
+        for (int64_t i = 0; i < blocks; i++) {   // lane l: activations 4l..4l+3
+            const __m256i sums = VPG_DPBUSD256(zero, o, _mm256_loadu_si256((const __m256i *)x[i].q));
             _mm256_storeu_si256((__m256i *)(offsets + 8 * (blocks * t + i)), _mm256_sub_epi32(zero, sums));
         }
     }
@@ -604,30 +609,47 @@ INLINE __m512 x16_hsum(const __m512 *acc) {
     return _mm512_add_ps(_mm512_add_ps(s0, s2), _mm512_add_ps(s1, s3));
 }
 
+/// Lane sums of activations 4l..4l+3 (l = lane) of a block with sixteen rows' unsigned weights w, from the offset.
+INLINE __m512i x16_lane(int32_t offset, __m512i w, const int8_t *four) {
+    int32_t x;
+    memcpy(&x, four, 4);
+    return _mm512_dpbusd_epi32(_mm512_set1_epi32(offset), w, _mm512_set1_epi32(x));
+}
+
 /// One token's products on a group of sixteen rows, lane r for row r. acc[p][l] is lane l of the stored kernel's
 /// accumulator for blocks of parity p (even blocks in its low half, odd in its high half): each block adds its lane
-/// sums (Σ q·x − 8·Σ x over four weights, the same integers) times d_r·x.d (the same float product) in one fma, and
-/// the row's result is vpg_hsum of the two halves' sum. The same operations per lane, so the same bits.
-INLINE void x16_rows_q4_0_token(const uint8_t *group, int64_t blocks, const vpg_q8_32 *x, const int32_t *offsets,
-                                float *y) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
+/// sums (the same integers) times d_r·x.d (the same float product) in one fma, and the row's result is vpg_hsum of
+/// the two halves' sum. The same operations per lane, so the same bits.
+INLINE void x16_rows_32_token(const int type, const uint8_t *group, int64_t blocks, const vpg_q8_32 *x,
+                              const int32_t *offsets, float *y) {
+    const int bytes = type == 2 ? 18 : type == 6 ? 22 : 34;
+    const __m512i m4 = _mm512_set1_epi8(0x0F), bit4 = _mm512_set1_epi8(0x10);
     __m512 acc[2][8];
     for (int p = 0; p < 2; p++)
         for (int l = 0; l < 8; l++) acc[p][l] = _mm512_setzero_ps();
     for (int64_t i = 0; i < blocks; i++) {
-        const uint8_t *blk = group + i * 16 * 18;   // [16 f16 d][4 vectors of sixteen rows' nibble dwords]
+        const uint8_t *blk = group + i * 16 * bytes;   // [16 f16 d][weight vectors of sixteen rows' dwords]…
         const __m512 scale = _mm512_mul_ps(x16_halves(blk), _mm512_set1_ps(x[i].d));
+        const int32_t *o = offsets + 8 * i;
         __m512 *a = acc[i & 1];
-        for (int c = 0; c < 4; c++) {
+        if (type == 8) {   // eight vectors of q + 128: lane l's weights 4l..4l+3
+            for (int c = 0; c < 8; c++) {
+                const __m512i w = _mm512_loadu_si512((const void *)(blk + 32 + 64 * c));
+                a[c] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(x16_lane(o[c], w, x[i].q + 4 * c)), a[c]);
+            }
+            continue;
+        }
+        for (int c = 0; c < 4; c++) {   // nibbles: low ones are weights 4c..4c+3 (lane c), high ones 16 + 4c.. (lane 4 + c)
             const __m512i q = _mm512_loadu_si512((const void *)(blk + 32 + 64 * c));
-            const __m512i lo = _mm512_and_si512(q, m4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
-            int32_t x_lo, x_hi;   // activations 4c..4c+3 and 16+4c..16+4c+3
-            memcpy(&x_lo, x[i].q + 4 * c, 4);
-            memcpy(&x_hi, x[i].q + 16 + 4 * c, 4);
-            const __m512i d_lo = _mm512_dpbusd_epi32(_mm512_set1_epi32(offsets[8 * i + c]), lo, _mm512_set1_epi32(x_lo));
-            const __m512i d_hi = _mm512_dpbusd_epi32(_mm512_set1_epi32(offsets[8 * i + 4 + c]), hi, _mm512_set1_epi32(x_hi));
-            a[c] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(d_lo), a[c]);
-            a[4 + c] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(d_hi), a[4 + c]);
+            __m512i lo = _mm512_and_si512(q, m4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+            if (type == 6) {   // Q5_0: after the nibbles, each lane's fifth bits as byte masks (CKernels.h)
+                uint64_t five[2];
+                memcpy(five, blk + 288 + 16 * c, 16);
+                lo = _mm512_mask_add_epi8(lo, (__mmask64)five[0], lo, bit4);
+                hi = _mm512_mask_add_epi8(hi, (__mmask64)five[1], hi, bit4);
+            }
+            a[c] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(x16_lane(o[c], lo, x[i].q + 4 * c)), a[c]);
+            a[4 + c] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(x16_lane(o[4 + c], hi, x[i].q + 16 + 4 * c)), a[4 + c]);
         }
     }
     __m512 halves[8];
@@ -636,25 +658,39 @@ INLINE void x16_rows_q4_0_token(const uint8_t *group, int64_t blocks, const vpg_
 }
 
 /// The rows' products: each group of sixteen rows for every token in turn (the group stays in cache for the next).
-AVX2 void VPG_FN(vpg_matmul_rows_q4_0_x16)(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
-                                           int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
+INLINE void x16_rows_32(const int type, const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
+                        int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
     const int64_t blocks = cols / 32;
     int32_t *offsets = malloc((size_t)(tokens * blocks * 8) * sizeof(int32_t));   // [tokens, blocks, 8]
     if (!offsets) abort();
-    x16_q4_0_offsets(xq, stride, tokens, blocks, offsets);
+    x16_offsets(type, xq, stride, tokens, blocks, offsets);
     for (int64_t g = r0; g < r1; g += 16) {
         const uint8_t *group = (const uint8_t *)rows + g * row_bytes;
         for (int64_t t = 0; t < tokens; t++)
-            x16_rows_q4_0_token(group, blocks, (const vpg_q8_32 *)((const uint8_t *)xq + t * stride), offsets + 8 * blocks * t, y + t * ldy + (g - r0));
+            x16_rows_32_token(type, group, blocks, (const vpg_q8_32 *)((const uint8_t *)xq + t * stride),
+                              offsets + 8 * blocks * t, y + t * ldy + (g - r0));
     }
     free(offsets);
 }
 
+#define X16_ROWS_32(NAME, TYPE)                                                                                    \
+    AVX2 void NAME(const void *rows, int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens, float *y,  \
+                   int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {                                            \
+        x16_rows_32(TYPE, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);                              \
+    }
+X16_ROWS_32(VPG_FN(vpg_matmul_rows_q4_0_x16), 2)
+X16_ROWS_32(VPG_FN(vpg_matmul_rows_q5_0_x16), 6)
+X16_ROWS_32(VPG_FN(vpg_matmul_rows_q8_0_x16), 8)
+
 /// The panels' products: the stored panels on the rows put back (their bits; a prompt's many tokens share each
-/// unpacking).
+/// unpacking). Q8_0 has none: its prompts take the exact products (MatMul.takesIntegerKernels).
 AVX2 void VPG_FN(vpg_matmul_panels_q4_0_x16)(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
                                              int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
     vpg_x16_through_stored(2, NULL, VPG_FN(vpg_matmul_panels_q4_0), rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);
+}
+AVX2 void VPG_FN(vpg_matmul_panels_q5_0_x16)(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
+                                             int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
+    vpg_x16_through_stored(6, NULL, VPG_FN(vpg_matmul_panels_q5_0), rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);
 }
 
 #endif

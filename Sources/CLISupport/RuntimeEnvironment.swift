@@ -6,8 +6,9 @@ import Kernels
 /// the library as values:
 /// - `VPGEA_KERNELS=generic|avx2|avxvnni|avx512`: the kernels' instruction-set path (when this CPU has it);
 /// - `VPGEA_ACTIVATIONS=f32`: products keep their activations in f32 instead of quantizing them to 8 bits;
-/// - `VPGEA_INTERLEAVE=0`: Q4_K and Q6_K matrices keep their stored rows instead of the interleaved copy AVX-512 reads
-///   faster (the results are the same bits either way; the stored k-quant rows take AVX-512's panel kernels, slowly).
+/// - `VPGEA_INTERLEAVE=0`: Q4_0, Q5_0, Q8_0, Q4_K and Q6_K matrices keep their stored rows instead of the interleaved
+///   copy AVX-512 reads faster (the results are the same bits either way; the stored k-quant rows take AVX-512's panel
+///   kernels, slowly).
 public enum RuntimeEnvironment {
     /// A note on what `VPGEA_KERNELS` asked for when it is not the path taken (empty otherwise), for machine lines.
     nonisolated(unsafe) public private(set) static var kernelNote = ""
@@ -34,7 +35,7 @@ public enum RuntimeEnvironment {
         if let interleave = environment["VPGEA_INTERLEAVE"] {
             WeightMatrix.interleavesByDefault = interleave != "0"
             if interleave != "0" && interleave != "1" {
-                printError("warning: VPGEA_INTERLEAVE=\(interleave) is not 0 or 1; k-quant matrices are interleaved where it pays")
+                printError("warning: VPGEA_INTERLEAVE=\(interleave) is not 0 or 1; matrices are interleaved where it pays")
             }
         }
     }

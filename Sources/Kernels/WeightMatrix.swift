@@ -2,7 +2,8 @@ import CKernels
 import Quants
 
 /// A weight matrix: `rows` rows of `cols` elements of `type`, row-major as stored in the file and read in place from
-/// the memory mapping, or (Q4_0, Q4_K and Q6_K on a path with kernels for them) in a copy interleaved by sixteen rows
+/// the memory mapping, or (Q4_0, Q5_0, Q8_0, Q4_K and Q6_K on a path with kernels for them) in a copy interleaved by
+/// sixteen rows
 /// (`interleaved`).
 /// Every product and `dequantizeRow` give the same bits either way.
 public struct WeightMatrix: @unchecked Sendable {
@@ -11,8 +12,9 @@ public struct WeightMatrix: @unchecked Sendable {
     public let rows: Int
     public let cols: Int
     public let rowBytes: Int
-    /// K-quant rows rearranged by `vpg_repack_x16`: each block's scales are decoded sixteen rows at a time in vector
-    /// lanes, so one-token products are bound by memory instead of by per-row instructions.
+    /// Rows rearranged by `vpg_repack_x16`: each block's scales are decoded sixteen rows at a time in vector lanes and
+    /// one vector of weights serves sixteen rows, so one-token products are bound by memory instead of by per-row
+    /// instructions.
     public var interleaved: Bool { copy != nil }
     /// The C row kernel for this type on the best path (bit-identical to `Dequantize`), if there is one.
     private let rowKernel: vpg_dequant_fn?
@@ -33,12 +35,12 @@ public struct WeightMatrix: @unchecked Sendable {
         rowKernel = vpg_dequant_kernel(Int32(type.rawValue), KernelPath.selected.rawValue)
     }
 
-    /// Whether new models interleave their Q4_0 and k-quant matrices where `KernelPath.selected` has kernels for that layout
+    /// Whether new models interleave their matrices of those types where `KernelPath.selected` has kernels for that layout
     /// (commands: `VPGEA_INTERLEAVE=0` keeps the stored rows, e.g. to compare speeds).
     nonisolated(unsafe) public static var interleavesByDefault = true
 
-    /// Whether `type` has an interleaved layout (Q4_0, Q4_K, Q6_K).
-    public static func interleaves(_ type: GGMLType) -> Bool { type == .q4_0 || type == .q4_K || type == .q6_K }
+    /// Whether `type` has an interleaved layout (Q4_0, Q5_0, Q8_0, Q4_K, Q6_K).
+    public static func interleaves(_ type: GGMLType) -> Bool { [.q4_0, .q5_0, .q8_0, .q4_K, .q6_K].contains(type) }
 
     /// This matrix interleaved by sixteen rows when its type has the layout, its row count allows it and `path` has
     /// its own kernels for it; itself otherwise. The copy takes as many bytes as the matrix; `done(bytes)` is told each

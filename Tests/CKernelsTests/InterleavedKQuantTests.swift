@@ -4,14 +4,15 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Q4_0, Q4_K and Q6_K interleaved by sixteen rows (vpg_repack_x16): the layout round-trips, and its products give the bits
+/// Q4_0, Q5_0, Q8_0, Q4_K and Q6_K interleaved by sixteen rows (vpg_repack_x16): the layout round-trips, and its products give the bits
 /// of the stored rows' kernels on the same path: AVX-512's own (natively where the CPU has it, and through SIMDe on
 /// any x86-64 CPU) against AVX-512's row and panel kernels (the panel kernels' for the k-quants' row products there,
 /// vpg_rows_as_panels), the generic twins against the generic kernels. Rows 16..<64 of 64 (ranges start inside the
-/// matrix), 768 columns (three k-quant blocks, 24 of Q4_0), extreme activations included.
+/// matrix), 768 columns (three k-quant blocks, 24 of the 32-element types), extreme activations included. Q8_0 has no
+/// panels' products (its prompts take the exact products).
 @Suite struct InterleavedKQuantTests {
     static let rows = 64, cols = 768
-    static let kinds = [2, 12, 14]   // Q4_0, Q4_K, Q6_K
+    static let kinds = [2, 6, 8, 12, 14]   // Q4_0, Q5_0, Q8_0, Q4_K, Q6_K
     static func kind(_ type: Int) -> (type: Int, bytes: Int, elements: Int, scales: [Int]) {
         KernelTableTests.types.first { $0.type == type }!
     }
@@ -94,25 +95,33 @@ import TestSupport
         let rowBytes = Self.rowBytes(type), stride = Self.stride(type)
         for (label, table, path) in Self.cases {
             let rowKernel = try #require(table.pointee.typeRow(type).dotq_rows)
-            let wantPanels = Self.run(try #require(table.pointee.typeRow(type).panels), w, xq, tokens: tokens, rowBytes: rowBytes,
-                                      stride: stride)
+            let t = table.pointee
+            let own: (rows: vpg_matmul_panels_fn?, panels: vpg_matmul_panels_fn?) = switch type {
+            case 2: (t.rows_q4_0_x16, t.panels_q4_0_x16)
+            case 6: (t.rows_q5_0_x16, t.panels_q5_0_x16)
+            case 8: (t.rows_q8_0_x16, nil)
+            case 12: (t.rows_q4_k_x16, t.panels_q4_k_x16)
+            default: (t.rows_q6_k_x16, t.panels_q6_k_x16)
+            }
+            #expect((vpg_x16_kernel(Int32(type), path, 1) == nil) == (type == 8), "\(label), type \(type): panels' entry")
+            let wantPanels = type == 8 ? nil : Self.run(try #require(t.typeRow(type).panels), w, xq, tokens: tokens,
+                                                        rowBytes: rowBytes, stride: stride)
             let wantRows = vpg_rows_as_panels(Int32(type), path) != 0
-                ? wantPanels : Self.run(nil, rowKernel: rowKernel, w, xq, tokens: tokens, rowBytes: rowBytes, stride: stride)
+                ? try #require(wantPanels) : Self.run(nil, rowKernel: rowKernel, w, xq, tokens: tokens, rowBytes: rowBytes, stride: stride)
             // Row r of the range goes to y[t·rows + r − 16]: the last 16 of each token's stretch stay untouched.
             let written = (0..<tokens).flatMap { t in (0..<(Self.rows - 16)).map { wantRows[t * Self.rows + $0] } }
             #expect(!written.contains(Float.nan.bitPattern) && wantRows[Self.rows - 1] == Float.nan.bitPattern)
-            let t = table.pointee
-            let own = type == 2 ? (t.rows_q4_0_x16, t.panels_q4_0_x16)
-                : type == 12 ? (t.rows_q4_k_x16, t.panels_q4_k_x16) : (t.rows_q6_k_x16, t.panels_q6_k_x16)
-            let gotRows = Self.run(try #require(own.0), x, xq, tokens: tokens, rowBytes: rowBytes, stride: stride)
-            let gotPanels = Self.run(try #require(own.1), x, xq, tokens: tokens, rowBytes: rowBytes, stride: stride)
+            let gotRows = Self.run(try #require(own.rows), x, xq, tokens: tokens, rowBytes: rowBytes, stride: stride)
             #expect(gotRows == wantRows, "\(label), type \(type), \(tokens) tokens: the row kernels' products differ")
-            #expect(gotPanels == wantPanels, "\(label), type \(type), \(tokens) tokens: the panels' products differ")
+            if let wantPanels {
+                let gotPanels = Self.run(try #require(own.panels), x, xq, tokens: tokens, rowBytes: rowBytes, stride: stride)
+                #expect(gotPanels == wantPanels, "\(label), type \(type), \(tokens) tokens: the panels' products differ")
+            }
             // Each token's row products alone: the same bits as in the batch (every row kernel computes a token's
             // sums on their own; the panels' steps for up to four tokens at a time keep them apart too).
             for k in 0..<tokens where tokens > 1 {
                 let one = Array(xq[(k * stride)..<((k + 1) * stride)])
-                let alone = Self.run(try #require(own.0), x, one, tokens: 1, rowBytes: rowBytes, stride: stride)
+                let alone = Self.run(try #require(own.rows), x, one, tokens: 1, rowBytes: rowBytes, stride: stride)
                 #expect(alone[..<(Self.rows - 16)] == gotRows[(k * Self.rows)..<(k * Self.rows + Self.rows - 16)],
                         "\(label), type \(type), token \(k) of \(tokens): its row products differ from its own")
             }
@@ -123,7 +132,7 @@ import TestSupport
         for path in [VPG_PATH_GENERIC, VPG_PATH_AVX2, VPG_PATH_AVXVNNI, VPG_PATH_AVX512].map({ Int32($0.rawValue) }) {
             let native = path == Int32(VPG_PATH_AVX512.rawValue) && vpg_path_supported(path) != 0
             for type in Self.kinds { #expect((vpg_x16_native(Int32(type), path) != 0) == native, "path \(path), type \(type)") }
-            #expect(vpg_x16_native(6, path) == 0 && vpg_x16_kernel(6, path, 0) == nil)   // Q5_0: none
+            #expect(vpg_x16_native(1, path) == 0 && vpg_x16_kernel(1, path, 0) == nil)   // F16: none
         }
     }
 }

@@ -5,14 +5,14 @@ import Quants
 import Testing
 import TestSupport
 
-/// A Q4_0, Q4_K or Q6_K matrix interleaved by sixteen rows gives every product plan and `dequantizeRow` the stored matrix's
+/// A Q4_0, Q5_0, Q8_0, Q4_K or Q6_K matrix interleaved by sixteen rows gives every product plan and `dequantizeRow` the stored matrix's
 /// bits, on every path the CPU has (AVX-512's own kernels read the layout; the others put groups of rows back): a
 /// model interleaved for AVX-512 may run on another path. 80 rows (the last product range of 64 rows is partial),
 /// 512 columns.
 @Suite(.seededRandom) struct InterleavedWeightTests {
     static let rows = 80, cols = 512
     static var paths: [KernelPath] { KernelPath.allCases.filter(\.isSupported) }
-    static let types: [GGMLType] = [.q4_0, .q4_K, .q6_K]
+    static let types: [GGMLType] = [.q4_0, .q5_0, .q8_0, .q4_K, .q6_K]
 
     static func withMatrices(_ type: GGMLType, _ body: (WeightMatrix, WeightMatrix) throws -> Void) rethrows {
         let bytes = (0..<rows).flatMap { _ in DotKernelTests.randomRow(type, blocks: cols / type.format.blockSize) }
@@ -70,6 +70,6 @@ import TestSupport
             #expect(!stored.interleavedForKernels(path: .avx2).interleaved)
             #expect(stored.interleavedForKernels(path: .avx512).interleaved == KernelPath.avx512.isSupported)
         }
-        #expect(!WeightMatrix.interleaves(.q5_0) && !WeightMatrix.interleaves(.q8_0))
+        #expect(!WeightMatrix.interleaves(.f16) && !WeightMatrix.interleaves(.f32))
     }
 }

@@ -108,22 +108,25 @@ typedef void (*vpg_matmul_panels_fn)(const void *rows, int64_t row_bytes, const 
 /// The panel kernel for a ggml type on a path, or NULL (then prompts take another path); bit-identical on every path.
 vpg_matmul_panels_fn vpg_matmul_panels_kernel(int ggml_type, int path);
 
-// ---- Q4_0 and the k-quants interleaved by sixteen rows ----
+// ---- Q4_0, Q5_0, Q8_0 and the k-quants interleaved by sixteen rows ----
 //
-// The layouts AVX-512's Q4_0, Q4_K and Q6_K products read: each row's block scales are decoded sixteen rows at a time in
+// The layouts AVX-512's Q4_0, Q5_0, Q8_0, Q4_K and Q6_K products read: each row's block scales are decoded sixteen rows at a time in
 // vector lanes instead of one row at a time, and a weight vector serves sixteen rows, so one-token generation is
 // bound by memory instead of by the per-row instructions. The bytes of the rows, rearranged: block i of rows
 // 16j..16j+15 takes 16 blocks' bytes at 16·i·(block bytes) from where row 16j began, each piece of the sixteen rows'
 // blocks gathered as vectors of sixteen dwords (lane r: row r):
 // - Q4_0 (18 B): d[16] (f16); then four vectors, vector c holding dword c of the sixteen bytes of nibbles (the low
 //   nibbles are weights 4c..4c+3, the high ones 16+4c..16+4c+3);
+// - Q5_0 (22 B): as Q4_0, then the fifth bits as eight 64-bit byte masks: mask 2c + h has bits 4r..4r+3 set where
+//   row r's weights 16h+4c..16h+4c+3 have their fifth bit;
+// - Q8_0 (34 B): d[16] (f16); then eight vectors, vector c holding dword c of the weights, each byte q + 128 (q ^ 0x80);
 // - Q4_K (144 B): d[16], dmin[16] (f16); the twelve scale bytes as three vectors a, b, c; the quants as 32 vectors,
 //   vector 8h + c holding dword c of chunk h (32 bytes) of the quants;
 // - Q6_K (210 B): the sixteen scale bytes as four vectors; then for each half n and dword c, in the order the kernel
 //   reads them, three vectors: dword c of the low nibbles' bytes 64n…, of bytes 64n + 32…, and of the high bit
 //   pairs' bytes 32n…; then d[16] (f16).
 
-/// Rearranges `row_count` (a multiple of 16) Q4_0 (2), Q4_K (12) or Q6_K (14) rows of `cols` into that layout (as many bytes,
+/// Rearranges `row_count` (a multiple of 16) Q4_0 (2), Q5_0 (6), Q8_0 (8), Q4_K (12) or Q6_K (14) rows of `cols` into that layout (as many bytes,
 /// no overlap).
 void vpg_repack_x16(int ggml_type, const void *rows, void *out, int64_t row_count, int64_t cols);
 /// Row r's stored blocks back from the interleaved matrix whose rows take `row_bytes`.
@@ -134,7 +137,7 @@ void vpg_x16_through_stored(int ggml_type, vpg_dotq_rows_fn rows_kernel, vpg_mat
                             int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens, float *y, int64_t ldy,
                             int64_t r0, int64_t r1, int64_t cols);
 /// The products on interleaved weights (as vpg_matmul_panels_fn; r0 and r1 multiples of 16), or NULL for another
-/// type. `panels` 1 gives the path's panel kernel's results, bit for bit; `panels` 0 (generation of a few sequences,
+/// type (and for Q8_0's panels: Q8_0 has none). `panels` 1 gives the path's panel kernel's results, bit for bit; `panels` 0 (generation of a few sequences,
 /// short prompts) the row products' on the stored rows: vpg_matmul_rows_q's with the path's row kernel, or where
 /// vpg_rows_as_panels says so the panel kernel's. Paths without their own (all but AVX-512) put each group of rows back
 /// and run their stored kernels.
@@ -223,8 +226,10 @@ typedef struct {
     vpg_exp_shifted_fn exp_shifted;
     /// Attention over an f32, f16 or q8_0 cache.
     vpg_attend_fn attend[3];
-    /// Q4_0, Q4_K and Q6_K interleaved by sixteen rows: the row kernels' and the panels' products.
-    vpg_matmul_panels_fn rows_q4_0_x16, panels_q4_0_x16, rows_q4_k_x16, panels_q4_k_x16, rows_q6_k_x16, panels_q6_k_x16;
+    /// Q4_0, Q5_0, Q8_0, Q4_K and Q6_K interleaved by sixteen rows: the row kernels' and the panels' products (Q8_0:
+    /// rows only).
+    vpg_matmul_panels_fn rows_q4_0_x16, panels_q4_0_x16, rows_q5_0_x16, panels_q5_0_x16, rows_q8_0_x16;
+    vpg_matmul_panels_fn rows_q4_k_x16, panels_q4_k_x16, rows_q6_k_x16, panels_q6_k_x16;
 } vpg_kernel_table;
 
 /// The table of a path (NULL for an unknown one), whether or not this CPU can run it; the accessors above return
