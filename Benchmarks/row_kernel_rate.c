@@ -1,7 +1,8 @@
 // How fast a one-token row kernel consumes weight bytes on one core, with the weights in L2 (256 rows of 1536
 // columns, reused) and streamed from memory (~600 MB, once per pass), next to a plain summing read of the same
 // buffer. A kernel whose in-L2 rate is below the plain read rate is bound by its own instructions, not by memory.
-// With a token count above 1 (third argument), the panel kernel (prompts, batched generation) on that many tokens.
+// With a token count above 1 (third argument), the panel kernel (prompts, batched generation) on that many tokens, or
+// with ROWS=1 in the environment the row kernel (generation steps of a few sequences).
 // Random blocks with a small scale; the results are not checked (the kernel tests do that).
 //
 // Build and run from the repository root, on an otherwise idle machine:
@@ -66,10 +67,12 @@ int main(int argc, char **argv) {
     }
     vpg_dotq_rows_fn dot = vpg_dotq_rows_kernel(f->ggml_type, path);
     vpg_matmul_panels_fn panels = vpg_matmul_panels_kernel(f->ggml_type, path);
+    const int rows_only = getenv("ROWS") != NULL || !panels;   // ROWS=1: the stored rows' kernel for several tokens too
+    const int uses_panels = x16 ? tokens > 8 && f->ggml_type != 8 : tokens > 1 && !rows_only;
     float *y = malloc(sizeof(float) * (size_t)(big_rows * tokens));   // [tokens, big_rows]
 #define PRODUCT(rows)                                                                                              \
-    (x16 ? vpg_x16_kernel(f->ggml_type, path, tokens > 8 && f->ggml_type != 8)(w, row_bytes, xq, stride, tokens, y, rows, 0, (rows) / 16 * 16, cols) \
-         : tokens == 1 ? vpg_matmul_rows_q(dot, w, row_bytes, xq, stride, 1, y, 0, 0, rows, cols)                 \
+    (x16 ? vpg_x16_kernel(f->ggml_type, path, uses_panels)(w, row_bytes, xq, stride, tokens, y, rows, 0, (rows) / 16 * 16, cols) \
+         : tokens == 1 || rows_only ? vpg_matmul_rows_q(dot, w, row_bytes, xq, stride, tokens, y, rows, 0, rows, cols) \
                        : panels(w, row_bytes, xq, stride, tokens, y, rows, 0, rows, cols))
     const int reps = 500;
     double in_l2 = 0, streamed = 0, plain = 0;
@@ -92,7 +95,7 @@ int main(int argc, char **argv) {
         if (sum == 42) puts("");   // keeps the sum
     }
     printf("%s on %s, %d token%s, one core: in L2 %.1f GB/s (%.1f G weight·tokens/s), streamed %.1f GB/s; a plain read %.1f GB/s\n",
-           f->name, vpg_path_name(path), tokens, tokens > 1 ? "s (panels)" : "", in_l2,
+           f->name, vpg_path_name(path), tokens, tokens > 1 ? (uses_panels ? "s (panels)" : "s (rows)") : "", in_l2,
            in_l2 * 1e9 / row_bytes * cols * tokens / 1e9, streamed, plain);
     return 0;
 }

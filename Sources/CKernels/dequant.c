@@ -93,6 +93,42 @@ BODY void row_q6_k(const uint8_t *x, float *y, int64_t n) {
     }
 }
 
+/// Row r (< 16) of a group of sixteen interleaved Q4_0 (2), Q5_0 (6) or Q8_0 (8) rows (CKernels.h), read in place: the
+/// same values, computed as the stored rows' bodies above compute them.
+BODY void row_x16_32(int type, const uint8_t *group, int r, float *y, int64_t n) {
+    const int bytes = type == 2 ? 18 : type == 6 ? 22 : 34;
+    for (int64_t b = 0; b < n / 32; b++, group += 16 * bytes, y += 32) {
+        const float d = vpg_f16(group + 2 * r);
+        const uint8_t *v = group + 32 + 4 * r;   // byte k of dword c: v[64c + k]
+        if (type == 8) {
+            for (int j = 0; j < 32; j++) y[j] = (float)(int8_t)(v[64 * (j / 4) + j % 4] ^ 0x80) * d;
+            continue;
+        }
+        uint64_t five[8] = {0};   // Q5_0's byte masks (mask 2c + h: bit 4r + k for weight 16h + 4c + k)
+        if (type == 6) memcpy(five, group + 288, 64);
+        for (int j = 0; j < 16; j++) {
+            const int c = j / 4, k = j % 4;
+            const uint8_t q = v[64 * c + k];
+            if (type == 2) {
+                y[j] = d * (float)((int8_t)(q & 0xF) - 8);
+                y[j + 16] = d * (float)((int8_t)(q >> 4) - 8);
+            } else {
+                const uint8_t h0 = (uint8_t)(((five[2 * c] >> (4 * r + k)) & 1) << 4);
+                const uint8_t h1 = (uint8_t)(((five[2 * c + 1] >> (4 * r + k)) & 1) << 4);
+                y[j] = d * (float)((int8_t)((q & 0xF) | h0) - 16);
+                y[j + 16] = d * (float)((int8_t)((q >> 4) | h1) - 16);
+            }
+        }
+    }
+}
+
+/// Rows r0..<r1 of an interleaved matrix, one after another in `out` ([r1 − r0, n]), by the plain body.
+void vpg_dequant_x16_rows_generic(int type, const void *packed, int64_t row_bytes, int64_t r0, int64_t r1, float *out,
+                                  int64_t n) {
+    for (int64_t r = r0; r < r1; r++)
+        row_x16_32(type, (const uint8_t *)packed + r / 16 * 16 * row_bytes, (int)(r % 16), out + (r - r0) * n, n);
+}
+
 // One copy per path, named as kernel_table.h expects (vpg_dequant_q4_k_avx512, …); the table picks among them.
 #if defined(__x86_64__)
 #define DEFINE_PATHS(name)                                                                                     \

@@ -170,6 +170,20 @@ vpg_matmul_panels_fn vpg_x16_kernel(int ggml_type, int path, int panels) {
     }
 }
 
+void vpg_dequant_x16_rows_generic(int type, const void *packed, int64_t row_bytes, int64_t r0, int64_t r1, float *out,
+                                  int64_t n);
+
+int vpg_dequant_x16_rows(int ggml_type, int path, const void *packed, int64_t row_bytes, int64_t r0, int64_t r1,
+                         float *out, int64_t cols) {
+    if (ggml_type != 2 && ggml_type != 6 && ggml_type != 8) return 0;
+    // g0..<g1: the whole groups of sixteen inside r0..<r1, for the path's kernel; the rows around them one by one.
+    const int64_t g0 = (r0 + 15) / 16 * 16 < r1 ? (r0 + 15) / 16 * 16 : r1, g1 = r1 / 16 * 16 > g0 ? r1 / 16 * 16 : g0;
+    vpg_dequant_x16_rows_generic(ggml_type, packed, row_bytes, r0, g0, out, cols);
+    if (g0 < g1) usable(path)->dequant_x16(ggml_type, packed, row_bytes, g0, g1, out + (g0 - r0) * cols, cols);
+    vpg_dequant_x16_rows_generic(ggml_type, packed, row_bytes, g1, r1, out + (g1 - r0) * cols, cols);
+    return 1;
+}
+
 int vpg_x16_native(int ggml_type, int path) {
     return vpg_x16_kernel(ggml_type, path, 0) && path == VPG_PATH_AVX512 && vpg_path_supported(path);
 }

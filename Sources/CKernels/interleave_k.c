@@ -7,6 +7,8 @@
 #include "kernel_table.h"
 
 VPG_DECLARE_PATH(generic)
+void vpg_dequant_x16_rows_generic(int type, const void *packed, int64_t row_bytes, int64_t r0, int64_t r1, float *out,
+                                  int64_t n);
 
 enum { X16_ROWS = 16 };
 
@@ -46,11 +48,13 @@ static void move_block(int type, uint8_t *x, uint8_t *b, int r, int to_rows) {
         if (type == 6) move_fifth_bits(x, b, r, to_rows);
     } else if (type == 8) {
         MOVE(x + 2 * r, b, 2);                                                 // d
-        for (int c = 0; c < 8; c++)   // dword c of the weights, as q + 128 (unsigned) in the layout
-            for (int k = 0; k < 4; k++) {
-                uint8_t *xv = x + 32 + 64 * c + 4 * r + k, *bv = b + 2 + 4 * c + k;
-                *(to_rows ? bv : xv) = *(to_rows ? xv : bv) ^ 0x80;
-            }
+        for (int c = 0; c < 8; c++) {   // dword c of the weights, as q + 128 (unsigned) in the layout
+            uint8_t *xv = x + 32 + 64 * c + 4 * r, *bv = b + 2 + 4 * c;
+            uint32_t four;
+            memcpy(&four, to_rows ? xv : bv, 4);
+            four ^= 0x80808080u;
+            memcpy(to_rows ? bv : xv, &four, 4);
+        }
     } else if (type == 12) {
         MOVE(x + 2 * r, b, 2);                                                 // d
         MOVE(x + 32 + 2 * r, b + 2, 2);                                        // dmin
@@ -125,7 +129,15 @@ void vpg_x16_through_stored(int type, vpg_dotq_rows_fn rows_kernel, vpg_matmul_p
                                r0, r1, cols);                                                                      \
     }
 /// Q8_0 has no panels' products on interleaved rows: its prompts take the exact products on every path.
-#define TWINS(S) THROUGH(q4_0, 2, S) THROUGH(q5_0, 6, S) THROUGH_ROWS(q8_0, 8, S) THROUGH(q4_k, 12, S) THROUGH(q6_k, 14, S)
+/// Paths without their own group dequantization read the layout row by row (dequant.c).
+#define DEQUANT_X16(S)                                                                                             \
+    void vpg_dequant_x16_groups_##S(int type, const void *packed, int64_t row_bytes, int64_t r0, int64_t r1,       \
+                                    float *out, int64_t cols) {                                                    \
+        vpg_dequant_x16_rows_generic(type, packed, row_bytes, r0, r1, out, cols);                                  \
+    }
+#define TWINS(S)                                                                                                   \
+    THROUGH(q4_0, 2, S) THROUGH(q5_0, 6, S) THROUGH_ROWS(q8_0, 8, S) THROUGH(q4_k, 12, S) THROUGH(q6_k, 14, S)     \
+    DEQUANT_X16(S)
 TWINS(generic)
 #if defined(__x86_64__)
 VPG_DECLARE_PATH(avx2)

@@ -40,6 +40,7 @@
     VPG_DECLARE_PANELS(vpg_matmul_rows_q5_0_x16_##S)                                                               \
     VPG_DECLARE_PANELS(vpg_matmul_panels_q5_0_x16_##S)                                                             \
     VPG_DECLARE_PANELS(vpg_matmul_rows_q8_0_x16_##S)                                                               \
+    void vpg_dequant_x16_groups_##S(int, const void *, int64_t, int64_t, int64_t, float *, int64_t);               \
     VPG_DECLARE_PANELS(vpg_matmul_rows_q4_k_x16_##S)                                                               \
     VPG_DECLARE_PANELS(vpg_matmul_panels_q4_k_x16_##S)                                                             \
     VPG_DECLARE_PANELS(vpg_matmul_rows_q6_k_x16_##S)                                                               \
@@ -87,6 +88,7 @@
         .rows_q5_0_x16 = vpg_matmul_rows_q5_0_x16_##X16,                                                           \
         .panels_q5_0_x16 = vpg_matmul_panels_q5_0_x16_##X16,                                                       \
         .rows_q8_0_x16 = vpg_matmul_rows_q8_0_x16_##X16,                                                           \
+        .dequant_x16 = vpg_dequant_x16_groups_##X16,                                                               \
         .rows_q4_k_x16 = vpg_matmul_rows_q4_k_x16_##X16,                                                           \
         .panels_q4_k_x16 = vpg_matmul_panels_q4_k_x16_##X16,                                                       \
         .rows_q6_k_x16 = vpg_matmul_rows_q6_k_x16_##X16,                                                           \

@@ -609,6 +609,21 @@ INLINE __m512 x16_hsum(const __m512 *acc) {
     return _mm512_add_ps(_mm512_add_ps(s0, s2), _mm512_add_ps(s1, s3));
 }
 
+/// Vector c of an interleaved Q4_0 or Q5_0 block as unsigned weights: lo lane r holds row r's weights 4c..4c+3, hi
+/// its weights 16 + 4c..16 + 4c + 3 (Q5_0: the fifth bits, stored after the nibbles as byte masks, added as 16).
+INLINE void x16_nibbles(const int type, const uint8_t *blk, int c, __m512i *lo, __m512i *hi) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), q = _mm512_loadu_si512((const void *)(blk + 32 + 64 * c));
+    *lo = _mm512_and_si512(q, m4);
+    *hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+    if (type == 6) {
+        const __m512i bit4 = _mm512_set1_epi8(0x10);
+        uint64_t five[2];
+        memcpy(five, blk + 288 + 16 * c, 16);
+        *lo = _mm512_mask_add_epi8(*lo, (__mmask64)five[0], *lo, bit4);
+        *hi = _mm512_mask_add_epi8(*hi, (__mmask64)five[1], *hi, bit4);
+    }
+}
+
 /// Lane sums of activations 4l..4l+3 (l = lane) of a block with sixteen rows' unsigned weights w, from the offset.
 INLINE __m512i x16_lane(int32_t offset, __m512i w, const int8_t *four) {
     int32_t x;
@@ -623,7 +638,6 @@ INLINE __m512i x16_lane(int32_t offset, __m512i w, const int8_t *four) {
 INLINE void x16_rows_32_token(const int type, const uint8_t *group, int64_t blocks, const vpg_q8_32 *x,
                               const int32_t *offsets, float *y) {
     const int bytes = type == 2 ? 18 : type == 6 ? 22 : 34;
-    const __m512i m4 = _mm512_set1_epi8(0x0F), bit4 = _mm512_set1_epi8(0x10);
     __m512 acc[2][8];
     for (int p = 0; p < 2; p++)
         for (int l = 0; l < 8; l++) acc[p][l] = _mm512_setzero_ps();
@@ -640,14 +654,8 @@ INLINE void x16_rows_32_token(const int type, const uint8_t *group, int64_t bloc
             continue;
         }
         for (int c = 0; c < 4; c++) {   // nibbles: low ones are weights 4c..4c+3 (lane c), high ones 16 + 4c.. (lane 4 + c)
-            const __m512i q = _mm512_loadu_si512((const void *)(blk + 32 + 64 * c));
-            __m512i lo = _mm512_and_si512(q, m4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
-            if (type == 6) {   // Q5_0: after the nibbles, each lane's fifth bits as byte masks (CKernels.h)
-                uint64_t five[2];
-                memcpy(five, blk + 288 + 16 * c, 16);
-                lo = _mm512_mask_add_epi8(lo, (__mmask64)five[0], lo, bit4);
-                hi = _mm512_mask_add_epi8(hi, (__mmask64)five[1], hi, bit4);
-            }
+            __m512i lo, hi;
+            x16_nibbles(type, blk, c, &lo, &hi);
             a[c] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(x16_lane(o[c], lo, x[i].q + 4 * c)), a[c]);
             a[4 + c] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(x16_lane(o[4 + c], hi, x[i].q + 16 + 4 * c)), a[4 + c]);
         }
@@ -682,15 +690,62 @@ X16_ROWS_32(VPG_FN(vpg_matmul_rows_q4_0_x16), 2)
 X16_ROWS_32(VPG_FN(vpg_matmul_rows_q5_0_x16), 6)
 X16_ROWS_32(VPG_FN(vpg_matmul_rows_q8_0_x16), 8)
 
-/// The panels' products: the stored panels on the rows put back (their bits; a prompt's many tokens share each
-/// unpacking). Q8_0 has none: its prompts take the exact products (MatMul.takesIntegerKernels).
-AVX2 void VPG_FN(vpg_matmul_panels_q4_0_x16)(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
-                                             int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
-    vpg_x16_through_stored(2, NULL, VPG_FN(vpg_matmul_panels_q4_0), rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);
+/// Sixteen bytes zero-extended to int32 lanes (SIMDe 0.7.4 lacks the 512-bit conversion: lane by lane there).
+INLINE __m512i x16_widen(__m128i bytes) {
+#if defined(VPG_EMULATED)
+    uint8_t b[16];
+    int32_t w[16];
+    _mm_storeu_si128((__m128i *)b, bytes);
+    for (int k = 0; k < 16; k++) w[k] = b[k];
+    return _mm512_loadu_si512((const void *)w);
+#else
+    return _mm512_cvtepu8_epi32(bytes);
+#endif
 }
-AVX2 void VPG_FN(vpg_matmul_panels_q5_0_x16)(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
-                                             int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
-    vpg_x16_through_stored(6, NULL, VPG_FN(vpg_matmul_panels_q5_0), rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);
+
+/// Rows of whole groups dequantized, sixteen rows of a block at once: the block's weight vectors (unsigned q) transposed
+/// back into rows (w_transpose is its own inverse), each row's (q − o)·d as the plain body (dequant.c) computes it.
+AVX2 void VPG_FN(vpg_dequant_x16_groups)(int type, const void *packed, int64_t row_bytes, int64_t r0, int64_t r1,
+                                         float *out, int64_t n) {
+    const int bytes = type == 2 ? 18 : type == 6 ? 22 : 34;
+    const __m512i o = _mm512_set1_epi32(x16_offset(type));
+    for (int64_t g = r0; g < r1; g += 16) {
+        const uint8_t *group = (const uint8_t *)packed + g * row_bytes;
+        float *y = out + (g - r0) * n;   // [16, n]
+        for (int64_t b = 0; b < n / 32; b++) {
+            const uint8_t *blk = group + b * 16 * bytes;
+            __m512i v[8], rows[8];   // v[c] lane r: row r's weights 4c..4c+3; rows[r]: rows r, r + 8 (32 bytes each)
+            if (type == 8) {
+                for (int c = 0; c < 8; c++) v[c] = _mm512_loadu_si512((const void *)(blk + 32 + 64 * c));
+            } else {
+                for (int c = 0; c < 4; c++) x16_nibbles(type, blk, c, &v[c], &v[4 + c]);
+            }
+            w_transpose(v, rows);
+            float d[16];
+            _mm512_storeu_ps(d, x16_halves(blk));
+            for (int r = 0; r < 16; r++) {
+                const __m256i q = r < 8 ? _mm512_castsi512_si256(rows[r]) : _mm512_extracti64x4_epi64(rows[r - 8], 1);
+                for (int h = 0; h < 2; h++) {
+                    const __m512i w = _mm512_sub_epi32(x16_widen(h ? _mm256_extracti128_si256(q, 1) : _mm256_castsi256_si128(q)), o);
+                    _mm512_storeu_ps(y + r * n + 32 * b + 16 * h, _mm512_mul_ps(_mm512_set1_ps(d[r]), _mm512_cvtepi32_ps(w)));
+                }
+            }
+        }
+    }
 }
+
+/// The panels' products: one interleaved Q4_0 or Q5_0 block is w_unpack_col32's transposed block of the sixteen stored
+/// rows already (vector c's low nibbles its v[c], the high ones v[4 + c]), so the stored panels' steps run on it: their
+/// bits, without the transposition. Q8_0 has none: its prompts take the exact products (MatMul.takesIntegerKernels).
+INLINE void x16_unpack_col32(const int type, const uint8_t *blk, w_col32 *u) {
+    for (int c = 0; c < 4; c++) x16_nibbles(type, blk, c, &u->v[c], &u->v[4 + c]);
+    u->d = x16_halves(blk);
+}
+#define X16_UNPACK_Q4_0(row, at, u) x16_unpack_col32(2, row[0] + 16 * (at), u)
+#define X16_UNPACK_Q5_0(row, at, u) x16_unpack_col32(6, row[0] + 16 * (at), u)
+P_DRIVER(x16_panels_q4_0, w_col32, vpg_q8_32, 32, 16, X16_UNPACK_Q4_0, p_aux32, W_STEP_COL32, W_TOKENS)
+P_DRIVER(x16_panels_q5_0, w_col32, vpg_q8_32, 32, 16, X16_UNPACK_Q5_0, p_aux32, W_STEP_COL32, W_TOKENS)
+W_ENTRY(VPG_FN(vpg_matmul_panels_q4_0_x16), x16_panels_q4_0, 18, 8)
+W_ENTRY(VPG_FN(vpg_matmul_panels_q5_0_x16), x16_panels_q5_0, 22, 16)
 
 #endif

@@ -26,7 +26,7 @@ extension MatMul {
             let panel = panels[s]
             for p in parts * s / workers..<parts * (s + 1) / workers {
                 let r0 = p * Self.panelRows, r1 = min(r0 + Self.panelRows, rows)
-                for r in r0..<r1 { weight.dequantizeRow(r, into: panel + (r - r0) * k) }
+                weight.dequantizeRows(r0, r1, into: panel)
                 // sums[s][n, k] += input[:, r0..<r1] · panel[r1 - r0, k]
                 Gemm.multiply(n, k, r1 - r0, input + r0, lda: rows, panel, ldb: k, sums[s], ldc: k, beta: 1)
             }

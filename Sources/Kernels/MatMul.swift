@@ -183,7 +183,7 @@ public final class MatMul: @unchecked Sendable {
             defer { slots.release(slot) }
             let panel = panels[slot]
             let r0 = p * Self.panelRows, r1 = min(r0 + Self.panelRows, weight.rows)
-            for r in r0..<r1 { weight.dequantizeRow(r, into: panel + (r - r0) * k) }
+            weight.dequantizeRows(r0, r1, into: panel)
             let m = r1 - r0
             if n == 1 {
                 vpg_sgemv(Int64(m), Int64(k), 1, panel, Int64(k), input, 0, output + r0)

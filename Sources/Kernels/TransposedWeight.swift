@@ -35,7 +35,7 @@ public final class TransposedWeight: @unchecked Sendable {
             let slot = slots.acquire()
             defer { slots.release(slot) }
             let tile = tiles[slot]   // [32, k] f32: weight rows 32j..32j+31
-            for i in 0..<32 { weight.dequantizeRow(32 * j + i, into: tile + i * k) }
+            weight.dequantizeRows(32 * j, 32 * j + 32, into: tile)
             for c in 0..<k {
                 let record = (out + c / 8 * stride + j * Self.recordBytes).assumingMemoryBound(to: vpg_q7_panel.self)
                 Self.quantizeColumn(tile + c, stride: k, into: record, row: c % 8)

@@ -73,6 +73,14 @@ public struct WeightMatrix: @unchecked Sendable {
         }
     }
 
+    /// Dequantizes rows `r0..<r1` into `out` (`[r1 − r0, cols]` f32), the same values as `dequantizeRow` row by row:
+    /// interleaved Q4_0, Q5_0 and Q8_0 rows are read in place, sixteen at a time where the path has a kernel for it.
+    public func dequantizeRows(_ r0: Int, _ r1: Int, into out: UnsafeMutablePointer<Float>) {
+        if interleaved, vpg_dequant_x16_rows(Int32(type.rawValue), KernelPath.selected.rawValue, data, Int64(rowBytes),
+                                             Int64(r0), Int64(r1), out, Int64(cols)) != 0 { return }
+        for r in r0..<r1 { dequantizeRow(r, into: out + (r - r0) * cols) }
+    }
+
     /// Calls `body` with row `r` as stored in the file (`[rowBytes]`; interleaved: a temporary copy).
     @inline(__always) public func withStoredRow<T>(_ r: Int, _ body: (UnsafeRawPointer) -> T) -> T {
         guard interleaved else { return body(data + r * rowBytes) }

@@ -9,6 +9,7 @@ VPG_DECLARE_PANELS(vpg_matmul_panels_q4_0_x16_generic)
 VPG_DECLARE_PANELS(vpg_matmul_rows_q5_0_x16_generic)
 VPG_DECLARE_PANELS(vpg_matmul_panels_q5_0_x16_generic)
 VPG_DECLARE_PANELS(vpg_matmul_rows_q8_0_x16_generic)
+void vpg_dequant_x16_groups_generic(int, const void *, int64_t, int64_t, int64_t, float *, int64_t);
 VPG_DECLARE_PANELS(vpg_matmul_rows_q4_k_x16_generic)
 VPG_DECLARE_PANELS(vpg_matmul_panels_q4_k_x16_generic)
 VPG_DECLARE_PANELS(vpg_matmul_rows_q6_k_x16_generic)

@@ -128,6 +128,34 @@ import TestSupport
         }
     }
 
+    /// Whole groups dequantized by each table's kernel (AVX-512's transposes sixteen rows at a time), and any rows by
+    /// vpg_dequant_x16_rows: the stored rows' dequantized values, bit for bit.
+    @Test(arguments: [2, 6, 8])
+    func groupsDequantizeAsTheStoredRows(_ type: Int) throws {
+        var rng = SplitMix(seed: TestRandom.seed &+ UInt64(type))
+        let w = Self.matrix(type, &rng), x = Self.interleave(type, w), rowBytes = Self.rowBytes(type), n = Self.cols
+        let want = (0..<Self.rows).flatMap { r in
+            KernelTableTests.dequantize(KernelTableTests.generic, type, Array(w[(r * rowBytes)..<((r + 1) * rowBytes)]), n)
+        }
+        func rows(_ r0: Int, _ r1: Int, _ body: (UnsafeRawPointer, UnsafeMutablePointer<Float>) -> Void) -> [UInt32] {
+            var out = [Float](repeating: .nan, count: (r1 - r0) * n)
+            x.withUnsafeBytes { body($0.baseAddress!, &out) }
+            return out.map(\.bitPattern)
+        }
+        for (label, table, path) in Self.cases {
+            let kernel = try #require(table.pointee.dequant_x16)
+            let got = rows(16, 64) { kernel(Int32(type), $0, Int64(rowBytes), 16, 64, $1, Int64(n)) }
+            #expect(got == Array(want[(16 * n)..<(64 * n)]), "\(label), type \(type): groups 1–3")
+            for (r0, r1) in [(3, 61), (0, 64), (20, 30)] where vpg_path_supported(path) != 0 {
+                let any = rows(r0, r1) {
+                    #expect(vpg_dequant_x16_rows(Int32(type), path, $0, Int64(rowBytes), Int64(r0), Int64(r1), $1, Int64(n)) == 1)
+                }
+                #expect(any == Array(want[(r0 * n)..<(r1 * n)]), "\(label), type \(type): rows \(r0)..<\(r1)")
+            }
+        }
+        #expect(vpg_dequant_x16_rows(12, 0, x, Int64(rowBytes), 0, 16, nil, Int64(n)) == 0)   // Q4_K: not this way
+    }
+
     @Test func onlyAVX512HasItsOwn() {
         for path in [VPG_PATH_GENERIC, VPG_PATH_AVX2, VPG_PATH_AVXVNNI, VPG_PATH_AVX512].map({ Int32($0.rawValue) }) {
             let native = path == Int32(VPG_PATH_AVX512.rawValue) && vpg_path_supported(path) != 0

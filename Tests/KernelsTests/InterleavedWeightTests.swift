@@ -35,6 +35,12 @@ import TestSupport
                 interleaved.dequantizeRow(r, into: &b)
                 #expect(same && a.map(\.bitPattern) == b.map(\.bitPattern), "row \(r)")
             }
+            for (r0, r1) in [(0, Self.rows), (5, 37), (16, 48)] {   // several rows at once: the same values
+                var many = [Float](repeating: .nan, count: (r1 - r0) * Self.cols), one = many
+                interleaved.dequantizeRows(r0, r1, into: &many)
+                for r in r0..<r1 { stored.dequantizeRow(r, into: &one[(r - r0) * Self.cols]) }
+                #expect(many.map(\.bitPattern) == one.map(\.bitPattern), "rows \(r0)..<\(r1)")
+            }
         }
     }
 

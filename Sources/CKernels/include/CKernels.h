@@ -129,6 +129,14 @@ vpg_matmul_panels_fn vpg_matmul_panels_kernel(int ggml_type, int path);
 /// Rearranges `row_count` (a multiple of 16) Q4_0 (2), Q5_0 (6), Q8_0 (8), Q4_K (12) or Q6_K (14) rows of `cols` into that layout (as many bytes,
 /// no overlap).
 void vpg_repack_x16(int ggml_type, const void *rows, void *out, int64_t row_count, int64_t cols);
+/// Rows r0..<r1 of an interleaved Q4_0, Q5_0 or Q8_0 matrix dequantized in place into out ([r1 − r0, cols] f32): the
+/// stored rows' values, bit for bit, without putting them back first (on `path` AVX-512: sixteen rows of a block at
+/// once, for whole groups of sixteen). Returns 0 (and writes nothing) for another type.
+int vpg_dequant_x16_rows(int ggml_type, int path, const void *packed, int64_t row_bytes, int64_t r0, int64_t r1,
+                         float *out, int64_t cols);
+/// A path's dequantization of whole groups of interleaved Q4_0, Q5_0 or Q8_0 rows (r0, r1 multiples of 16), as above.
+typedef void (*vpg_dequant_x16_fn)(int ggml_type, const void *packed, int64_t row_bytes, int64_t r0, int64_t r1,
+                                   float *out, int64_t cols);
 /// Row r's stored blocks back from the interleaved matrix whose rows take `row_bytes`.
 void vpg_unpack_x16_row(int ggml_type, const void *packed, int64_t row_bytes, int64_t r, void *out, int64_t cols);
 /// Products on interleaved rows r0..<r1 (multiples of 16) through stored kernels, so with their bits: the rows put
@@ -230,6 +238,8 @@ typedef struct {
     /// rows only).
     vpg_matmul_panels_fn rows_q4_0_x16, panels_q4_0_x16, rows_q5_0_x16, panels_q5_0_x16, rows_q8_0_x16;
     vpg_matmul_panels_fn rows_q4_k_x16, panels_q4_k_x16, rows_q6_k_x16, panels_q6_k_x16;
+    /// Whole groups of interleaved Q4_0, Q5_0 or Q8_0 rows dequantized (vpg_dequant_x16_rows).
+    vpg_dequant_x16_fn dequant_x16;
 } vpg_kernel_table;
 
 /// The table of a path (NULL for an unknown one), whether or not this CPU can run it; the accessors above return
