@@ -6,6 +6,7 @@
 #include <string.h>
 #include "CKernels.h"
 #include "quant_blocks.h"
+#include "kernel_table.h"
 
 #pragma clang fp contract(off)
 

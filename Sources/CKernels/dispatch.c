@@ -170,9 +170,6 @@ vpg_matmul_panels_fn vpg_x16_kernel(int ggml_type, int path, int panels) {
     }
 }
 
-void vpg_dequant_x16_rows_generic(int type, const void *packed, int64_t row_bytes, int64_t r0, int64_t r1, float *out,
-                                  int64_t n);
-
 int vpg_dequant_x16_rows(int ggml_type, int path, const void *packed, int64_t row_bytes, int64_t r0, int64_t r1,
                          float *out, int64_t cols) {
     if (ggml_type != 2 && ggml_type != 6 && ggml_type != 8) return 0;

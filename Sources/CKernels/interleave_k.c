@@ -1,14 +1,12 @@
-// Q4_0, Q5_0, Q8_0 and the k-quants interleaved by sixteen rows (CKernels.h has the layouts): the repacking, one row back, and the products
-// of the paths without their own kernels for the layout (rows put back in chunks of their stored form, then the path's
-// stored kernels: their bits by construction).
+// Q4_0, Q5_0, Q8_0 and the k-quants interleaved by sixteen rows (CKernels.h has the layouts): the repacking, one row
+// back, and the products of the paths without their own kernels for the layout (rows put back in chunks of their
+// stored form, then the path's stored kernels: their bits by construction).
 #include <stdlib.h>
 #include <string.h>
 #include "CKernels.h"
 #include "kernel_table.h"
 
 VPG_DECLARE_PATH(generic)
-void vpg_dequant_x16_rows_generic(int type, const void *packed, int64_t row_bytes, int64_t r0, int64_t r1, float *out,
-                                  int64_t n);
 
 enum { X16_ROWS = 16 };
 
@@ -128,13 +126,13 @@ void vpg_x16_through_stored(int type, vpg_dotq_rows_fn rows_kernel, vpg_matmul_p
         vpg_x16_through_stored(TYPE, NULL, vpg_matmul_panels_##T##_##S, rows, row_bytes, xq, stride, tokens, y, ldy,   \
                                r0, r1, cols);                                                                      \
     }
-/// Q8_0 has no panels' products on interleaved rows: its prompts take the exact products on every path.
 /// Paths without their own group dequantization read the layout row by row (dequant.c).
 #define DEQUANT_X16(S)                                                                                             \
     void vpg_dequant_x16_groups_##S(int type, const void *packed, int64_t row_bytes, int64_t r0, int64_t r1,       \
                                     float *out, int64_t cols) {                                                    \
         vpg_dequant_x16_rows_generic(type, packed, row_bytes, r0, r1, out, cols);                                  \
     }
+/// Q8_0 has no panels' products on interleaved rows: its prompts take the exact products on every path.
 #define TWINS(S)                                                                                                   \
     THROUGH(q4_0, 2, S) THROUGH(q5_0, 6, S) THROUGH_ROWS(q8_0, 8, S) THROUGH(q4_k, 12, S) THROUGH(q6_k, 14, S)     \
     DEQUANT_X16(S)

@@ -46,6 +46,10 @@
     VPG_DECLARE_PANELS(vpg_matmul_rows_q6_k_x16_##S)                                                               \
     VPG_DECLARE_PANELS(vpg_matmul_panels_q6_k_x16_##S)
 
+/// Interleaved 32-element rows dequantized one by one, read in place (dequant.c): every path's fallback.
+void vpg_dequant_x16_rows_generic(int type, const void *packed, int64_t row_bytes, int64_t r0, int64_t r1, float *out,
+                                  int64_t n);
+
 #define VPG_DECLARE_DEQUANT(S)                                                                                     \
     void vpg_dequant_f16_##S(const void *, float *, int64_t);                                                      \
     void vpg_dequant_q8_0_##S(const void *, float *, int64_t);                                                     \

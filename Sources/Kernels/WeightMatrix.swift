@@ -3,9 +3,8 @@ import Quants
 
 /// A weight matrix: `rows` rows of `cols` elements of `type`, row-major as stored in the file and read in place from
 /// the memory mapping, or (Q4_0, Q5_0, Q8_0, Q4_K and Q6_K on a path with kernels for them) in a copy interleaved by
-/// sixteen rows
-/// (`interleaved`).
-/// Every product and `dequantizeRow` give the same bits either way.
+/// sixteen rows (`interleaved`).
+/// Every product, `dequantizeRow` and `dequantizeRows` give the same bits either way.
 public struct WeightMatrix: @unchecked Sendable {
     public let type: GGMLType
     public let data: UnsafeRawPointer      // [rows, rowBytes] bytes (interleaved: the same bytes, rearranged)
