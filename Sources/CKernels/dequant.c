@@ -97,7 +97,7 @@ BODY void row_q6_k(const uint8_t *x, float *y, int64_t n) {
 /// Row r (< 16) of a group of sixteen interleaved Q4_0 (2), Q5_0 (6) or Q8_0 (8) rows (CKernels.h), read in place: the
 /// same values, computed as the stored rows' bodies above compute them.
 BODY void row_x16_32(int type, const uint8_t *group, int r, float *y, int64_t n) {
-    const int bytes = type == 2 ? 18 : type == 6 ? 22 : 34;
+    const int bytes = vpg_block32_bytes(type);
     for (int64_t b = 0; b < n / 32; b++, group += 16 * bytes, y += 32) {
         const float d = vpg_f16(group + 2 * r);
         const uint8_t *v = group + 32 + 4 * r;   // byte k of dword c: v[64c + k]

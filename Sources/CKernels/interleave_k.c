@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "CKernels.h"
+#include "quant_blocks.h"
 #include "kernel_table.h"
 
 VPG_DECLARE_PATH(generic)
@@ -12,7 +13,7 @@ enum { X16_ROWS = 16 };
 
 /// Bytes and weights of one stored block of a type (0: not interleaved).
 static int block_bytes(int type) {
-    return type == 2 ? 18 : type == 6 ? 22 : type == 8 ? 34 : type == 12 ? 144 : type == 14 ? 210 : 0;
+    return type == 2 || type == 6 || type == 8 ? vpg_block32_bytes(type) : type == 12 ? 144 : type == 14 ? 210 : 0;
 }
 static int block_weights(int type) { return type == 12 || type == 14 ? 256 : 32; }
 

@@ -609,18 +609,25 @@ INLINE __m512 x16_hsum(const __m512 *acc) {
     return _mm512_add_ps(_mm512_add_ps(s0, s2), _mm512_add_ps(s1, s3));
 }
 
-/// Vector c of an interleaved Q4_0 or Q5_0 block as unsigned weights: lo lane r holds row r's weights 4c..4c+3, hi
-/// its weights 16 + 4c..16 + 4c + 3 (Q5_0: the fifth bits, stored after the nibbles as byte masks, added as 16).
-INLINE void x16_nibbles(const int type, const uint8_t *blk, int c, __m512i *lo, __m512i *hi) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F), q = _mm512_loadu_si512((const void *)(blk + 32 + 64 * c));
-    *lo = _mm512_and_si512(q, m4);
-    *hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
-    if (type == 6) {
-        const __m512i bit4 = _mm512_set1_epi8(0x10);
-        uint64_t five[2];
-        memcpy(five, blk + 288 + 16 * c, 16);
-        *lo = _mm512_mask_add_epi8(*lo, (__mmask64)five[0], *lo, bit4);
-        *hi = _mm512_mask_add_epi8(*hi, (__mmask64)five[1], *hi, bit4);
+/// An interleaved 32-element block's weights as unsigned bytes, v[l] lane r holding row r's weights 4l..4l+3: Q8_0's
+/// eight vectors as stored (q + 128); Q4_0's and Q5_0's four nibble vectors split, low nibbles v[c], high ones v[4 + c]
+/// (Q5_0: the fifth bits, stored after the nibbles as byte masks, added as 16).
+INLINE void x16_weights32(const int type, const uint8_t *blk, __m512i v[8]) {
+    if (type == 8) {
+        for (int c = 0; c < 8; c++) v[c] = _mm512_loadu_si512((const void *)(blk + 32 + 64 * c));
+        return;
+    }
+    const __m512i m4 = _mm512_set1_epi8(0x0F), bit4 = _mm512_set1_epi8(0x10);
+    for (int c = 0; c < 4; c++) {
+        const __m512i q = _mm512_loadu_si512((const void *)(blk + 32 + 64 * c));
+        v[c] = _mm512_and_si512(q, m4);
+        v[4 + c] = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+        if (type == 6) {
+            uint64_t five[2];
+            memcpy(five, blk + 288 + 16 * c, 16);
+            v[c] = _mm512_mask_add_epi8(v[c], (__mmask64)five[0], v[c], bit4);
+            v[4 + c] = _mm512_mask_add_epi8(v[4 + c], (__mmask64)five[1], v[4 + c], bit4);
+        }
     }
 }
 
@@ -637,7 +644,7 @@ INLINE __m512i x16_lane(int32_t offset, __m512i w, const int8_t *four) {
 /// the two halves' sum. The same operations per lane, so the same bits.
 INLINE void x16_rows_32_token(const int type, const uint8_t *group, int64_t blocks, const vpg_q8_32 *x,
                               const int32_t *offsets, float *y) {
-    const int bytes = type == 2 ? 18 : type == 6 ? 22 : 34;
+    const int bytes = vpg_block32_bytes(type);
     __m512 acc[2][8];
     for (int p = 0; p < 2; p++)
         for (int l = 0; l < 8; l++) acc[p][l] = _mm512_setzero_ps();
@@ -646,19 +653,10 @@ INLINE void x16_rows_32_token(const int type, const uint8_t *group, int64_t bloc
         const __m512 scale = _mm512_mul_ps(x16_halves(blk), _mm512_set1_ps(x[i].d));
         const int32_t *o = offsets + 8 * i;
         __m512 *a = acc[i & 1];
-        if (type == 8) {   // eight vectors of q + 128: lane l's weights 4l..4l+3
-            for (int c = 0; c < 8; c++) {
-                const __m512i w = _mm512_loadu_si512((const void *)(blk + 32 + 64 * c));
-                a[c] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(x16_lane(o[c], w, x[i].q + 4 * c)), a[c]);
-            }
-            continue;
-        }
-        for (int c = 0; c < 4; c++) {   // nibbles: low ones are weights 4c..4c+3 (lane c), high ones 16 + 4c.. (lane 4 + c)
-            __m512i lo, hi;
-            x16_nibbles(type, blk, c, &lo, &hi);
-            a[c] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(x16_lane(o[c], lo, x[i].q + 4 * c)), a[c]);
-            a[4 + c] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(x16_lane(o[4 + c], hi, x[i].q + 16 + 4 * c)), a[4 + c]);
-        }
+        __m512i v[8];
+        x16_weights32(type, blk, v);
+        for (int l = 0; l < 8; l++)
+            a[l] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(x16_lane(o[l], v[l], x[i].q + 4 * l)), a[l]);
     }
     __m512 halves[8];
     for (int l = 0; l < 8; l++) halves[l] = _mm512_add_ps(acc[0][l], acc[1][l]);
@@ -707,7 +705,7 @@ INLINE __m512i x16_widen(__m128i bytes) {
 /// back into rows (w_transpose is its own inverse), each row's (q − o)·d as the plain body (dequant.c) computes it.
 AVX2 void VPG_FN(vpg_dequant_x16_groups)(int type, const void *packed, int64_t row_bytes, int64_t r0, int64_t r1,
                                          float *out, int64_t n) {
-    const int bytes = type == 2 ? 18 : type == 6 ? 22 : 34;
+    const int bytes = vpg_block32_bytes(type);
     const __m512i o = _mm512_set1_epi32(x16_offset(type));
     for (int64_t g = r0; g < r1; g += 16) {
         const uint8_t *group = (const uint8_t *)packed + g * row_bytes;
@@ -715,11 +713,7 @@ AVX2 void VPG_FN(vpg_dequant_x16_groups)(int type, const void *packed, int64_t r
         for (int64_t b = 0; b < n / 32; b++) {
             const uint8_t *blk = group + b * 16 * bytes;
             __m512i v[8], rows[8];   // v[c] lane r: row r's weights 4c..4c+3; rows[r]: rows r, r + 8 (32 bytes each)
-            if (type == 8) {
-                for (int c = 0; c < 8; c++) v[c] = _mm512_loadu_si512((const void *)(blk + 32 + 64 * c));
-            } else {
-                for (int c = 0; c < 4; c++) x16_nibbles(type, blk, c, &v[c], &v[4 + c]);
-            }
+            x16_weights32(type, blk, v);
             w_transpose(v, rows);
             float d[16];
             _mm512_storeu_ps(d, x16_halves(blk));
@@ -738,7 +732,7 @@ AVX2 void VPG_FN(vpg_dequant_x16_groups)(int type, const void *packed, int64_t r
 /// rows already (vector c's low nibbles its v[c], the high ones v[4 + c]), so the stored panels' steps run on it: their
 /// bits, without the transposition. Q8_0 has none: its prompts take the exact products (MatMul.takesIntegerKernels).
 INLINE void x16_unpack_col32(const int type, const uint8_t *blk, w_col32 *u) {
-    for (int c = 0; c < 4; c++) x16_nibbles(type, blk, c, &u->v[c], &u->v[4 + c]);
+    x16_weights32(type, blk, u->v);
     u->d = x16_halves(blk);
 }
 #define X16_UNPACK_Q4_0(row, at, u) x16_unpack_col32(2, row[0] + 16 * (at), u)

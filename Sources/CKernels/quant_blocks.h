@@ -15,6 +15,9 @@ static inline float vpg_f16(const uint8_t *p) {
 }
 
 /// Scale and min of sub-block j (0..7) from the 12 packed scale bytes of Q4_K / Q5_K.
+/// Bytes of one block of a 32-element type (Q4_0 2, Q5_0 6, Q8_0 8), as stored and per row of an interleaved group.
+static inline int vpg_block32_bytes(int type) { return type == 2 ? 18 : type == 6 ? 22 : 34; }
+
 static inline void vpg_scale_min_k4(int j, const uint8_t *q, int *d, int *m) {
     if (j < 4) {
         *d = q[j] & 63;
