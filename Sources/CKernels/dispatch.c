@@ -20,15 +20,17 @@ VPG_DECLARE_DEQUANT(avx512)
 #endif
 
 static const vpg_kernel_table tables[VPG_PATH_COUNT] = {
-    VPG_TABLE(VPG_PATH_GENERIC, generic, generic, NULL, generic),
+    VPG_TABLE(VPG_PATH_GENERIC, generic, generic, NULL, generic, vpg_matmul_q8_0_x16_q16_generic,
+              vpg_quantize_q16_32_generic),
 #if defined(__x86_64__)
-    VPG_TABLE(VPG_PATH_AVX2, avx2, avx2, NULL, avx2),
-    VPG_TABLE(VPG_PATH_AVXVNNI, avxvnni, avxvnni, vpg_matmul_panels_q8_0_avxvnni, avxvnni),
-    VPG_TABLE(VPG_PATH_AVX512, avx512, avx512, vpg_matmul_panels_q8_0_avx512, avx512),
+    VPG_TABLE(VPG_PATH_AVX2, avx2, avx2, NULL, avx2, NULL, NULL),
+    VPG_TABLE(VPG_PATH_AVXVNNI, avxvnni, avxvnni, vpg_matmul_panels_q8_0_avxvnni, avxvnni, NULL, NULL),
+    VPG_TABLE(VPG_PATH_AVX512, avx512, avx512, vpg_matmul_panels_q8_0_avx512, avx512, vpg_matmul_q8_0_x16_q16_avx512,
+              vpg_quantize_q16_32_avx512),
 #else
-    VPG_TABLE(VPG_PATH_AVX2, generic, generic, NULL, generic),
-    VPG_TABLE(VPG_PATH_AVXVNNI, generic, generic, NULL, generic),
-    VPG_TABLE(VPG_PATH_AVX512, generic, generic, NULL, generic),
+    VPG_TABLE(VPG_PATH_AVX2, generic, generic, NULL, generic, NULL, NULL),
+    VPG_TABLE(VPG_PATH_AVXVNNI, generic, generic, NULL, generic, NULL, NULL),
+    VPG_TABLE(VPG_PATH_AVX512, generic, generic, NULL, generic, NULL, NULL),
 #endif
 };
 
@@ -184,6 +186,12 @@ int vpg_dequant_x16_rows(int ggml_type, int path, const void *packed, int64_t ro
 int vpg_x16_native(int ggml_type, int path) {
     return vpg_x16_kernel(ggml_type, path, 0) && path == VPG_PATH_AVX512 && vpg_path_supported(path);
 }
+
+vpg_matmul_panels_fn vpg_q8_0_x16_q16_kernel(int path) {
+    return vpg_x16_native(8, path) ? usable(path)->q8_0_x16_q16 : NULL;
+}
+
+vpg_quantize_fn vpg_quantize_q16_kernel(int path) { return vpg_x16_native(8, path) ? usable(path)->quantize_q16 : NULL; }
 
 int vpg_rows_as_panels(int ggml_type, int path) { return (ggml_type == 12 || ggml_type == 14) && path == VPG_PATH_AVX512; }
 

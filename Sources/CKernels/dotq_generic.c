@@ -124,3 +124,20 @@ float vpg_dotq_q6_k_generic(const void *row, const void *xq, int64_t n) {
     }
     return sum;
 }
+
+void vpg_quantize_q16_32_generic(const float *x, void *blocks, int64_t n) {
+    vpg_q16_32 *out = blocks;
+    for (int64_t b = 0; b < n / 32; b++, x += 32) {
+        float amax = 0;
+        for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(x[i]));
+        const float d = amax / 32767, id = d > 0 ? 1 / d : 0;
+        int32_t sum = 0;
+        for (int i = 0; i < 32; i++) {
+            const int32_t q = (int32_t)lrintf(x[i] * id);
+            out[b].q[vpg_q16_position(i)] = (int16_t)q;
+            sum += q;
+        }
+        out[b].d = d;
+        out[b].sum = sum;
+    }
+}

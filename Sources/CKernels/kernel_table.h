@@ -41,6 +41,8 @@
     VPG_DECLARE_PANELS(vpg_matmul_panels_q5_0_x16_##S)                                                             \
     VPG_DECLARE_PANELS(vpg_matmul_rows_q8_0_x16_##S)                                                               \
     void vpg_dequant_x16_groups_##S(int, const void *, int64_t, int64_t, int64_t, float *, int64_t);               \
+    VPG_DECLARE_PANELS(vpg_matmul_q8_0_x16_q16_##S)                                                                \
+    void vpg_quantize_q16_32_##S(const float *, void *, int64_t);                                                  \
     VPG_DECLARE_PANELS(vpg_matmul_rows_q4_k_x16_##S)                                                               \
     VPG_DECLARE_PANELS(vpg_matmul_panels_q4_k_x16_##S)                                                             \
     VPG_DECLARE_PANELS(vpg_matmul_rows_q6_k_x16_##S)                                                               \
@@ -71,8 +73,9 @@ void vpg_dequant_x16_rows_generic(int type, const void *packed, int64_t row_byte
 /// Q8_PANELS: Q8_0's panel kernel, on the VNNI paths only (AVX2 has no saturation-free unsigned × signed product of
 /// 8-bit weights; the plain path's twin is the specification, not a path: its prompts take sgemm). X16: the path
 /// whose products on interleaved rows the table takes (AVX-512's own; elsewhere the path's stored-row kernels on
-/// groups of rows put back).
-#define VPG_TABLE(PATH, S, D, Q8_PANELS, X16)                                                                           \
+/// groups of rows put back). Q16_PRODUCT, Q16_QUANTIZE: Q8_0 interleaved times 16-bit activations (AVX-512's own and the
+/// plain twins; NULL on the paths that keep Q8_0 rows as stored).
+#define VPG_TABLE(PATH, S, D, Q8_PANELS, X16, Q16_PRODUCT, Q16_QUANTIZE)                                                                           \
     {                                                                                                              \
         .path = PATH,                                                                                              \
         .type = {                                                                                                  \
@@ -93,6 +96,8 @@ void vpg_dequant_x16_rows_generic(int type, const void *packed, int64_t row_byte
         .panels_q5_0_x16 = vpg_matmul_panels_q5_0_x16_##X16,                                                       \
         .rows_q8_0_x16 = vpg_matmul_rows_q8_0_x16_##X16,                                                           \
         .dequant_x16 = vpg_dequant_x16_groups_##X16,                                                               \
+        .q8_0_x16_q16 = Q16_PRODUCT,                                                                               \
+        .quantize_q16 = Q16_QUANTIZE,                                                                              \
         .rows_q4_k_x16 = vpg_matmul_rows_q4_k_x16_##X16,                                                           \
         .panels_q4_k_x16 = vpg_matmul_panels_q4_k_x16_##X16,                                                       \
         .rows_q6_k_x16 = vpg_matmul_rows_q6_k_x16_##X16,                                                           \

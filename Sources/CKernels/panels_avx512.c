@@ -4,6 +4,7 @@
 // The trainer's Q7 records, stored in AVX2's eight-row layout, are joined in pairs instead. Every integer sum is the
 // AVX2 kernels', and the float steps are theirs: the results are the AVX2 path's bits. Twin: panels_generic.c.
 #define VPG_BUILD_AVX512 1
+#include <math.h>
 #include <stdlib.h>
 #include "panels_avx2.c"
 
@@ -730,7 +731,7 @@ AVX2 void VPG_FN(vpg_dequant_x16_groups)(int type, const void *packed, int64_t r
 
 /// The panels' products: one interleaved Q4_0 or Q5_0 block is w_unpack_col32's transposed block of the sixteen stored
 /// rows already (vector c's low nibbles its v[c], the high ones v[4 + c]), so the stored panels' steps run on it: their
-/// bits, without the transposition. Q8_0 has none: its prompts take the exact products (MatMul.takesIntegerKernels).
+/// bits, without the transposition. Q8_0 has none: its prompts take 16-bit activations (vpg_matmul_q8_0_x16_q16, below).
 INLINE void x16_unpack_col32(const int type, const uint8_t *blk, w_col32 *u) {
     x16_weights32(type, blk, u->v);
     u->d = x16_halves(blk);
@@ -741,5 +742,99 @@ P_DRIVER(x16_panels_q4_0, w_col32, vpg_q8_32, 32, 16, X16_UNPACK_Q4_0, p_aux32, 
 P_DRIVER(x16_panels_q5_0, w_col32, vpg_q8_32, 32, 16, X16_UNPACK_Q5_0, p_aux32, W_STEP_COL32, W_TOKENS)
 W_ENTRY(VPG_FN(vpg_matmul_panels_q4_0_x16), x16_panels_q4_0, 18, 8)
 W_ENTRY(VPG_FN(vpg_matmul_panels_q5_0_x16), x16_panels_q5_0, 22, 16)
+
+// ---- Q8_0 interleaved by sixteen rows times 16-bit activations (vpg_q16_32) ----
+// vpdpwssd takes two 16-bit weights per lane: the bytes of each weight dword zero-extended (even bytes: AND, odd bytes:
+// shift), each paired with its two activations, broadcast; the offset −128·Σ x starts the accumulator. A tile of up to
+// eight tokens shares each widened vector (eight independent accumulation chains hide vpdpwssd's latency).
+
+/// T tokens' products over one group of sixteen rows (lane r: row r), block by block as the twin.
+INLINE void q16_group(const uint8_t *group, int64_t blocks, const vpg_q16_32 *const *x, const int T, float *y,
+                      int64_t ldy) {
+    const __m512i even = _mm512_set1_epi16(0x00FF);
+    __m512 acc[8];
+    for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < blocks; i++) {
+        const uint8_t *blk = group + i * 16 * 34;   // [16 f16 d][8 vectors: dword c of each row's q + 128]
+        __m512i s[8];
+        for (int t = 0; t < T; t++) s[t] = _mm512_set1_epi32(-128 * x[t][i].sum);
+        for (int c = 0; c < 8; c++) {
+            const __m512i v = _mm512_loadu_si512((const void *)(blk + 32 + 64 * c));
+            const __m512i w02 = _mm512_and_si512(v, even), w13 = _mm512_srli_epi16(v, 8);
+            for (int t = 0; t < T; t++) {
+                int32_t pair[2];   // activations (4c, 4c+2) and (4c+1, 4c+3)
+                memcpy(pair, x[t][i].q + 4 * c, 8);
+                s[t] = _mm512_dpwssd_epi32(s[t], w02, _mm512_set1_epi32(pair[0]));
+                s[t] = _mm512_dpwssd_epi32(s[t], w13, _mm512_set1_epi32(pair[1]));
+            }
+        }
+        const __m512 d = x16_halves(blk);
+        for (int t = 0; t < T; t++)
+            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(x[t][i].d)), _mm512_cvtepi32_ps(s[t]), acc[t]);
+    }
+    for (int t = 0; t < T; t++) _mm512_storeu_ps(y + t * ldy, acc[t]);
+}
+
+/// Tiles of eight tokens, each over every group of the range (the range's rows stay in cache from tile to tile).
+AVX2 void VPG_FN(vpg_matmul_q8_0_x16_q16)(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
+                                          int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
+    for (int64_t t0 = 0; t0 < tokens; t0 += 8) {
+        const int T = tokens - t0 < 8 ? (int)(tokens - t0) : 8;
+        const vpg_q16_32 *x[8];
+        for (int t = 0; t < T; t++) x[t] = (const vpg_q16_32 *)((const uint8_t *)xq + (t0 + t) * stride);
+        for (int64_t g = r0; g < r1; g += 16) {
+            const uint8_t *group = (const uint8_t *)rows + g * row_bytes;
+            float *out = y + t0 * ldy + (g - r0);
+            switch (T) {   // a constant count: the tile's accumulators stay in registers
+            case 1: q16_group(group, cols / 32, x, 1, out, ldy); break;
+            case 2: q16_group(group, cols / 32, x, 2, out, ldy); break;
+            case 3: q16_group(group, cols / 32, x, 3, out, ldy); break;
+            case 4: q16_group(group, cols / 32, x, 4, out, ldy); break;
+            case 5: q16_group(group, cols / 32, x, 5, out, ldy); break;
+            case 6: q16_group(group, cols / 32, x, 6, out, ldy); break;
+            case 7: q16_group(group, cols / 32, x, 7, out, ldy); break;
+            default: q16_group(group, cols / 32, x, 8, out, ldy); break;
+            }
+        }
+    }
+}
+
+/// vpg_quantize_q16_32_generic's bytes: the same maximum, scale and rounding (cvtps rounds to nearest even). Eight
+/// lanes at a time (SIMDe 0.7.4 lacks the 512-bit conversions); packs_epi32 interleaves its halves, and one word
+/// permutation puts everything in vpg_q16_32's order.
+AVX2 void VPG_FN(vpg_quantize_q16_32)(const float *x, void *blocks, int64_t n) {
+    vpg_q16_32 *out = blocks;
+    int16_t order[32];   // order[position] = the packed word holding that position's activation
+    for (int k = 0; k < 32; k++) {
+        const int m = k % 16, from = 16 * (k / 16) + (int[]){0, 8, 4, 12}[m / 4] + m % 4;
+        order[vpg_q16_position(from)] = (int16_t)k;
+    }
+    const __m512i pick = _mm512_loadu_si512((const void *)order);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int64_t b = 0; b < n / 32; b++, x += 32) {
+        __m256 v[4], m = _mm256_setzero_ps();
+        for (int c = 0; c < 4; c++) {
+            v[c] = _mm256_loadu_ps(x + 8 * c);
+            m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v[c]));
+        }
+        float lanes[8], amax = 0;
+        _mm256_storeu_ps(lanes, m);
+        for (int l = 0; l < 8; l++) amax = fmaxf(amax, lanes[l]);
+        const float d = amax / 32767, id = d > 0 ? 1 / d : 0;
+        __m256i q[4], total = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            q[c] = _mm256_cvtps_epi32(_mm256_mul_ps(v[c], _mm256_set1_ps(id)));
+            total = _mm256_add_epi32(total, q[c]);
+        }
+        int32_t sums[8], sum = 0;
+        _mm256_storeu_si256((__m256i *)sums, total);
+        for (int l = 0; l < 8; l++) sum += sums[l];
+        const __m512i packed = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_packs_epi32(q[0], q[1])),
+                                                  _mm256_packs_epi32(q[2], q[3]), 1);
+        _mm512_storeu_si512((void *)out[b].q, _mm512_permutexvar_epi16(pick, packed));
+        out[b].d = d;
+        out[b].sum = sum;
+    }
+}
 
 #endif

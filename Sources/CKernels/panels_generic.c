@@ -182,3 +182,26 @@ void vpg_matmul_panels_q7_generic(const void *rows, int64_t panel_bytes, const v
         }
     }
 }
+
+// ---- Q8_0 interleaved by sixteen rows times 16-bit activations: the specification of AVX-512's kernel ----
+
+/// Per token and row, block by block: the exact integer Σ (q + 128)·x − 128·Σ x, then one fma of d·d_x.
+void vpg_matmul_q8_0_x16_q16_generic(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
+                                     int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
+    for (int64_t t = 0; t < tokens; t++) {
+        const vpg_q16_32 *x = (const vpg_q16_32 *)((const uint8_t *)xq + t * stride);
+        for (int64_t r = r0; r < r1; r++) {
+            const uint8_t *group = (const uint8_t *)rows + r / 16 * 16 * row_bytes;
+            const int lane = (int)(r % 16);
+            float acc = 0;
+            for (int64_t i = 0; i < cols / 32; i++) {
+                const uint8_t *blk = group + i * 16 * 34;   // [16 f16 d][8 vectors: dword c of each row's q + 128]
+                int32_t s = -128 * x[i].sum;
+                for (int j = 0; j < 32; j++)
+                    s += blk[32 + 64 * (j / 4) + 4 * lane + j % 4] * x[i].q[vpg_q16_position(j)];
+                acc = fmaf(vpg_f16(blk + 2 * lane) * x[i].d, (float)s, acc);
+            }
+            y[t * ldy + r - r0] = acc;
+        }
+    }
+}

@@ -14,10 +14,13 @@ static inline float vpg_f16(const uint8_t *p) {
     return (float)f;
 }
 
-/// Scale and min of sub-block j (0..7) from the 12 packed scale bytes of Q4_K / Q5_K.
 /// Bytes of one block of a 32-element type (Q4_0 2, Q5_0 6, Q8_0 8), as stored and per row of an interleaved group.
 static inline int vpg_block32_bytes(int type) { return type == 2 ? 18 : type == 6 ? 22 : 34; }
 
+/// Where activation j of a block sits in vpg_q16_32.q: each four 4c…4c+3 in the order 4c, 4c+2, 4c+1, 4c+3.
+static inline int vpg_q16_position(int j) { return (j & ~3) | ((j & 1) << 1) | ((j >> 1) & 1); }
+
+/// Scale and min of sub-block j (0..7) from the 12 packed scale bytes of Q4_K / Q5_K.
 static inline void vpg_scale_min_k4(int j, const uint8_t *q, int *d, int *m) {
     if (j < 4) {
         *d = q[j] & 63;

@@ -2,7 +2,7 @@ import CKernels
 import Foundation
 import Quants
 
-/// `out = input · Wᵀ`. Two ways, chosen by weight type, batch size and kernel path (`plan`):
+/// `out = input · Wᵀ`. Three ways, chosen by weight type, batch size and kernel path (`plan`):
 /// - integer: the activation rows are quantized to 8 bits (llama.cpp's scheme) and each quantized weight block is
 ///   unpacked once and dotted with up to `VPG_DOTQ_MAX_ROWS` of them in integers (the row kernels), or unpacked
 ///   once into a panel for every token (the panel kernels: eight or sixteen weight rows at a time, where the type
@@ -14,7 +14,9 @@ import Quants
 ///   (the commands' `VPGEA_ACTIVATIONS=f32`) a few tokens take the f32 fused kernels instead. SIMD is chosen at run
 ///   time; `KernelPath.selected` (the commands' `VPGEA_KERNELS=generic|avx2|avxvnni|avx512`) forces a path;
 /// - f32: panels of rows dequantized to f32 and OpenBLAS sgemm, exact math (single-threaded BLAS; our threads split
-///   the rows): prompts on F16 (and Q8_0 without VNNI), and every product with `exactActivations` (training).
+///   the rows): prompts on F16 and Q8_0 (but below), and every product with `exactActivations` (training);
+/// - 16-bit: on AVX-512, Q8_0 rows interleaved by sixteen times activations quantized to 16 bits (`.int16Rows`), for
+///   Q8_0's prompts and generation steps beyond the 8-bit row kernels: within ~1/256 of 8-bit's rounding of exact.
 public final class MatMul: @unchecked Sendable {
     public let threads: Int
     /// The instruction-set path of the kernels.
@@ -36,6 +38,11 @@ public final class MatMul: @unchecked Sendable {
     /// passes of four tokens over each group of rows still beat building the panels at twelve and sixteen sequences
     /// (Benchmarks/README.md).
     static let rowsAsPanelsMaxTokens = 16
+    /// Q8_0 matrices of fewer rows (the K and V projections of grouped-query attention) keep the exact products in
+    /// prompts: the 16-bit products measured no faster on them (the 1.5B's prompts), and on the 0.5B test model their
+    /// products, within 0.01 of exact logits on their own, moved positions whose 8-bit activations (its Q5_0
+    /// matrices) sit at a rounding step by up to 2 logits (Benchmarks/README.md).
+    static let int16MinRows = 1024
     var panels: [UnsafeMutablePointer<Float>] = []   // [threads][panelRows, maxCols] f32
     private var panelCapacity = 0
     var accumulators: [UnsafeMutablePointer<Float>] = []   // [threads][accumulatorCapacity] f32 (transposed products)
@@ -75,13 +82,24 @@ public final class MatMul: @unchecked Sendable {
                          n: Int, ldOut: Int? = nil, generationStep: Bool = false) {
         let ld = ldOut ?? weight.rows
         let k = weight.cols, type = Int32(weight.type.rawValue)
-        let plan = Self.plan(weight.type, tokens: n, generationStep: generationStep, exactActivations: exactActivations,
-                             path: path)
+        let plan = Self.plan(weight.type, rows: weight.rows, tokens: n, generationStep: generationStep,
+                             exactActivations: exactActivations, path: path)
         switch plan {
         case .f32Sgemm:
             let a = weight.data.assumingMemoryBound(to: Float.self)
             vpg_sgemm(0, 1, Int64(n), Int64(weight.rows), Int64(k), 1, input, Int64(k), a, Int64(k), 0, output,
                       Int64(ld))
+        case .int16Rows where weight.interleaved:
+            let quantize = vpg_quantize_q16_kernel(path.rawValue)!, product = vpg_q8_0_x16_q16_kernel(path.rawValue)!
+            let rowBytes = k / 32 * MemoryLayout<vpg_q16_32>.stride
+            let xq = reserveQuantized(n * rowBytes)   // [n, k/32] vpg_q16_32
+            parallelFor(parts: n, threads: threads) { t in quantize(input + t * k, xq + t * rowBytes, Int64(k)) }
+            forEachRowRange(weight.rows) { r0, r1 in
+                product(weight.data, Int64(weight.rowBytes), xq, Int64(rowBytes), Int64(n), output + r0, Int64(ld),
+                        Int64(r0), Int64(r1), Int64(k))
+            }
+        case .int16Rows:   // rows left as stored (a row count that is not a multiple of 16)
+            multiplyDequantized(weight, input, output, n: n, ld: ld)
         case .integerPanels, .integerRows:
             let (xq, rowBytes) = quantizeActivations(input, n: n, cols: k, type: weight.type)
             if weight.interleaved {   // ranges of multiples of 64 rows: whole groups of sixteen
@@ -138,13 +156,22 @@ public final class MatMul: @unchecked Sendable {
         case f32Dots
         /// Panels of rows dequantized to f32 and OpenBLAS sgemm: exact.
         case dequantizedSgemm
+        /// Activations quantized to 16 bits (`vpg_q16_32`), Q8_0 rows interleaved by sixteen (AVX-512; matrices of
+        /// `int16MinRows` rows or more): prompts and generation steps beyond the 8-bit row kernels' reach. Q8_0's integer products with 8-bit activations moved
+        /// prompt logits further from llama.cpp's than exact products do (the adapter test's bound broke); 16 bits
+        /// keep ~1/256 of that rounding, with the dot products at twice f32's rate.
+        case int16Rows
     }
 
     /// The plan of a product of `tokens` rows with weights of `type` on `path` (the one place that decides).
-    public static func plan(_ type: GGMLType, tokens: Int, generationStep: Bool, exactActivations: Bool,
+    public static func plan(_ type: GGMLType, rows: Int, tokens: Int, generationStep: Bool, exactActivations: Bool,
                             path: KernelPath) -> Plan {
         if type == .f32 { return .f32Sgemm }
         let t = Int32(type.rawValue)
+        if type == .q8_0, rows >= int16MinRows, !exactActivations, WeightMatrix.interleavesByDefault,
+           tokens > (generationStep ? integerMaxTokens : fusedMaxTokens), vpg_q8_0_x16_q16_kernel(path.rawValue) != nil {
+            return .int16Rows
+        }
         if !exactActivations, takesIntegerKernels(type, tokens: tokens, generationStep: generationStep, path: path),
            vpg_dotq_rows_kernel(t, path.rawValue) != nil {
             let rowsMax = !generationStep ? fusedMaxTokens
@@ -199,8 +226,8 @@ public final class MatMul: @unchecked Sendable {
     /// paths only): their products equal the row kernels' to ~1e-7 relative, but with 8-bit activations a change
     /// that small can move a later activation across a rounding step, and the 0.5B's prompt logits then moved by up
     /// to 0.13 (its max |Δlogit| against llama.cpp 0.39 → 0.64, the LoRA adapter test over its bound): its Q8_0
-    /// matrices (the output head and attn_v) are a small share of a prompt's work, so Q8_0 prompts keep the exact
-    /// products on every path (Benchmarks/README.md).
+    /// matrices (the output head and attn_v) are a small share of a prompt's work. Q8_0 prompts take 16-bit
+    /// activations instead on AVX-512 (`Plan.int16Rows`), the exact products elsewhere (Benchmarks/README.md).
     public static func takesIntegerKernels(_ type: GGMLType, tokens: Int, generationStep: Bool,
                                            path: KernelPath = .selected) -> Bool {
         tokens <= (generationStep ? integerMaxTokens : fusedMaxTokens)

@@ -28,10 +28,10 @@ public struct Qwen2Weights: @unchecked Sendable {
     public let outputNorm: [Float]        // [embd]
     public let output: WeightMatrix       // [vocab, embd] (token_embd when the model ties them)
 
-    /// The weight types of the matrices that multiply activations in a prompt (the output matrix only ever
-    /// multiplies rows whose logits are wanted).
-    public var layerMatrixTypes: Set<GGMLType> {
-        Set(layers.flatMap { [$0.attnQ, $0.attnK, $0.attnV, $0.attnOutput, $0.ffnGate, $0.ffnUp, $0.ffnDown].map(\.type) })
+    /// The matrices that multiply activations in a prompt (the output matrix only ever multiplies rows whose logits
+    /// are wanted).
+    public var layerMatrices: [WeightMatrix] {
+        layers.flatMap { [$0.attnQ, $0.attnK, $0.attnV, $0.attnOutput, $0.ffnGate, $0.ffnUp, $0.ffnDown] }
     }
 
     public init(file: GGUFFile, config c: Qwen2Config) throws(GGUFError) {

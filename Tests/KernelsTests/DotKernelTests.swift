@@ -287,13 +287,14 @@ import TestSupport
 /// The one decision of how a product runs (MatMul.plan), on every path: f32 weights take sgemm; the types with
 /// integer kernels take their row kernels for generation steps of up to 8 sequences (16 for AVX-512's k-quants,
 /// whose row products have the panels' numerics) and prompts of up to 4 tokens,
-/// and the panel kernels beyond (not Q8_0: its prompts take the exact path, its VNNI panels unused); exact activations take the
+/// and the panel kernels beyond (not Q8_0: its prompts take 16-bit activations on AVX-512 where the matrix has 1024 rows or more, the exact path elsewhere); exact activations take the
 /// fused f32 dots up to 4 tokens and the dequantized panels beyond; types without kernels the dequantized panels.
 @Suite struct ProductPlanTests {
     @Test(arguments: KernelPath.allCases)
     func planOnEveryPath(_ path: KernelPath) {
-        func plan(_ type: GGMLType, _ tokens: Int, generation: Bool = false, exact: Bool = false) -> MatMul.Plan {
-            MatMul.plan(type, tokens: tokens, generationStep: generation, exactActivations: exact, path: path)
+        func plan(_ type: GGMLType, _ tokens: Int, generation: Bool = false, exact: Bool = false, rows: Int = 1536)
+            -> MatMul.Plan {
+            MatMul.plan(type, rows: rows, tokens: tokens, generationStep: generation, exactActivations: exact, path: path)
         }
         #expect(plan(.f32, 1) == .f32Sgemm && plan(.f32, 512, exact: true) == .f32Sgemm)
         for type in [GGMLType.q4_0, .q5_0, .q4_K, .q6_K] {
@@ -307,9 +308,12 @@ import TestSupport
         }
         #expect(plan(.q8_0, 1, generation: true) == .integerRows && plan(.q8_0, 16, generation: true) == .integerRows)
         #expect(plan(.q8_0, 32, generation: true) == .integerRows)
-        // Q8_0 prompts beyond the few-token rows take sgemm on every path, its VNNI panels too (MatMul.takesIntegerKernels).
-        #expect(plan(.q8_0, 4) == .integerRows && plan(.q8_0, 5) == .dequantizedSgemm && plan(.q8_0, 512) == .dequantizedSgemm)
-        #expect(plan(.q8_0, 33, generation: true) == .dequantizedSgemm)
+        // Q8_0 prompts beyond the few-token rows, and generation steps beyond 32 sequences: 16-bit activations on
+        // AVX-512 (where the CPU has it: there Q8_0 is interleaved), sgemm on the other paths (its VNNI panels unused).
+        let wide: MatMul.Plan = path == .avx512 && path.isSupported ? .int16Rows : .dequantizedSgemm
+        #expect(plan(.q8_0, 4) == .integerRows && plan(.q8_0, 5) == wide && plan(.q8_0, 512) == wide)
+        #expect(plan(.q8_0, 33, generation: true) == wide && plan(.q8_0, 512, exact: true) == .dequantizedSgemm)
+        #expect(plan(.q8_0, 512, rows: 256) == .dequantizedSgemm && plan(.q8_0, 512, rows: 1024) == wide)   // K, V: exact
         #expect(plan(.f16, 1, generation: true) == .f32Dots && plan(.f16, 64) == .dequantizedSgemm)
         #expect(plan(.q3_K, 1, generation: true) == .dequantizedSgemm)
     }

@@ -69,6 +69,47 @@ import TestSupport
         }
     }
 
+    /// Q8_0 interleaved takes 16-bit activations in prompts and large generation steps where the path has them
+    /// (AVX-512), on matrices of 1024 rows or more; the stored rows take the exact sgemm. Each result is within the
+    /// 16-bit rounding of the exact one: Σ|w|·max|x|/32767 (plus f32 rounding).
+    @Test(arguments: paths)
+    func sixteenBitProductsAreWithinTheirRoundingOfExact(_ path: KernelPath) {
+        let rows = 1024, cols = 512
+        let bytes = (0..<rows).flatMap { _ in DotKernelTests.randomRow(.q8_0, blocks: cols / 32) }
+        bytes.withUnsafeBytes { raw in
+            let stored = WeightMatrix(type: .q8_0, data: raw.baseAddress!, rows: rows, cols: cols)
+            let interleaved = stored.interleavedCopy()
+            let l1 = (0..<rows).map { r in
+                var w = [Float](repeating: 0, count: cols)
+                stored.dequantizeRow(r, into: &w)
+                return w.map(abs).reduce(0, +)
+            }
+            for (tokens, generation) in [(33, false), (40, true)] {
+                let plan = MatMul.plan(.q8_0, rows: rows, tokens: tokens, generationStep: generation, exactActivations: false,
+                                       path: path)
+                #expect(plan == (path == .avx512 ? .int16Rows : .dequantizedSgemm))
+                let input = (0..<(tokens * cols)).map { i in TestRandom.float(in: -2...2) * (i % 101 == 0 ? 40 : 1) }
+                func product(_ w: WeightMatrix) -> [Float] {
+                    var out = [Float](repeating: .nan, count: tokens * rows)
+                    MatMul(threads: 2, path: path).multiply(w, input, &out, n: tokens, generationStep: generation)
+                    return out
+                }
+                let exact = product(stored), got = product(interleaved)
+                var far = 0, differ = 0
+                for t in 0..<tokens {
+                    let xmax = input[(t * cols)..<((t + 1) * cols)].map(abs).max()!
+                    for r in 0..<rows {
+                        let e = abs(got[t * rows + r] - exact[t * rows + r])
+                        if e > l1[r] * xmax / 32767 + 1e-4 * abs(exact[t * rows + r]) + 1e-5 { far += 1 }
+                        if e != 0 { differ += 1 }
+                    }
+                }
+                #expect(far == 0, "\(path), \(tokens) tokens: \(far) results beyond 16-bit rounding of exact")
+                #expect((differ > 0) == (plan == .int16Rows), "\(path): \(differ) results differ from the exact ones")
+            }
+        }
+    }
+
     @Test(arguments: types)
     func onlyPathsWithTheirOwnKernelsInterleave(_ type: GGMLType) {
         Self.withMatrices(type) { stored, _ in

@@ -152,6 +152,21 @@ void vpg_x16_through_stored(int ggml_type, vpg_dotq_rows_fn rows_kernel, vpg_mat
 vpg_matmul_panels_fn vpg_x16_kernel(int ggml_type, int path, int panels);
 /// Whether a path has its own interleaved kernels for a type (where the layout pays; elsewhere rows stay as stored).
 int vpg_x16_native(int ggml_type, int path);
+/// 32 activations in 16 bits, for Q8_0's prompt products (vpg_q8_0_x16_q16_kernel): x_i ≈ d·q_i, q = x·(1/d) rounded
+/// to nearest even, d = max|x| / 32767, sum = Σ q. q holds each four activations 4c…4c+3 in the order 4c, 4c+2, 4c+1,
+/// 4c+3: its dword 2c pairs with bytes 0 and 2 of a weight dword c, dword 2c+1 with bytes 1 and 3 (vpdpwssd).
+typedef struct { float d; int32_t sum; int16_t q[32]; } vpg_q16_32;
+/// Q8_0 rows interleaved by sixteen times activations in 16 bits (as vpg_matmul_panels_fn over vpg_q16_32 rows; r0
+/// and r1 multiples of 16), and the quantizer of those activations, on a path; NULL where the path has no interleaved
+/// Q8_0 of its own (all but AVX-512). Per row, token and block the exact integer Σ q·x, then one fma of d·d_x, the
+/// blocks in order; every path gives the same bits (twins: vpg_matmul_q8_0_x16_q16_generic, vpg_quantize_q16_32_generic).
+/// The products keep ~1/256 of 8-bit activations' rounding (Q8_0 prompts' logits stay at llama.cpp's distance
+/// from exact math), with dot products at the 16-bit rate, twice f32's.
+vpg_matmul_panels_fn vpg_q8_0_x16_q16_kernel(int path);
+vpg_quantize_fn vpg_quantize_q16_kernel(int path);
+void vpg_matmul_q8_0_x16_q16_generic(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
+                                     int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols);
+void vpg_quantize_q16_32_generic(const float *x, void *blocks, int64_t n);
 /// Whether a path's row products (few tokens) on a type have the panel kernel's numerics instead of the row kernel's:
 /// AVX-512's k-quants, whose interleaved row products take the panels' steps (half the operations per weight of the
 /// row kernels' order). Then each token's results do not depend on how many tokens share the product.
@@ -240,6 +255,9 @@ typedef struct {
     vpg_matmul_panels_fn rows_q4_k_x16, panels_q4_k_x16, rows_q6_k_x16, panels_q6_k_x16;
     /// Whole groups of interleaved Q4_0, Q5_0 or Q8_0 rows dequantized (vpg_dequant_x16_rows).
     vpg_dequant_x16_fn dequant_x16;
+    /// Q8_0 interleaved times 16-bit activations, and their quantizer (vpg_q8_0_x16_q16_kernel).
+    vpg_matmul_panels_fn q8_0_x16_q16;
+    vpg_quantize_fn quantize_q16;
 } vpg_kernel_table;
 
 /// The table of a path (NULL for an unknown one), whether or not this CPU can run it; the accessors above return
