@@ -1,4 +1,5 @@
 import CKernels
+import Foundation
 import Quants
 
 /// A weight matrix: `rows` rows of `cols` elements of `type`, row-major as stored in the file and read in place from
@@ -51,12 +52,14 @@ public struct WeightMatrix: @unchecked Sendable {
     }
 
     /// This matrix interleaved by sixteen rows (a type that has the layout; rows a multiple of 16), whatever the path;
-    /// copied 1,024 rows at a time, each reported to `done` as a byte range of the source.
+    /// copied 1,024 rows at a time on every core (a model loads before anything else runs), each piece reported to
+    /// `done` as a byte range of the source (from the thread that copied it: several at once).
     public func interleavedCopy(done: ((Range<Int>) -> Void)? = nil) -> WeightMatrix {
         precondition(Self.interleaves(type) && rows % 16 == 0 && !interleaved)
         let copy = InterleavedCopy(bytes: rows * rowBytes)
-        for r0 in stride(from: 0, to: rows, by: 1024) {
-            let count = min(1024, rows - r0), offset = r0 * rowBytes
+        let pieces = (rows + 1023) / 1024
+        parallelFor(parts: pieces, threads: min(pieces, ProcessInfo.processInfo.activeProcessorCount)) { p in
+            let r0 = p * 1024, count = min(1024, rows - r0), offset = r0 * rowBytes
             vpg_repack_x16(Int32(type.rawValue), data + offset, copy.data + offset, Int64(count), Int64(cols))
             done?(offset..<(offset + count * rowBytes))
         }
