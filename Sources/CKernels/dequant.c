@@ -20,6 +20,15 @@ BODY void row_f16(const uint8_t *x, float *y, int64_t n) {
     }
 }
 
+BODY void row_bf16(const uint8_t *x, float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, x + 2 * i, 2);
+        const uint32_t bits = (uint32_t)h << 16;
+        memcpy(y + i, &bits, 4);
+    }
+}
+
 BODY void row_q8_0(const uint8_t *x, float *y, int64_t n) {
     for (int64_t b = 0; b < n / 32; b++, x += 34, y += 32) {
         const float d = vpg_f16(x);
@@ -151,6 +160,7 @@ void vpg_dequant_x16_rows_generic(int type, const void *packed, int64_t row_byte
 #endif
 
 DEFINE_PATHS(f16)
+DEFINE_PATHS(bf16)
 DEFINE_PATHS(q8_0)
 DEFINE_PATHS(q4_0)
 DEFINE_PATHS(q5_0)

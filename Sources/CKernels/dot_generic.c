@@ -3,6 +3,13 @@
 #include "CKernels.h"
 #include "quant_blocks.h"
 
+float vpg_dot_bf16_generic(const void *row, const float *x, int64_t n) {
+    const uint8_t *b = row;
+    float sum = 0;
+    for (int64_t i = 0; i < n; i++) sum += vpg_bf16(b + 2 * i) * x[i];
+    return sum;
+}
+
 float vpg_dot_f16_generic(const void *row, const float *x, int64_t n) {
     const uint8_t *b = row;
     float sum = 0;

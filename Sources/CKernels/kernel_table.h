@@ -7,6 +7,7 @@
 
 #define VPG_DECLARE_PATH(S)                                                                                        \
     float vpg_dot_f16_##S(const void *, const float *, int64_t);                                                   \
+    float vpg_dot_bf16_##S(const void *, const float *, int64_t);                                                  \
     float vpg_dot_q8_0_##S(const void *, const float *, int64_t);                                                  \
     float vpg_dot_q4_0_##S(const void *, const float *, int64_t);                                                  \
     float vpg_dot_q5_0_##S(const void *, const float *, int64_t);                                                  \
@@ -54,6 +55,7 @@ void vpg_dequant_x16_rows_generic(int type, const void *packed, int64_t row_byte
 
 #define VPG_DECLARE_DEQUANT(S)                                                                                     \
     void vpg_dequant_f16_##S(const void *, float *, int64_t);                                                      \
+    void vpg_dequant_bf16_##S(const void *, float *, int64_t);                                                     \
     void vpg_dequant_q8_0_##S(const void *, float *, int64_t);                                                     \
     void vpg_dequant_q4_0_##S(const void *, float *, int64_t);                                                     \
     void vpg_dequant_q5_0_##S(const void *, float *, int64_t);                                                     \
@@ -80,6 +82,7 @@ void vpg_dequant_x16_rows_generic(int type, const void *packed, int64_t row_byte
         .path = PATH,                                                                                              \
         .type = {                                                                                                  \
             [1] = {vpg_dot_f16_##S, vpg_dequant_f16_##D, 0, NULL, NULL, NULL, NULL},                               \
+            [30] = {vpg_dot_bf16_##S, vpg_dequant_bf16_##D, 0, NULL, NULL, NULL, NULL},                            \
             [2] = VPG_ROW(S, D, q4_0, 32, vpg_quantize_q8_32_##S, vpg_matmul_panels_q4_0_##S),                    \
             [6] = VPG_ROW(S, D, q5_0, 32, vpg_quantize_q8_32_##S, vpg_matmul_panels_q5_0_##S),                    \
             [8] = VPG_ROW(S, D, q8_0, 32, vpg_quantize_q8_32_##S, Q8_PANELS),                                     \

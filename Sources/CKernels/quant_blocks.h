@@ -14,6 +14,16 @@ static inline float vpg_f16(const uint8_t *p) {
     return (float)f;
 }
 
+/// The bf16 at p, as f32 (exact: a bf16 is the high half of an f32).
+static inline float vpg_bf16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    const uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
 /// Bytes of one block of a 32-element type (Q4_0 2, Q5_0 6, Q8_0 8), as stored and per row of an interleaved group.
 static inline int vpg_block32_bytes(int type) { return type == 2 ? 18 : type == 6 ? 22 : 34; }
 

@@ -28,7 +28,7 @@ import TestSupport
 
     /// ggml types with rows: (number, bytes per block, elements per block, offsets of its f16 scales).
     static let types: [(type: Int, bytes: Int, elements: Int, scales: [Int])] = [
-        (1, 2, 1, []), (2, 18, 32, [0]), (6, 22, 32, [0]), (8, 34, 32, [0]), (12, 144, 256, [0, 2]), (14, 210, 256, [208]),
+        (1, 2, 1, []), (30, 2, 1, []), (2, 18, 32, [0]), (6, 22, 32, [0]), (8, 34, 32, [0]), (12, 144, 256, [0, 2]), (14, 210, 256, [208]),
     ]
 
     @Test func everyPathIsInTheTableAndCovered() throws {
@@ -49,7 +49,7 @@ import TestSupport
     @Test func dequantizersAndDotsWithF32Activations() throws {
         var rng = SplitMix(seed: Self.seed)
         for t in Self.types {
-            let n = t.type == 1 ? 3 * 37 : 3 * t.elements
+            let n = t.elements == 1 ? 3 * 37 : 3 * t.elements
             let row = Self.randomRow(t, count: n, &rng)
             let x = (0..<n).map { _ in Float.random(in: -2...2, using: &rng) }
             let plainDot = row.withUnsafeBytes { Self.generic.pointee.typeRow(t.type).dot!($0.baseAddress!, x, Int64(n)) }
@@ -252,6 +252,9 @@ import TestSupport
     /// A row of `count` values of a type: random bytes (every pattern is a valid quant) with small finite scales.
     static func randomRow(_ t: (type: Int, bytes: Int, elements: Int, scales: [Int]), count: Int, _ rng: inout SplitMix) -> [UInt8] {
         if t.type == 1 { return (0..<count).flatMap { _ in withUnsafeBytes(of: Float16(Float.random(in: -1...1, using: &rng))) { Array($0) } } }
+        if t.type == 30 {   // bf16: the high half of an f32
+            return (0..<count).flatMap { _ in withUnsafeBytes(of: UInt16(Float.random(in: -1...1, using: &rng).bitPattern >> 16)) { Array($0) } }
+        }
         let blocks = count / t.elements
         var bytes = (0..<(blocks * t.bytes)).map { _ in UInt8.random(in: 0...255, using: &rng) }
         for b in 0..<blocks {

@@ -9,13 +9,14 @@ import TestSupport
 /// twin) and a Double dot product; odd block counts included.
 @Suite(.seededRandom) struct DotKernelTests {
     static let weightTypes: [GGMLType] = [.q4_0, .q5_0, .q8_0, .q4_K, .q6_K]
-    static let types: [GGMLType] = [.f16] + weightTypes   // f16: the KV cache's keys (no 8-bit-activation kernel)
+    static let types: [GGMLType] = [.f16, .bf16] + weightTypes   // f16, bf16: no 8-bit-activation kernel
     static let paths: [Int32] = KernelPath.allCases.filter(\.isSupported).map(\.rawValue)
 
     /// Random blocks with small finite scales (random bytes elsewhere are all valid quants).
     static func randomRow(_ type: GGMLType, blocks: Int) -> [UInt8] {
         let f = type.format
         if type == .f16 { return (0..<blocks).flatMap { _ in let h = floatToHalf(TestRandom.float(in: -1...1)); return [UInt8(h & 0xFF), UInt8(h >> 8)] } }
+        if type == .bf16 { return (0..<blocks).flatMap { _ in let h = TestRandom.float(in: -1...1).bitPattern >> 16; return [UInt8(h & 0xFF), UInt8(h >> 8)] } }
         var bytes = (0..<(blocks * f.bytesPerBlock)).map { _ in TestRandom.byte() }
         let scaleOffsets: [Int] = switch type {
         case .q6_K: [208]
@@ -35,10 +36,10 @@ import TestSupport
     @Test(arguments: types, [1, 3, 7])
     func kernelsMatchTheScalarReference(_ type: GGMLType, _ blocks: Int) throws {
         #expect(Self.paths.contains(Int32(VPG_PATH_GENERIC.rawValue)))
-        // f16 rows of 37, 111 and 259 values: whole 8-wide steps and a scalar tail.
-        let n = type == .f16 ? blocks * 37 : blocks * type.format.blockSize
+        // f16 and bf16 rows of 37, 111 and 259 values: whole 8-wide steps and a scalar tail.
+        let n = type.format.blockSize == 1 ? blocks * 37 : blocks * type.format.blockSize
         for _ in 0..<20 {
-            let row = Self.randomRow(type, blocks: type == .f16 ? n : blocks)
+            let row = Self.randomRow(type, blocks: type.format.blockSize == 1 ? n : blocks)
             let x = (0..<n).map { _ in TestRandom.float(in: -2...2) }
             let w = try Dequantize.row(type, bytes: row, count: n)
             let want = zip(w, x).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
@@ -197,7 +198,7 @@ import TestSupport
 /// The C row dequantizers on every path, bit for bit against the scalar reference (itself bit-identical to
 /// gguf-py), including odd block counts; F16 over every bit pattern.
 @Suite(.seededRandom) struct DequantKernelTests {
-    @Test(arguments: DotKernelTests.weightTypes, [1, 3, 7])
+    @Test(arguments: DotKernelTests.weightTypes + [.bf16], [1, 3, 7])
     func rowsMatchTheReferenceBitForBit(_ type: GGMLType, _ blocks: Int) throws {
         let n = blocks * type.format.blockSize
         for _ in 0..<20 {
@@ -315,6 +316,7 @@ import TestSupport
         #expect(plan(.q8_0, 33, generation: true) == wide && plan(.q8_0, 512, exact: true) == .dequantizedSgemm)
         #expect(plan(.q8_0, 512, rows: 256) == .dequantizedSgemm && plan(.q8_0, 512, rows: 1024) == wide)   // K, V: exact
         #expect(plan(.f16, 1, generation: true) == .f32Dots && plan(.f16, 64) == .dequantizedSgemm)
+        #expect(plan(.bf16, 1, generation: true) == .f32Dots && plan(.bf16, 64) == .dequantizedSgemm)
         #expect(plan(.q3_K, 1, generation: true) == .dequantizedSgemm)
     }
 }

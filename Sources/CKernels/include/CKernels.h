@@ -236,12 +236,12 @@ typedef struct {
 } vpg_type_kernels;
 
 /// ggml type numbers below this index the table's rows.
-#define VPG_TYPE_ROWS 16
+#define VPG_TYPE_ROWS 31
 
 /// Every kernel of one path.
 typedef struct {
     int path;
-    /// By ggml type number (F16 1, Q4_0 2, Q5_0 6, Q8_0 8, Q4_K 12, Q6_K 14; other rows are empty).
+    /// By ggml type number (F16 1, Q4_0 2, Q5_0 6, Q8_0 8, Q4_K 12, Q6_K 14, BF16 30; other rows are empty).
     vpg_type_kernels type[VPG_TYPE_ROWS];
     /// The trainer's Q7 products (dX = dY·W): its activation quantizer and panel kernel.
     vpg_quantize_fn quantize_q7;
