@@ -14,7 +14,7 @@ import Quants
 ///   (the commands' `VPGEA_ACTIVATIONS=f32`) a few tokens take the f32 fused kernels instead. SIMD is chosen at run
 ///   time; `KernelPath.selected` (the commands' `VPGEA_KERNELS=generic|avx2|avxvnni|avx512`) forces a path;
 /// - f32: panels of rows dequantized to f32 and OpenBLAS sgemm, exact math (single-threaded BLAS; our threads split
-///   the rows): prompts on F16 and Q8_0 (but below), and every product with `exactActivations` (training);
+///   the rows): prompts on F16, BF16 and Q8_0 (but below), and every product with `exactActivations` (training);
 /// - 16-bit: on AVX-512, Q8_0 rows interleaved by sixteen times activations quantized to 16 bits (`.int16Rows`), for
 ///   Q8_0's prompts and generation steps beyond the 8-bit row kernels: within ~1/256 of 8-bit's rounding of exact.
 public final class MatMul: @unchecked Sendable {
@@ -157,9 +157,10 @@ public final class MatMul: @unchecked Sendable {
         /// Panels of rows dequantized to f32 and OpenBLAS sgemm: exact.
         case dequantizedSgemm
         /// Activations quantized to 16 bits (`vpg_q16_32`), Q8_0 rows interleaved by sixteen (AVX-512; matrices of
-        /// `int16MinRows` rows or more): prompts and generation steps beyond the 8-bit row kernels' reach. Q8_0's integer products with 8-bit activations moved
-        /// prompt logits further from llama.cpp's than exact products do (the adapter test's bound broke); 16 bits
-        /// keep ~1/256 of that rounding, with the dot products at twice f32's rate.
+        /// `int16MinRows` rows or more): prompts and generation steps beyond the 8-bit row kernels' reach. With 8-bit
+        /// activations Q8_0's prompt logits moved further from llama.cpp's than with exact products (the adapter
+        /// test's bound broke); 16 bits keep ~1/256 of that rounding, and each vpdpwssd takes twice the weights of an
+        /// f32 fma.
         case int16Rows
     }
 
