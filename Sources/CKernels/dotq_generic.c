@@ -3,12 +3,20 @@
 #include "CKernels.h"
 #include "quant_blocks.h"
 
+/// The step of a block of `count` activations with |q| ≤ levels (d = max|x| / levels) into *d, and 1/d (0 for an
+/// all-zero block): every plain quantizer's scale.
+static float block_step(const float *x, int count, float levels, float *d) {
+    float amax = 0;
+    for (int i = 0; i < count; i++) amax = fmaxf(amax, fabsf(x[i]));
+    *d = amax / levels;
+    return *d > 0 ? 1 / *d : 0;
+}
+
 /// Blocks of 32 with |q| ≤ levels, stored plus bias.
 static void quantize_32(const float *x, vpg_q8_32 *out, int64_t n, float levels, int bias) {
     for (int64_t b = 0; b < n / 32; b++, x += 32) {
-        float amax = 0;
-        for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(x[i]));
-        const float d = amax / levels, id = d > 0 ? 1 / d : 0;
+        float d;
+        const float id = block_step(x, 32, levels, &d);
         out[b].d = d;
         for (int i = 0; i < 32; i++) out[b].q[i] = (int8_t)(lrintf(x[i] * id) + bias);
     }
@@ -20,9 +28,8 @@ void vpg_quantize_q7_32_generic(const float *x, void *blocks, int64_t n) { quant
 void vpg_quantize_q8_256_generic(const float *x, void *blocks, int64_t n) {
     vpg_q8_256 *out = blocks;
     for (int64_t b = 0; b < n / 256; b++, x += 256) {
-        float amax = 0;
-        for (int i = 0; i < 256; i++) amax = fmaxf(amax, fabsf(x[i]));
-        const float d = amax / 127, id = d > 0 ? 1 / d : 0;
+        float d;
+        const float id = block_step(x, 256, 127, &d);
         out[b].d = d;
         for (int i = 0; i < 256; i++) out[b].q[i] = (int8_t)lrintf(x[i] * id);
         for (int g = 0; g < 16; g++) {
@@ -128,9 +135,8 @@ float vpg_dotq_q6_k_generic(const void *row, const void *xq, int64_t n) {
 void vpg_quantize_q16_32_generic(const float *x, void *blocks, int64_t n) {
     vpg_q16_32 *out = blocks;
     for (int64_t b = 0; b < n / 32; b++, x += 32) {
-        float amax = 0;
-        for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(x[i]));
-        const float d = amax / 32767, id = d > 0 ? 1 / d : 0;
+        float d;
+        const float id = block_step(x, 32, 32767, &d);
         int32_t sum = 0;
         for (int i = 0; i < 32; i++) {
             const int32_t q = (int32_t)lrintf(x[i] * id);
