@@ -19,6 +19,11 @@ VPG_DECLARE_DEQUANT(avxvnni)
 VPG_DECLARE_DEQUANT(avx512)
 #endif
 
+#if defined(__x86_64__)
+void vpg_matmul_bf16_bf16_avx512(const void *, int64_t, const void *, int64_t, int64_t, float *, int64_t, int64_t,
+                                 int64_t, int64_t);
+#endif
+
 static const vpg_kernel_table tables[VPG_PATH_COUNT] = {
     VPG_TABLE(VPG_PATH_GENERIC, generic, generic, NULL, generic, vpg_matmul_q8_0_x16_q16_generic,
               vpg_quantize_q16_32_generic),
@@ -76,6 +81,29 @@ int vpg_cpu_avx512_foundation(void) {
 #else
     return 0;
 #endif
+}
+
+int vpg_cpu_avx512_bf16(void) {
+#if defined(__x86_64__)
+    static int known, answer;
+    if (!known) {
+        unsigned a, b, c, d;
+        answer = vpg_path_supported(VPG_PATH_AVX512) && __get_cpuid_count(7, 0, &a, &b, &c, &d) && a >= 1
+            && __get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 5) & 1);
+        known = 1;
+    }
+    return answer;
+#else
+    return 0;
+#endif
+}
+
+vpg_matmul_panels_fn vpg_bf16_products_kernel(int path) {
+#if defined(__x86_64__)
+    if (path == VPG_PATH_AVX512 && vpg_cpu_avx512_bf16()) return vpg_matmul_bf16_bf16_avx512;
+#endif
+    (void)path;
+    return NULL;
 }
 
 int vpg_path_supported(int path) {

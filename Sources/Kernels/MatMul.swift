@@ -14,9 +14,11 @@ import Quants
 ///   (the commands' `VPGEA_ACTIVATIONS=f32`) a few tokens take the f32 fused kernels instead. SIMD is chosen at run
 ///   time; `KernelPath.selected` (the commands' `VPGEA_KERNELS=generic|avx2|avxvnni|avx512`) forces a path;
 /// - f32: panels of rows dequantized to f32 and OpenBLAS sgemm, exact math (single-threaded BLAS; our threads split
-///   the rows): prompts on F16, BF16 and Q8_0 (but below), and every product with `exactActivations` (training);
+///   the rows): prompts on F16, BF16 and Q8_0 (but below: 16-bit, bf16), and every product with `exactActivations` (training);
 /// - 16-bit: on AVX-512, Q8_0 rows interleaved by sixteen times activations quantized to 16 bits (`.int16Rows`), for
-///   Q8_0's prompts and generation steps beyond the 8-bit row kernels: within ~1/256 of 8-bit's rounding of exact.
+///   Q8_0's prompts and generation steps beyond the 8-bit row kernels: within ~1/256 of 8-bit's rounding of exact;
+/// - bf16: on AVX-512 with AVX512-BF16, BF16 rows as stored times activations rounded to bf16 (`.bf16Products`), for
+///   BF16's prompts.
 public final class MatMul: @unchecked Sendable {
     public let threads: Int
     /// The instruction-set path of the kernels.
@@ -98,7 +100,15 @@ public final class MatMul: @unchecked Sendable {
                 product(weight.data, Int64(weight.rowBytes), xq, Int64(rowBytes), Int64(n), output + r0, Int64(ld),
                         Int64(r0), Int64(r1), Int64(k))
             }
-        case .int16Rows:   // rows left as stored (a row count that is not a multiple of 16)
+        case .bf16Products where k % 2 == 0:
+            let product = vpg_bf16_products_kernel(path.rawValue)!
+            let xb = reserveQuantized(n * k * 2).assumingMemoryBound(to: UInt16.self)   // [n, k] bf16
+            parallelFor(parts: n, threads: threads) { t in vpg_round_bf16(input + t * k, xb + t * k, Int64(k)) }
+            forEachRowRange(weight.rows) { r0, r1 in
+                product(weight.data, Int64(weight.rowBytes), xb, Int64(k * 2), Int64(n), output + r0, Int64(ld),
+                        Int64(r0), Int64(r1), Int64(k))
+            }
+        case .int16Rows, .bf16Products:   // rows left as stored (a row count not a multiple of 16); an odd column count
             multiplyDequantized(weight, input, output, n: n, ld: ld)
         case .integerPanels, .integerRows:
             let (xq, rowBytes) = quantizeActivations(input, n: n, cols: k, type: weight.type)
@@ -162,6 +172,10 @@ public final class MatMul: @unchecked Sendable {
         /// test's bound broke); 16 bits keep ~1/256 of that rounding, and each vpdpwssd takes twice the weights of an
         /// f32 fma.
         case int16Rows
+        /// BF16 weights as stored times activations rounded to bf16 (AVX512-BF16's vdpbf16ps, AVX-512 path): prompts
+        /// and generation steps of more than `fusedMaxTokens` rows. llama.cpp's numerics for BF16 (it rounds the
+        /// activations to bf16 as well), at twice the weights per instruction of the f32 products.
+        case bf16Products
     }
 
     /// The plan of a product of `tokens` rows with weights of `type` on `path` (the one place that decides).
@@ -172,6 +186,9 @@ public final class MatMul: @unchecked Sendable {
         if type == .q8_0, rows >= int16MinRows, !exactActivations, WeightMatrix.interleavesByDefault,
            tokens > (generationStep ? integerMaxTokens : fusedMaxTokens), vpg_q8_0_x16_q16_kernel(path.rawValue) != nil {
             return .int16Rows
+        }
+        if type == .bf16, !exactActivations, tokens > fusedMaxTokens, vpg_bf16_products_kernel(path.rawValue) != nil {
+            return .bf16Products
         }
         if !exactActivations, takesIntegerKernels(type, tokens: tokens, generationStep: generationStep, path: path),
            vpg_dotq_rows_kernel(t, path.rawValue) != nil {

@@ -167,6 +167,18 @@ vpg_quantize_fn vpg_quantize_q16_kernel(int path);
 void vpg_matmul_q8_0_x16_q16_generic(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
                                      int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols);
 void vpg_quantize_q16_32_generic(const float *x, void *blocks, int64_t n);
+/// BF16 weights times activations rounded to bf16 (vpg_round_bf16: nearest, ties to even; [tokens, cols] uint16 rows
+/// `stride` bytes apart), as vpg_matmul_panels_fn, cols even: y[t·ldy + r − r0] = the sum over column pairs in order,
+/// each adding the odd column's product, then the even one's, in f32 (vdpbf16ps's steps; each product is exact).
+/// AVX512-BF16's kernel (vdpbf16ps: twice the weights per instruction of an f32 fma) where the path is AVX-512 and
+/// the CPU has that extension, else NULL: prompts then keep exact f32 products. Twin: vpg_matmul_bf16_bf16_generic,
+/// within its rounding (the CPU may flush subnormal products, and may round a pair's two adds once).
+vpg_matmul_panels_fn vpg_bf16_products_kernel(int path);
+void vpg_matmul_bf16_bf16_generic(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
+                                  int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols);
+void vpg_round_bf16(const float *x, uint16_t *out, int64_t n);
+/// Whether the CPU has AVX512-BF16 (with the AVX-512 path's own features).
+int vpg_cpu_avx512_bf16(void);
 /// Whether a path's row products (few tokens) on a type have the panel kernel's numerics instead of the row kernel's:
 /// AVX-512's k-quants, whose interleaved row products take the panels' steps (half the operations per weight of the
 /// row kernels' order). Then each token's results do not depend on how many tokens share the product.

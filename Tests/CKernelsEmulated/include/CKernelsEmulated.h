@@ -12,4 +12,7 @@ const vpg_kernel_table *vpg_emulated_kernels(int path);
 /// take sgemm).
 void vpg_matmul_panels_q8_0_generic(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
                                     int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols);
+/// AVX512-BF16's product (vpg_bf16_products_kernel) through SIMDe.
+void vpg_matmul_bf16_bf16_avx512_emu(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
+                                     int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols);
 #endif
