@@ -5,7 +5,8 @@ import Kernels
 /// The environment variables that change how the commands compute, read once when a command starts and handed to
 /// the library as values:
 /// - `VPGEA_KERNELS=generic|avx2|avxvnni|avx512`: the kernels' instruction-set path (when this CPU has it);
-/// - `VPGEA_ACTIVATIONS=f32`: products keep their activations in f32 instead of quantizing them to 8 bits;
+/// - `VPGEA_ACTIVATIONS=f32`: products keep their activations in f32 instead of quantizing them to 8 bits (16 bits:
+///   Q8_0 prompts on AVX-512; bf16: BF16 prompts on AVX512-BF16);
 /// - `VPGEA_INTERLEAVE=0`: Q4_0, Q5_0, Q8_0, Q4_K and Q6_K matrices keep their stored rows instead of the interleaved
 ///   copy AVX-512 reads faster (the results are the same bits either way; the stored k-quant rows take AVX-512's panel
 ///   kernels, slowly).
