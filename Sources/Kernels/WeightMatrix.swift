@@ -39,6 +39,11 @@ public struct WeightMatrix: @unchecked Sendable {
     /// (commands: `VPGEA_INTERLEAVE=0` keeps the stored rows, e.g. to compare speeds).
     nonisolated(unsafe) public static var interleavesByDefault = true
 
+    /// Whether interleaved copies ask the operating system for 2 MiB pages (Linux: transparent huge pages on
+    /// request): generation reads every copy once per token, and with 4 KiB pages it walked the page tables every
+    /// 4 KiB; the pages cost some time at load (Benchmarks/README.md). Commands: `VPGEA_HUGE_PAGES=0` asks for none.
+    nonisolated(unsafe) public static var hugePagesByDefault = true
+
     /// Whether `type` has an interleaved layout (Q4_0, Q5_0, Q8_0, Q4_K, Q6_K).
     public static func interleaves(_ type: GGMLType) -> Bool { [.q4_0, .q5_0, .q8_0, .q4_K, .q6_K].contains(type) }
 
@@ -100,6 +105,11 @@ public struct WeightMatrix: @unchecked Sendable {
 /// The memory of an interleaved matrix, freed with the last matrix that uses it.
 final class InterleavedCopy: @unchecked Sendable {
     let data: UnsafeMutableRawPointer   // [bytes]
-    init(bytes: Int) { data = .allocate(byteCount: max(bytes, 1), alignment: 64) }
-    deinit { data.deallocate() }
+    init(bytes: Int) {
+        guard let memory = vpg_alloc_streamed(max(bytes, 1), WeightMatrix.hugePagesByDefault ? 1 : 0) else {
+            fatalError("out of memory: \(bytes) bytes for an interleaved matrix")
+        }
+        data = memory
+    }
+    deinit { vpg_free_streamed(data) }
 }

@@ -298,5 +298,9 @@ const char *vpg_blas_better_core(const char *core, int avx2, int avx512);
 /// Whether the CPU has the AVX-512 foundation that OpenBLAS's SkylakeX kernels need (F, BW, VL, DQ, CD; the
 /// operating system saving the ZMM state).
 int vpg_cpu_avx512_foundation(void);
+/// Memory for weights that are streamed once per token (at least `bytes`, 64-byte aligned; from 2 MiB on, aligned to
+/// 2 MiB and, with `huge_pages`, advised into 2 MiB pages), or NULL; freed by vpg_free_streamed.
+void *vpg_alloc_streamed(size_t bytes, int huge_pages);
+void vpg_free_streamed(void *p);
 
 #endif
