@@ -23,7 +23,16 @@ public enum MachineFacts {
     /// for when it could not be had) and the BLAS core.
     public static func summary(kernelNote: String = "") -> String {
         "\(cpuModel) [\(cpuFlags.joined(separator: " "))], \(ProcessInfo.processInfo.activeProcessorCount) cores; "
-            + "kernels \(KernelPath.selected)\(kernelNote); BLAS \(BLASLibrary.note)"
+            + "kernels \(KernelPath.selected)\(kernelNote); BLAS \(BLASLibrary.note); huge pages \(hugePages)"
+    }
+
+    /// Whether the interleaved weight copies get 2 MiB pages: Linux's transparent-huge-page mode ("always",
+    /// "madvise": given on request, as vpgea asks; "never"), or that vpgea declined them (VPGEA_HUGE_PAGES=0).
+    public static var hugePages: String {
+        guard WeightMatrix.hugePagesByDefault else { return "declined" }
+        let mode = (try? String(contentsOfFile: "/sys/kernel/mm/transparent_hugepage/enabled", encoding: .utf8))
+            .flatMap { text in text.split(separator: " ").first { $0.hasPrefix("[") } }
+        return mode.map { String($0.trimmingCharacters(in: CharacterSet(charactersIn: "[]\n"))) } ?? "unknown"
     }
 
     /// Peak resident set size of this process, in MiB (VmHWM).

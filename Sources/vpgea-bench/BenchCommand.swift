@@ -154,7 +154,8 @@ struct BenchCommand: ParsableCommand {
             let date = ISO8601DateFormatter().string(from: Date())
             let records = rows.map { row in
                 BenchRow(cpu_info: MachineFacts.cpuModel, cpu_flags: MachineFacts.cpuFlags.joined(separator: " "),
-                         kernels: "\(path)", blas_core: blas, read_bandwidth_gbs: bandwidth, peak_rss_mib: rss,
+                         kernels: "\(path)", blas_core: blas, huge_pages: MachineFacts.hugePages,
+                         read_bandwidth_gbs: bandwidth, peak_rss_mib: rss,
                          model_filename: row.model, model_size: row.size, n_threads: row.result.threads,
                          n_prompt: row.result.test.promptLength, n_gen: row.result.test.generationLength,
                          n_depth: row.result.test.depth, n_train: row.result.test.trainingLength,
@@ -182,6 +183,8 @@ struct BenchRow: Codable {
     var cpu_flags: String
     var kernels: String
     var blas_core: String
+    /// The transparent-huge-page mode the weight copies met (MachineFacts.hugePages).
+    var huge_pages: String
     var read_bandwidth_gbs: Double
     var peak_rss_mib: Double
     var model_filename: String

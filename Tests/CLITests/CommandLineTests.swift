@@ -37,7 +37,7 @@ import Testing
         return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
 
-    /// `vpgea-bench --machine` names the kernel path and the OpenBLAS core. The reload that replaces a core which
+    /// `vpgea-bench --machine` names the kernel path, the OpenBLAS core and the huge-page mode. The reload that replaces a core which
     /// OpenBLAS chose badly is exercised by asking for another core than its own (on a CPU with AVX2 its own is
     /// never Prescott): the library is unloaded and loaded again, and the core it then reports is the one asked for.
     @Test func machineLineNamesKernelsAndBLASCore() throws {
@@ -54,6 +54,13 @@ import Testing
         if !plain.stdout.contains("BLAS Prescott") {
             #expect(asked.stdout.contains("BLAS Prescott (") && asked.stdout.contains("loaded again"), "\(asked.stdout)")
         }
+        // The huge-page mode the weight copies meet: the system's (as /sys says it), or declined on request.
+        let mode = (try? String(contentsOfFile: "/sys/kernel/mm/transparent_hugepage/enabled", encoding: .utf8))
+            .flatMap { $0.split(separator: " ").first { $0.hasPrefix("[") } }
+            .map { String($0.dropFirst().prefix { $0 != "]" }) } ?? "unknown"
+        #expect(plain.stdout.contains("; huge pages \(mode)"), "\(plain.stdout)")
+        let declined = try Self.run("vpgea-bench", ["--machine"], environment: ["VPGEA_HUGE_PAGES": "0"])
+        #expect(declined.stdout.contains("; huge pages declined"), "\(declined.stdout)")
     }
 
     /// `vpgea-bench -o json` prints llama-bench's shape, an array of rows with its field names (and the machine in
