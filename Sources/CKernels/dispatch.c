@@ -44,6 +44,14 @@ const vpg_kernel_table *vpg_kernels(int path) {
 }
 
 #if defined(__x86_64__)
+/// CPUID leaf 7 subleaf 1's EAX (AVX-VNNI, AVX512-BF16, …), 0 where the CPU has no such subleaf.
+static unsigned cpuid_7_1_eax(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || a < 1) return 0;
+    __get_cpuid_count(7, 1, &a, &b, &c, &d);
+    return a;
+}
+
 /// The CPU's feature bits that the paths need, and which register states the operating system saves (XCR0).
 static int cpu_has(int path) {
     unsigned a, b, c, d;
@@ -53,9 +61,9 @@ static int cpu_has(int path) {
     unsigned lo, hi;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
     const int ymm = (lo & 0x6) == 0x6, zmm = (lo & 0xE6) == 0xE6;   // SSE+AVX state; plus opmask, ZMM 0–15, 16–31
-    unsigned a7, b7, c7, d7, a71 = 0, b71, c71, d71;
+    unsigned a7, b7, c7, d7;
     if (!__get_cpuid_count(7, 0, &a7, &b7, &c7, &d7)) return 0;
-    if (a7 >= 1) __get_cpuid_count(7, 1, &a71, &b71, &c71, &d71);
+    const unsigned a71 = cpuid_7_1_eax();
     const int avx2 = ymm && fma && f16c && ((b7 >> 5) & 1);
     switch (path) {
     case VPG_PATH_AVX2: return avx2;
@@ -87,9 +95,7 @@ int vpg_cpu_avx512_bf16(void) {
 #if defined(__x86_64__)
     static int known, answer;
     if (!known) {
-        unsigned a, b, c, d;
-        answer = vpg_path_supported(VPG_PATH_AVX512) && __get_cpuid_count(7, 0, &a, &b, &c, &d) && a >= 1
-            && __get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 5) & 1);
+        answer = vpg_path_supported(VPG_PATH_AVX512) && ((cpuid_7_1_eax() >> 5) & 1);
         known = 1;
     }
     return answer;

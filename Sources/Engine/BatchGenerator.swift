@@ -10,7 +10,8 @@ extension Qwen2Model {
     /// Whether a prompt's numbers are the same however it is cut into pieces of at least `minPanelPiece` tokens
     /// (or reused from another sequence's cache): every layer matrix takes the panel kernels, whose result for a
     /// token does not depend on the other tokens of the product (nor in Q8_0's 16-bit products on AVX-512, nor in
-    /// BF16's bf16 products). Not so for F16 weights, or Q8_0 elsewhere (and its K and V projections), whose prompts go through sgemm.
+    /// BF16's bf16 products). Not so for F16 weights, or Q8_0 elsewhere (and its K and V projections), whose prompts
+    /// go through sgemm.
     public var promptsIndependentOfBatch: Bool {
         weights.layerMatrices.allSatisfy {
             let plan = MatMul.plan($0.type, rows: $0.rows, tokens: Self.minPanelPiece, generationStep: false,

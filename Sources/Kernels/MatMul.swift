@@ -14,7 +14,8 @@ import Quants
 ///   (the commands' `VPGEA_ACTIVATIONS=f32`) a few tokens take the f32 fused kernels instead. SIMD is chosen at run
 ///   time; `KernelPath.selected` (the commands' `VPGEA_KERNELS=generic|avx2|avxvnni|avx512`) forces a path;
 /// - f32: panels of rows dequantized to f32 and OpenBLAS sgemm, exact math (single-threaded BLAS; our threads split
-///   the rows): prompts on F16, BF16 and Q8_0 (but below: 16-bit, bf16), and every product with `exactActivations` (training);
+///   the rows): prompts on F16, BF16 and Q8_0 (but below: 16-bit, bf16), and every product with `exactActivations`
+///   (training);
 /// - 16-bit: on AVX-512, Q8_0 rows interleaved by sixteen times activations quantized to 16 bits (`.int16Rows`), for
 ///   Q8_0's prompts and generation steps beyond the 8-bit row kernels: within ~1/256 of 8-bit's rounding of exact;
 /// - bf16: on AVX-512 with AVX512-BF16, BF16 rows as stored times activations rounded to bf16 (`.bf16Products`), for
