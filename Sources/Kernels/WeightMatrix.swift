@@ -105,11 +105,13 @@ public struct WeightMatrix: @unchecked Sendable {
 /// The memory of an interleaved matrix, freed with the last matrix that uses it.
 final class InterleavedCopy: @unchecked Sendable {
     let data: UnsafeMutableRawPointer   // [bytes]
+    private let bytes: Int
     init(bytes: Int) {
-        guard let memory = vpg_alloc_streamed(max(bytes, 1), WeightMatrix.hugePagesByDefault ? 1 : 0) else {
+        self.bytes = max(bytes, 1)
+        guard let memory = vpg_alloc_streamed(self.bytes, WeightMatrix.hugePagesByDefault ? 1 : 0) else {
             fatalError("out of memory: \(bytes) bytes for an interleaved matrix")
         }
         data = memory
     }
-    deinit { vpg_free_streamed(data) }
+    deinit { vpg_free_streamed(data, bytes) }
 }

@@ -299,8 +299,9 @@ const char *vpg_blas_better_core(const char *core, int avx2, int avx512);
 /// operating system saving the ZMM state).
 int vpg_cpu_avx512_foundation(void);
 /// Memory for weights that are streamed once per token (at least `bytes`, 64-byte aligned; from 2 MiB on, aligned to
-/// 2 MiB and, with `huge_pages`, advised into 2 MiB pages), or NULL; freed by vpg_free_streamed.
+/// 2 MiB in a mapping of its own and, with `huge_pages`, advised into 2 MiB pages), or NULL.
 void *vpg_alloc_streamed(size_t bytes, int huge_pages);
-void vpg_free_streamed(void *p);
+/// Frees what vpg_alloc_streamed(bytes, …) returned; `bytes` as asked then.
+void vpg_free_streamed(void *p, size_t bytes);
 
 #endif
