@@ -25,17 +25,18 @@ void vpg_matmul_bf16_bf16_avx512(const void *, int64_t, const void *, int64_t, i
 #endif
 
 static const vpg_kernel_table tables[VPG_PATH_COUNT] = {
-    VPG_TABLE(VPG_PATH_GENERIC, generic, generic, NULL, generic, vpg_matmul_q8_0_x16_q16_generic,
-              vpg_quantize_q16_32_generic),
+    VPG_TABLE(VPG_PATH_GENERIC, generic, generic, NULL, generic, vpg_matmul_rows_q4_0_x16_generic,
+              vpg_matmul_q8_0_x16_q16_generic, vpg_quantize_q16_32_generic),
 #if defined(__x86_64__)
-    VPG_TABLE(VPG_PATH_AVX2, avx2, avx2, NULL, avx2, NULL, NULL),
-    VPG_TABLE(VPG_PATH_AVXVNNI, avxvnni, avxvnni, vpg_matmul_panels_q8_0_avxvnni, avxvnni, NULL, NULL),
-    VPG_TABLE(VPG_PATH_AVX512, avx512, avx512, vpg_matmul_panels_q8_0_avx512, avx512, vpg_matmul_q8_0_x16_q16_avx512,
-              vpg_quantize_q16_32_avx512),
+    VPG_TABLE(VPG_PATH_AVX2, avx2, avx2, NULL, avx2, vpg_matmul_rows_q4_0_x16_avx2, NULL, NULL),
+    VPG_TABLE(VPG_PATH_AVXVNNI, avxvnni, avxvnni, vpg_matmul_panels_q8_0_avxvnni, avxvnni,
+              vpg_matmul_rows_q4_0_x16_avxvnni, NULL, NULL),
+    VPG_TABLE(VPG_PATH_AVX512, avx512, avx512, vpg_matmul_panels_q8_0_avx512, avx512, vpg_matmul_rows_q4_0_x16_avx512,
+              vpg_matmul_q8_0_x16_q16_avx512, vpg_quantize_q16_32_avx512),
 #else
-    VPG_TABLE(VPG_PATH_AVX2, generic, generic, NULL, generic, NULL, NULL),
-    VPG_TABLE(VPG_PATH_AVXVNNI, generic, generic, NULL, generic, NULL, NULL),
-    VPG_TABLE(VPG_PATH_AVX512, generic, generic, NULL, generic, NULL, NULL),
+    VPG_TABLE(VPG_PATH_AVX2, generic, generic, NULL, generic, vpg_matmul_rows_q4_0_x16_generic, NULL, NULL),
+    VPG_TABLE(VPG_PATH_AVXVNNI, generic, generic, NULL, generic, vpg_matmul_rows_q4_0_x16_generic, NULL, NULL),
+    VPG_TABLE(VPG_PATH_AVX512, generic, generic, NULL, generic, vpg_matmul_rows_q4_0_x16_generic, NULL, NULL),
 #endif
 };
 
@@ -218,7 +219,8 @@ int vpg_dequant_x16_rows(int ggml_type, int path, const void *packed, int64_t ro
 }
 
 int vpg_x16_native(int ggml_type, int path) {
-    return vpg_x16_kernel(ggml_type, path, 0) && path == VPG_PATH_AVX512 && vpg_path_supported(path);
+    const int own = path == VPG_PATH_AVX512 || (ggml_type == 2 && (path == VPG_PATH_AVX2 || path == VPG_PATH_AVXVNNI));
+    return vpg_x16_kernel(ggml_type, path, 0) && own && vpg_path_supported(path);
 }
 
 vpg_matmul_panels_fn vpg_q8_0_x16_q16_kernel(int path) {

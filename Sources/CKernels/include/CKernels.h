@@ -110,9 +110,10 @@ vpg_matmul_panels_fn vpg_matmul_panels_kernel(int ggml_type, int path);
 
 // ---- Q4_0, Q5_0, Q8_0 and the k-quants interleaved by sixteen rows ----
 //
-// The layouts AVX-512's Q4_0, Q5_0, Q8_0, Q4_K and Q6_K products read: each row's block scales are decoded sixteen rows at a time in
-// vector lanes instead of one row at a time, and a weight vector serves sixteen rows, so one-token generation is
-// bound by memory instead of by the per-row instructions. The bytes of the rows, rearranged: block i of rows
+// The layouts AVX-512's Q4_0, Q5_0, Q8_0, Q4_K and Q6_K products read (and the 256-bit paths' Q4_0 row products):
+// each row's block scales are decoded sixteen rows at a time in vector lanes instead of one row at a time, and a
+// weight vector serves sixteen rows (eight on 256-bit paths), so one-token generation is bound by memory instead of by
+// the per-row instructions. The bytes of the rows, rearranged: block i of rows
 // 16j..16j+15 takes 16 blocks' bytes at 16·i·(block bytes) from where row 16j began, each piece of the sixteen rows'
 // blocks gathered as vectors of sixteen dwords (lane r: row r):
 // - Q4_0 (18 B): d[16] (f16); then four vectors, vector c holding dword c of the sixteen bytes of nibbles (the low
