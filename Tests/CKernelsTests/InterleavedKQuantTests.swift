@@ -157,9 +157,9 @@ import TestSupport
     }
 
     /// The 256-bit paths' own Q4_0 row products (x16_rows_avx2.c) through SIMDe on any x86-64 CPU, and natively where
-    /// the CPU has the path: the bits of that path's stored-row kernel, with an odd number of blocks (the last one goes
-    /// to the even blocks' accumulator there) and every token count of the row kernels' range.
-    @Test(arguments: [1, 3, 8])
+    /// the CPU has the path: the bits of that path's panel kernel on the stored rows (vpg_rows_as_panels), with an odd
+    /// number of blocks and token counts across the row products' range.
+    @Test(arguments: [1, 3, 8, 16])
     func q4_0RowsOfThe256BitPaths(_ tokens: Int) throws {
         let rows = 48, cols = 800, rowBytes = cols / 32 * 18, stride = cols / 32 * MemoryLayout<vpg_q8_32>.stride
         var rng = SplitMix(seed: TestRandom.seed &+ 7 &+ UInt64(tokens))
@@ -173,17 +173,12 @@ import TestSupport
                 vpg_kernels(0)!.pointee.typeRow(2).quantize!(v, out + t * stride, Int64(cols))
             }
         }
-        func run(_ product: vpg_matmul_panels_fn?, rowKernel: vpg_dotq_rows_fn? = nil, _ weights: [UInt8]) -> [UInt32] {
+        func run(_ product: vpg_matmul_panels_fn, _ weights: [UInt8]) -> [UInt32] {
             var y = [Float](repeating: .nan, count: tokens * rows)
             weights.withUnsafeBytes { w in
                 xq.withUnsafeBytes { q in
-                    if let rowKernel {
-                        vpg_matmul_rows_q(rowKernel, w.baseAddress!, Int64(rowBytes), q.baseAddress!, Int64(stride),
-                                          Int64(tokens), &y, Int64(rows), 16, Int64(rows), Int64(cols))
-                    } else {
-                        product?(w.baseAddress!, Int64(rowBytes), q.baseAddress!, Int64(stride), Int64(tokens), &y,
-                                 Int64(rows), 16, Int64(rows), Int64(cols))
-                    }
+                    product(w.baseAddress!, Int64(rowBytes), q.baseAddress!, Int64(stride), Int64(tokens), &y,
+                            Int64(rows), 16, Int64(rows), Int64(cols))
                 }
             }
             return y.map(\.bitPattern)
@@ -193,12 +188,13 @@ import TestSupport
             let name = String(cString: vpg_path_name(path))
             if let emulated = vpg_emulated_kernels(path) { tables.append(("\(name) (emulated)", emulated)) }
             if vpg_path_supported(path) != 0 { tables.append(("\(name) (native)", vpg_kernels(path)!)) }
+            #expect(vpg_rows_as_panels(2, path) != 0, "\(name): Q4_0's row products have the panels' numerics")
         }
         #if arch(x86_64)
         #expect(tables.count >= 2, "both 256-bit paths at least through SIMDe")
         #endif
         for (label, table) in tables {
-            let want = run(nil, rowKernel: try #require(table.pointee.typeRow(2).dotq_rows), w)
+            let want = run(try #require(table.pointee.typeRow(2).panels), w)
             let written = (0..<tokens).flatMap { t in (0..<(rows - 16)).map { want[t * rows + $0] } }
             #expect(!written.contains(Float.nan.bitPattern))
             let got = run(try #require(table.pointee.rows_q4_0_x16), x)

@@ -148,8 +148,8 @@ void vpg_x16_through_stored(int ggml_type, vpg_dotq_rows_fn rows_kernel, vpg_mat
 /// The products on interleaved weights (as vpg_matmul_panels_fn; r0 and r1 multiples of 16), or NULL for another
 /// type (and for Q8_0's panels: Q8_0 has none). `panels` 1 gives the path's panel kernel's results, bit for bit; `panels` 0 (generation of a few sequences,
 /// short prompts) the row products' on the stored rows: vpg_matmul_rows_q's with the path's row kernel, or where
-/// vpg_rows_as_panels says so the panel kernel's. Paths without their own (all but AVX-512) put each group of rows back
-/// and run their stored kernels.
+/// vpg_rows_as_panels says so the panel kernel's. Paths without their own (all but AVX-512; the 256-bit paths have
+/// Q4_0's row products) put each group of rows back and run their stored kernels.
 vpg_matmul_panels_fn vpg_x16_kernel(int ggml_type, int path, int panels);
 /// Whether a path has its own interleaved kernels for a type (where the layout pays; elsewhere rows stay as stored).
 int vpg_x16_native(int ggml_type, int path);
@@ -182,7 +182,8 @@ void vpg_round_bf16(const float *x, uint16_t *out, int64_t n);
 int vpg_cpu_avx512_bf16(void);
 /// Whether a path's row products (few tokens) on a type have the panel kernel's numerics instead of the row kernel's:
 /// AVX-512's k-quants, whose interleaved row products take the panels' steps (half the operations per weight of the
-/// row kernels' order). Then each token's results do not depend on how many tokens share the product.
+/// row kernels' order), and Q4_0 on the 256-bit paths (x16_rows_avx2.c: one float step per row and block instead of
+/// eight). Then each token's results do not depend on how many tokens share the product.
 int vpg_rows_as_panels(int ggml_type, int path);
 
 // ---- The trainer's backward products (dX = dY·W) in integers ----
