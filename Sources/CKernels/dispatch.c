@@ -25,18 +25,18 @@ void vpg_matmul_bf16_bf16_avx512(const void *, int64_t, const void *, int64_t, i
 #endif
 
 static const vpg_kernel_table tables[VPG_PATH_COUNT] = {
-    VPG_TABLE(VPG_PATH_GENERIC, generic, generic, NULL, generic, vpg_matmul_rows_q4_0_x16_generic,
+    VPG_TABLE(VPG_PATH_GENERIC, generic, generic, NULL, generic, generic,
               vpg_matmul_q8_0_x16_q16_generic, vpg_quantize_q16_32_generic),
 #if defined(__x86_64__)
-    VPG_TABLE(VPG_PATH_AVX2, avx2, avx2, NULL, avx2, vpg_matmul_rows_q4_0_x16_avx2, NULL, NULL),
+    VPG_TABLE(VPG_PATH_AVX2, avx2, avx2, NULL, avx2, avx2, NULL, NULL),
     VPG_TABLE(VPG_PATH_AVXVNNI, avxvnni, avxvnni, vpg_matmul_panels_q8_0_avxvnni, avxvnni,
-              vpg_matmul_rows_q4_0_x16_avxvnni, NULL, NULL),
-    VPG_TABLE(VPG_PATH_AVX512, avx512, avx512, vpg_matmul_panels_q8_0_avx512, avx512, vpg_matmul_rows_q4_0_x16_avx512,
+              avxvnni, NULL, NULL),
+    VPG_TABLE(VPG_PATH_AVX512, avx512, avx512, vpg_matmul_panels_q8_0_avx512, avx512, avx512,
               vpg_matmul_q8_0_x16_q16_avx512, vpg_quantize_q16_32_avx512),
 #else
-    VPG_TABLE(VPG_PATH_AVX2, generic, generic, NULL, generic, vpg_matmul_rows_q4_0_x16_generic, NULL, NULL),
-    VPG_TABLE(VPG_PATH_AVXVNNI, generic, generic, NULL, generic, vpg_matmul_rows_q4_0_x16_generic, NULL, NULL),
-    VPG_TABLE(VPG_PATH_AVX512, generic, generic, NULL, generic, vpg_matmul_rows_q4_0_x16_generic, NULL, NULL),
+    VPG_TABLE(VPG_PATH_AVX2, generic, generic, NULL, generic, generic, NULL, NULL),
+    VPG_TABLE(VPG_PATH_AVXVNNI, generic, generic, NULL, generic, generic, NULL, NULL),
+    VPG_TABLE(VPG_PATH_AVX512, generic, generic, NULL, generic, generic, NULL, NULL),
 #endif
 };
 
@@ -219,7 +219,8 @@ int vpg_dequant_x16_rows(int ggml_type, int path, const void *packed, int64_t ro
 }
 
 int vpg_x16_native(int ggml_type, int path) {
-    const int own = path == VPG_PATH_AVX512 || (ggml_type == 2 && (path == VPG_PATH_AVX2 || path == VPG_PATH_AVXVNNI));
+    const int narrow = path == VPG_PATH_AVX2 || path == VPG_PATH_AVXVNNI;
+    const int own = path == VPG_PATH_AVX512 || ((ggml_type == 2 || ggml_type == 6) && narrow);
     return vpg_x16_kernel(ggml_type, path, 0) && own && vpg_path_supported(path);
 }
 
@@ -231,7 +232,7 @@ vpg_quantize_fn vpg_quantize_q16_kernel(int path) { return vpg_x16_native(8, pat
 
 int vpg_rows_as_panels(int ggml_type, int path) {
     return ((ggml_type == 12 || ggml_type == 14) && path == VPG_PATH_AVX512) ||
-           (ggml_type == 2 && (path == VPG_PATH_AVX2 || path == VPG_PATH_AVXVNNI));
+           ((ggml_type == 2 || ggml_type == 6) && (path == VPG_PATH_AVX2 || path == VPG_PATH_AVXVNNI));
 }
 
 vpg_exp_shifted_fn vpg_exp_shifted_kernel(int path) { return usable(path)->exp_shifted; }

@@ -1,9 +1,9 @@
-// Q4_0 rows interleaved by sixteen (CKernels.h) on the 256-bit paths (AVX2 and AVX-VNNI, simd_path.h): one-token
-// generation and small batches. The stored rows' kernel (block_pairs in dotq_avx2.c) spends ~14 instructions per row
-// and block, so on these paths one-token generation waited on the instructions, not on memory. Here the numerics are
-// the panel kernels' (panels_avx2.c: a block's exact integer sum per row, then one fma per row and block, blocks in
-// order; vpg_rows_as_panels), so a vector of four-byte columns serves eight rows with one float step per block:
-// ~4–5 instructions per row and block. Twin: the path's panel kernel on the rows put back.
+// Q4_0 and Q5_0 rows interleaved by sixteen (CKernels.h) on the 256-bit paths (AVX2 and AVX-VNNI, simd_path.h):
+// one-token generation and small batches. The stored rows' kernel (block_pairs in dotq_avx2.c) spends ~14
+// instructions per row and block, so on these paths one-token generation waited on the instructions, not on memory.
+// Here the numerics are the panel kernels' (panels_avx2.c: a block's exact integer sum per row, then one fma per row
+// and block, blocks in order; vpg_rows_as_panels), so a vector of four-byte columns serves eight rows with one float
+// step per block: ~4–5 instructions per row and block. Twin: the path's panel kernel on the rows put back.
 #include "CKernels.h"
 #include "quant_blocks.h"
 
@@ -13,33 +13,43 @@
 
 #define INLINE AVX2 static inline __attribute__((always_inline))
 
-/// Bytes ahead of the block being read that are fetched: the group is one stream of 288-byte blocks.
+/// Bytes ahead of the block being read that are fetched: a group is one stream of blocks.
 #define X16_PREFETCH 1536
 
-/// 8·Σ x over each block of each token (the offset term of Σ (q − 8)·x, as p_aux32): aux[blocks·t + i].
-INLINE void q4_0_aux(const void *xq, int64_t stride, int64_t tokens, int64_t blocks, int32_t *aux) {
+/// o·Σ x over each block of each token (o = 8 for Q4_0, 16 for Q5_0: the offset term of Σ (q − o)·x, as p_aux32):
+/// aux[blocks·t + i].
+INLINE void x16_aux(int offset, const void *xq, int64_t stride, int64_t tokens, int64_t blocks, int32_t *aux) {
     for (int64_t t = 0; t < tokens; t++) {
         const vpg_q8_32 *x = (const vpg_q8_32 *)((const uint8_t *)xq + t * stride);
         for (int64_t i = 0; i < blocks; i++) {
             int32_t sum = 0;
             for (int k = 0; k < 32; k++) sum += x[i].q[k];
-            aux[blocks * t + i] = 8 * sum;
+            aux[blocks * t + i] = offset * sum;
         }
     }
 }
 
-/// Row r of half h of a block (lane r): Σ q·x over its 32 weights, minus aux. Without VNNI the eight columns' pair
-/// sums add up in int16 (each ≤ 2·15·127, eight of them ≤ 30,480: exact), then one madd.
-INLINE __m256i q4_0_half_sum(const uint8_t *blk, int h, const int8_t *x, int32_t aux) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
+/// Σ over the four columns' maddubs pair sums in int16 (Q4_0: each ≤ 2·15·127; Q5_0: ≤ 2·31·127, four of them ≤
+/// 31,496: exact), as int32 lanes.
+INLINE __m256i x16_pairs_sum(__m256i pairs) { return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)); }
+
+/// Row r of half h of a block of `type` (lane r): Σ q·x over its 32 unsigned weights, minus aux.
+INLINE __m256i x16_half_sum(const int type, const uint8_t *blk, int h, const int8_t *x, int32_t aux) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), bit4 = _mm256_set1_epi8(0x10);
 #if VPG_VNNI
     __m256i s = _mm256_set1_epi32(-aux);
 #else
-    __m256i pairs = _mm256_setzero_si256();
+    __m256i low = _mm256_setzero_si256(), high = _mm256_setzero_si256();   // int16 pair sums: weights 0–15, 16–31
 #endif
     for (int c = 0; c < 4; c++) {
         const __m256i q = _mm256_loadu_si256((const __m256i *)(blk + 32 + 64 * c + 32 * h));
-        const __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+        __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+        if (type == 6) {   // the fifth bits: byte masks, bit 4r..4r+3 for row r (this half: 32 of the 64)
+            uint64_t five[2];
+            memcpy(five, blk + 288 + 16 * c, 16);
+            lo = _mm256_or_si256(lo, _mm256_and_si256(vpg_bits_to_bytes((uint32_t)(five[0] >> (32 * h))), bit4));
+            hi = _mm256_or_si256(hi, _mm256_and_si256(vpg_bits_to_bytes((uint32_t)(five[1] >> (32 * h))), bit4));
+        }
         int32_t four[2];
         memcpy(&four[0], x + 4 * c, 4);
         memcpy(&four[1], x + 16 + 4 * c, 4);
@@ -47,37 +57,39 @@ INLINE __m256i q4_0_half_sum(const uint8_t *blk, int h, const int8_t *x, int32_t
         s = VPG_DPBUSD256(s, lo, _mm256_set1_epi32(four[0]));
         s = VPG_DPBUSD256(s, hi, _mm256_set1_epi32(four[1]));
 #else
-        pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(lo, _mm256_set1_epi32(four[0])));
-        pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(hi, _mm256_set1_epi32(four[1])));
+        low = _mm256_add_epi16(low, _mm256_maddubs_epi16(lo, _mm256_set1_epi32(four[0])));
+        high = _mm256_add_epi16(high, _mm256_maddubs_epi16(hi, _mm256_set1_epi32(four[1])));
 #endif
     }
 #if VPG_VNNI
     return s;
 #else
-    return _mm256_sub_epi32(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)), _mm256_set1_epi32(aux));
+    const __m256i sum = type == 2 ? x16_pairs_sum(_mm256_add_epi16(low, high))   // Q4_0: eight ≤ 30,480
+                                  : _mm256_add_epi32(x16_pairs_sum(low), x16_pairs_sum(high));
+    return _mm256_sub_epi32(sum, _mm256_set1_epi32(aux));
 #endif
 }
 
 /// Rows r0..<r1 (multiples of 16) for every token, a group of sixteen rows at a time (it stays in cache for the
 /// next token), as vpg_matmul_panels_fn.
-AVX2 void VPG_FN(vpg_matmul_rows_q4_0_x16)(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
-                                           int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
-    const int64_t blocks = cols / 32;
+INLINE void x16_rows_32(const int type, const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
+                        int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
+    const int64_t blocks = cols / 32, block_bytes = 16 * vpg_block32_bytes(type);
     int32_t *aux = malloc((size_t)(tokens * blocks) * sizeof(int32_t));   // [tokens, blocks]
     if (!aux) abort();
-    q4_0_aux(xq, stride, tokens, blocks, aux);
+    x16_aux(type == 2 ? 8 : 16, xq, stride, tokens, blocks, aux);
     for (int64_t g = r0; g < r1; g += 16) {
         const uint8_t *group = (const uint8_t *)rows + g * row_bytes;
         for (int64_t t = 0; t < tokens; t++) {
             const vpg_q8_32 *x = (const vpg_q8_32 *)((const uint8_t *)xq + t * stride);
             __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};   // rows g..g+7, g+8..g+15
             for (int64_t i = 0; i < blocks; i++) {
-                const uint8_t *blk = group + i * 16 * 18;   // [16 f16 d][4 vectors of sixteen rows' dwords]
-                for (int k = 0; k < 16 * 18; k += 64) _mm_prefetch((const char *)blk + X16_PREFETCH + k, _MM_HINT_T0);
+                const uint8_t *blk = group + i * block_bytes;   // [16 f16 d][4 vectors of sixteen rows' dwords]…
+                for (int k = 0; k < block_bytes; k += 64) _mm_prefetch((const char *)blk + X16_PREFETCH + k, _MM_HINT_T0);
                 const __m256 dx = _mm256_set1_ps(x[i].d);
                 for (int h = 0; h < 2; h++) {
                     const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16 * h)));
-                    const __m256i s = q4_0_half_sum(blk, h, x[i].q, aux[blocks * t + i]);
+                    const __m256i s = x16_half_sum(type, blk, h, x[i].q, aux[blocks * t + i]);
                     acc[h] = _mm256_fmadd_ps(_mm256_mul_ps(d, dx), _mm256_cvtepi32_ps(s), acc[h]);
                 }
             }
@@ -86,6 +98,16 @@ AVX2 void VPG_FN(vpg_matmul_rows_q4_0_x16)(const void *rows, int64_t row_bytes, 
         }
     }
     free(aux);
+}
+
+AVX2 void VPG_FN(vpg_matmul_rows_q4_0_x16)(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
+                                           int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
+    x16_rows_32(2, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);
+}
+
+AVX2 void VPG_FN(vpg_matmul_rows_q5_0_x16)(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
+                                           int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
+    x16_rows_32(6, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);
 }
 
 #endif

@@ -156,21 +156,22 @@ import TestSupport
         #expect(vpg_dequant_x16_rows(12, 0, x, Int64(rowBytes), 0, 16, nil, Int64(n)) == 0)   // Q4_K: not this way
     }
 
-    /// The 256-bit paths' own Q4_0 row products (x16_rows_avx2.c) through SIMDe on any x86-64 CPU, and natively where
-    /// the CPU has the path: the bits of that path's panel kernel on the stored rows (vpg_rows_as_panels), with an odd
-    /// number of blocks and token counts across the row products' range.
-    @Test(arguments: [1, 3, 8, 16])
-    func q4_0RowsOfThe256BitPaths(_ tokens: Int) throws {
-        let rows = 48, cols = 800, rowBytes = cols / 32 * 18, stride = cols / 32 * MemoryLayout<vpg_q8_32>.stride
+    /// The 256-bit paths' own Q4_0 and Q5_0 row products (x16_rows_avx2.c) through SIMDe on any x86-64 CPU, and
+    /// natively where the CPU has the path: the bits of that path's panel kernel on the stored rows
+    /// (vpg_rows_as_panels), with an odd number of blocks and token counts across the row products' range.
+    @Test(arguments: [2, 6], [1, 3, 8, 16])
+    func rowsOfThe256BitPaths(_ type: Int, _ tokens: Int) throws {
+        let rows = 48, cols = 800, rowBytes = cols / 32 * Self.kind(type).bytes
+        let stride = cols / 32 * MemoryLayout<vpg_q8_32>.stride
         var rng = SplitMix(seed: TestRandom.seed &+ 7 &+ UInt64(tokens))
-        let w = (0..<rows).flatMap { _ in KernelTableTests.randomRow(Self.kind(2), count: cols, &rng) }
+        let w = (0..<rows).flatMap { _ in KernelTableTests.randomRow(Self.kind(type), count: cols, &rng) }
         let x = KernelTableTests.run(w.count) { out in
-            w.withUnsafeBytes { vpg_repack_x16(2, $0.baseAddress!, out, Int64(rows), Int64(cols)) }
+            w.withUnsafeBytes { vpg_repack_x16(Int32(type), $0.baseAddress!, out, Int64(rows), Int64(cols)) }
         }
         let xq = KernelTableTests.run(tokens * stride) { out in
             for t in 0..<tokens {
                 let v = (0..<cols).map { i in t == 0 ? (i % 3 == 0 ? -4 : 4) : Float.random(in: -3...3, using: &rng) }
-                vpg_kernels(0)!.pointee.typeRow(2).quantize!(v, out + t * stride, Int64(cols))
+                vpg_kernels(0)!.pointee.typeRow(type).quantize!(v, out + t * stride, Int64(cols))
             }
         }
         func run(_ product: vpg_matmul_panels_fn, _ weights: [UInt8]) -> [UInt32] {
@@ -188,26 +189,27 @@ import TestSupport
             let name = String(cString: vpg_path_name(path))
             if let emulated = vpg_emulated_kernels(path) { tables.append(("\(name) (emulated)", emulated)) }
             if vpg_path_supported(path) != 0 { tables.append(("\(name) (native)", vpg_kernels(path)!)) }
-            #expect(vpg_rows_as_panels(2, path) != 0, "\(name): Q4_0's row products have the panels' numerics")
+            #expect(vpg_rows_as_panels(Int32(type), path) != 0, "\(name), type \(type): row products with the panels' numerics")
         }
         #if arch(x86_64)
         #expect(tables.count >= 2, "both 256-bit paths at least through SIMDe")
         #endif
         for (label, table) in tables {
-            let want = run(try #require(table.pointee.typeRow(2).panels), w)
+            let want = run(try #require(table.pointee.typeRow(type).panels), w)
             let written = (0..<tokens).flatMap { t in (0..<(rows - 16)).map { want[t * rows + $0] } }
             #expect(!written.contains(Float.nan.bitPattern))
-            let got = run(try #require(table.pointee.rows_q4_0_x16), x)
-            #expect(got == want, "\(label), \(tokens) tokens: the interleaved rows' products differ from the stored rows'")
+            let got = run(try #require(type == 2 ? table.pointee.rows_q4_0_x16 : table.pointee.rows_q5_0_x16), x)
+            #expect(got == want, "\(label), type \(type), \(tokens) tokens: the interleaved rows' products differ")
         }
     }
 
-    /// AVX-512 has its own products for every type; the 256-bit paths for Q4_0's generation (x16_rows_avx2.c).
+    /// AVX-512 has its own products for every type; the 256-bit paths for Q4_0's and Q5_0's generation
+    /// (x16_rows_avx2.c).
     @Test func whichPathsHaveTheirOwn() {
         for path in [VPG_PATH_GENERIC, VPG_PATH_AVX2, VPG_PATH_AVXVNNI, VPG_PATH_AVX512].map({ Int32($0.rawValue) }) {
             let narrow = path == Int32(VPG_PATH_AVX2.rawValue) || path == Int32(VPG_PATH_AVXVNNI.rawValue)
             for type in Self.kinds {
-                let native = vpg_path_supported(path) != 0 && (path == Int32(VPG_PATH_AVX512.rawValue) || (narrow && type == 2))
+                let native = vpg_path_supported(path) != 0 && (path == Int32(VPG_PATH_AVX512.rawValue) || (narrow && (type == 2 || type == 6)))
                 #expect((vpg_x16_native(Int32(type), path) != 0) == native, "path \(path), type \(type)")
             }
             #expect(vpg_x16_native(1, path) == 0 && vpg_x16_kernel(1, path, 0) == nil)   // F16: none
