@@ -75,6 +75,7 @@ INLINE __m256i x16_half_sum(const int type, const uint8_t *blk, int h, const int
 INLINE void x16_rows_32(const int type, const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
                         int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
     const int64_t blocks = cols / 32, block_bytes = 16 * vpg_block32_bytes(type);
+    if (tokens <= 0 || blocks <= 0 || r0 >= r1) return;
     int32_t *aux = malloc((size_t)(tokens * blocks) * sizeof(int32_t));   // [tokens, blocks]
     if (!aux) abort();
     x16_aux(type == 2 ? 8 : 16, xq, stride, tokens, blocks, aux);
