@@ -218,9 +218,14 @@ int vpg_dequant_x16_rows(int ggml_type, int path, const void *packed, int64_t ro
     return 1;
 }
 
+/// Q4_0 and Q5_0 on the 256-bit paths: their own interleaved row products, with the panels' numerics
+/// (x16_rows_avx2.c).
+static int narrow_rows_x16(int ggml_type, int path) {
+    return (ggml_type == 2 || ggml_type == 6) && (path == VPG_PATH_AVX2 || path == VPG_PATH_AVXVNNI);
+}
+
 int vpg_x16_native(int ggml_type, int path) {
-    const int narrow = path == VPG_PATH_AVX2 || path == VPG_PATH_AVXVNNI;
-    const int own = path == VPG_PATH_AVX512 || ((ggml_type == 2 || ggml_type == 6) && narrow);
+    const int own = path == VPG_PATH_AVX512 || narrow_rows_x16(ggml_type, path);
     return vpg_x16_kernel(ggml_type, path, 0) && own && vpg_path_supported(path);
 }
 
@@ -231,8 +236,7 @@ vpg_matmul_panels_fn vpg_q8_0_x16_q16_kernel(int path) {
 vpg_quantize_fn vpg_quantize_q16_kernel(int path) { return vpg_x16_native(8, path) ? usable(path)->quantize_q16 : NULL; }
 
 int vpg_rows_as_panels(int ggml_type, int path) {
-    return ((ggml_type == 12 || ggml_type == 14) && path == VPG_PATH_AVX512) ||
-           ((ggml_type == 2 || ggml_type == 6) && (path == VPG_PATH_AVX2 || path == VPG_PATH_AVXVNNI));
+    return ((ggml_type == 12 || ggml_type == 14) && path == VPG_PATH_AVX512) || narrow_rows_x16(ggml_type, path);
 }
 
 vpg_exp_shifted_fn vpg_exp_shifted_kernel(int path) { return usable(path)->exp_shifted; }

@@ -111,8 +111,9 @@ void vpg_x16_through_stored(int type, vpg_dotq_rows_fn rows_kernel, vpg_matmul_p
 }
 
 /// A path's products on interleaved weights through its own stored kernels: the generic path's twins, and on x86
-/// the AVX2 and AVX-VNNI paths', whose CPUs lack AVX-512 (models are interleaved there only for Q4_0's and Q5_0's generation;
-/// the rest serve a prompt on those Q4_0 rows, or a model interleaved for AVX-512 run on another path, as the tests do).
+/// the AVX2 and AVX-VNNI paths', whose CPUs lack AVX-512 (models are interleaved there only for Q4_0's and Q5_0's
+/// generation; the rest serve a prompt on those rows, or a model interleaved for AVX-512 run on another path, as the
+/// tests do).
 #define THROUGH_ROWS(T, TYPE, S)                                                                                   \
     void vpg_matmul_rows_##T##_x16_##S(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,         \
                                        int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) { \
@@ -136,7 +137,8 @@ void vpg_x16_through_stored(int type, vpg_dotq_rows_fn rows_kernel, vpg_matmul_p
 /// Q8_0 has no panels' products on interleaved rows: its prompts take the exact products on every path. Q4_0's and
 /// Q5_0's row products on the 256-bit paths are their own (x16_rows_avx2.c).
 #define TWINS(S)                                                                                                   \
-    THROUGH_PANELS(q4_0, 2, S) THROUGH_PANELS(q5_0, 6, S) THROUGH_ROWS(q8_0, 8, S) THROUGH(q4_k, 12, S) THROUGH(q6_k, 14, S)     \
+    THROUGH_PANELS(q4_0, 2, S) THROUGH_PANELS(q5_0, 6, S) THROUGH_ROWS(q8_0, 8, S) THROUGH(q4_k, 12, S)              \
+    THROUGH(q6_k, 14, S)                                                                                           \
     DEQUANT_X16(S)
 TWINS(generic)
 THROUGH_ROWS(q4_0, 2, generic)

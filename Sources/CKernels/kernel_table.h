@@ -76,8 +76,8 @@ void vpg_dequant_x16_rows_generic(int type, const void *packed, int64_t row_byte
 /// 8-bit weights; the plain path's twin is the specification, not a path: its prompts take sgemm). X16: the path
 /// whose products on interleaved rows the table takes (AVX-512's own; elsewhere the path's stored-row kernels on
 /// groups of rows put back). ROWS32_X16: the path whose Q4_0 and Q5_0 row products on interleaved rows the table takes
-/// (the X16 path's, or the 256-bit paths' own, x16_rows_avx2.c). Q16_PRODUCT, Q16_QUANTIZE: Q8_0 interleaved times 16-bit activations (AVX-512's own and the
-/// plain twins; NULL on the paths that keep Q8_0 rows as stored).
+/// (the X16 path's, or the 256-bit paths' own, x16_rows_avx2.c). Q16_PRODUCT, Q16_QUANTIZE: Q8_0 interleaved times
+/// 16-bit activations (AVX-512's own and the plain twins; NULL on the paths that keep Q8_0 rows as stored).
 #define VPG_TABLE(PATH, S, D, Q8_PANELS, X16, ROWS32_X16, Q16_PRODUCT, Q16_QUANTIZE)                               \
     {                                                                                                              \
         .path = PATH,                                                                                              \

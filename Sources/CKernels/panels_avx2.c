@@ -127,21 +127,7 @@ INLINE __m256i p_q8_0_q(const uint8_t *b) {
     return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(b + 2)), _mm256_set1_epi8((char)0x80));
 }
 
-/// o·Σ x of a token's 32 activations (the offset's part of the block's sum, the same for all rows).
-INLINE int32_t p_aux32(const vpg_q8_32 *x, int offset) {
-    const __m256i q = _mm256_loadu_si256((const __m256i *)x->q);
-#if VPG_VNNI
-    const __m256i s = VPG_DPBUSD256(_mm256_setzero_si256(), _mm256_set1_epi8(1), q);
-#else
-    const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), q), _mm256_set1_epi16(1));
-#endif
-    __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4E));
-    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xB1));
-    return offset * _mm_cvtsi128_si32(h);
-}
-
-/// acc += the block's contribution for one token, given its p_aux32.
+/// acc += the block's contribution for one token, given its vpg_offset_sum32.
 INLINE __m256 p_step32(const p_block32 *u, const vpg_q8_32 *x, int32_t aux, __m256 acc) {
     const __m256i one = _mm256_set1_epi16(1), ones[2][2] = {{one, one}, {one, one}};
     const __m256i s = _mm256_sub_epi32(p_group(u->v, ones, x->q, 0, 1, 0), _mm256_set1_epi32(aux));
@@ -315,10 +301,10 @@ INLINE void p_store(p_acc acc[P_PANELS][P_TILE], int panels, int T, int64_t firs
 #define NO_AUX(x, offset) 0
 #define STEP_Q4_K(u, x, aux, acc) p_step256(u, x, 0, acc)
 #define STEP_Q6_K(u, x, aux, acc) p_step256(u, x, 1, acc)
-P_DRIVER(panels_q4_0, p_block32, vpg_q8_32, 32, 16, UNPACK_Q4_0, p_aux32, STEP_32, P_TOKENS)
-P_DRIVER(panels_q5_0, p_block32, vpg_q8_32, 32, 16, UNPACK_Q5_0, p_aux32, STEP_32, P_TOKENS)
+P_DRIVER(panels_q4_0, p_block32, vpg_q8_32, 32, 16, UNPACK_Q4_0, vpg_offset_sum32, STEP_32, P_TOKENS)
+P_DRIVER(panels_q5_0, p_block32, vpg_q8_32, 32, 16, UNPACK_Q5_0, vpg_offset_sum32, STEP_32, P_TOKENS)
 #if VPG_VNNI
-P_DRIVER(panels_q8_0, p_block32, vpg_q8_32, 32, 16, UNPACK_Q8_0, p_aux32, STEP_32, P_TOKENS)
+P_DRIVER(panels_q8_0, p_block32, vpg_q8_32, 32, 16, UNPACK_Q8_0, vpg_offset_sum32, STEP_32, P_TOKENS)
 #endif
 P_DRIVER(panels_q4_k, p_block256, vpg_q8_256, 256, 2, UNPACK_Q4_K, NO_AUX, STEP_Q4_K, P_TOKENS)
 P_DRIVER(panels_q6_k, p_block256, vpg_q8_256, 256, 2, UNPACK_Q6_K, NO_AUX, STEP_Q6_K, P_TOKENS)

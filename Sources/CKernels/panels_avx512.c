@@ -263,9 +263,9 @@ INLINE void w_step_col32(const w_col32 *u, const vpg_q8_32 *const *x, const int3
 #define W_UNPACK_Q4_K(row, at, u) w_unpack_q4_k(row, at, u)
 #define W_UNPACK_Q6_K(row, at, u) w_unpack_q6_k(row, at, u)
 #define W_NO_AUX(x, offset) 0
-P_DRIVER(w_panels_q4_0, w_col32, vpg_q8_32, 32, 16, W_UNPACK_Q4_0, p_aux32, W_STEP_COL32, W_TOKENS)
-P_DRIVER(w_panels_q5_0, w_col32, vpg_q8_32, 32, 16, W_UNPACK_Q5_0, p_aux32, W_STEP_COL32, W_TOKENS)
-P_DRIVER(w_panels_q8_0, w_col32, vpg_q8_32, 32, 16, W_UNPACK_Q8_0, p_aux32, W_STEP_COL32, W_TOKENS)
+P_DRIVER(w_panels_q4_0, w_col32, vpg_q8_32, 32, 16, W_UNPACK_Q4_0, vpg_offset_sum32, W_STEP_COL32, W_TOKENS)
+P_DRIVER(w_panels_q5_0, w_col32, vpg_q8_32, 32, 16, W_UNPACK_Q5_0, vpg_offset_sum32, W_STEP_COL32, W_TOKENS)
+P_DRIVER(w_panels_q8_0, w_col32, vpg_q8_32, 32, 16, W_UNPACK_Q8_0, vpg_offset_sum32, W_STEP_COL32, W_TOKENS)
 P_DRIVER(w_panels_q4_k, w_kq, vpg_q8_256, 256, 2, W_UNPACK_Q4_K, W_NO_AUX, W_STEP_Q4_K, W_TOKENS)
 P_DRIVER(w_panels_q6_k, w_kq, vpg_q8_256, 256, 2, W_UNPACK_Q6_K, W_NO_AUX, W_STEP_Q6_K, W_TOKENS)
 
@@ -738,8 +738,8 @@ INLINE void x16_unpack_col32(const int type, const uint8_t *blk, w_col32 *u) {
 }
 #define X16_UNPACK_Q4_0(row, at, u) x16_unpack_col32(2, row[0] + 16 * (at), u)
 #define X16_UNPACK_Q5_0(row, at, u) x16_unpack_col32(6, row[0] + 16 * (at), u)
-P_DRIVER(x16_panels_q4_0, w_col32, vpg_q8_32, 32, 16, X16_UNPACK_Q4_0, p_aux32, W_STEP_COL32, W_TOKENS)
-P_DRIVER(x16_panels_q5_0, w_col32, vpg_q8_32, 32, 16, X16_UNPACK_Q5_0, p_aux32, W_STEP_COL32, W_TOKENS)
+P_DRIVER(x16_panels_q4_0, w_col32, vpg_q8_32, 32, 16, X16_UNPACK_Q4_0, vpg_offset_sum32, W_STEP_COL32, W_TOKENS)
+P_DRIVER(x16_panels_q5_0, w_col32, vpg_q8_32, 32, 16, X16_UNPACK_Q5_0, vpg_offset_sum32, W_STEP_COL32, W_TOKENS)
 W_ENTRY(VPG_FN(vpg_matmul_panels_q4_0_x16), x16_panels_q4_0, 18, 8)
 W_ENTRY(VPG_FN(vpg_matmul_panels_q5_0_x16), x16_panels_q5_0, 22, 16)
 

@@ -4,6 +4,7 @@
 #if defined(__x86_64__)
 #include <stdint.h>
 #include <string.h>
+#include "CKernels.h"
 #include "simd_path.h"
 
 /// The target attribute of the path being built (the name is the baseline's: every path has AVX2).
@@ -61,6 +62,20 @@ AVX2 static inline void vpg_q6_k_weights(const uint8_t *b, int g, __m256i *w) {
                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
     w[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+}
+
+/// o·Σ x of a token's 32 activations: the offset's part of Σ (q − o)·x over a block, the same for every row.
+AVX2 static inline int32_t vpg_offset_sum32(const vpg_q8_32 *x, int offset) {
+    const __m256i q = _mm256_loadu_si256((const __m256i *)x->q);
+#if VPG_VNNI
+    const __m256i s = VPG_DPBUSD256(_mm256_setzero_si256(), _mm256_set1_epi8(1), q);
+#else
+    const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), q), _mm256_set1_epi16(1));
+#endif
+    __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4E));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xB1));
+    return offset * _mm_cvtsi128_si32(h);
 }
 
 #endif

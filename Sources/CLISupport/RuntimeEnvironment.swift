@@ -8,8 +8,8 @@ import Kernels
 /// - `VPGEA_ACTIVATIONS=f32`: products keep their activations in f32 instead of quantizing them to 8 bits (16 bits:
 ///   Q8_0 prompts on AVX-512; bf16: BF16 prompts on AVX512-BF16);
 /// - `VPGEA_INTERLEAVE=0`: Q4_0, Q5_0, Q8_0, Q4_K and Q6_K matrices keep their stored rows instead of the interleaved
-///   copy AVX-512 (and AVX2 for Q4_0 and Q5_0) reads faster (the results are the same bits either way; those stored rows then
-///   take the panel kernels, slowly);
+///   copy AVX-512 (and AVX2 for Q4_0 and Q5_0) reads faster (the results are the same bits either way; those stored
+///   rows then take the panel kernels, slowly);
 /// - `VPGEA_HUGE_PAGES=0`: the interleaved copies take ordinary 4 KiB pages instead of asking for 2 MiB ones (a
 ///   slightly faster load, a slower generation).
 public enum RuntimeEnvironment {

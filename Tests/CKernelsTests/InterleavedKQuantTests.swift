@@ -189,7 +189,7 @@ import TestSupport
             let name = String(cString: vpg_path_name(path))
             if let emulated = vpg_emulated_kernels(path) { tables.append(("\(name) (emulated)", emulated)) }
             if vpg_path_supported(path) != 0 { tables.append(("\(name) (native)", vpg_kernels(path)!)) }
-            #expect(vpg_rows_as_panels(Int32(type), path) != 0, "\(name), type \(type): row products with the panels' numerics")
+            #expect(vpg_rows_as_panels(Int32(type), path) != 0, "\(name), type \(type): the panels' numerics")
         }
         #if arch(x86_64)
         #expect(tables.count >= 2, "both 256-bit paths at least through SIMDe")
@@ -209,7 +209,8 @@ import TestSupport
         for path in [VPG_PATH_GENERIC, VPG_PATH_AVX2, VPG_PATH_AVXVNNI, VPG_PATH_AVX512].map({ Int32($0.rawValue) }) {
             let narrow = path == Int32(VPG_PATH_AVX2.rawValue) || path == Int32(VPG_PATH_AVXVNNI.rawValue)
             for type in Self.kinds {
-                let native = vpg_path_supported(path) != 0 && (path == Int32(VPG_PATH_AVX512.rawValue) || (narrow && (type == 2 || type == 6)))
+                let own = path == Int32(VPG_PATH_AVX512.rawValue) || (narrow && (type == 2 || type == 6))
+                let native = vpg_path_supported(path) != 0 && own
                 #expect((vpg_x16_native(Int32(type), path) != 0) == native, "path \(path), type \(type)")
             }
             #expect(vpg_x16_native(1, path) == 0 && vpg_x16_kernel(1, path, 0) == nil)   // F16: none
