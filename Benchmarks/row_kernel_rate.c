@@ -8,7 +8,7 @@
 // Build and run from the repository root, on an otherwise idle machine:
 //   clang -O2 -ISources/CKernels/include -ISources/CKernels $(ls Sources/CKernels/*.c | grep -v -e blas.c -e parallel.c) \
 //       Benchmarks/row_kernel_rate.c -o .build/row_kernel_rate -lm -lpthread
-//   .build/row_kernel_rate q4_k        (q4_0, q5_0, q8_0, q4_k or q6_k, or interleaved: q4_0_x16 … q6_k_x16;
+//   .build/row_kernel_rate q4_k        (q4_0, q5_0, q8_0, q4_k or q6_k, or interleaved: q4_0_x16 … q6_k_x16, or f16, bf16;
 //                                       optional path: generic, avx2, avxvnni, avx512; optional token count)
 #include "CKernels.h"
 #include <stdio.h>
@@ -27,6 +27,7 @@ static const format formats[] = {
     {"q4_0", 2, 32, 18, 0}, {"q5_0", 6, 32, 22, 0}, {"q8_0", 8, 32, 34, 0}, {"q4_k", 12, 256, 144, 0}, {"q6_k", 14, 256, 210, 208},
     {"q4_0_x16", 2, 32, 18, 0}, {"q5_0_x16", 6, 32, 22, 0}, {"q8_0_x16", 8, 32, 34, 0},   // interleaved by sixteen rows
     {"q4_k_x16", 12, 256, 144, 0}, {"q6_k_x16", 14, 256, 210, 208},                       // (vpg_repack_x16)
+    {"f16", 1, 1, 2, -1}, {"bf16", 30, 1, 2, -1},   // 16-bit floats: the f32 dot kernels (one token only)
 };
 
 int main(int argc, char **argv) {
@@ -47,7 +48,16 @@ int main(int argc, char **argv) {
     srand(1);
     for (int64_t i = 0; i < big_rows * row_bytes; i++) w[i] = (uint8_t)rand();
     const uint16_t small = 0x1400;   // f16 2^-10: every block's d (and Q4_K's dmin)
-    for (int64_t b = 0; b < big_rows * cols / f->block; b++) {
+    const int halves = f->scale_offset < 0;   // F16 or BF16: values in [-1, 1) rather than random bits
+    for (int64_t i = 0; halves && i < big_rows * cols; i++) {
+        const float v = (float)(rand() % 2000 - 1000) / 1000;
+        uint32_t u;
+        memcpy(&u, &v, 4);
+        const _Float16 half = (_Float16)v;
+        if (f->ggml_type == 30) memcpy(w + 2 * i, (const uint8_t *)&u + 2, 2);
+        else memcpy(w + 2 * i, &half, 2);
+    }
+    for (int64_t b = 0; !halves && b < big_rows * cols / f->block; b++) {
         memcpy(w + b * f->block_bytes + f->scale_offset, &small, 2);
         if (f->ggml_type == 12) memcpy(w + b * f->block_bytes + 2, &small, 2);
     }
@@ -63,6 +73,7 @@ int main(int argc, char **argv) {
     void *xq = aligned_alloc(64, (size_t)(tokens * stride));   // [tokens] quantized activation rows
     for (int t = 0; t < tokens; t++) {
         for (int i = 0; i < cols; i++) x[i] = (float)(rand() % 200 - 100) / 50;
+        if (halves) break;
         vpg_quantize_kernel(f->block, path)(x, (uint8_t *)xq + t * stride, cols);
     }
     vpg_dotq_rows_fn dot = vpg_dotq_rows_kernel(f->ggml_type, path);
@@ -70,8 +81,9 @@ int main(int argc, char **argv) {
     const int rows_only = getenv("ROWS") != NULL || !panels;   // ROWS=1: the stored rows' kernel for several tokens too
     const int uses_panels = x16 ? tokens > 8 && f->ggml_type != 8 : tokens > 1 && !rows_only;
     float *y = malloc(sizeof(float) * (size_t)(big_rows * tokens));   // [tokens, big_rows]
+    vpg_dot_fn half_dot = vpg_dot_kernel(f->ggml_type, path);
 #define PRODUCT(rows)                                                                                              \
-    (x16 ? vpg_x16_kernel(f->ggml_type, path, uses_panels)(w, row_bytes, xq, stride, tokens, y, rows, 0, (rows) / 16 * 16, cols) \
+    (halves ? vpg_matvec_rows(half_dot, w, row_bytes, x, y, 0, rows, cols) : x16 ? vpg_x16_kernel(f->ggml_type, path, uses_panels)(w, row_bytes, xq, stride, tokens, y, rows, 0, (rows) / 16 * 16, cols) \
          : tokens == 1 || rows_only ? vpg_matmul_rows_q(dot, w, row_bytes, xq, stride, tokens, y, rows, 0, rows, cols) \
                        : panels(w, row_bytes, xq, stride, tokens, y, rows, 0, rows, cols))
     const int reps = 500;

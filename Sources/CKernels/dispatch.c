@@ -236,7 +236,8 @@ vpg_matmul_panels_fn vpg_q8_0_x16_q16_kernel(int path) {
 vpg_quantize_fn vpg_quantize_q16_kernel(int path) { return vpg_x16_native(8, path) ? usable(path)->quantize_q16 : NULL; }
 
 int vpg_rows_as_panels(int ggml_type, int path) {
-    return ((ggml_type == 12 || ggml_type == 14) && path == VPG_PATH_AVX512) || narrow_rows_x16(ggml_type, path);
+    const int panels_numerics = ggml_type == 2 || ggml_type == 6 || ggml_type == 12 || ggml_type == 14;
+    return (panels_numerics && path == VPG_PATH_AVX512) || narrow_rows_x16(ggml_type, path);
 }
 
 vpg_exp_shifted_fn vpg_exp_shifted_kernel(int path) { return usable(path)->exp_shifted; }

@@ -549,15 +549,15 @@ INLINE void x16_step_pq6_k(const uint8_t *blk, const vpg_q8_256 *const *x, __m51
 // AVX2 row kernels' bits) took twice the operations per weight.
 
 /// TOKENS(group, blocks, xq, stride, y, ldy, TT): TT ≤ 4 tokens' products on one group; acc[t] lane r is row r's
-/// result for token t.
-#define X16_PANEL_ROWS(NAME, TOKENS, STEP, BLOCK)                                                                  \
+/// result for token t. ACT: the activation blocks (vpg_q8_256 or vpg_q8_32), of ELEMS weights each.
+#define X16_PANEL_ROWS(NAME, TOKENS, STEP, BLOCK, ACT, ELEMS)                                                      \
     INLINE void TOKENS(const uint8_t *group, int64_t blocks, const void *xq, int64_t stride, float *y,             \
                        int64_t ldy, const int TT) {                                                                \
         __m512 acc[4];                                                                                             \
         for (int k = 0; k < TT; k++) acc[k] = _mm512_setzero_ps();                                                 \
         for (int64_t i = 0; i < blocks; i++) {                                                                     \
-            const vpg_q8_256 *x[4];                                                                                \
-            for (int k = 0; k < TT; k++) x[k] = (const vpg_q8_256 *)((const uint8_t *)xq + k * stride) + i;        \
+            const ACT *x[4];                                                                                       \
+            for (int k = 0; k < TT; k++) x[k] = (const ACT *)((const uint8_t *)xq + k * stride) + i;               \
             STEP(group + i * (BLOCK), x, acc, TT);                                                                 \
         }                                                                                                          \
         for (int k = 0; k < TT; k++) _mm512_storeu_ps(y + k * ldy, acc[k]);                                        \
@@ -570,22 +570,23 @@ INLINE void x16_step_pq6_k(const uint8_t *blk, const vpg_q8_256 *const *x, __m51
                 const void *xt = (const uint8_t *)xq + t * stride;                                                 \
                 float *out = y + t * ldy + (g - r0);                                                               \
                 switch (tokens - t) {                                                                              \
-                case 1: TOKENS(group, cols / 256, xt, stride, out, ldy, 1); break;                                 \
-                case 2: TOKENS(group, cols / 256, xt, stride, out, ldy, 2); break;                                 \
-                case 3: TOKENS(group, cols / 256, xt, stride, out, ldy, 3); break;                                 \
-                default: TOKENS(group, cols / 256, xt, stride, out, ldy, 4);                                       \
+                case 1: TOKENS(group, cols / (ELEMS), xt, stride, out, ldy, 1); break;                             \
+                case 2: TOKENS(group, cols / (ELEMS), xt, stride, out, ldy, 2); break;                             \
+                case 3: TOKENS(group, cols / (ELEMS), xt, stride, out, ldy, 3); break;                             \
+                default: TOKENS(group, cols / (ELEMS), xt, stride, out, ldy, 4);                                   \
                 }                                                                                                  \
             }                                                                                                      \
         }                                                                                                          \
     }
-X16_PANEL_ROWS(VPG_FN(vpg_matmul_rows_q4_k_x16), x16_prows_q4_k, x16_step_pq4_k, 16 * 144)
-X16_PANEL_ROWS(VPG_FN(vpg_matmul_rows_q6_k_x16), x16_prows_q6_k, x16_step_pq6_k, 16 * 210)
+X16_PANEL_ROWS(VPG_FN(vpg_matmul_rows_q4_k_x16), x16_prows_q4_k, x16_step_pq4_k, 16 * 144, vpg_q8_256, 256)
+X16_PANEL_ROWS(VPG_FN(vpg_matmul_rows_q6_k_x16), x16_prows_q6_k, x16_step_pq6_k, 16 * 210, vpg_q8_256, 256)
 
 // ---- Q4_0, Q5_0 and Q8_0 interleaved by sixteen rows (CKernels.h): vector c of a block holds dword c of every row's
-// weights, so one vpdpbusd takes four activations, broadcast, to sixteen rows; the stored rows' kernels
-// (block_pairs_offset, block_pairs_wide in dotq_avx2.c) spend about as many instructions on each row's block alone.
-// Every weight goes to vpdpbusd unsigned (q for Q4_0 and Q5_0, q + 128 for Q8_0, as stored in the layout) and the
-// offset o·Σ x of each four activations is the accumulator it starts from: each lane's integer is the stored kernel's.
+// weights, so one vpdpbusd takes four activations, broadcast, to sixteen rows. Q8_0's row products keep the stored
+// rows' kernel's numerics (block_pairs_wide in dotq_avx2.c; Q8_0 takes no 8-bit panels' products, its prompts take
+// 16-bit activations): every weight goes to vpdpbusd unsigned (q + 128, as stored in the layout) and the offset o·Σ x
+// of each four activations is the accumulator it starts from, so each lane's integer is the stored kernel's. Q4_0's
+// and Q5_0's take the panels' numerics (below, after the panels).
 
 /// The stored offset o of a 32-element type's unsigned weights (w = q − o): Q4_0 8, Q5_0 16, Q8_0 128.
 INLINE int x16_offset(const int type) { return type == 2 ? 8 : type == 6 ? 16 : 128; }
@@ -685,8 +686,6 @@ INLINE void x16_rows_32(const int type, const void *rows, int64_t row_bytes, con
                    int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {                                            \
         x16_rows_32(TYPE, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);                              \
     }
-X16_ROWS_32(VPG_FN(vpg_matmul_rows_q4_0_x16), 2)
-X16_ROWS_32(VPG_FN(vpg_matmul_rows_q5_0_x16), 6)
 X16_ROWS_32(VPG_FN(vpg_matmul_rows_q8_0_x16), 8)
 
 /// Sixteen bytes zero-extended to int32 lanes (SIMDe 0.7.4 lacks the 512-bit conversion: lane by lane there).
@@ -742,6 +741,23 @@ P_DRIVER(x16_panels_q4_0, w_col32, vpg_q8_32, 32, 16, X16_UNPACK_Q4_0, vpg_offse
 P_DRIVER(x16_panels_q5_0, w_col32, vpg_q8_32, 32, 16, X16_UNPACK_Q5_0, vpg_offset_sum32, W_STEP_COL32, W_TOKENS)
 W_ENTRY(VPG_FN(vpg_matmul_panels_q4_0_x16), x16_panels_q4_0, 18, 8)
 W_ENTRY(VPG_FN(vpg_matmul_panels_q5_0_x16), x16_panels_q5_0, 22, 16)
+
+/// Q4_0's and Q5_0's row products (generation steps of up to a few sequences) with the panels' numerics, as the
+/// k-quants' (vpg_rows_as_panels): the panels' step on each interleaved block for TT ≤ 4 tokens, with each token's
+/// o·Σ x as the panel driver computes it. One exact integer sum and one fma per row and block, where the stored
+/// kernel's numerics (Q8_0's above) take eight of each. No software prefetch: a pass over a group is one stream
+/// that the hardware follows (fetching 768–3,072 bytes ahead measured no faster from memory; Benchmarks/README.md).
+INLINE void x16_step_p32(const int type, const uint8_t *blk, const vpg_q8_32 *const *x, __m512 *acc, const int TT) {
+    w_col32 u;
+    x16_unpack_col32(type, blk, &u);
+    int32_t aux[4];
+    for (int t = 0; t < TT; t++) aux[t] = vpg_offset_sum32(x[t], x16_offset(type));
+    w_step_col32(&u, x, aux, acc, TT);
+}
+#define X16_STEP_PQ4_0(blk, x, acc, TT) x16_step_p32(2, blk, x, acc, TT)
+#define X16_STEP_PQ5_0(blk, x, acc, TT) x16_step_p32(6, blk, x, acc, TT)
+X16_PANEL_ROWS(VPG_FN(vpg_matmul_rows_q4_0_x16), x16_prows_q4_0, X16_STEP_PQ4_0, 16 * 18, vpg_q8_32, 32)
+X16_PANEL_ROWS(VPG_FN(vpg_matmul_rows_q5_0_x16), x16_prows_q5_0, X16_STEP_PQ5_0, 16 * 22, vpg_q8_32, 32)
 
 // ---- Q8_0 interleaved by sixteen rows times 16-bit activations (vpg_q16_32) ----
 // vpdpwssd takes two 16-bit weights per lane: the bytes of each weight dword zero-extended (even bytes: AND, odd bytes:

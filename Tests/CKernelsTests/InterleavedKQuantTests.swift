@@ -6,8 +6,8 @@ import TestSupport
 
 /// Q4_0, Q5_0, Q8_0, Q4_K and Q6_K interleaved by sixteen rows (vpg_repack_x16): the layout round-trips, and its products give the bits
 /// of the stored rows' kernels on the same path: AVX-512's own (natively where the CPU has it, and through SIMDe on
-/// any x86-64 CPU) against AVX-512's row and panel kernels (the panel kernels' for the k-quants' row products there,
-/// vpg_rows_as_panels), the generic twins against the generic kernels. Rows 16..<64 of 64 (ranges start inside the
+/// any x86-64 CPU) against AVX-512's row and panel kernels (the panel kernels' for the row products of every type but
+/// Q8_0 there, vpg_rows_as_panels), the generic twins against the generic kernels. Rows 16..<64 of 64 (ranges start inside the
 /// matrix), 768 columns (three k-quant blocks, 24 of the 32-element types), extreme activations included. Q8_0 has no
 /// panels' products (its prompts take the exact products).
 @Suite struct InterleavedKQuantTests {
@@ -156,11 +156,12 @@ import TestSupport
         #expect(vpg_dequant_x16_rows(12, 0, x, Int64(rowBytes), 0, 16, nil, Int64(n)) == 0)   // Q4_K: not this way
     }
 
-    /// The 256-bit paths' own Q4_0 and Q5_0 row products (x16_rows_avx2.c) through SIMDe on any x86-64 CPU, and
-    /// natively where the CPU has the path: the bits of that path's panel kernel on the stored rows
-    /// (vpg_rows_as_panels), with an odd number of blocks and token counts across the row products' range.
+    /// Q4_0's and Q5_0's row products on the SIMD paths (x16_rows_avx2.c on the 256-bit paths, the panels' steps on
+    /// AVX-512) through SIMDe on any x86-64 CPU, and natively where the CPU has the path: the bits of that path's panel
+    /// kernel on the stored rows (vpg_rows_as_panels), with an odd number of blocks and token counts across the row
+    /// products' range.
     @Test(arguments: [2, 6], [1, 3, 8, 16])
-    func rowsOfThe256BitPaths(_ type: Int, _ tokens: Int) throws {
+    func rowsWithThePanelsNumerics(_ type: Int, _ tokens: Int) throws {
         let rows = 48, cols = 800, rowBytes = cols / 32 * Self.kind(type).bytes
         let stride = cols / 32 * MemoryLayout<vpg_q8_32>.stride
         var rng = SplitMix(seed: TestRandom.seed &+ 7 &+ UInt64(tokens))
@@ -185,14 +186,14 @@ import TestSupport
             return y.map(\.bitPattern)
         }
         var tables: [(String, UnsafePointer<vpg_kernel_table>)] = []
-        for path in [VPG_PATH_AVX2, VPG_PATH_AVXVNNI].map({ Int32($0.rawValue) }) {
+        for path in [VPG_PATH_AVX2, VPG_PATH_AVXVNNI, VPG_PATH_AVX512].map({ Int32($0.rawValue) }) {
             let name = String(cString: vpg_path_name(path))
             if let emulated = vpg_emulated_kernels(path) { tables.append(("\(name) (emulated)", emulated)) }
             if vpg_path_supported(path) != 0 { tables.append(("\(name) (native)", vpg_kernels(path)!)) }
             #expect(vpg_rows_as_panels(Int32(type), path) != 0, "\(name), type \(type): the panels' numerics")
         }
         #if arch(x86_64)
-        #expect(tables.count >= 2, "both 256-bit paths at least through SIMDe")
+        #expect(tables.count >= 3, "the three SIMD paths at least through SIMDe")
         #endif
         for (label, table) in tables {
             let want = run(try #require(table.pointee.typeRow(type).panels), w)

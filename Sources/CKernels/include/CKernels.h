@@ -182,8 +182,9 @@ void vpg_round_bf16(const float *x, uint16_t *out, int64_t n);
 int vpg_cpu_avx512_bf16(void);
 /// Whether a path's row products (few tokens) on a type have the panel kernel's numerics instead of the row kernel's:
 /// AVX-512's k-quants, whose interleaved row products take the panels' steps (half the operations per weight of the
-/// row kernels' order), and Q4_0 and Q5_0 on the 256-bit paths (x16_rows_avx2.c: one float step per row and block
-/// instead of eight). Then each token's results do not depend on how many tokens share the product.
+/// row kernels' order), and Q4_0 and Q5_0 on every SIMD path (AVX-512's panels' steps likewise, x16_rows_avx2.c on
+/// the 256-bit paths: one float step per row and block instead of eight). Then each token's results do not depend on
+/// how many tokens share the product.
 int vpg_rows_as_panels(int ggml_type, int path);
 
 // ---- The trainer's backward products (dX = dY·W) in integers ----
