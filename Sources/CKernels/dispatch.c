@@ -218,10 +218,11 @@ int vpg_dequant_x16_rows(int ggml_type, int path, const void *packed, int64_t ro
     return 1;
 }
 
-/// Q4_0 and Q5_0 on the 256-bit paths: their own interleaved row products, with the panels' numerics
-/// (x16_rows_avx2.c).
+/// Q4_0, Q5_0, Q4_K and Q6_K on the 256-bit paths: their own interleaved row products, with the panels' numerics
+/// (x16_rows_avx2.c, x16_krows_avx2.c). Q8_0 keeps its stored rows there.
 static int narrow_rows_x16(int ggml_type, int path) {
-    return (ggml_type == 2 || ggml_type == 6) && (path == VPG_PATH_AVX2 || path == VPG_PATH_AVXVNNI);
+    const int own = ggml_type == 2 || ggml_type == 6 || ggml_type == 12 || ggml_type == 14;
+    return own && (path == VPG_PATH_AVX2 || path == VPG_PATH_AVXVNNI);
 }
 
 int vpg_x16_native(int ggml_type, int path) {

@@ -111,9 +111,8 @@ void vpg_x16_through_stored(int type, vpg_dotq_rows_fn rows_kernel, vpg_matmul_p
 }
 
 /// A path's products on interleaved weights through its own stored kernels: the generic path's twins, and on x86
-/// the AVX2 and AVX-VNNI paths', whose CPUs lack AVX-512 (models are interleaved there only for Q4_0's and Q5_0's
-/// generation; the rest serve a prompt on those rows, or a model interleaved for AVX-512 run on another path, as the
-/// tests do).
+/// the AVX2 and AVX-VNNI paths' prompts (their own kernels on the layout are the row products of generation; the
+/// panels serve a prompt on those rows, or a model interleaved for AVX-512 run on another path, as the tests do).
 #define THROUGH_ROWS(T, TYPE, S)                                                                                   \
     void vpg_matmul_rows_##T##_x16_##S(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,         \
                                        int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) { \
@@ -134,15 +133,17 @@ void vpg_x16_through_stored(int type, vpg_dotq_rows_fn rows_kernel, vpg_matmul_p
                                     float *out, int64_t cols) {                                                    \
         vpg_dequant_x16_rows_generic(type, packed, row_bytes, r0, r1, out, cols);                                  \
     }
-/// Q8_0 has no panels' products on interleaved rows: its prompts take the exact products on every path. Q4_0's and
-/// Q5_0's row products on the 256-bit paths are their own (x16_rows_avx2.c).
+/// Q8_0 has no panels' products on interleaved rows: its prompts take the exact products on every path. The row
+/// products of the other types on the 256-bit paths are their own (x16_rows_avx2.c, x16_krows_avx2.c).
 #define TWINS(S)                                                                                                   \
-    THROUGH_PANELS(q4_0, 2, S) THROUGH_PANELS(q5_0, 6, S) THROUGH_ROWS(q8_0, 8, S) THROUGH(q4_k, 12, S)              \
-    THROUGH(q6_k, 14, S)                                                                                           \
+    THROUGH_PANELS(q4_0, 2, S) THROUGH_PANELS(q5_0, 6, S) THROUGH_ROWS(q8_0, 8, S) THROUGH_PANELS(q4_k, 12, S)      \
+    THROUGH_PANELS(q6_k, 14, S)                                                                                    \
     DEQUANT_X16(S)
 TWINS(generic)
 THROUGH_ROWS(q4_0, 2, generic)
 THROUGH_ROWS(q5_0, 6, generic)
+THROUGH_ROWS(q4_k, 12, generic)
+THROUGH_ROWS(q6_k, 14, generic)
 #if defined(__x86_64__)
 VPG_DECLARE_PATH(avx2)
 VPG_DECLARE_PATH(avxvnni)

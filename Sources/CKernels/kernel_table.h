@@ -75,10 +75,10 @@ void vpg_dequant_x16_rows_generic(int type, const void *packed, int64_t row_byte
 /// Q8_PANELS: Q8_0's panel kernel, on the VNNI paths only (AVX2 has no saturation-free unsigned × signed product of
 /// 8-bit weights; the plain path's twin is the specification, not a path: its prompts take sgemm). X16: the path
 /// whose products on interleaved rows the table takes (AVX-512's own; elsewhere the path's stored-row kernels on
-/// groups of rows put back). ROWS32_X16: the path whose Q4_0 and Q5_0 row products on interleaved rows the table takes
-/// (the X16 path's, or the 256-bit paths' own, x16_rows_avx2.c). Q16_PRODUCT, Q16_QUANTIZE: Q8_0 interleaved times
+/// groups of rows put back). ROWS_X16: the path whose Q4_0, Q5_0, Q4_K and Q6_K row products on interleaved rows the
+/// table takes (the X16 path's, or the 256-bit paths' own: x16_rows_avx2.c, x16_krows_avx2.c). Q16_PRODUCT, Q16_QUANTIZE: Q8_0 interleaved times
 /// 16-bit activations (AVX-512's own and the plain twins; NULL on the paths that keep Q8_0 rows as stored).
-#define VPG_TABLE(PATH, S, D, Q8_PANELS, X16, ROWS32_X16, Q16_PRODUCT, Q16_QUANTIZE)                               \
+#define VPG_TABLE(PATH, S, D, Q8_PANELS, X16, ROWS_X16, Q16_PRODUCT, Q16_QUANTIZE)                                  \
     {                                                                                                              \
         .path = PATH,                                                                                              \
         .type = {                                                                                                  \
@@ -94,17 +94,17 @@ void vpg_dequant_x16_rows_generic(int type, const void *packed, int64_t row_byte
         .panels_q7 = vpg_matmul_panels_q7_##S,                                                                     \
         .exp_shifted = vpg_exp_shifted_##S,                                                                        \
         .attend = {vpg_attend_f32_##S, vpg_attend_f16_##S, vpg_attend_q8_0_##S},                                   \
-        .rows_q4_0_x16 = vpg_matmul_rows_q4_0_x16_##ROWS32_X16,                                                    \
+        .rows_q4_0_x16 = vpg_matmul_rows_q4_0_x16_##ROWS_X16,                                                       \
         .panels_q4_0_x16 = vpg_matmul_panels_q4_0_x16_##X16,                                                       \
-        .rows_q5_0_x16 = vpg_matmul_rows_q5_0_x16_##ROWS32_X16,                                                    \
+        .rows_q5_0_x16 = vpg_matmul_rows_q5_0_x16_##ROWS_X16,                                                       \
         .panels_q5_0_x16 = vpg_matmul_panels_q5_0_x16_##X16,                                                       \
         .rows_q8_0_x16 = vpg_matmul_rows_q8_0_x16_##X16,                                                           \
         .dequant_x16 = vpg_dequant_x16_groups_##X16,                                                               \
         .q8_0_x16_q16 = Q16_PRODUCT,                                                                               \
         .quantize_q16 = Q16_QUANTIZE,                                                                              \
-        .rows_q4_k_x16 = vpg_matmul_rows_q4_k_x16_##X16,                                                           \
+        .rows_q4_k_x16 = vpg_matmul_rows_q4_k_x16_##ROWS_X16,                                                       \
         .panels_q4_k_x16 = vpg_matmul_panels_q4_k_x16_##X16,                                                       \
-        .rows_q6_k_x16 = vpg_matmul_rows_q6_k_x16_##X16,                                                           \
+        .rows_q6_k_x16 = vpg_matmul_rows_q6_k_x16_##ROWS_X16,                                                       \
         .panels_q6_k_x16 = vpg_matmul_panels_q6_k_x16_##X16,                                                       \
     }
 

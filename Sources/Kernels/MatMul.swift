@@ -9,9 +9,9 @@ import Quants
 ///   has them on the path). Generation steps of up to `generationRowsMaxTokens` sequences (`rowsAsPanelsMaxTokens`
 ///   where the row products have the panels' numerics) and prompts of up to
 ///   `fusedMaxTokens` tokens take the row kernels; larger ones the panel kernels, or, for a type without them, the
-///   row kernels up to `integerMaxTokens` sequences. On AVX-512 the k-quants' row products, and on AVX2 and AVX-VNNI
-///   Q4_0's and Q5_0's, have the panel kernels' numerics (`vpg_rows_as_panels`), so there a token's results do not
-///   depend on the batch. With `exactActivations` (the commands' `VPGEA_ACTIVATIONS=f32`) a few tokens take the f32
+///   row kernels up to `integerMaxTokens` sequences. On the SIMD paths the row products of Q4_0, Q5_0, Q4_K and
+///   Q6_K have the panel kernels' numerics (`vpg_rows_as_panels`), so there a token's results do not depend on the
+///   batch. With `exactActivations` (the commands' `VPGEA_ACTIVATIONS=f32`) a few tokens take the f32
 ///   fused kernels instead. SIMD is chosen at run time; `KernelPath.selected` (the commands'
 ///   `VPGEA_KERNELS=generic|avx2|avxvnni|avx512`) forces a path;
 /// - f32: panels of rows dequantized to f32 and OpenBLAS sgemm, exact math (single-threaded BLAS; our threads split

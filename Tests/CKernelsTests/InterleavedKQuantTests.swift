@@ -156,14 +156,16 @@ import TestSupport
         #expect(vpg_dequant_x16_rows(12, 0, x, Int64(rowBytes), 0, 16, nil, Int64(n)) == 0)   // Q4_K: not this way
     }
 
-    /// Q4_0's and Q5_0's row products on the SIMD paths (x16_rows_avx2.c on the 256-bit paths, the panels' steps on
-    /// AVX-512) through SIMDe on any x86-64 CPU, and natively where the CPU has the path: the bits of that path's panel
-    /// kernel on the stored rows (vpg_rows_as_panels), with an odd number of blocks and token counts across the row
-    /// products' range.
-    @Test(arguments: [2, 6], [1, 3, 8, 16])
+    /// The row products of Q4_0, Q5_0, Q4_K and Q6_K on the SIMD paths (x16_rows_avx2.c and x16_krows_avx2.c on the
+    /// 256-bit paths, the panels' steps on AVX-512) through SIMDe on any x86-64 CPU, and natively where the CPU has the
+    /// path: the bits of that path's panel kernel on the stored rows (vpg_rows_as_panels), with an odd number of
+    /// blocks and token counts across the row products' range.
+    @Test(arguments: [2, 6, 12, 14], [1, 3, 8, 16])
     func rowsWithThePanelsNumerics(_ type: Int, _ tokens: Int) throws {
-        let rows = 48, cols = 800, rowBytes = cols / 32 * Self.kind(type).bytes
-        let stride = cols / 32 * MemoryLayout<vpg_q8_32>.stride
+        let kind = Self.kind(type), rows = 48, cols = kind.elements == 32 ? 800 : 1280
+        let rowBytes = cols / kind.elements * kind.bytes
+        let stride = kind.elements == 32 ? cols / 32 * MemoryLayout<vpg_q8_32>.stride
+            : cols / 256 * MemoryLayout<vpg_q8_256>.stride
         var rng = SplitMix(seed: TestRandom.seed &+ 7 &+ UInt64(tokens))
         let w = (0..<rows).flatMap { _ in KernelTableTests.randomRow(Self.kind(type), count: cols, &rng) }
         let x = KernelTableTests.run(w.count) { out in
@@ -199,18 +201,20 @@ import TestSupport
             let want = run(try #require(table.pointee.typeRow(type).panels), w)
             let written = (0..<tokens).flatMap { t in (0..<(rows - 16)).map { want[t * rows + $0] } }
             #expect(!written.contains(Float.nan.bitPattern))
-            let got = run(try #require(type == 2 ? table.pointee.rows_q4_0_x16 : table.pointee.rows_q5_0_x16), x)
+            let own = [2: table.pointee.rows_q4_0_x16, 6: table.pointee.rows_q5_0_x16, 12: table.pointee.rows_q4_k_x16,
+                       14: table.pointee.rows_q6_k_x16][type]!
+            let got = run(try #require(own), x)
             #expect(got == want, "\(label), type \(type), \(tokens) tokens: the interleaved rows' products differ")
         }
     }
 
-    /// AVX-512 has its own products for every type; the 256-bit paths for Q4_0's and Q5_0's generation
-    /// (x16_rows_avx2.c).
+    /// AVX-512 has its own products for every type; the 256-bit paths for the generation of all but Q8_0
+    /// (x16_rows_avx2.c, x16_krows_avx2.c).
     @Test func whichPathsHaveTheirOwn() {
         for path in [VPG_PATH_GENERIC, VPG_PATH_AVX2, VPG_PATH_AVXVNNI, VPG_PATH_AVX512].map({ Int32($0.rawValue) }) {
             let narrow = path == Int32(VPG_PATH_AVX2.rawValue) || path == Int32(VPG_PATH_AVXVNNI.rawValue)
             for type in Self.kinds {
-                let own = path == Int32(VPG_PATH_AVX512.rawValue) || (narrow && (type == 2 || type == 6))
+                let own = path == Int32(VPG_PATH_AVX512.rawValue) || (narrow && type != 8)
                 let native = vpg_path_supported(path) != 0 && own
                 #expect((vpg_x16_native(Int32(type), path) != 0) == native, "path \(path), type \(type)")
             }

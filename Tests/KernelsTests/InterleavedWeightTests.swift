@@ -114,8 +114,8 @@ import TestSupport
     func onlyPathsWithTheirOwnKernelsInterleave(_ type: GGMLType) {
         Self.withMatrices(type) { stored, _ in
             #expect(!stored.interleavedForKernels(path: .generic).interleaved)
-            // The 256-bit paths have their own products for Q4_0's and Q5_0's generation only.
-            let narrow = (type == .q4_0 || type == .q5_0) && KernelPath.avx2.isSupported
+            // The 256-bit paths have their own products for generation on every interleaved type but Q8_0.
+            let narrow = type != .q8_0 && KernelPath.avx2.isSupported
             #expect(stored.interleavedForKernels(path: .avx2).interleaved == narrow)
             #expect(stored.interleavedForKernels(path: .avx512).interleaved == KernelPath.avx512.isSupported)
         }

@@ -110,8 +110,8 @@ vpg_matmul_panels_fn vpg_matmul_panels_kernel(int ggml_type, int path);
 
 // ---- Q4_0, Q5_0, Q8_0 and the k-quants interleaved by sixteen rows ----
 //
-// The layouts AVX-512's Q4_0, Q5_0, Q8_0, Q4_K and Q6_K products read (and the 256-bit paths' Q4_0 and Q5_0 row
-// products): each row's block scales are decoded sixteen rows at a time in vector lanes instead of one row at a time,
+// The layouts AVX-512's Q4_0, Q5_0, Q8_0, Q4_K and Q6_K products read (and the 256-bit paths' row products of all
+// but Q8_0): each row's block scales are decoded sixteen rows at a time in vector lanes instead of one row at a time,
 // and a weight vector serves sixteen rows (eight on 256-bit paths), so one-token generation is bound by memory
 // instead of by the per-row instructions. The bytes of the rows, rearranged: block i of rows
 // 16j..16j+15 takes 16 blocks' bytes at 16·i·(block bytes) from where row 16j began, each piece of the sixteen rows'
@@ -149,7 +149,7 @@ void vpg_x16_through_stored(int ggml_type, vpg_dotq_rows_fn rows_kernel, vpg_mat
 /// type (and for Q8_0's panels: Q8_0 has none). `panels` 1 gives the path's panel kernel's results, bit for bit; `panels` 0 (generation of a few sequences,
 /// short prompts) the row products' on the stored rows: vpg_matmul_rows_q's with the path's row kernel, or where
 /// vpg_rows_as_panels says so the panel kernel's. Paths without their own (all but AVX-512; the 256-bit paths have
-/// Q4_0's and Q5_0's row products) put each group of rows back and run their stored kernels.
+/// row products for all but Q8_0) put each group of rows back and run their stored kernels.
 vpg_matmul_panels_fn vpg_x16_kernel(int ggml_type, int path, int panels);
 /// Whether a path has its own interleaved kernels for a type (where the layout pays; elsewhere rows stay as stored).
 int vpg_x16_native(int ggml_type, int path);
@@ -181,10 +181,10 @@ void vpg_round_bf16(const float *x, uint16_t *out, int64_t n);
 /// Whether the CPU has AVX512-BF16 (with the AVX-512 path's own features).
 int vpg_cpu_avx512_bf16(void);
 /// Whether a path's row products (few tokens) on a type have the panel kernel's numerics instead of the row kernel's:
-/// AVX-512's k-quants, whose interleaved row products take the panels' steps (half the operations per weight of the
-/// row kernels' order), and Q4_0 and Q5_0 on every SIMD path (AVX-512's panels' steps likewise, x16_rows_avx2.c on
-/// the 256-bit paths: one float step per row and block instead of eight). Then each token's results do not depend on
-/// how many tokens share the product.
+/// Q4_0, Q5_0, Q4_K and Q6_K on every SIMD path: AVX-512's interleaved row products take the panels' steps (half
+/// the operations per weight of the row kernels' order for the k-quants, one float step per row and block instead of
+/// eight for Q4_0 and Q5_0), the 256-bit paths' likewise (x16_rows_avx2.c, x16_krows_avx2.c). Then each token's
+/// results do not depend on how many tokens share the product.
 int vpg_rows_as_panels(int ggml_type, int path);
 
 // ---- The trainer's backward products (dX = dY·W) in integers ----
