@@ -347,13 +347,7 @@ INLINE void x16_scales(const uint8_t *blk, __m512i *sc03, __m512i *sc47, __m512i
 
 /// Each dword lane's bytes picked by b0..b3 (0x80: zero), as _mm512_shuffle_epi8 takes them.
 INLINE __m512i x16_pick(__m512i v, int b0, int b1, int b2, int b3) {
-    const char z = (char)0x80;
-#define X16_AT(b, o) ((b) == 0x80 ? z : (char)((b) + (o)))
-    const __m128i pick = _mm_setr_epi8(X16_AT(b0, 0), X16_AT(b1, 0), X16_AT(b2, 0), X16_AT(b3, 0), X16_AT(b0, 4), X16_AT(b1, 4),
-                                       X16_AT(b2, 4), X16_AT(b3, 4), X16_AT(b0, 8), X16_AT(b1, 8), X16_AT(b2, 8), X16_AT(b3, 8),
-                                       X16_AT(b0, 12), X16_AT(b1, 12), X16_AT(b2, 12), X16_AT(b3, 12));
-#undef X16_AT
-    return _mm512_shuffle_epi8(v, _mm512_broadcast_i32x4(pick));
+    return _mm512_shuffle_epi8(v, _mm512_broadcast_i32x4(vpg_dword_pick(b0, b1, b2, b3)));
 }
 
 /// Byte k of each dword lane as an int32 (`pair`: as two int16, the minimum's factor for both of a group's halves).

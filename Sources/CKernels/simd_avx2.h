@@ -64,6 +64,17 @@ AVX2 static inline void vpg_q6_k_weights(const uint8_t *b, int g, __m256i *w) {
                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
 }
 
+/// The pshufb control that picks bytes b0..b3 (0x80: zero) of each dword lane of a 128-bit lane: the k-quant scale
+/// decoders' (one row per dword lane) on every width, broadcast to the lanes of the wider vectors.
+AVX2 static inline __m128i vpg_dword_pick(int b0, int b1, int b2, int b3) {
+    const char z = (char)0x80;
+#define VPG_AT(b, o) ((b) == 0x80 ? z : (char)((b) + (o)))
+    return _mm_setr_epi8(VPG_AT(b0, 0), VPG_AT(b1, 0), VPG_AT(b2, 0), VPG_AT(b3, 0), VPG_AT(b0, 4), VPG_AT(b1, 4),
+                         VPG_AT(b2, 4), VPG_AT(b3, 4), VPG_AT(b0, 8), VPG_AT(b1, 8), VPG_AT(b2, 8), VPG_AT(b3, 8),
+                         VPG_AT(b0, 12), VPG_AT(b1, 12), VPG_AT(b2, 12), VPG_AT(b3, 12));
+#undef VPG_AT
+}
+
 /// o·Σ x of a token's 32 activations: the offset's part of Σ (q − o)·x over a block, the same for every row.
 AVX2 static inline int32_t vpg_offset_sum32(const vpg_q8_32 *x, int offset) {
     const __m256i q = _mm256_loadu_si256((const __m256i *)x->q);

@@ -16,13 +16,7 @@
 
 /// Each dword lane's bytes picked by b0..b3 (0x80: zero), as _mm256_shuffle_epi8 takes them.
 INLINE __m256i k8_pick(__m256i v, int b0, int b1, int b2, int b3) {
-    const char z = (char)0x80;
-#define K8_AT(b, o) ((b) == 0x80 ? z : (char)((b) + (o)))
-    const __m128i pick = _mm_setr_epi8(K8_AT(b0, 0), K8_AT(b1, 0), K8_AT(b2, 0), K8_AT(b3, 0), K8_AT(b0, 4), K8_AT(b1, 4),
-                                       K8_AT(b2, 4), K8_AT(b3, 4), K8_AT(b0, 8), K8_AT(b1, 8), K8_AT(b2, 8), K8_AT(b3, 8),
-                                       K8_AT(b0, 12), K8_AT(b1, 12), K8_AT(b2, 12), K8_AT(b3, 12));
-#undef K8_AT
-    return _mm256_shuffle_epi8(v, _mm256_broadcastsi128_si256(pick));
+    return _mm256_shuffle_epi8(v, _mm256_broadcastsi128_si256(vpg_dword_pick(b0, b1, b2, b3)));
 }
 
 /// Half h (rows 8h..8h+7) of the 64-byte vector at p.
