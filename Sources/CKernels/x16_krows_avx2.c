@@ -78,7 +78,8 @@ INLINE void k8_step_q4_k(const uint8_t *blk, int h8, const vpg_q8_256 *const *x,
 #endif
             }
         }
-        const __m256i m_lo = k8_pick(mn[h / 2], k_lo, 0x80, k_lo, 0x80), m_hi = k8_pick(mn[h / 2], k_hi, 0x80, k_hi, 0x80);
+        const __m256i m_lo = k8_pick(mn[h / 2], k_lo, 0x80, k_lo, 0x80);
+        const __m256i m_hi = k8_pick(mn[h / 2], k_hi, 0x80, k_hi, 0x80);
         for (int t = 0; t < TT; t++) {
             const __m256i dots = _mm256_add_epi32(k8_scaled(lo_sum[t], s_lo), k8_scaled(hi_sum[t], s_hi));
             int32_t pair[2];
@@ -99,13 +100,23 @@ INLINE __m256i k8_q6_scale(const __m256i *sv, int s, int wide) {
                 : _mm256_srai_epi16(k8_pick(sv[s / 4], 0x80, s % 4, 0x80, s % 4), 8);
 }
 
+/// Scales 2g and 2g + 1 of each row as an int16 pair: the factors of group g's activation sums.
+INLINE __m256i k8_q6_pair(const __m256i *sv, int g) {
+    return _mm256_srai_epi16(k8_pick(sv[g / 2], 0x80, (2 * g) % 4, 0x80, (2 * g) % 4 + 1), 8);
+}
+
+/// Bits s, s + 1 of each byte of qh, moved to bits 4 and 5 (a 6-bit weight's top bits).
+INLINE __m256i k8_q6_high(__m256i qh, const int s) {
+    return _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, s), _mm256_set1_epi8(0x03)), 4);
+}
+
 /// One half's step of an interleaved Q6_K block for TT ≤ 4 tokens (x16_step_pq6_k's integers and float steps on
 /// eight rows). Each column's three vectors are decoded once into the four groups 4n..4n+3 they hold (the layout's
 /// order; decoding one group at a time took twice the operations). A 16-weight part's sum (≤ 16·63·127) does not fit
 /// an int16: AVX2 scales each two columns' pair sums (≤ 4·63·127) in a madd, VNNI each part's int32 sum in a 32-bit
 /// multiply.
 INLINE void k8_step_q6_k(const uint8_t *blk, int h8, const vpg_q8_256 *const *x, __m256 *acc, const int TT) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
     __m256i sv[4];
     for (int v = 0; v < 4; v++) sv[v] = k8_load(blk + 64 * v, h8);
     const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 3328 + 16 * h8)));
@@ -123,13 +134,11 @@ INLINE void k8_step_q6_k(const uint8_t *blk, int h8, const vpg_q8_256 *const *x,
         for (int c = 0; c < 8; c++) {   // column c: weights 4c..4c+3 of each group (part c / 4)
             const uint8_t *v = blk + 256 + 64 * 3 * (8 * n + c);   // ql of bytes 64n…, of 64n + 32…, then qh
             const __m256i ql0 = k8_load(v, h8), ql1 = k8_load(v + 64, h8), qh = k8_load(v + 128, h8);
-            const __m256i w[4] = {
-                _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4)),
-                _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4))};
+            const __m256i w[4] = {   // group 4n + k: ql0's or ql1's low or high nibbles, qh's bits 2k, 2k + 1
+                _mm256_or_si256(_mm256_and_si256(ql0, m4), k8_q6_high(qh, 0)),
+                _mm256_or_si256(_mm256_and_si256(ql1, m4), k8_q6_high(qh, 2)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), k8_q6_high(qh, 4)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), k8_q6_high(qh, 6))};
             for (int k = 0; k < 4; k++)
                 for (int t = 0; t < TT; t++) {
                     const __m256i four = k8_four(x[t]->q + 32 * (4 * n + k) + 4 * c);
@@ -150,8 +159,7 @@ INLINE void k8_step_q6_k(const uint8_t *blk, int h8, const vpg_q8_256 *const *x,
         }
         for (int j = 0; j < 2; j++) {
             const int g = 4 * n + 2 * j;
-            const __m256i m_lo = _mm256_srai_epi16(k8_pick(sv[g / 2], 0x80, (2 * g) % 4, 0x80, (2 * g) % 4 + 1), 8);
-            const __m256i m_hi = _mm256_srai_epi16(k8_pick(sv[(g + 1) / 2], 0x80, (2 * g + 2) % 4, 0x80, (2 * g + 2) % 4 + 1), 8);
+            const __m256i m_lo = k8_q6_pair(sv, g), m_hi = k8_q6_pair(sv, g + 1);
             for (int t = 0; t < TT; t++) {
                 int32_t pair[2];
                 memcpy(pair, x[t]->bsums + 2 * g, 8);
