@@ -675,12 +675,7 @@ INLINE void x16_rows_32(const int type, const void *rows, int64_t row_bytes, con
     free(offsets);
 }
 
-#define X16_ROWS_32(NAME, TYPE)                                                                                    \
-    AVX2 void NAME(const void *rows, int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens, float *y,  \
-                   int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {                                            \
-        x16_rows_32(TYPE, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);                              \
-    }
-X16_ROWS_32(VPG_FN(vpg_matmul_rows_q8_0_x16), 8)
+VPG_TYPED_PRODUCT(VPG_FN(vpg_matmul_rows_q8_0_x16), x16_rows_32, 8)
 
 /// Sixteen bytes zero-extended to int32 lanes (SIMDe 0.7.4 lacks the 512-bit conversion: lane by lane there).
 INLINE __m512i x16_widen(__m128i bytes) {

@@ -64,6 +64,14 @@ AVX2 static inline void vpg_q6_k_weights(const uint8_t *b, int g, __m256i *w) {
                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
 }
 
+/// An entry point of the products' signature (vpg_matmul_panels_fn) that runs BODY(TYPE, …): one kernel body serving
+/// several weight types.
+#define VPG_TYPED_PRODUCT(NAME, BODY, TYPE)                                                                        \
+    AVX2 void NAME(const void *rows, int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens, float *y,  \
+                   int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {                                            \
+        BODY(TYPE, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);                                     \
+    }
+
 /// The pshufb control that picks bytes b0..b3 (0x80: zero) of each dword lane of a 128-bit lane: the k-quant scale
 /// decoders' (one row per dword lane) on every width, broadcast to the lanes of the wider vectors.
 AVX2 static inline __m128i vpg_dword_pick(int b0, int b1, int b2, int b3) {

@@ -212,14 +212,7 @@ INLINE void k8_rows(const int type, const void *rows, int64_t row_bytes, const v
     }
 }
 
-AVX2 void VPG_FN(vpg_matmul_rows_q4_k_x16)(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
-                                           int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
-    k8_rows(12, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);
-}
-
-AVX2 void VPG_FN(vpg_matmul_rows_q6_k_x16)(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
-                                           int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
-    k8_rows(14, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);
-}
+VPG_TYPED_PRODUCT(VPG_FN(vpg_matmul_rows_q4_k_x16), k8_rows, 12)
+VPG_TYPED_PRODUCT(VPG_FN(vpg_matmul_rows_q6_k_x16), k8_rows, 14)
 
 #endif

@@ -97,14 +97,7 @@ INLINE void x16_rows_32(const int type, const void *rows, int64_t row_bytes, con
     free(aux);
 }
 
-AVX2 void VPG_FN(vpg_matmul_rows_q4_0_x16)(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
-                                           int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
-    x16_rows_32(2, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);
-}
-
-AVX2 void VPG_FN(vpg_matmul_rows_q5_0_x16)(const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
-                                           int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
-    x16_rows_32(6, rows, row_bytes, xq, stride, tokens, y, ldy, r0, r1, cols);
-}
+VPG_TYPED_PRODUCT(VPG_FN(vpg_matmul_rows_q4_0_x16), x16_rows_32, 2)
+VPG_TYPED_PRODUCT(VPG_FN(vpg_matmul_rows_q5_0_x16), x16_rows_32, 6)
 
 #endif
