@@ -19,9 +19,9 @@ public struct Qwen2Layer: @unchecked Sendable {
 }
 
 /// All weights of a Qwen2 model. Matrices point into the memory-mapped file, except the layers' and the output's
-/// Q4_0, Q5_0, Q8_0 and k-quant matrices on a path with kernels for their interleaved layout (the embeddings' too when they are the
-/// output's), which are rearranged into a copy of the same size (`WeightMatrix.interleavedForKernels`); the small f32
-/// vectors (norms, biases) are copied out.
+/// Q4_0, Q5_0, Q8_0 and k-quant matrices on a path with kernels for their interleaved layout (the embeddings' too when
+/// they are the output's), which are rearranged into a copy of the same size, and their F16 and BF16 ones, copied as
+/// stored into 2 MiB pages (`WeightMatrix.interleavedForKernels`); the small f32 vectors (norms, biases) are copied out.
 public struct Qwen2Weights: @unchecked Sendable {
     public let tokenEmbd: WeightMatrix    // [vocab, embd]
     public let layers: [Qwen2Layer]

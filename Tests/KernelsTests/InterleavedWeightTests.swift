@@ -110,6 +110,27 @@ import TestSupport
         }
     }
 
+    /// F16 and BF16 matrices (no interleaved layout) come back from `interleavedForKernels` as a copy of the same bytes
+    /// in memory of their own (2 MiB pages), not interleaved, every source byte reported copied, and not copied twice.
+    @Test(arguments: [GGMLType.f16, .bf16])
+    func halfMatricesAreCopiedAsStored(_ type: GGMLType) {
+        let bytes: [UInt8] = (0..<(Self.rows * Self.cols)).flatMap { i -> [UInt8] in
+            let v = Float(i % 97) / 31 - 1.5
+            let bits = type == .f16 ? Float16(v).bitPattern : UInt16(v.bitPattern >> 16)
+            return [UInt8(bits & 0xFF), UInt8(bits >> 8)]
+        }
+        #expect(WeightMatrix.copiesAsStored(type) && !WeightMatrix.interleaves(type))
+        #expect(WeightMatrix.interleavesByDefault && WeightMatrix.hugePagesByDefault)
+        bytes.withUnsafeBytes { raw in
+            let stored = WeightMatrix(type: type, data: raw.baseAddress!, rows: Self.rows, cols: Self.cols)
+            var reported = 0
+            let copy = stored.interleavedForKernels { reported += $0.count }
+            #expect(copy.isCopy && !copy.interleaved && !stored.isCopy && copy.data != stored.data)
+            #expect(memcmp(copy.data, stored.data, bytes.count) == 0 && reported == bytes.count)
+            #expect(copy.interleavedForKernels().data == copy.data)
+        }
+    }
+
     @Test(arguments: types)
     func onlyPathsWithTheirOwnKernelsInterleave(_ type: GGMLType) {
         Self.withMatrices(type) { stored, _ in
