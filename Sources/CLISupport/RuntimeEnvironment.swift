@@ -8,10 +8,11 @@ import Kernels
 /// - `VPGEA_ACTIVATIONS=f32`: products keep their activations in f32 instead of quantizing them to 8 bits (16 bits:
 ///   Q8_0 prompts on AVX-512; bf16: BF16 prompts on AVX512-BF16);
 /// - `VPGEA_INTERLEAVE=0`: Q4_0, Q5_0, Q8_0, Q4_K and Q6_K matrices keep their stored rows instead of the interleaved
-///   copy AVX-512 (and AVX2 for Q4_0 and Q5_0) reads faster (the results are the same bits either way; those stored
-///   rows then take the panel kernels, slowly);
-/// - `VPGEA_HUGE_PAGES=0`: the interleaved copies take ordinary 4 KiB pages instead of asking for 2 MiB ones (a
-///   slightly faster load, a slower generation).
+///   copy AVX-512 (and AVX2 for all but Q8_0) reads faster (the results are the same bits either way; those stored
+///   rows then take the panel kernels, slowly), and F16 and BF16 ones are read in place;
+/// - `VPGEA_HUGE_PAGES=0`: the interleaved copies take ordinary 4 KiB pages instead of asking for 2 MiB ones, and F16
+///   and BF16 matrices are read in place instead of copied into such pages (a slightly faster load, a slower
+///   generation).
 public enum RuntimeEnvironment {
     /// A note on what `VPGEA_KERNELS` asked for when it is not the path taken (empty otherwise), for machine lines.
     nonisolated(unsafe) public private(set) static var kernelNote = ""
@@ -44,7 +45,7 @@ public enum RuntimeEnvironment {
         if let huge = environment["VPGEA_HUGE_PAGES"] {
             WeightMatrix.hugePagesByDefault = huge != "0"
             if huge != "0" && huge != "1" {
-                printError("warning: VPGEA_HUGE_PAGES=\(huge) is not 0 or 1; interleaved copies ask for 2 MiB pages")
+                printError("warning: VPGEA_HUGE_PAGES=\(huge) is not 0 or 1; the weights' copies ask for 2 MiB pages")
             }
         }
     }
