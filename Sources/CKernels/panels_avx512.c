@@ -543,15 +543,15 @@ INLINE void x16_step_pq6_k(const uint8_t *blk, const vpg_q8_256 *const *x, __m51
 // AVX2 row kernels' bits) took twice the operations per weight.
 
 /// TOKENS(group, blocks, xq, stride, y, ldy, TT): TT ≤ 4 tokens' products on one group; acc[t] lane r is row r's
-/// result for token t. ACT: the activation blocks (vpg_q8_256 or vpg_q8_32), of ELEMS weights each.
-#define X16_PANEL_ROWS(NAME, TOKENS, STEP, BLOCK, ACT, ELEMS)                                                      \
+/// result for token t.
+#define X16_PANEL_ROWS(NAME, TOKENS, STEP, BLOCK)                                                                  \
     INLINE void TOKENS(const uint8_t *group, int64_t blocks, const void *xq, int64_t stride, float *y,             \
                        int64_t ldy, const int TT) {                                                                \
         __m512 acc[4];                                                                                             \
         for (int k = 0; k < TT; k++) acc[k] = _mm512_setzero_ps();                                                 \
         for (int64_t i = 0; i < blocks; i++) {                                                                     \
-            const ACT *x[4];                                                                                       \
-            for (int k = 0; k < TT; k++) x[k] = (const ACT *)((const uint8_t *)xq + k * stride) + i;               \
+            const vpg_q8_256 *x[4];                                                                                \
+            for (int k = 0; k < TT; k++) x[k] = (const vpg_q8_256 *)((const uint8_t *)xq + k * stride) + i;        \
             STEP(group + i * (BLOCK), x, acc, TT);                                                                 \
         }                                                                                                          \
         for (int k = 0; k < TT; k++) _mm512_storeu_ps(y + k * ldy, acc[k]);                                        \
@@ -564,16 +564,16 @@ INLINE void x16_step_pq6_k(const uint8_t *blk, const vpg_q8_256 *const *x, __m51
                 const void *xt = (const uint8_t *)xq + t * stride;                                                 \
                 float *out = y + t * ldy + (g - r0);                                                               \
                 switch (tokens - t) {                                                                              \
-                case 1: TOKENS(group, cols / (ELEMS), xt, stride, out, ldy, 1); break;                             \
-                case 2: TOKENS(group, cols / (ELEMS), xt, stride, out, ldy, 2); break;                             \
-                case 3: TOKENS(group, cols / (ELEMS), xt, stride, out, ldy, 3); break;                             \
-                default: TOKENS(group, cols / (ELEMS), xt, stride, out, ldy, 4);                                   \
+                case 1: TOKENS(group, cols / 256, xt, stride, out, ldy, 1); break;                                 \
+                case 2: TOKENS(group, cols / 256, xt, stride, out, ldy, 2); break;                                 \
+                case 3: TOKENS(group, cols / 256, xt, stride, out, ldy, 3); break;                                 \
+                default: TOKENS(group, cols / 256, xt, stride, out, ldy, 4);                                       \
                 }                                                                                                  \
             }                                                                                                      \
         }                                                                                                          \
     }
-X16_PANEL_ROWS(VPG_FN(vpg_matmul_rows_q4_k_x16), x16_prows_q4_k, x16_step_pq4_k, 16 * 144, vpg_q8_256, 256)
-X16_PANEL_ROWS(VPG_FN(vpg_matmul_rows_q6_k_x16), x16_prows_q6_k, x16_step_pq6_k, 16 * 210, vpg_q8_256, 256)
+X16_PANEL_ROWS(VPG_FN(vpg_matmul_rows_q4_k_x16), x16_prows_q4_k, x16_step_pq4_k, 16 * 144)
+X16_PANEL_ROWS(VPG_FN(vpg_matmul_rows_q6_k_x16), x16_prows_q6_k, x16_step_pq6_k, 16 * 210)
 
 // ---- Q4_0, Q5_0 and Q8_0 interleaved by sixteen rows (CKernels.h): vector c of a block holds dword c of every row's
 // weights, so one vpdpbusd takes four activations, broadcast, to sixteen rows. Q8_0's row products keep the stored
@@ -733,20 +733,56 @@ W_ENTRY(VPG_FN(vpg_matmul_panels_q5_0_x16), x16_panels_q5_0, 22, 16)
 
 /// Q4_0's and Q5_0's row products (generation steps of up to a few sequences) with the panels' numerics, as the
 /// k-quants' (vpg_rows_as_panels): the panels' step on each interleaved block for TT ≤ 4 tokens, with each token's
-/// o·Σ x as the panel driver computes it. One exact integer sum and one fma per row and block, where the stored
-/// kernel's numerics (Q8_0's above) take eight of each. No software prefetch: a pass over a group is one stream
-/// that the hardware follows (fetching 768–3,072 bytes ahead measured no faster from memory; Benchmarks/README.md).
-INLINE void x16_step_p32(const int type, const uint8_t *blk, const vpg_q8_32 *const *x, __m512 *acc, const int TT) {
-    w_col32 u;
-    x16_unpack_col32(type, blk, &u);
-    int32_t aux[4];
-    for (int t = 0; t < TT; t++) aux[t] = vpg_offset_sum32(x[t], x16_offset(type));
-    w_step_col32(&u, x, aux, acc, TT);
+/// o·Σ x (aux, [TT][blocks]) computed once per call as the panel driver computes it. One exact integer sum and one fma
+/// per row and block, where the stored kernel's numerics (Q8_0's above) take eight of each. No software prefetch: a
+/// pass over a group is one stream that the hardware follows (fetching 768–3,072 bytes ahead measured no faster from
+/// memory; Benchmarks/README.md).
+INLINE void x16_prows_32_tokens(const int type, const uint8_t *group, int64_t blocks, const void *xq, int64_t stride,
+                                const int32_t *aux, float *y, int64_t ldy, const int TT) {
+    __m512 acc[4];
+    for (int t = 0; t < TT; t++) acc[t] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < blocks; i++) {
+        const vpg_q8_32 *x[4];
+        int32_t offsets[4];
+        for (int t = 0; t < TT; t++) {
+            x[t] = (const vpg_q8_32 *)((const uint8_t *)xq + t * stride) + i;
+            offsets[t] = aux[t * blocks + i];
+        }
+        w_col32 u;
+        x16_unpack_col32(type, group + i * 16 * vpg_block32_bytes(type), &u);
+        w_step_col32(&u, x, offsets, acc, TT);
+    }
+    for (int t = 0; t < TT; t++) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
-#define X16_STEP_PQ4_0(blk, x, acc, TT) x16_step_p32(2, blk, x, acc, TT)
-#define X16_STEP_PQ5_0(blk, x, acc, TT) x16_step_p32(6, blk, x, acc, TT)
-X16_PANEL_ROWS(VPG_FN(vpg_matmul_rows_q4_0_x16), x16_prows_q4_0, X16_STEP_PQ4_0, 16 * 18, vpg_q8_32, 32)
-X16_PANEL_ROWS(VPG_FN(vpg_matmul_rows_q5_0_x16), x16_prows_q5_0, X16_STEP_PQ5_0, 16 * 22, vpg_q8_32, 32)
+
+/// Rows r0..<r1 (multiples of 16) for every token, four tokens per pass over a group, as vpg_matmul_panels_fn.
+INLINE void x16_prows_32(const int type, const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
+                         int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
+    const int64_t blocks = cols / 32;
+    if (tokens <= 0 || blocks <= 0 || r0 >= r1) return;
+    int32_t *aux = malloc((size_t)(tokens * blocks) * sizeof(int32_t));   // [tokens, blocks]: o·Σ x
+    if (!aux) abort();
+    for (int64_t t = 0; t < tokens; t++)
+        for (int64_t i = 0; i < blocks; i++)
+            aux[t * blocks + i] = vpg_offset_sum32((const vpg_q8_32 *)((const uint8_t *)xq + t * stride) + i,
+                                                   x16_offset(type));
+    for (int64_t g = r0; g < r1; g += 16) {
+        const uint8_t *group = (const uint8_t *)rows + g * row_bytes;
+        for (int64_t t = 0; t < tokens; t += 4) {
+            const void *xt = (const uint8_t *)xq + t * stride;
+            float *out = y + t * ldy + (g - r0);
+            switch (tokens - t) {
+            case 1: x16_prows_32_tokens(type, group, blocks, xt, stride, aux + t * blocks, out, ldy, 1); break;
+            case 2: x16_prows_32_tokens(type, group, blocks, xt, stride, aux + t * blocks, out, ldy, 2); break;
+            case 3: x16_prows_32_tokens(type, group, blocks, xt, stride, aux + t * blocks, out, ldy, 3); break;
+            default: x16_prows_32_tokens(type, group, blocks, xt, stride, aux + t * blocks, out, ldy, 4);
+            }
+        }
+    }
+    free(aux);
+}
+VPG_TYPED_PRODUCT(VPG_FN(vpg_matmul_rows_q4_0_x16), x16_prows_32, 2)
+VPG_TYPED_PRODUCT(VPG_FN(vpg_matmul_rows_q5_0_x16), x16_prows_32, 6)
 
 // ---- Q8_0 interleaved by sixteen rows times 16-bit activations (vpg_q16_32) ----
 // vpdpwssd takes two 16-bit weights per lane: the bytes of each weight dword zero-extended (even bytes: AND, odd bytes:
