@@ -37,14 +37,15 @@ AVX2 static inline __m256 bf16x8(const uint8_t *p) {
 }
 
 /// A row of 16-bit floats · f32 vector: 32 at a time into four accumulators (the rows stream from memory in
-/// generation, and one chain of fmas would wait on each one's latency), then 8 at a time into the first, the tail in
-/// scalar code.
+/// generation, and one chain of fmas would wait on each one's latency; their lines are asked for ahead), then 8 at a
+/// time into the first, the tail in scalar code.
 #define HALF_DOT(NAME, LOAD, SCALAR)                                                                               \
     AVX2 float NAME(const void *row, const float *x, int64_t n) {                                                  \
         const uint8_t *b = row;                                                                                    \
         __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps(); \
         int64_t i = 0;                                                                                             \
         for (; i + 32 <= n; i += 32) {                                                                             \
+            vpg_prefetch_ahead(b + 2 * i, 64);                                                                     \
             a0 = _mm256_fmadd_ps(LOAD(b + 2 * i), _mm256_loadu_ps(x + i), a0);                                     \
             a1 = _mm256_fmadd_ps(LOAD(b + 2 * i + 16), _mm256_loadu_ps(x + i + 8), a1);                            \
             a2 = _mm256_fmadd_ps(LOAD(b + 2 * i + 32), _mm256_loadu_ps(x + i + 16), a2);                           \

@@ -552,6 +552,7 @@ INLINE void x16_step_pq6_k(const uint8_t *blk, const vpg_q8_256 *const *x, __m51
         for (int64_t i = 0; i < blocks; i++) {                                                                     \
             const vpg_q8_256 *x[4];                                                                                \
             for (int k = 0; k < TT; k++) x[k] = (const vpg_q8_256 *)((const uint8_t *)xq + k * stride) + i;        \
+            vpg_prefetch_ahead(group + i * (BLOCK), BLOCK);                                                       \
             STEP(group + i * (BLOCK), x, acc, TT);                                                                 \
         }                                                                                                          \
         for (int k = 0; k < TT; k++) _mm512_storeu_ps(y + k * ldy, acc[k]);                                        \
@@ -734,9 +735,8 @@ W_ENTRY(VPG_FN(vpg_matmul_panels_q5_0_x16), x16_panels_q5_0, 22, 16)
 /// Q4_0's and Q5_0's row products (generation steps of up to a few sequences) with the panels' numerics, as the
 /// k-quants' (vpg_rows_as_panels): the panels' step on each interleaved block for TT ≤ 4 tokens, with each token's
 /// o·Σ x (aux, [TT][blocks]) computed once per call as the panel driver computes it. One exact integer sum and one fma
-/// per row and block, where the stored kernel's numerics (Q8_0's above) take eight of each. No software prefetch: a
-/// pass over a group is one stream that the hardware follows (fetching 768–3,072 bytes ahead measured no faster from
-/// memory; Benchmarks/README.md).
+/// per row and block, where the stored kernel's numerics (Q8_0's above) take eight of each. The software prefetch
+/// measured no faster on a Zen 4 and faster on Intel's server cores (Benchmarks/README.md).
 INLINE void x16_prows_32_tokens(const int type, const uint8_t *group, int64_t blocks, const void *xq, int64_t stride,
                                 const int32_t *aux, float *y, int64_t ldy, const int TT) {
     __m512 acc[4];
@@ -749,6 +749,7 @@ INLINE void x16_prows_32_tokens(const int type, const uint8_t *group, int64_t bl
             offsets[t] = aux[t * blocks + i];
         }
         w_col32 u;
+        vpg_prefetch_ahead(group + i * 16 * vpg_block32_bytes(type), 16 * vpg_block32_bytes(type));
         x16_unpack_col32(type, group + i * 16 * vpg_block32_bytes(type), &u);
         w_step_col32(&u, x, offsets, acc, TT);
     }

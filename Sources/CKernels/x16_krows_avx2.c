@@ -184,6 +184,7 @@ INLINE void k8_tokens(const int type, const uint8_t *group, int64_t blocks, cons
         const vpg_q8_256 *x[4];
         for (int t = 0; t < TT; t++) x[t] = (const vpg_q8_256 *)((const uint8_t *)xq + t * stride) + i;
         const uint8_t *blk = group + i * block_bytes;
+        vpg_prefetch_ahead(blk, block_bytes);
         for (int h = 0; h < 2; h++) {
             if (type == 12) k8_step_q4_k(blk, h, x, acc[h], TT);
             else k8_step_q6_k(blk, h, x, acc[h], TT);

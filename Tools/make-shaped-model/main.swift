@@ -3,8 +3,9 @@
 // Qwen-7B). The metadata (hyper-parameters, tokenizer, chat template) is copied from a vocab-only GGUF.
 //
 // Usage: make-shaped-model VOCAB.gguf OUT.gguf [--seed N]
-// Example: swift run -c release make-shaped-model Models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf Models/r1-7b-shaped.gguf
-// (the first GGUF lends its tokenizer: any downloaded Qwen2-family model; vpgea-fetch brings one)
+// Example: swift run -c release make-shaped-model ../shared/ref/deepseek-r1-distill-qwen-vocab.gguf Models/r1-7b-shaped.gguf
+// (the first GGUF lends its shapes, hyper-parameters and tokenizer: a vocab-only GGUF of the model to imitate, or
+// any Qwen2-family GGUF, whose own shapes the output then takes: the 1.5B gives a 1.5B-shaped file)
 import Foundation
 import GGUF
 import Quants
