@@ -23,7 +23,8 @@ public enum MachineFacts {
     /// for when it could not be had) and the BLAS core.
     public static func summary(kernelNote: String = "") -> String {
         "\(cpuModel) [\(cpuFlags.joined(separator: " "))], \(ProcessInfo.processInfo.activeProcessorCount) cores; "
-            + "kernels \(KernelPath.selected)\(kernelNote); BLAS \(BLASLibrary.note); huge pages \(hugePages)"
+            + "kernels \(KernelPath.selected)\(kernelNote); BLAS \(BLASLibrary.note); huge pages \(hugePages); "
+            + "row prefetch \(KernelPath.rowPrefetch ? "on" : "off")"
     }
 
     /// Whether the interleaved weight copies get 2 MiB pages: Linux's transparent-huge-page mode ("always",

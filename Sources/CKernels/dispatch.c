@@ -41,6 +41,7 @@ static const vpg_kernel_table tables[VPG_PATH_COUNT] = {
 };
 
 const vpg_kernel_table *vpg_kernels(int path) {
+    vpg_row_prefetch();   // settled before any kernel runs
     return path >= 0 && path < VPG_PATH_COUNT ? &tables[path] : NULL;
 }
 
@@ -78,6 +79,23 @@ static int cpu_has(int path) {
     }
 }
 #endif
+
+/// Read by vpg_prefetch_ahead (simd_avx2.h) in the kernels' loops; -1 until the first product asks.
+int vpg_row_prefetch_on = -1;
+
+int vpg_row_prefetch(void) {
+    if (vpg_row_prefetch_on < 0) {
+        int intel = 0;
+#if defined(__x86_64__)
+        unsigned a, b, c, d;
+        intel = __get_cpuid(0, &a, &b, &c, &d) && b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e;   // GenuineIntel
+#endif
+        vpg_row_prefetch_on = intel;
+    }
+    return vpg_row_prefetch_on;
+}
+
+void vpg_set_row_prefetch(int on) { vpg_row_prefetch_on = on != 0; }
 
 int vpg_cpu_avx512_foundation(void) {
 #if defined(__x86_64__)
@@ -144,6 +162,7 @@ int vpg_best_path(void) {
 
 /// The table of `path` if this CPU runs it, else the generic one.
 static const vpg_kernel_table *usable(int path) {
+    vpg_row_prefetch();   // settled before any kernel runs
     return &tables[path > 0 && path < VPG_PATH_COUNT && vpg_path_supported(path) ? path : VPG_PATH_GENERIC];
 }
 

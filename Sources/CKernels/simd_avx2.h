@@ -10,16 +10,18 @@
 /// The target attribute of the path being built (the name is the baseline's: every path has AVX2).
 #define AVX2 VPG_TARGET
 
-/// How far ahead of the block in use a one-token row product asks for its weights (bytes). A group of interleaved
-/// rows, or a stored row, is one stream; Intel's server cores (Sapphire Rapids class) followed it too late on their
-/// own, so those products waited on memory and on their instructions in turn; asked for this far ahead, they read
-/// about as fast as a plain read (Benchmarks/README.md). The last requests run past the matrix: a prefetch does not
-/// fault.
+/// How far ahead of the block in use a one-token row product asks for its weights (bytes), where vpg_row_prefetch()
+/// says so. A group of interleaved rows, or a stored row, is one stream; Intel's server cores (Sapphire Rapids
+/// class) followed it too late on their own, so those products waited on memory and on their instructions in turn;
+/// asked for this far ahead, they read about as fast as a plain read (Benchmarks/README.md). The last requests run
+/// past the matrix: a prefetch does not fault.
 #define VPG_ROWS_PREFETCH 2048
+extern int vpg_row_prefetch_on;   // dispatch.c: 1 or 0 once the first product has asked vpg_row_prefetch()
 
-/// Asks for `bytes` bytes (a whole number of 64-byte lines) at p + VPG_ROWS_PREFETCH.
+/// Asks for `bytes` bytes (a whole number of 64-byte lines) at p + VPG_ROWS_PREFETCH, when prefetching is on.
 AVX2 static inline __attribute__((always_inline)) void vpg_prefetch_ahead(const uint8_t *p, int64_t bytes) {
-    for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + VPG_ROWS_PREFETCH + o, _MM_HINT_T0);
+    if (vpg_row_prefetch_on > 0)
+        for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + VPG_ROWS_PREFETCH + o, _MM_HINT_T0);
 }
 
 /// Horizontal sum of 8 floats.

@@ -12,7 +12,9 @@ import Kernels
 ///   rows then take the panel kernels, slowly), and F16 and BF16 ones are read in place;
 /// - `VPGEA_HUGE_PAGES=0`: the interleaved copies take ordinary 4 KiB pages instead of asking for 2 MiB ones, and F16
 ///   and BF16 matrices are read in place instead of copied into such pages (a slightly faster load, a slower
-///   generation).
+///   generation);
+/// - `VPGEA_ROW_PREFETCH=0|1`: one-token row products and F16/BF16 dots prefetch their weights in software, or not
+///   (by default on Intel CPUs, whose hardware prefetchers alone left them waiting on memory; off elsewhere).
 public enum RuntimeEnvironment {
     /// A note on what `VPGEA_KERNELS` asked for when it is not the path taken (empty otherwise), for machine lines.
     nonisolated(unsafe) public private(set) static var kernelNote = ""
@@ -40,6 +42,14 @@ public enum RuntimeEnvironment {
             WeightMatrix.interleavesByDefault = interleave != "0"
             if interleave != "0" && interleave != "1" {
                 printError("warning: VPGEA_INTERLEAVE=\(interleave) is not 0 or 1; matrices are interleaved where it pays")
+            }
+        }
+        if let prefetch = environment["VPGEA_ROW_PREFETCH"] {
+            if prefetch == "0" || prefetch == "1" {
+                KernelPath.rowPrefetch = prefetch == "1"
+            } else {
+                printError("warning: VPGEA_ROW_PREFETCH=\(prefetch) is not 0 or 1; the CPU's default is kept"
+                    + " (\(KernelPath.rowPrefetch ? "on" : "off"))")
             }
         }
         if let huge = environment["VPGEA_HUGE_PAGES"] {

@@ -19,6 +19,13 @@ public enum KernelPath: Int32, CaseIterable, Sendable, CustomStringConvertible {
     /// any model runs).
     nonisolated(unsafe) public static var selected: KernelPath = best
 
+    /// Whether one-token row products and F16/BF16 dots prefetch their weights in software: by default on Intel
+    /// CPUs only (`vpg_row_prefetch`); the commands read `VPGEA_ROW_PREFETCH`. Same results either way.
+    public static var rowPrefetch: Bool {
+        get { vpg_row_prefetch() != 0 }
+        set { vpg_set_row_prefetch(newValue ? 1 : 0) }
+    }
+
     /// Whether this CPU, and its operating system, can run the path.
     public var isSupported: Bool { vpg_path_supported(rawValue) != 0 }
 

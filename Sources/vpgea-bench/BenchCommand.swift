@@ -155,6 +155,7 @@ struct BenchCommand: ParsableCommand {
             let records = rows.map { row in
                 BenchRow(cpu_info: MachineFacts.cpuModel, cpu_flags: MachineFacts.cpuFlags.joined(separator: " "),
                          kernels: "\(path)", blas_core: blas, huge_pages: MachineFacts.hugePages,
+                         row_prefetch: KernelPath.rowPrefetch ? "on" : "off",
                          read_bandwidth_gbs: bandwidth, peak_rss_mib: rss,
                          model_filename: row.model, model_size: row.size, n_threads: row.result.threads,
                          n_prompt: row.result.test.promptLength, n_gen: row.result.test.generationLength,
@@ -185,6 +186,8 @@ struct BenchRow: Codable {
     var blas_core: String
     /// The transparent-huge-page mode the weight copies met (MachineFacts.hugePages).
     var huge_pages: String
+    /// Whether one-token row products prefetched their weights in software (KernelPath.rowPrefetch).
+    var row_prefetch: String
     var read_bandwidth_gbs: Double
     var peak_rss_mib: Double
     var model_filename: String

@@ -203,8 +203,14 @@ import TestSupport
             #expect(!written.contains(Float.nan.bitPattern))
             let own = [2: table.pointee.rows_q4_0_x16, 6: table.pointee.rows_q5_0_x16, 12: table.pointee.rows_q4_k_x16,
                        14: table.pointee.rows_q6_k_x16][type]!
-            let got = run(try #require(own), x)
-            #expect(got == want, "\(label), type \(type), \(tokens) tokens: the interleaved rows' products differ")
+            // With the software prefetch off and on (vpg_set_row_prefetch): the same bits.
+            let before = vpg_row_prefetch()
+            defer { vpg_set_row_prefetch(before) }
+            for prefetch: Int32 in [0, 1] {
+                vpg_set_row_prefetch(prefetch)
+                let got = run(try #require(own), x)
+                #expect(got == want, "\(label), type \(type), \(tokens) tokens, prefetch \(prefetch): the interleaved rows' products differ")
+            }
         }
     }
 

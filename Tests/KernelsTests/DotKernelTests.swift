@@ -46,10 +46,23 @@ import TestSupport
             let scale = zip(w, x).reduce(0.0) { $0 + abs(Double($1.0) * Double($1.1)) } + 1e-6
             for path in Self.paths {
                 let dot = try #require(vpg_dot_kernel(Int32(type.rawValue), path))
-                let got = row.withUnsafeBytes { r in x.withUnsafeBufferPointer { dot(r.baseAddress!, $0.baseAddress!, Int64(n)) } }
+                // With the software prefetch off and on (the F16/BF16 dots have one): the same bits.
+                let both = Self.withRowPrefetch { row.withUnsafeBytes { r in x.withUnsafeBufferPointer { dot(r.baseAddress!, $0.baseAddress!, Int64(n)) } } }
+                #expect(both.off.bitPattern == both.on.bitPattern, "\(type.name) path \(path): the prefetch changed the result")
+                let got = both.on
                 #expect(abs(Double(got) - want) / scale < 1e-5, "\(type.name) path \(path): \(got) vs \(want)")
             }
         }
+    }
+
+    /// `body` with the kernels' software prefetch off, then on (vpg_set_row_prefetch), the setting restored after.
+    static func withRowPrefetch<T>(_ body: () -> T) -> (off: T, on: T) {
+        let before = vpg_row_prefetch()
+        defer { vpg_set_row_prefetch(before) }
+        vpg_set_row_prefetch(0)
+        let off = body()
+        vpg_set_row_prefetch(1)
+        return (off, body())
     }
 
     @Test func typesWithoutKernelsUseThePanelPath() {

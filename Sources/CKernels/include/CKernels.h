@@ -27,6 +27,13 @@ int vpg_best_path(void);
 /// Whether this CPU (and its operating system, which must save the wider registers) can run `path`.
 int vpg_path_supported(int path);
 
+/// Whether the one-token row products and the F16/BF16 dots ask for their weights ahead of use (a software
+/// prefetch): on by default on Intel CPUs, whose hardware prefetchers alone left them waiting on memory, off
+/// elsewhere (on a Zen 4 it measured no faster, and once slower with two threads). Same results either way.
+int vpg_row_prefetch(void);
+/// Sets it (VPGEA_ROW_PREFETCH=0|1); call before any product runs.
+void vpg_set_row_prefetch(int on);
+
 /// The path's name as VPGEA_KERNELS spells it ("generic", "avx2", "avxvnni", "avx512").
 const char *vpg_path_name(int path);
 
