@@ -64,7 +64,7 @@ const char *vpg_blas_better_core(const char *core, int avx2, int avx512) {
     static const char *const modern[] = {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"};
     for (size_t i = 0; i < sizeof modern / sizeof modern[0]; i++)
         if (strcasecmp(core, modern[i]) == 0) return NULL;
-    return avx512 ? "SkylakeX" : avx2 ? "Haswell" : NULL;
+    return avx512 >= 2 ? "Cooperlake" : avx512 ? "SkylakeX" : avx2 ? "Haswell" : NULL;
 }
 
 static void load(void) {
@@ -81,7 +81,7 @@ static void load(void) {
     const char *better = asked && strcasecmp(asked, blas.core) != 0 ? asked
                          : asked || getenv("OPENBLAS_CORETYPE") ? NULL
                          : vpg_blas_better_core(blas.core, vpg_path_supported(VPG_PATH_AVX2),
-                                                vpg_cpu_avx512_foundation());
+                                                vpg_cpu_avx512_foundation() + (vpg_cpu_avx512_bf16() != 0));
     if (!better) {
         snprintf(blas.note, sizeof blas.note, "%s, OpenBLAS's own choice%s", blas.core,
                  getenv("OPENBLAS_CORETYPE") ? " (OPENBLAS_CORETYPE is set)" : "");

@@ -22,10 +22,12 @@ import TestSupport
 
     /// OpenBLAS is loaded again with another core only when its own is older than AVX2 on a CPU that has AVX2.
     @Test func blasCoreIsReplacedOnlyWhenItIsPreAVX2() {
-        func better(_ core: String, _ avx2: Bool, _ avx512: Bool) -> String? {
-            vpg_blas_better_core(core, avx2 ? 1 : 0, avx512 ? 1 : 0).map { String(cString: $0) }
+        func better(_ core: String, _ avx2: Bool, _ avx512: Bool, bf16: Bool = false) -> String? {
+            vpg_blas_better_core(core, avx2 ? 1 : 0, avx512 ? (bf16 ? 2 : 1) : 0).map { String(cString: $0) }
         }
         #expect(better("Prescott", true, true) == "SkylakeX")
+        // With AVX512-BF16 (Sapphire Rapids and later): the core OpenBLAS itself picks on a Zen 4 of those features.
+        #expect(better("Prescott", true, true, bf16: true) == "Cooperlake")
         #expect(better("Prescott", true, false) == "Haswell")
         #expect(better("Sandybridge", true, false) == "Haswell")
         #expect(better("Prescott", false, false) == nil)

@@ -303,7 +303,9 @@ const char *vpg_blas_note(void);
 /// Whether OpenBLAS is loaded and usable.
 int vpg_blas_available(void);
 /// The core to load OpenBLAS with instead of `core` (its own choice), or NULL to keep it: a pre-AVX2 core on a CPU
-/// with AVX2 (→ Haswell) or AVX-512 F/BW/VL/DQ/CD (→ SkylakeX).
+/// with AVX2 (→ Haswell), AVX-512 F/BW/VL/DQ/CD (avx512 = 1 → SkylakeX) or those with AVX512-BF16 and VNNI (avx512 =
+/// 2 → Cooperlake, OpenBLAS's own choice on a Zen 4 with those features: CPUs of one feature set get the same sgemm
+/// bits, which the 8-bit activations downstream can magnify into visible logit differences).
 const char *vpg_blas_better_core(const char *core, int avx2, int avx512);
 /// Whether the CPU has the AVX-512 foundation that OpenBLAS's SkylakeX kernels need (F, BW, VL, DQ, CD; the
 /// operating system saving the ZMM state).
