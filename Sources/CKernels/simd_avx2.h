@@ -14,7 +14,8 @@
 /// says so. A group of interleaved rows, or a stored row, is one stream; Intel's server cores (Sapphire Rapids
 /// class) followed it too late on their own, so those products waited on memory and on their instructions in turn;
 /// asked for this far ahead, they read about as fast as a plain read (Benchmarks/README.md). The last requests run
-/// past the matrix: a prefetch does not fault.
+/// past the matrix: a prefetch does not fault. (The 256-bit Q4_0/Q5_0 rows, x16_rows_avx2.c, keep their own
+/// prefetch on every CPU, as before.)
 #define VPG_ROWS_PREFETCH 2048
 extern int vpg_row_prefetch_on;   // dispatch.c: 1 or 0 once the first product has asked vpg_row_prefetch()
 

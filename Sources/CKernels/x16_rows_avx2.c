@@ -13,6 +13,9 @@
 
 #define INLINE AVX2 static inline __attribute__((always_inline))
 
+/// Bytes ahead of the block being read that are fetched: a group is one stream of blocks.
+#define X16_PREFETCH 1536
+
 /// o·Σ x over each block of each token (o = 8 for Q4_0, 16 for Q5_0): aux[blocks·t + i].
 INLINE void x16_aux(int offset, const void *xq, int64_t stride, int64_t tokens, int64_t blocks, int32_t *aux) {
     for (int64_t t = 0; t < tokens; t++) {
@@ -78,7 +81,8 @@ INLINE void x16_rows_32(const int type, const void *rows, int64_t row_bytes, con
             __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};   // rows g..g+7, g+8..g+15
             for (int64_t i = 0; i < blocks; i++) {
                 const uint8_t *blk = group + i * block_bytes;   // [16 f16 d][4 vectors of sixteen rows' dwords]…
-                vpg_prefetch_ahead(blk, block_bytes);
+                for (int k = 0; k < block_bytes; k += 64)
+                    _mm_prefetch((const char *)blk + X16_PREFETCH + k, _MM_HINT_T0);
                 const __m256 dx = _mm256_set1_ps(x[i].d);
                 for (int h = 0; h < 2; h++) {
                     const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16 * h)));
