@@ -198,19 +198,7 @@ INLINE void k8_tokens(const int type, const uint8_t *group, int64_t blocks, cons
 /// four), as vpg_matmul_panels_fn.
 INLINE void k8_rows(const int type, const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
                     int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
-    for (int64_t g = r0; g < r1; g += 16) {
-        const uint8_t *group = (const uint8_t *)rows + g * row_bytes;
-        for (int64_t t = 0; t < tokens; t += 4) {
-            const void *xt = (const uint8_t *)xq + t * stride;
-            float *out = y + t * ldy + (g - r0);
-            switch (tokens - t) {
-            case 1: k8_tokens(type, group, cols / 256, xt, stride, out, ldy, 1); break;
-            case 2: k8_tokens(type, group, cols / 256, xt, stride, out, ldy, 2); break;
-            case 3: k8_tokens(type, group, cols / 256, xt, stride, out, ldy, 3); break;
-            default: k8_tokens(type, group, cols / 256, xt, stride, out, ldy, 4);
-            }
-        }
-    }
+    VPG_X16_ROWS_BY_FOUR_TOKENS(k8_tokens, type, group, cols / 256, xt, stride, out, ldy)
 }
 
 VPG_TYPED_PRODUCT(VPG_FN(vpg_matmul_rows_q4_k_x16), k8_rows, 12)

@@ -3,9 +3,10 @@
 // Qwen-7B). The metadata (hyper-parameters, tokenizer, chat template) is copied from a vocab-only GGUF.
 //
 // Usage: make-shaped-model VOCAB.gguf OUT.gguf [--seed N]
-// Example: swift run -c release make-shaped-model ../shared/ref/deepseek-r1-distill-qwen-vocab.gguf Models/r1-7b-shaped.gguf
-// (the first GGUF lends its shapes, hyper-parameters and tokenizer: a vocab-only GGUF of the model to imitate, or
-// any Qwen2-family GGUF, whose own shapes the output then takes: the 1.5B gives a 1.5B-shaped file)
+// Example: swift run -c release make-shaped-model r1-7b-vocab.gguf Models/r1-7b-shaped.gguf
+// (the first GGUF lends its shapes, hyper-parameters and tokenizer: a vocab-only GGUF of the model to imitate that
+// carries its qwen2.* keys, here DeepSeek-R1-Distill-Qwen-7B's; any Qwen2-family GGUF works too, and the output then
+// takes that model's own shapes: the 1.5B gives a 1.5B-shaped file)
 import Foundation
 import GGUF
 import Quants
