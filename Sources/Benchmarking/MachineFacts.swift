@@ -20,11 +20,12 @@ public enum MachineFacts {
                                 "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_int8"]
 
     /// One line for a result: the CPU, its flags, the kernel path (with `kernelNote`, what the command line asked
-    /// for when it could not be had) and the BLAS core.
+    /// for when it could not be had), the BLAS core, and the switches that differ by CPU kind.
     public static func summary(kernelNote: String = "") -> String {
         "\(cpuModel) [\(cpuFlags.joined(separator: " "))], \(ProcessInfo.processInfo.activeProcessorCount) cores; "
             + "kernels \(KernelPath.selected)\(kernelNote); BLAS \(BLASLibrary.note); huge pages \(hugePages); "
             + "row prefetch \(KernelPath.rowPrefetch ? "on" : "off")"
+            + (KernelPath.selected.hasBF16Products ? "; bf16 products \(KernelPath.bf16Products ? "on" : "off")" : "")
     }
 
     /// Whether the interleaved weight copies get 2 MiB pages: Linux's transparent-huge-page mode ("always",

@@ -42,6 +42,7 @@ static const vpg_kernel_table tables[VPG_PATH_COUNT] = {
 
 const vpg_kernel_table *vpg_kernels(int path) {
     vpg_row_prefetch();   // settled before any kernel runs
+    vpg_bf16_products_preferred();
     return path >= 0 && path < VPG_PATH_COUNT ? &tables[path] : NULL;
 }
 
@@ -83,19 +84,31 @@ static int cpu_has(int path) {
 /// Read by vpg_prefetch_ahead (simd_avx2.h) in the kernels' loops; -1 until the first product asks.
 int vpg_row_prefetch_on = -1;
 
-int vpg_row_prefetch(void) {
-    if (vpg_row_prefetch_on < 0) {
-        int intel = 0;
+/// Whether the CPU is Intel's (its vendor string GenuineIntel): the defaults below differ by CPU kind, as measured.
+static int cpu_is_intel(void) {
 #if defined(__x86_64__)
-        unsigned a, b, c, d;
-        intel = __get_cpuid(0, &a, &b, &c, &d) && b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e;   // GenuineIntel
+    unsigned a, b, c, d;
+    return __get_cpuid(0, &a, &b, &c, &d) && b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e;
+#else
+    return 0;
 #endif
-        vpg_row_prefetch_on = intel;
-    }
+}
+
+int vpg_row_prefetch(void) {
+    if (vpg_row_prefetch_on < 0) vpg_row_prefetch_on = cpu_is_intel();
     return vpg_row_prefetch_on;
 }
 
 void vpg_set_row_prefetch(int on) { vpg_row_prefetch_on = on != 0; }
+
+static int bf16_products_on = -1;
+
+int vpg_bf16_products_preferred(void) {
+    if (bf16_products_on < 0) bf16_products_on = !cpu_is_intel();
+    return bf16_products_on;
+}
+
+void vpg_set_bf16_products_preferred(int on) { bf16_products_on = on != 0; }
 
 int vpg_cpu_avx512_foundation(void) {
 #if defined(__x86_64__)

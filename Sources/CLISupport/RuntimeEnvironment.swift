@@ -14,7 +14,9 @@ import Kernels
 ///   and BF16 matrices are read in place instead of copied into such pages (a slightly faster load, a slower
 ///   generation);
 /// - `VPGEA_ROW_PREFETCH=0|1`: one-token row products and F16/BF16 dots prefetch their weights in software, or not
-///   (by default on Intel CPUs, whose hardware prefetchers alone left them waiting on memory; off elsewhere).
+///   (by default on Intel CPUs, whose hardware prefetchers alone left them waiting on memory; off elsewhere);
+/// - `VPGEA_BF16_PRODUCTS=0|1`: BF16 prompts on AVX512-BF16 take bf16 activations and vdpbf16ps (as llama.cpp), or
+///   exact f32 products (by default off on Intel CPUs, which run vdpbf16ps at half an fma's rate per weight).
 public enum RuntimeEnvironment {
     /// A note on what `VPGEA_KERNELS` asked for when it is not the path taken (empty otherwise), for machine lines.
     nonisolated(unsafe) public private(set) static var kernelNote = ""
@@ -50,6 +52,14 @@ public enum RuntimeEnvironment {
             } else {
                 printError("warning: VPGEA_ROW_PREFETCH=\(prefetch) is not 0 or 1; the CPU's default is kept"
                     + " (\(KernelPath.rowPrefetch ? "on" : "off"))")
+            }
+        }
+        if let bf16 = environment["VPGEA_BF16_PRODUCTS"] {
+            if bf16 == "0" || bf16 == "1" {
+                KernelPath.bf16Products = bf16 == "1"
+            } else {
+                printError("warning: VPGEA_BF16_PRODUCTS=\(bf16) is not 0 or 1; the CPU's default is kept"
+                    + " (\(KernelPath.bf16Products ? "on" : "off"))")
             }
         }
         if let huge = environment["VPGEA_HUGE_PAGES"] {

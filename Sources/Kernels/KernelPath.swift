@@ -26,6 +26,18 @@ public enum KernelPath: Int32, CaseIterable, Sendable, CustomStringConvertible {
         set { vpg_set_row_prefetch(newValue ? 1 : 0) }
     }
 
+    /// Whether BF16 prompts take bf16 activations and AVX512-BF16's products where the AVX-512 path has them
+    /// (`MatMul.Plan.bf16Products`), instead of exact f32 products: by default on CPUs other than Intel's, whose
+    /// server cores run those products at half the f32 fmas' rate per weight (`vpg_bf16_products_preferred`); the
+    /// commands read `VPGEA_BF16_PRODUCTS`. The results differ (bf16 or f32 activations).
+    public static var bf16Products: Bool {
+        get { vpg_bf16_products_preferred() != 0 }
+        set { vpg_set_bf16_products_preferred(newValue ? 1 : 0) }
+    }
+
+    /// Whether the path has AVX512-BF16's products on this CPU (`MatMul.Plan.bf16Products`, where `bf16Products`).
+    public var hasBF16Products: Bool { vpg_bf16_products_kernel(rawValue) != nil }
+
     /// Whether this CPU, and its operating system, can run the path.
     public var isSupported: Bool { vpg_path_supported(rawValue) != 0 }
 

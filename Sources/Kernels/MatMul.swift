@@ -20,7 +20,7 @@ import Quants
 /// - 16-bit: on AVX-512, Q8_0 rows interleaved by sixteen times activations quantized to 16 bits (`.int16Rows`), for
 ///   Q8_0's prompts and generation steps beyond the 8-bit row kernels: within ~1/256 of 8-bit's rounding of exact;
 /// - bf16: on AVX-512 with AVX512-BF16, BF16 rows as stored times activations rounded to bf16 (`.bf16Products`), for
-///   BF16's prompts.
+///   BF16's prompts where those products pay (`KernelPath.bf16Products`: not on Intel's cores).
 public final class MatMul: @unchecked Sendable {
     public let threads: Int
     /// The instruction-set path of the kernels.
@@ -60,10 +60,14 @@ public final class MatMul: @unchecked Sendable {
     private var quantized: UnsafeMutableRawPointer? = nil   // [integerMaxTokens, cols/32 × 36 or cols/256 × 292] bytes
     private var quantizedCapacity = 0
 
-    public init(threads: Int, path: KernelPath? = nil, exactActivations: Bool? = nil) {
+    /// BF16 prompts take bf16 activations and AVX512-BF16's products where the path has them (`.bf16Products`).
+    public let bf16Products: Bool
+
+    public init(threads: Int, path: KernelPath? = nil, exactActivations: Bool? = nil, bf16Products: Bool? = nil) {
         self.threads = max(threads, 1)
         self.path = path ?? .selected
         self.exactActivations = exactActivations ?? Self.exactActivationsByDefault
+        self.bf16Products = bf16Products ?? KernelPath.bf16Products
         vpg_blas_set_threads(1)
     }
 
@@ -87,7 +91,7 @@ public final class MatMul: @unchecked Sendable {
         let ld = ldOut ?? weight.rows
         let k = weight.cols, type = Int32(weight.type.rawValue)
         let plan = Self.plan(weight.type, rows: weight.rows, tokens: n, generationStep: generationStep,
-                             exactActivations: exactActivations, path: path)
+                             exactActivations: exactActivations, path: path, bf16Products: bf16Products)
         switch plan {
         case .f32Sgemm:
             let a = weight.data.assumingMemoryBound(to: Float.self)
@@ -175,21 +179,23 @@ public final class MatMul: @unchecked Sendable {
         /// f32 fma.
         case int16Rows
         /// BF16 weights as stored times activations rounded to bf16 (AVX512-BF16's vdpbf16ps, AVX-512 path): prompts
-        /// and generation steps of more than `fusedMaxTokens` rows. llama.cpp's numerics for BF16 (it rounds the
-        /// activations to bf16 as well), at twice the weights per instruction of the f32 products.
+        /// and generation steps of more than `fusedMaxTokens` rows, where `KernelPath.bf16Products`. llama.cpp's
+        /// numerics for BF16 (it rounds the activations to bf16 as well), at twice the weights per instruction of the
+        /// f32 products (worth it where the CPU runs vdpbf16ps as fast as an fma).
         case bf16Products
     }
 
     /// The plan of a product of `tokens` rows with weights of `type` on `path` (the one place that decides).
     public static func plan(_ type: GGMLType, rows: Int, tokens: Int, generationStep: Bool, exactActivations: Bool,
-                            path: KernelPath) -> Plan {
+                            path: KernelPath, bf16Products: Bool = KernelPath.bf16Products) -> Plan {
         if type == .f32 { return .f32Sgemm }
         let t = Int32(type.rawValue)
         if type == .q8_0, rows >= int16MinRows, !exactActivations, WeightMatrix.interleavesByDefault,
            tokens > (generationStep ? integerMaxTokens : fusedMaxTokens), vpg_q8_0_x16_q16_kernel(path.rawValue) != nil {
             return .int16Rows
         }
-        if type == .bf16, !exactActivations, tokens > fusedMaxTokens, vpg_bf16_products_kernel(path.rawValue) != nil {
+        if type == .bf16, !exactActivations, tokens > fusedMaxTokens, vpg_bf16_products_kernel(path.rawValue) != nil,
+           bf16Products {
             return .bf16Products
         }
         if !exactActivations, takesIntegerKernels(type, tokens: tokens, generationStep: generationStep, path: path),

@@ -5,9 +5,10 @@ import Quants
 import Testing
 import TestSupport
 
-/// BF16 products through MatMul on every path: where the plan is `.bf16Products` (AVX-512 with AVX512-BF16) the
-/// results are the exact products, in Double, of the weights and the activations rounded to the nearest bf16 (within
-/// an f32 sum's rounding), and visibly not those of the unrounded activations; elsewhere the unrounded ones.
+/// BF16 products through MatMul on every path, with bf16 products asked for and not: where the plan is
+/// `.bf16Products` (AVX-512 with AVX512-BF16, asked for) the results are the exact products, in Double, of the weights
+/// and the activations rounded to the nearest bf16 (within an f32 sum's rounding), and visibly not those of the
+/// unrounded activations; elsewhere the unrounded ones.
 @Suite(.seededRandom) struct Bf16PromptTests {
     static let rows = 96, cols = 64
 
@@ -24,14 +25,15 @@ import TestSupport
             UInt16(truncatingIfNeeded: TestRandom.float(in: -1...1).bitPattern >> 16)
         }
         let w = weights.map { Double(Float(bitPattern: UInt32($0) << 16)) }
-        for (tokens, generation) in [(5, false), (13, false), (9, true)] {
+        let cases = [(5, false), (13, false), (9, true)].flatMap { c in [true, false].map { (c.0, c.1, $0) } }
+        for (tokens, generation, asked) in cases {
             let plan = MatMul.plan(.bf16, rows: Self.rows, tokens: tokens, generationStep: generation,
-                                   exactActivations: false, path: path)
+                                   exactActivations: false, path: path, bf16Products: asked)
             let input = (0..<(tokens * Self.cols)).map { i in TestRandom.float(in: -2...2) * (i % 29 == 0 ? 30 : 1) }
             var out = [Float](repeating: .nan, count: tokens * Self.rows)
             weights.withUnsafeBytes { raw in
                 let matrix = WeightMatrix(type: .bf16, data: raw.baseAddress!, rows: Self.rows, cols: Self.cols)
-                MatMul(threads: 2, path: path).multiply(matrix, input, &out, n: tokens, generationStep: generation)
+                MatMul(threads: 2, path: path, bf16Products: asked).multiply(matrix, input, &out, n: tokens, generationStep: generation)
             }
             let rounds = plan == .bf16Products
             var beyond = 0, unroundedBeyond = 0
@@ -49,7 +51,7 @@ import TestSupport
                     if abs(got - unrounded) > bound { unroundedBeyond += 1 }
                 }
             }
-            let label = "\(path), \(tokens) tokens\(generation ? " (generation step)" : ""), \(plan)"
+            let label = "\(path), \(tokens) tokens\(generation ? " (generation step)" : ""), asked \(asked), \(plan)"
             #expect(beyond == 0, "\(label): \(beyond) results beyond an f32 sum's rounding")
             #expect((unroundedBeyond > tokens * Self.rows / 2) == rounds,
                     "\(label): \(unroundedBeyond) results beyond the rounding of the unrounded activations' products")

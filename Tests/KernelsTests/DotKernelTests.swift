@@ -303,13 +303,14 @@ import TestSupport
 /// on the SIMD paths, whose row products have the panels' numerics) and prompts of up to 4 tokens,
 /// and the panel kernels beyond (not Q8_0: its prompts take 16-bit activations on AVX-512 where the matrix has 1024 rows or more, the exact path elsewhere); exact activations take the
 /// fused f32 dots up to 4 tokens and the dequantized panels beyond; types without kernels the dequantized panels (BF16
-/// beyond 4 tokens: activations rounded to bf16 where the CPU has AVX512-BF16).
+/// beyond 4 tokens: activations rounded to bf16 where the CPU has AVX512-BF16 and bf16 products are asked for).
 @Suite struct ProductPlanTests {
     @Test(arguments: KernelPath.allCases)
     func planOnEveryPath(_ path: KernelPath) {
-        func plan(_ type: GGMLType, _ tokens: Int, generation: Bool = false, exact: Bool = false, rows: Int = 1536)
-            -> MatMul.Plan {
-            MatMul.plan(type, rows: rows, tokens: tokens, generationStep: generation, exactActivations: exact, path: path)
+        func plan(_ type: GGMLType, _ tokens: Int, generation: Bool = false, exact: Bool = false, rows: Int = 1536,
+                  bf16Products: Bool = true) -> MatMul.Plan {
+            MatMul.plan(type, rows: rows, tokens: tokens, generationStep: generation, exactActivations: exact, path: path,
+                        bf16Products: bf16Products)
         }
         #expect(plan(.f32, 1) == .f32Sgemm && plan(.f32, 512, exact: true) == .f32Sgemm)
         for type in [GGMLType.q4_0, .q5_0, .q4_K, .q6_K] {
@@ -331,11 +332,12 @@ import TestSupport
         #expect(plan(.q8_0, 33, generation: true) == wide && plan(.q8_0, 512, exact: true) == .dequantizedSgemm)
         #expect(plan(.q8_0, 512, rows: 256) == .dequantizedSgemm && plan(.q8_0, 512, rows: 1024) == wide)   // K, V: exact
         #expect(plan(.f16, 1, generation: true) == .f32Dots && plan(.f16, 64) == .dequantizedSgemm)
-        // BF16 beyond the few-token dots: bf16 activations where AVX-512 has AVX512-BF16, the exact panels elsewhere.
+        // BF16 beyond the few-token dots: bf16 activations where AVX-512 has AVX512-BF16 (when asked for: by
+        // default not on Intel's CPUs), the exact panels elsewhere.
         let bf16Wide: MatMul.Plan = path == .avx512 && vpg_cpu_avx512_bf16() != 0 ? .bf16Products : .dequantizedSgemm
         #expect(plan(.bf16, 1, generation: true) == .f32Dots && plan(.bf16, 4) == .f32Dots)
         #expect(plan(.bf16, 5) == bf16Wide && plan(.bf16, 64) == bf16Wide && plan(.bf16, 9, generation: true) == bf16Wide)
-        #expect(plan(.bf16, 64, exact: true) == .dequantizedSgemm)
+        #expect(plan(.bf16, 64, exact: true) == .dequantizedSgemm && plan(.bf16, 64, bf16Products: false) == .dequantizedSgemm)
         #expect(plan(.q3_K, 1, generation: true) == .dequantizedSgemm)
     }
 }
