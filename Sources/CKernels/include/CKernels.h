@@ -183,9 +183,9 @@ void vpg_quantize_q16_32_generic(const float *x, void *blocks, int64_t n);
 /// within its rounding (the CPU may flush subnormal products, and may round a pair's two adds once).
 vpg_matmul_panels_fn vpg_bf16_products_kernel(int path);
 /// Whether BF16 prompts take that kernel where it exists, instead of the exact f32 products (dequantized panels and
-/// sgemm): by default on CPUs other than Intel's. A Zen 4 runs a 512-bit vdpbf16ps (32 products) per cycle, as many
-/// instructions as 512-bit fmas (16); Intel's server cores (Sapphire/Emerald Rapids) run one per two cycles against two
-/// fmas per cycle, so there the exact products are the faster ones (Benchmarks/README.md).
+/// sgemm): by default on CPUs other than Intel's. On a Zen 4 they were the faster ones; an Emerald Rapids core retires a
+/// 512-bit vdpbf16ps (32 products) a quarter as often as a 512-bit fma (16), so there the exact products are faster
+/// (Benchmarks/instruction_rate.c, Benchmarks/README.md).
 int vpg_bf16_products_preferred(void);
 /// Sets it (VPGEA_BF16_PRODUCTS=0|1); call before any product runs. The results differ: bf16 or f32 activations.
 void vpg_set_bf16_products_preferred(int on);
