@@ -83,7 +83,7 @@ def vpgea(path, threads, n_prompt, n_gen, depth=0):
     machine = {"cpu": first["cpu_info"], "cpu_flags": first["cpu_flags"], "kernels": first["kernels"],
                "blas_core": first["blas_core"], "read_bandwidth_gbs": first["read_bandwidth_gbs"],
                "huge_pages": first.get("huge_pages", "?"),
-               "row_prefetch": first.get("row_prefetch", "?")}
+               "row_prefetch": first.get("row_prefetch", "?"), "bf16_products": first.get("bf16_products", "?")}
     return result, machine
 
 
@@ -138,7 +138,7 @@ def main():
     lines = [f"## {kind}", "",
              f"{datetime.date.today()}, commit {commit}, {os.cpu_count()} cores, kernels {machine['kernels']}, "
              f"OpenBLAS core {machine.get('blas_core', '?')}, huge pages {machine.get('huge_pages', '?')}, "
-             f"row prefetch {machine.get('row_prefetch', '?')}, read bandwidth {machine['read_bandwidth_gbs']:.1f} GB/s; "
+             f"row prefetch {machine.get('row_prefetch', '?')}, bf16 products {machine.get('bf16_products', '?')}, read bandwidth {machine['read_bandwidth_gbs']:.1f} GB/s; "
              f"{version}, flash attention off. Alternating runs, {args.rounds} rounds; each cell lists the rounds; the "
              f"ratio is of the medians (in brackets the range of the rounds' own ratios); the bandwidth ceiling is the read "
              f"bandwidth at the row's thread count over the weight bytes one token reads (all but the embedding table). "

@@ -156,6 +156,7 @@ struct BenchCommand: ParsableCommand {
                 BenchRow(cpu_info: MachineFacts.cpuModel, cpu_flags: MachineFacts.cpuFlags.joined(separator: " "),
                          kernels: "\(path)", blas_core: blas, huge_pages: MachineFacts.hugePages,
                          row_prefetch: KernelPath.rowPrefetch ? "on" : "off",
+                         bf16_products: !KernelPath.selected.hasBF16Products ? "none" : KernelPath.bf16Products ? "on" : "off",
                          read_bandwidth_gbs: bandwidth, peak_rss_mib: rss,
                          model_filename: row.model, model_size: row.size, n_threads: row.result.threads,
                          n_prompt: row.result.test.promptLength, n_gen: row.result.test.generationLength,
@@ -188,6 +189,9 @@ struct BenchRow: Codable {
     var huge_pages: String
     /// Whether one-token row products prefetched their weights in software (KernelPath.rowPrefetch).
     var row_prefetch: String
+    /// Whether BF16 prompts took bf16 activations and AVX512-BF16's products ("on"), exact f32 ones ("off"), or the
+    /// path has no such products ("none") (KernelPath.bf16Products).
+    var bf16_products: String?
     var read_bandwidth_gbs: Double
     var peak_rss_mib: Double
     var model_filename: String
