@@ -155,51 +155,68 @@ INLINE void w_unpack_q6_k(const uint8_t *const *row, int64_t at, w_kq *u) {
     u->dmin = _mm512_mul_ps(_mm512_set1_ps(32), u->d);
 }
 
-/// p_step256's float steps on the four-byte layout, for TT tokens at once (each weight vector is loaded once for
-/// all of them: one token at a time, a 512-bit load per vpdpbusd limits the step).
-INLINE void w_step_kq(const w_kq *u, const vpg_q8_256 *const *x, __m512 *acc, const int split, const int TT) {
-    __m512 a[4], ddx[4];
-    __m512i mins[4];
-    for (int t = 0; t < TT; t++) {
-        a[t] = acc[t];
-        ddx[t] = _mm512_mul_ps(u->d, _mm512_set1_ps(x[t]->d));
-        mins[t] = _mm512_setzero_si512();
-    }
+/// p_step256's float steps on the four-byte layout, for TT tokens at once and G row groups (G·TT ≤ 4): each weight
+/// vector is loaded once for all the tokens, and each token's activation broadcast once for all the groups (one
+/// token and group at a time, a load per vpdpbusd limits the step; on Intel's cores loads still count at four tokens
+/// and one group: Benchmarks/README.md). A group's two 16-weight parts run together: eight chains of four vpdpbusd at
+/// G·TT = 4, against the instruction's latency. The integer sums per group and token, and the float steps, are the
+/// same whatever G and TT (each group and token alone: the AVX2 kernels' bits).
+INLINE void w_step_kq_groups(const w_kq *const *u, const int G, const vpg_q8_256 *const *x, __m512 *const *acc,
+                             const int split, const int TT) {
+    __m512 a[2][4], ddx[2][4];   // [group][token]
+    __m512i mins[2][4];
+    for (int r = 0; r < G; r++)
+        for (int t = 0; t < TT; t++) {
+            a[r][t] = acc[r][t];
+            ddx[r][t] = _mm512_mul_ps(u[r]->d, _mm512_set1_ps(x[t]->d));
+            mins[r][t] = _mm512_setzero_si512();
+        }
     for (int g = 0; g < 8; g += 2) {
-        __m512i dots[4];
-        for (int t = 0; t < TT; t++) dots[t] = _mm512_setzero_si512();
-        for (int k = g; k < g + 2; k++)
-            for (int half = 0; half < 2; half++) {   // part 2k + half: weights 16·half .. 16·half + 15 of group k
-                const __m512i *v = u->v[k] + 4 * half, s = u->s[2 * k + half];
-                __m512i sums[4];
-                for (int t = 0; t < TT; t++) sums[t] = _mm512_setzero_si512();
-                for (int c = 0; c < 4; c++) {
-                    const __m512i w = v[c];
+        __m512i dots[2][4];
+        for (int r = 0; r < G; r++)
+            for (int t = 0; t < TT; t++) dots[r][t] = _mm512_setzero_si512();
+        for (int k = g; k < g + 2; k++) {
+            __m512i sums[2][2][4];   // [half][group][token]: part 2k + half, weights 16·half .. 16·half + 15 of group k
+            for (int half = 0; half < 2; half++)
+                for (int r = 0; r < G; r++)
+                    for (int t = 0; t < TT; t++) sums[half][r][t] = _mm512_setzero_si512();
+            for (int c = 0; c < 4; c++)
+                for (int half = 0; half < 2; half++)
                     for (int t = 0; t < TT; t++) {
                         int32_t four;
                         memcpy(&four, x[t]->q + 32 * k + 16 * half + 4 * c, 4);
-                        sums[t] = _mm512_dpbusd_epi32(sums[t], w, _mm512_set1_epi32(four));
+                        const __m512i b = _mm512_set1_epi32(four);
+                        for (int r = 0; r < G; r++)
+                            sums[half][r][t] = _mm512_dpbusd_epi32(sums[half][r][t], u[r]->v[k][4 * half + c], b);
                     }
+            for (int half = 0; half < 2; half++)
+                for (int r = 0; r < G; r++) {
+                    const __m512i sc = u[r]->s[2 * k + half];
+                    for (int t = 0; t < TT; t++)
+                        dots[r][t] = split ? _mm512_add_epi32(dots[r][t], _mm512_mullo_epi32(sums[half][r][t], sc))
+                                           : _mm512_dpwssd_epi32(dots[r][t], sums[half][r][t], sc);
                 }
-                for (int t = 0; t < TT; t++)
-                    dots[t] = split ? _mm512_add_epi32(dots[t], _mm512_mullo_epi32(sums[t], s)) : _mm512_dpwssd_epi32(dots[t], sums[t], s);
-            }
+        }
         for (int t = 0; t < TT; t++) {
             int32_t pair[2];
             memcpy(pair, x[t]->bsums + 2 * g, 8);
             const __m512i m0 = _mm512_set1_epi32(pair[0]), m1 = _mm512_set1_epi32(pair[1]);
-            if (split) {
-                const __m512i m = _mm512_dpwssd_epi32(_mm512_madd_epi16(u->m[g], m0), u->m[g + 1], m1);
-                dots[t] = _mm512_sub_epi32(dots[t], _mm512_slli_epi32(m, 5));
-            } else {
-                mins[t] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(mins[t], u->m[g], m0), u->m[g + 1], m1);
+            for (int r = 0; r < G; r++) {
+                if (split) {
+                    const __m512i m = _mm512_dpwssd_epi32(_mm512_madd_epi16(u[r]->m[g], m0), u[r]->m[g + 1], m1);
+                    dots[r][t] = _mm512_sub_epi32(dots[r][t], _mm512_slli_epi32(m, 5));
+                } else {
+                    mins[r][t] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(mins[r][t], u[r]->m[g], m0), u[r]->m[g + 1], m1);
+                }
+                a[r][t] = _mm512_fmadd_ps(ddx[r][t], _mm512_cvtepi32_ps(dots[r][t]), a[r][t]);
             }
-            a[t] = _mm512_fmadd_ps(ddx[t], _mm512_cvtepi32_ps(dots[t]), a[t]);
         }
     }
-    for (int t = 0; t < TT; t++)
-        acc[t] = split ? a[t]
-                       : _mm512_fnmadd_ps(_mm512_mul_ps(u->dmin, _mm512_set1_ps(x[t]->d)), _mm512_cvtepi32_ps(mins[t]), a[t]);
+    for (int r = 0; r < G; r++)
+        for (int t = 0; t < TT; t++)
+            acc[r][t] = split ? a[r][t]
+                              : _mm512_fnmadd_ps(_mm512_mul_ps(u[r]->dmin, _mm512_set1_ps(x[t]->d)),
+                                                 _mm512_cvtepi32_ps(mins[r][t]), a[r][t]);
 }
 
 /// P_TOKENS for the four-byte layouts: four tokens per pass over the chunk, the rest one at a time.
@@ -219,8 +236,77 @@ INLINE void w_step_kq(const w_kq *u, const vpg_q8_256 *const *x, __m512 *acc, co
                 STEP(&u[i], one, &aux[t][i], ACC + t, 1);                                                          \
             }                                                                                                      \
     } while (0)
-#define W_STEP_Q4_K(u, x, aux, acc, TT) w_step_kq(u, x, acc, 0, TT)
-#define W_STEP_Q6_K(u, x, aux, acc, TT) w_step_kq(u, x, acc, 1, TT)
+
+/// The row groups of a chunk's rows as the UNPACK macros take them: rows past p1 repeat the last one (their lanes
+/// are dropped).
+INLINE void w_group_rows(const void *rows, int64_t row_bytes, int64_t first, int64_t p1, const uint8_t **row) {
+    for (int k = 0; k < P_ROWS; k++) row[k] = (const uint8_t *)rows + (first + k < p1 ? first + k : p1 - 1) * row_bytes;
+}
+
+/// The tile's T tokens through a chunk's n blocks of G row groups (u[r][i]: group r's block i; acc[r]: its tile's
+/// accumulators): 4 / G tokens at a time, then one.
+INLINE void w_kq_tokens(w_kq (*u)[2], const int G, const vpg_q8_256 *const *x, const int T, const int64_t i0,
+                        const int n, __m512 *const *acc, const int split) {
+    const int TT = 4 / G;
+    int t = 0;
+    for (; t + TT <= T; t += TT)
+        for (int i = 0; i < n; i++) {
+            const w_kq *blocks[2] = {&u[0][i], &u[1][i]};
+            const vpg_q8_256 *xs[4];
+            __m512 *a[2];
+            for (int k = 0; k < TT; k++) xs[k] = x[t + k] + i0 + i;
+            for (int r = 0; r < G; r++) a[r] = acc[r] + t;
+            w_step_kq_groups(blocks, G, xs, a, split, TT);
+        }
+    for (; t < T; t++)
+        for (int i = 0; i < n; i++) {
+            const w_kq *blocks[2] = {&u[0][i], &u[1][i]};
+            const vpg_q8_256 *one[1] = {x[t] + i0 + i};
+            __m512 *a[2] = {acc[0] + t, acc[G - 1] + t};
+            w_step_kq_groups(blocks, G, one, a, split, 1);
+        }
+}
+
+/// P_DRIVER for the k-quants (two blocks a chunk), two row groups at a time: both groups' chunks are unpacked, then
+/// each pair of tokens meets both (w_step_kq_groups), so each activation broadcast serves two vpdpbusd; a last group
+/// without a partner takes four tokens at a time alone. The same sums and float steps per group and token as the
+/// one-group driver: the same bits.
+#define W_KQ_DRIVER(NAME, UNPACK, SPLIT)                                                                           \
+    INLINE void NAME(const void *rows, int64_t row_bytes, int64_t block_bytes, const void *xq, int64_t stride,     \
+                     int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols, int offset) {    \
+        (void)offset;                                                                                              \
+        const int64_t blocks = cols / 256;                                                                         \
+        for (int64_t p0 = r0; p0 < r1; p0 += P_ROWS * P_PANELS) {                                                  \
+            const int64_t p1 = p0 + P_ROWS * P_PANELS < r1 ? p0 + P_ROWS * P_PANELS : r1;                          \
+            const int panels = (int)((p1 - p0 + P_ROWS - 1) / P_ROWS);                                             \
+            for (int64_t t0 = 0; t0 < tokens; t0 += P_TILE) {                                                      \
+                const int T = tokens - t0 < P_TILE ? (int)(tokens - t0) : P_TILE;                                  \
+                const vpg_q8_256 *x[P_TILE];   /* the tile's activation rows */                                    \
+                for (int t = 0; t < T; t++) x[t] = (const vpg_q8_256 *)((const uint8_t *)xq + (t0 + t) * stride);  \
+                p_acc acc[P_PANELS][P_TILE];   /* [panel][token], lane k: row P_ROWS·panel + k */                  \
+                for (int p = 0; p < panels; p++)                                                                   \
+                    for (int t = 0; t < T; t++) acc[p][t] = p_zero();                                              \
+                for (int64_t i0 = 0; i0 < blocks; i0 += 2) {                                                       \
+                    const int n = blocks - i0 < 2 ? (int)(blocks - i0) : 2;                                        \
+                    for (int p = 0; p < panels; p += 2) {                                                          \
+                        const int G = p + 1 < panels ? 2 : 1;                                                      \
+                        const uint8_t *row[2][P_ROWS];                                                             \
+                        w_kq u[2][2];   /* [group][block] */                                                       \
+                        for (int r = 0; r < G; r++) {                                                              \
+                            w_group_rows(rows, row_bytes, p0 + P_ROWS * (p + r), p1, row[r]);                      \
+                            for (int i = 0; i < n; i++) UNPACK(row[r], (i0 + i) * block_bytes, &u[r][i]);          \
+                        }                                                                                          \
+                        __m512 *accs[2] = {acc[p], acc[p + G - 1]};                                                \
+                        if (G == 2)                                                                                \
+                            w_kq_tokens(u, 2, x, T, i0, n, accs, SPLIT);                                           \
+                        else                                                                                       \
+                            w_kq_tokens(u, 1, x, T, i0, n, accs, SPLIT);                                           \
+                    }                                                                                              \
+                }                                                                                                  \
+                p_store(acc, panels, T, p0, p0, p1, y + t0 * ldy, ldy, r0);                                        \
+            }                                                                                                      \
+        }                                                                                                          \
+    }
 
 // ---- Q4_0 / Q5_0 / Q8_0 in the same four-byte columns: v[c] lane r holds weights 4c..4c+3 of row r's block (its
 // stored, unsigned q); Σ q·x over the block is eight vpdpbusd (two chains of four), o·Σ x and the float step as
@@ -237,7 +323,7 @@ INLINE void w_unpack_col32(const uint8_t *const *row, int64_t at, __m256i (*weig
     u->d = _mm512_loadu_ps(d);
 }
 
-/// TT tokens at once (as w_step_kq); aux[t]: token t's o·Σ x over the block.
+/// TT tokens at once (as w_step_kq_groups); aux[t]: token t's o·Σ x over the block.
 INLINE void w_step_col32(const w_col32 *u, const vpg_q8_32 *const *x, const int32_t *aux, __m512 *acc, const int TT) {
     __m512i even[4], odd[4];
     for (int t = 0; t < TT; t++) even[t] = odd[t] = _mm512_setzero_si512();
@@ -266,8 +352,8 @@ INLINE void w_step_col32(const w_col32 *u, const vpg_q8_32 *const *x, const int3
 P_DRIVER(w_panels_q4_0, w_col32, vpg_q8_32, 32, 16, W_UNPACK_Q4_0, vpg_offset_sum32, W_STEP_COL32, W_TOKENS)
 P_DRIVER(w_panels_q5_0, w_col32, vpg_q8_32, 32, 16, W_UNPACK_Q5_0, vpg_offset_sum32, W_STEP_COL32, W_TOKENS)
 P_DRIVER(w_panels_q8_0, w_col32, vpg_q8_32, 32, 16, W_UNPACK_Q8_0, vpg_offset_sum32, W_STEP_COL32, W_TOKENS)
-P_DRIVER(w_panels_q4_k, w_kq, vpg_q8_256, 256, 2, W_UNPACK_Q4_K, W_NO_AUX, W_STEP_Q4_K, W_TOKENS)
-P_DRIVER(w_panels_q6_k, w_kq, vpg_q8_256, 256, 2, W_UNPACK_Q6_K, W_NO_AUX, W_STEP_Q6_K, W_TOKENS)
+W_KQ_DRIVER(w_panels_q4_k, W_UNPACK_Q4_K, 0)
+W_KQ_DRIVER(w_panels_q6_k, W_UNPACK_Q6_K, 1)
 
 #define W_ENTRY(NAME, DRIVER, BYTES, OFFSET)                                                                       \
     AVX2 void NAME(const void *rows, int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens, float *y,  \
@@ -394,10 +480,10 @@ INLINE void x16_prefetch_next_group(const uint8_t *blk, int64_t group_bytes, int
 /// Panels: block i of the group that starts at row[0] lies at 16·at (at = i·144).
 #define X16_UNPACK_Q4_K(row, at, u)                                                                                \
     (x16_prefetch_next_group(row[0] + 16 * (at), 16 * row_bytes, 16 * 144), x16_unpack_q4_k(row[0] + 16 * (at), u))
-P_DRIVER(x16_panels_q4_k, w_kq, vpg_q8_256, 256, 2, X16_UNPACK_Q4_K, W_NO_AUX, W_STEP_Q4_K, W_TOKENS)
+W_KQ_DRIVER(x16_panels_q4_k, X16_UNPACK_Q4_K, 0)
 W_ENTRY(VPG_FN(vpg_matmul_panels_q4_k_x16), x16_panels_q4_k, 144, 0)
 
-/// The panels' steps (w_step_kq, split = 0) on one interleaved Q4_K block, read from memory as x16_unpack_q4_k reads
+/// The panels' steps (w_step_kq_groups, split = 0) on one interleaved Q4_K block, read from memory as x16_unpack_q4_k reads
 /// it, for TT ≤ 4 tokens: the same integers, and the same float operations in the same order (one fma per pair of
 /// groups, the minimums' term once per block), so the stored panels' bits for each token alone.
 INLINE void x16_step_pq4_k(const uint8_t *blk, const vpg_q8_256 *const *x, __m512 *acc, const int TT) {
@@ -411,7 +497,7 @@ INLINE void x16_step_pq4_k(const uint8_t *blk, const vpg_q8_256 *const *x, __m51
         ddx[t] = _mm512_mul_ps(d, _mm512_set1_ps(x[t]->d));
         mins[t] = _mm512_setzero_si512();
     }
-    for (int h = 0; h < 4; h++) {   // groups 2h (low nibbles) and 2h + 1 (high nibbles): w_step_kq's pair g = 2h
+    for (int h = 0; h < 4; h++) {   // groups 2h (low nibbles) and 2h + 1 (high nibbles): w_step_kq_groups' pair g = 2h
         const __m512i s_lo = x16_byte(sc[h / 2], (2 * h) % 4, 0), s_hi = x16_byte(sc[h / 2], (2 * h + 1) % 4, 0);
         __m512i dots[4];
         for (int t = 0; t < TT; t++) dots[t] = _mm512_setzero_si512();
@@ -484,10 +570,10 @@ INLINE void x16_unpack_q6_k(const uint8_t *blk, w_kq *u) {
 
 #define X16_UNPACK_Q6_K(row, at, u)                                                                                \
     (x16_prefetch_next_group(row[0] + 16 * (at), 16 * row_bytes, 16 * 210), x16_unpack_q6_k(row[0] + 16 * (at), u))
-P_DRIVER(x16_panels_q6_k, w_kq, vpg_q8_256, 256, 2, X16_UNPACK_Q6_K, W_NO_AUX, W_STEP_Q6_K, W_TOKENS)
+W_KQ_DRIVER(x16_panels_q6_k, X16_UNPACK_Q6_K, 1)
 W_ENTRY(VPG_FN(vpg_matmul_panels_q6_k_x16), x16_panels_q6_k, 210, 0)
 
-/// The panels' steps (w_step_kq, split = 1) on one interleaved Q6_K block, for TT ≤ 4 tokens: the stored panels' bits
+/// The panels' steps (w_step_kq_groups, split = 1) on one interleaved Q6_K block, for TT ≤ 4 tokens: the stored panels' bits
 /// for each token alone (as x16_step_pq4_k).
 INLINE void x16_step_pq6_k(const uint8_t *blk, const vpg_q8_256 *const *x, __m512 *acc, const int TT) {
     __m512i sv[4];
@@ -495,7 +581,7 @@ INLINE void x16_step_pq6_k(const uint8_t *blk, const vpg_q8_256 *const *x, __m51
     const __m512 d = x16_halves(blk + 3328);
     __m512 ddx[4];
     for (int t = 0; t < TT; t++) ddx[t] = _mm512_mul_ps(d, _mm512_set1_ps(x[t]->d));
-    for (int g = 0; g < 8; g += 2) {   // w_step_kq's pairs of groups: g = 4n + k, k = 0 or 2
+    for (int g = 0; g < 8; g += 2) {   // w_step_kq_groups' pairs of groups: g = 4n + k, k = 0 or 2
         const int n = g / 4, k0 = g % 4;
         __m512i dots[4];
         for (int t = 0; t < TT; t++) dots[t] = _mm512_setzero_si512();
