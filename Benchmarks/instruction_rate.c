@@ -16,55 +16,34 @@ static double seconds(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-// Each loop keeps its operands opaque (the empty asm), so that the compiler neither hoists nor folds the products;
-// the sums are printed only if impossible, so that they stay live.
-__attribute__((target("avx512f,avx512bf16"))) static double bf16_rate(void) {
-    __m512 acc[CHAINS];
-    for (int c = 0; c < CHAINS; c++) acc[c] = _mm512_setzero_ps();
-    __m512bh w = (__m512bh)_mm512_set1_epi32(0x3f803f80), x = w;
-    const double t0 = seconds();
-    for (long i = 0; i < STEPS; i++) {
-        for (int c = 0; c < CHAINS; c++) acc[c] = _mm512_dpbf16_ps(acc[c], w, x);
-        __asm__ volatile("" : "+v"(w), "+v"(x));
+// One instruction's rate: CHAINS accumulators, each advanced STEPS times. The operands stay opaque to the compiler
+// (the empty asm), so it neither hoists nor folds the products; the sums are printed only if impossible, so that they
+// stay live.
+#define RATE(NAME, TARGET, ACC, ZERO, OPERAND, W, X, STEP, REDUCE)                                                \
+    __attribute__((target(TARGET))) static double NAME(void) {                                                   \
+        ACC acc[CHAINS];                                                                                        \
+        for (int c = 0; c < CHAINS; c++) acc[c] = ZERO;                                                         \
+        OPERAND w = W, x = X;                                                                                   \
+        const double t0 = seconds();                                                                            \
+        for (long i = 0; i < STEPS; i++) {                                                                      \
+            for (int c = 0; c < CHAINS; c++) acc[c] = STEP(acc[c], w, x);                                       \
+            __asm__ volatile("" : "+v"(w), "+v"(x));                                                            \
+        }                                                                                                       \
+        const double t = seconds() - t0;                                                                        \
+        double sum = 0;                                                                                         \
+        for (int c = 0; c < CHAINS; c++) sum += (double)REDUCE(acc[c]);                                         \
+        if (sum == 1) puts("");                                                                                 \
+        return (double)STEPS * CHAINS / t;                                                                      \
     }
-    const double t = seconds() - t0;
-    float sum = 0;
-    for (int c = 0; c < CHAINS; c++) sum += _mm512_reduce_add_ps(acc[c]);
-    if (sum == 1) puts("");
-    return (double)STEPS * CHAINS / t;
-}
 
-__attribute__((target("avx512f"))) static double fma_rate(void) {
-    __m512 acc[CHAINS];
-    for (int c = 0; c < CHAINS; c++) acc[c] = _mm512_setzero_ps();
-    __m512 w = _mm512_set1_ps(0.5f), x = _mm512_set1_ps(0.25f);
-    const double t0 = seconds();
-    for (long i = 0; i < STEPS; i++) {
-        for (int c = 0; c < CHAINS; c++) acc[c] = _mm512_fmadd_ps(w, x, acc[c]);
-        __asm__ volatile("" : "+v"(w), "+v"(x));
-    }
-    const double t = seconds() - t0;
-    float sum = 0;
-    for (int c = 0; c < CHAINS; c++) sum += _mm512_reduce_add_ps(acc[c]);
-    if (sum == 1) puts("");
-    return (double)STEPS * CHAINS / t;
-}
-
-__attribute__((target("avx512f,avx512vnni"))) static double vnni_rate(void) {
-    __m512i acc[CHAINS];
-    for (int c = 0; c < CHAINS; c++) acc[c] = _mm512_setzero_si512();
-    __m512i w = _mm512_set1_epi32(0x01010101), x = _mm512_set1_epi32(0x01020304);
-    const double t0 = seconds();
-    for (long i = 0; i < STEPS; i++) {
-        for (int c = 0; c < CHAINS; c++) acc[c] = _mm512_dpbusd_epi32(acc[c], w, x);
-        __asm__ volatile("" : "+v"(w), "+v"(x));
-    }
-    const double t = seconds() - t0;
-    long sum = 0;
-    for (int c = 0; c < CHAINS; c++) sum += _mm512_reduce_add_epi32(acc[c]);
-    if (sum == 1) puts("");
-    return (double)STEPS * CHAINS / t;
-}
+#define FMA(acc, w, x) _mm512_fmadd_ps(w, x, acc)
+RATE(bf16_rate, "avx512f,avx512bf16", __m512, _mm512_setzero_ps(), __m512bh,
+     (__m512bh)_mm512_set1_epi32(0x3f803f80), (__m512bh)_mm512_set1_epi32(0x3f803f80), _mm512_dpbf16_ps,
+     _mm512_reduce_add_ps)
+RATE(fma_rate, "avx512f", __m512, _mm512_setzero_ps(), __m512, _mm512_set1_ps(0.5f), _mm512_set1_ps(0.25f), FMA,
+     _mm512_reduce_add_ps)
+RATE(vnni_rate, "avx512f,avx512vnni", __m512i, _mm512_setzero_si512(), __m512i, _mm512_set1_epi32(0x01010101),
+     _mm512_set1_epi32(0x01020304), _mm512_dpbusd_epi32, _mm512_reduce_add_epi32)
 
 int main(void) {
     __builtin_cpu_init();

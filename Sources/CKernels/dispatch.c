@@ -42,7 +42,6 @@ static const vpg_kernel_table tables[VPG_PATH_COUNT] = {
 
 const vpg_kernel_table *vpg_kernels(int path) {
     vpg_row_prefetch();   // settled before any kernel runs
-    vpg_bf16_products_preferred();
     return path >= 0 && path < VPG_PATH_COUNT ? &tables[path] : NULL;
 }
 

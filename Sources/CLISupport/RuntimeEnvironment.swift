@@ -46,27 +46,26 @@ public enum RuntimeEnvironment {
                 printError("warning: VPGEA_INTERLEAVE=\(interleave) is not 0 or 1; matrices are interleaved where it pays")
             }
         }
-        if let prefetch = environment["VPGEA_ROW_PREFETCH"] {
-            if prefetch == "0" || prefetch == "1" {
-                KernelPath.rowPrefetch = prefetch == "1"
-            } else {
-                printError("warning: VPGEA_ROW_PREFETCH=\(prefetch) is not 0 or 1; the CPU's default is kept"
-                    + " (\(KernelPath.rowPrefetch ? "on" : "off"))")
-            }
-        }
-        if let bf16 = environment["VPGEA_BF16_PRODUCTS"] {
-            if bf16 == "0" || bf16 == "1" {
-                KernelPath.bf16Products = bf16 == "1"
-            } else {
-                printError("warning: VPGEA_BF16_PRODUCTS=\(bf16) is not 0 or 1; the CPU's default is kept"
-                    + " (\(KernelPath.bf16Products ? "on" : "off"))")
-            }
-        }
+        cpuKindSwitch("VPGEA_ROW_PREFETCH", environment, \.rowPrefetch)
+        cpuKindSwitch("VPGEA_BF16_PRODUCTS", environment, \.bf16Products)
         if let huge = environment["VPGEA_HUGE_PAGES"] {
             WeightMatrix.hugePagesByDefault = huge != "0"
             if huge != "0" && huge != "1" {
                 printError("warning: VPGEA_HUGE_PAGES=\(huge) is not 0 or 1; the weights' copies ask for 2 MiB pages")
             }
+        }
+    }
+
+    /// A `0|1` variable over a switch whose default depends on the CPU kind; anything else keeps the default, with a
+    /// warning that names it.
+    private static func cpuKindSwitch(_ name: String, _ environment: [String: String],
+                                      _ setting: ReferenceWritableKeyPath<KernelPath.Type, Bool>) {
+        guard let value = environment[name] else { return }
+        if value == "0" || value == "1" {
+            KernelPath.self[keyPath: setting] = value == "1"
+        } else {
+            printError("warning: \(name)=\(value) is not 0 or 1; the CPU's default is kept"
+                + " (\(KernelPath.self[keyPath: setting] ? "on" : "off"))")
         }
     }
 }
