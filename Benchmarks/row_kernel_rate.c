@@ -39,6 +39,7 @@ int main(int argc, char **argv) {
     for (int p = 0; argc > 2 && p < VPG_PATH_COUNT; p++)
         if (strcmp(argv[2], vpg_path_name(p)) == 0) path = p;
     const int tokens = argc > 3 ? atoi(argv[3]) : 1;
+    if (getenv("PREFETCH")) vpg_set_row_prefetch(atoi(getenv("PREFETCH")));   // PREFETCH=0|1: as VPGEA_ROW_PREFETCH
     if (!f || !vpg_path_supported(path) || tokens < 1 || tokens > 64) {
         fprintf(stderr, "usage: row_kernel_rate q4_0|q5_0|q8_0|q4_k|q6_k|q4_0_x16|q5_0_x16|q8_0_x16|q4_k_x16|q6_k_x16 [generic|avx2|avxvnni|avx512 (supported here)] [tokens ≤ 64]\n");
         return 2;
@@ -86,7 +87,7 @@ int main(int argc, char **argv) {
     vpg_dotq_rows_fn dot = vpg_dotq_rows_kernel(f->ggml_type, path);
     vpg_matmul_panels_fn panels = vpg_matmul_panels_kernel(f->ggml_type, path);
     const int rows_only = getenv("ROWS") != NULL || !panels;   // ROWS=1: the stored rows' kernel for several tokens too
-    const int uses_panels = x16 ? tokens > 8 && f->ggml_type != 8 : tokens > 1 && !rows_only;
+    const int uses_panels = x16 ? tokens > 8 && f->ggml_type != 8 && !getenv("ROWS") : tokens > 1 && !rows_only;
     float *y = malloc(sizeof(float) * (size_t)(big_rows * tokens));   // [tokens, big_rows]
     vpg_dot_fn half_dot = vpg_dot_kernel(f->ggml_type, path);
 #define PRODUCT(rows)                                                                                              \

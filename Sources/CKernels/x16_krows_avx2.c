@@ -39,11 +39,19 @@ INLINE __m256i k8_scaled(__m256i sum, __m256i scale) {
 #endif
 }
 
+/// Bytes ahead of a Q4_K column that the first half's pass asks for, one line per column (`spread`): two blocks of
+/// the group's one stream. On Zen 3 the hardware alone left the rows at ~75% of a plain read from memory; whole
+/// blocks asked for at once (vpg_prefetch_ahead, Intel's choice) were slower still there (Benchmarks/README.md).
+#define K8_Q4_K_AHEAD 4608
+
 /// One half's step of an interleaved Q4_K block for TT ≤ 4 tokens (x16_step_pq4_k's operations on eight rows).
-INLINE void k8_step_q4_k(const uint8_t *blk, int h8, const vpg_q8_256 *const *x, __m256 *acc, const int TT) {
+INLINE void k8_step_q4_k(const uint8_t *blk, int h8, const vpg_q8_256 *const *x, __m256 *acc, const int TT,
+                         const int spread) {
     const __m256i low6 = _mm256_set1_epi32(0x3f3f3f3f), nibble = _mm256_set1_epi32(0x0f0f0f0f);
     const __m256i top2 = _mm256_set1_epi32(0x03030303), m4 = _mm256_set1_epi8(0x0F);
     const __m256i a = k8_load(blk + 64, h8), b = k8_load(blk + 128, h8), c = k8_load(blk + 192, h8);
+    if (spread && h8 == 0)
+        for (int o = 0; o < 256; o += 64) _mm_prefetch((const char *)blk + K8_Q4_K_AHEAD + o, _MM_HINT_T0);
     const __m256i sc[2] = {_mm256_and_si256(a, low6), _mm256_or_si256(_mm256_and_si256(c, nibble),
                            _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(a, 6), top2), 4))};
     const __m256i mn[2] = {_mm256_and_si256(b, low6), _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(c, 4), nibble),
@@ -66,6 +74,7 @@ INLINE void k8_step_q4_k(const uint8_t *blk, int h8, const vpg_q8_256 *const *x,
 #pragma clang loop unroll(full)
         for (int c = 0; c < 8; c++) {
             const __m256i q = k8_load(blk + 256 + 64 * (8 * h + c), h8);
+            if (spread && h8 == 0) _mm_prefetch((const char *)blk + K8_Q4_K_AHEAD + 256 + 64 * (8 * h + c), _MM_HINT_T0);
             const __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
             for (int t = 0; t < TT; t++) {
                 const __m256i xl = k8_four(x[t]->q + 64 * h + 4 * c), xh = k8_four(x[t]->q + 64 * h + 32 + 4 * c);
@@ -173,10 +182,13 @@ INLINE void k8_step_q6_k(const uint8_t *blk, int h8, const vpg_q8_256 *const *x,
 }
 
 /// TT ≤ 4 tokens' products on one group of sixteen rows, both halves in one pass over its blocks; acc[h][t] lane r
-/// is row 8h + r's result for token t.
+/// is row 8h + r's result for token t. `first`: the group's first pass (the later ones find it in cache).
 INLINE void k8_tokens(const int type, const uint8_t *group, int64_t blocks, const void *xq, int64_t stride, float *y,
-                      int64_t ldy, const int TT) {
+                      int64_t ldy, int first, const int TT) {
     const int64_t block_bytes = 16 * (type == 12 ? 144 : 210);
+    // Q4_K's rows ask for their lines one per column where the CPU kind's choice is not whole blocks (Q6_K's own
+    // requests measured no faster on Zen 3: its step waits on its instructions more than on memory).
+    const int spread = type == 12 && vpg_row_prefetch_on <= 0, ask = spread && first;
     __m256 acc[2][4];
     for (int h = 0; h < 2; h++)
         for (int t = 0; t < TT; t++) acc[h][t] = _mm256_setzero_ps();
@@ -184,9 +196,9 @@ INLINE void k8_tokens(const int type, const uint8_t *group, int64_t blocks, cons
         const vpg_q8_256 *x[4];
         for (int t = 0; t < TT; t++) x[t] = (const vpg_q8_256 *)((const uint8_t *)xq + t * stride) + i;
         const uint8_t *blk = group + i * block_bytes;
-        vpg_prefetch_ahead(blk, block_bytes);
+        if (!spread) vpg_prefetch_ahead(blk, block_bytes);
         for (int h = 0; h < 2; h++) {
-            if (type == 12) k8_step_q4_k(blk, h, x, acc[h], TT);
+            if (type == 12) k8_step_q4_k(blk, h, x, acc[h], TT, ask);
             else k8_step_q6_k(blk, h, x, acc[h], TT);
         }
     }
@@ -198,7 +210,7 @@ INLINE void k8_tokens(const int type, const uint8_t *group, int64_t blocks, cons
 /// four), as vpg_matmul_panels_fn.
 INLINE void k8_rows(const int type, const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
                     int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
-    VPG_X16_ROWS_BY_FOUR_TOKENS(k8_tokens, type, group, cols / 256, xt, stride, out, ldy)
+    VPG_X16_ROWS_BY_FOUR_TOKENS(k8_tokens, type, group, cols / 256, xt, stride, out, ldy, t == 0)
 }
 
 VPG_TYPED_PRODUCT(VPG_FN(vpg_matmul_rows_q4_k_x16), k8_rows, 12)
