@@ -158,6 +158,14 @@ import Testing
 }
 
 extension CommandLineTests {
+    /// `vpgea-train vpgea` options under which a short step on easyProblems distils something on any CPU: the
+    /// cross-view check keeps every correct candidate (no length gate, support, plausibility or answer-first test) and
+    /// the hint has none of the leak list's words. With the defaults, a step of one or two problems × 2 samples
+    /// distilled nothing on a Zen 3 (the 0.5B echoed "verified final answer"; the support test took the other path):
+    /// a SIMD path's last bits change which paths are sampled.
+    static let permissiveCheck = ["--length-gate", "off", "--delta=-1e9", "--tau=-1e9", "--answer-first-window", "0",
+                                  "--hint", "The result is {answer}."]
+
     /// Two one-step GSM8K-style problems in `directory` (for short VPG-EA runs); returns the file's path.
     static func easyProblems(in directory: URL) throws -> String {
         let path = directory.appendingPathComponent("easy.jsonl").path
