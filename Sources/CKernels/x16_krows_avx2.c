@@ -39,18 +39,18 @@ INLINE __m256i k8_scaled(__m256i sum, __m256i scale) {
 #endif
 }
 
-/// Bytes ahead of a Q4_K column that the first half's pass asks for, one line per column (`spread`): two blocks of
+/// Bytes ahead of a Q4_K column that the first half's pass asks for, one line per column (`ask`): two blocks of
 /// the group's one stream. On Zen 3 the hardware alone left the rows at ~75% of a plain read from memory; whole
 /// blocks asked for at once (vpg_prefetch_ahead, Intel's choice) were slower still there (Benchmarks/README.md).
 #define K8_Q4_K_AHEAD 4608
 
 /// One half's step of an interleaved Q4_K block for TT ≤ 4 tokens (x16_step_pq4_k's operations on eight rows).
 INLINE void k8_step_q4_k(const uint8_t *blk, int h8, const vpg_q8_256 *const *x, __m256 *acc, const int TT,
-                         const int spread) {
+                         const int ask) {
     const __m256i low6 = _mm256_set1_epi32(0x3f3f3f3f), nibble = _mm256_set1_epi32(0x0f0f0f0f);
     const __m256i top2 = _mm256_set1_epi32(0x03030303), m4 = _mm256_set1_epi8(0x0F);
     const __m256i a = k8_load(blk + 64, h8), b = k8_load(blk + 128, h8), c = k8_load(blk + 192, h8);
-    if (spread && h8 == 0)
+    if (ask)
         for (int o = 0; o < 256; o += 64) _mm_prefetch((const char *)blk + K8_Q4_K_AHEAD + o, _MM_HINT_T0);
     const __m256i sc[2] = {_mm256_and_si256(a, low6), _mm256_or_si256(_mm256_and_si256(c, nibble),
                            _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(a, 6), top2), 4))};
@@ -74,7 +74,7 @@ INLINE void k8_step_q4_k(const uint8_t *blk, int h8, const vpg_q8_256 *const *x,
 #pragma clang loop unroll(full)
         for (int c = 0; c < 8; c++) {
             const __m256i q = k8_load(blk + 256 + 64 * (8 * h + c), h8);
-            if (spread && h8 == 0) _mm_prefetch((const char *)blk + K8_Q4_K_AHEAD + 256 + 64 * (8 * h + c), _MM_HINT_T0);
+            if (ask) _mm_prefetch((const char *)blk + K8_Q4_K_AHEAD + 256 + 64 * (8 * h + c), _MM_HINT_T0);
             const __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
             for (int t = 0; t < TT; t++) {
                 const __m256i xl = k8_four(x[t]->q + 64 * h + 4 * c), xh = k8_four(x[t]->q + 64 * h + 32 + 4 * c);
@@ -198,7 +198,7 @@ INLINE void k8_tokens(const int type, const uint8_t *group, int64_t blocks, cons
         const uint8_t *blk = group + i * block_bytes;
         if (!spread) vpg_prefetch_ahead(blk, block_bytes);
         for (int h = 0; h < 2; h++) {
-            if (type == 12) k8_step_q4_k(blk, h, x, acc[h], TT, ask);
+            if (type == 12) k8_step_q4_k(blk, h, x, acc[h], TT, ask && h == 0);
             else k8_step_q6_k(blk, h, x, acc[h], TT);
         }
     }
