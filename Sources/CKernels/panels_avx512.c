@@ -645,7 +645,7 @@ INLINE void x16_step_pq6_k(const uint8_t *blk, const vpg_q8_256 *const *x, __m51
     }                                                                                                              \
     AVX2 void NAME(const void *rows, int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens, float *y,  \
                    int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {                                            \
-        VPG_X16_ROWS_BY_FOUR_TOKENS(TOKENS, group, cols / 256, xt, stride, out, ldy)                               \
+        VPG_X16_ROWS_BY_TOKENS(4, TOKENS, group, cols / 256, xt, stride, out, ldy)                               \
     }
 X16_PANEL_ROWS(VPG_FN(vpg_matmul_rows_q4_k_x16), x16_prows_q4_k, x16_step_pq4_k, 16 * 144)
 X16_PANEL_ROWS(VPG_FN(vpg_matmul_rows_q6_k_x16), x16_prows_q6_k, x16_step_pq6_k, 16 * 210)
@@ -841,7 +841,7 @@ INLINE void x16_prows_32(const int type, const void *rows, int64_t row_bytes, co
         for (int64_t i = 0; i < blocks; i++)
             aux[t * blocks + i] = vpg_offset_sum32((const vpg_q8_32 *)((const uint8_t *)xq + t * stride) + i,
                                                    x16_offset(type));
-    VPG_X16_ROWS_BY_FOUR_TOKENS(x16_prows_32_tokens, type, group, blocks, xt, stride, aux + t * blocks, out, ldy)
+    VPG_X16_ROWS_BY_TOKENS(4, x16_prows_32_tokens, type, group, blocks, xt, stride, aux + t * blocks, out, ldy)
     free(aux);
 }
 VPG_TYPED_PRODUCT(VPG_FN(vpg_matmul_rows_q4_0_x16), x16_prows_32, 2)

@@ -26,20 +26,21 @@ AVX2 static inline __attribute__((always_inline)) void vpg_prefetch_ahead(const 
 }
 
 /// The interleaved row products' walk, in the scope of a vpg_matmul_panels_fn's parameters (rows, row_bytes, xq,
-/// stride, tokens, y, ldy, r0, r1): each group of sixteen rows in r0..<r1, and for each run of up to four tokens t..
-/// (the group stays in cache for the next four) FN(ARGS…, TT), TT a constant 1–4 so that the per-token loops unroll.
-/// ARGS may name the walk's `group`, `t`, `xt` (token t's activations) and `out` (its results for the group).
-#define VPG_X16_ROWS_BY_FOUR_TOKENS(FN, ...)                                                                      \
+/// stride, tokens, y, ldy, r0, r1): each group of sixteen rows in r0..<r1, and for each run of up to MAX (3 or 4)
+/// tokens t.. (the group stays in cache for the next run) FN(ARGS…, TT), TT a constant 1–MAX so that the per-token
+/// loops unroll. ARGS may name the walk's `group`, `t`, `xt` (token t's activations) and `out` (its results for the
+/// group).
+#define VPG_X16_ROWS_BY_TOKENS(MAX, FN, ...)                                                                      \
     for (int64_t g = r0; g < r1; g += 16) {                                                                       \
         const uint8_t *group = (const uint8_t *)rows + g * row_bytes;                                             \
-        for (int64_t t = 0; t < tokens; t += 4) {                                                                 \
+        for (int64_t t = 0; t < tokens; t += (MAX)) {                                                             \
             const void *xt = (const uint8_t *)xq + t * stride;                                                    \
             float *out = y + t * ldy + (g - r0);                                                                  \
-            switch (tokens - t) {                                                                                 \
+            switch (tokens - t < (MAX) ? tokens - t : (MAX)) {                                                    \
             case 1: FN(__VA_ARGS__, 1); break;                                                                    \
             case 2: FN(__VA_ARGS__, 2); break;                                                                    \
             case 3: FN(__VA_ARGS__, 3); break;                                                                    \
-            default: FN(__VA_ARGS__, 4);                                                                          \
+            default: if ((MAX) == 4) FN(__VA_ARGS__, 4);                                                          \
             }                                                                                                     \
         }                                                                                                         \
     }

@@ -39,10 +39,12 @@ INLINE __m256i k8_scaled(__m256i sum, __m256i scale) {
 #endif
 }
 
-/// Bytes ahead of a Q4_K column that the first half's pass asks for, one line per column (`ask`): two blocks of
-/// the group's one stream. On Zen 3 the hardware alone left the rows at ~75% of a plain read from memory; whole
-/// blocks asked for at once (vpg_prefetch_ahead, Intel's choice) were slower still there (Benchmarks/README.md).
+/// Bytes ahead of a Q4_K column (two blocks) or a Q6_K column (four blocks) that the first half's pass asks for,
+/// one line at a time as it reads the column (`ask`). On Zen 3 the hardware alone left the rows at ~75% (Q4_K) and
+/// ~70% (Q6_K) of a plain read from memory; whole blocks asked for at once (vpg_prefetch_ahead, Intel's choice)
+/// were slower still there (Benchmarks/README.md).
 #define K8_Q4_K_AHEAD 4608
+#define K8_Q6_K_AHEAD 13440
 
 /// One half's step of an interleaved Q4_K block for TT ≤ 4 tokens (x16_step_pq4_k's operations on eight rows).
 INLINE void k8_step_q4_k(const uint8_t *blk, int h8, const vpg_q8_256 *const *x, __m256 *acc, const int TT,
@@ -123,11 +125,17 @@ INLINE __m256i k8_q6_high(__m256i qh, const int s) {
 /// eight rows). Each column's three vectors are decoded once into the four groups 4n..4n+3 they hold (the layout's
 /// order; decoding one group at a time took twice the operations). A 16-weight part's sum (≤ 16·63·127) does not fit
 /// an int16: AVX2 scales each two columns' pair sums (≤ 4·63·127) in a madd, VNNI each part's int32 sum in a 32-bit
-/// multiply.
-INLINE void k8_step_q6_k(const uint8_t *blk, int h8, const vpg_q8_256 *const *x, __m256 *acc, const int TT) {
+/// multiply. Four tokens would want 24 accumulators of the 16 registers: the walk gives it three at most.
+INLINE void k8_step_q6_k(const uint8_t *blk, int h8, const vpg_q8_256 *const *x, __m256 *acc, const int TT,
+                         const int ask) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     __m256i sv[4];
     for (int v = 0; v < 4; v++) sv[v] = k8_load(blk + 64 * v, h8);
+    const char *ahead = (const char *)blk + K8_Q6_K_AHEAD;
+    if (ask) {   // the scale and d lines
+        for (int o = 0; o < 256; o += 64) _mm_prefetch(ahead + o, _MM_HINT_T0);
+        _mm_prefetch(ahead + 3328, _MM_HINT_T0);
+    }
     const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 3328 + 16 * h8)));
     __m256 ddx[4];
     for (int t = 0; t < TT; t++) ddx[t] = _mm256_mul_ps(d, _mm256_set1_ps(x[t]->d));
@@ -142,6 +150,8 @@ INLINE void k8_step_q6_k(const uint8_t *blk, int h8, const vpg_q8_256 *const *x,
 #pragma clang loop unroll(full)
         for (int c = 0; c < 8; c++) {   // column c: weights 4c..4c+3 of each group (part c / 4)
             const uint8_t *v = blk + 256 + 64 * 3 * (8 * n + c);   // ql of bytes 64n…, of 64n + 32…, then qh
+            if (ask)   // from `ahead`: written as blk + 13440 + …, the long displacements streamed ~20% slower
+                for (int o = 0; o < 192; o += 64) _mm_prefetch(ahead + (v - blk) + o, _MM_HINT_T0);
             const __m256i ql0 = k8_load(v, h8), ql1 = k8_load(v + 64, h8), qh = k8_load(v + 128, h8);
             const __m256i w[4] = {   // group 4n + k: ql0's or ql1's low or high nibbles, qh's bits 2k, 2k + 1
                 _mm256_or_si256(_mm256_and_si256(ql0, m4), k8_q6_high(qh, 0)),
@@ -186,9 +196,8 @@ INLINE void k8_step_q6_k(const uint8_t *blk, int h8, const vpg_q8_256 *const *x,
 INLINE void k8_tokens(const int type, const uint8_t *group, int64_t blocks, const void *xq, int64_t stride, float *y,
                       int64_t ldy, int first, const int TT) {
     const int64_t block_bytes = 16 * (type == 12 ? 144 : 210);
-    // Q4_K's rows ask for their lines one per column where the CPU kind's choice is not whole blocks (Q6_K's own
-    // requests measured no faster on Zen 3: its step waits on its instructions more than on memory).
-    const int spread = type == 12 && vpg_row_prefetch_on <= 0, ask = spread && first;
+    // The rows ask for their lines one per column where the CPU kind's choice is not whole blocks.
+    const int spread = vpg_row_prefetch_on <= 0, ask = spread && first;
     __m256 acc[2][4];
     for (int h = 0; h < 2; h++)
         for (int t = 0; t < TT; t++) acc[h][t] = _mm256_setzero_ps();
@@ -199,18 +208,20 @@ INLINE void k8_tokens(const int type, const uint8_t *group, int64_t blocks, cons
         if (!spread) vpg_prefetch_ahead(blk, block_bytes);
         for (int h = 0; h < 2; h++) {
             if (type == 12) k8_step_q4_k(blk, h, x, acc[h], TT, ask && h == 0);
-            else k8_step_q6_k(blk, h, x, acc[h], TT);
+            else if (ask && h == 0) k8_step_q6_k(blk, h, x, acc[h], TT, 1);   // (`ask` a constant in each copy,
+            else k8_step_q6_k(blk, h, x, acc[h], TT, 0);                      // as measured)
         }
     }
     for (int h = 0; h < 2; h++)
         for (int t = 0; t < TT; t++) _mm256_storeu_ps(y + t * ldy + 8 * h, acc[h][t]);
 }
 
-/// Rows r0..<r1 (multiples of 16) for every token, four tokens per pass over a group (it stays in cache for the next
-/// four), as vpg_matmul_panels_fn.
+/// Rows r0..<r1 (multiples of 16) for every token, four tokens (Q6_K: three) per pass over a group (it stays in
+/// cache for the next pass), as vpg_matmul_panels_fn.
 INLINE void k8_rows(const int type, const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
                     int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
-    VPG_X16_ROWS_BY_FOUR_TOKENS(k8_tokens, type, group, cols / 256, xt, stride, out, ldy, t == 0)
+    if (type == 12) VPG_X16_ROWS_BY_TOKENS(4, k8_tokens, type, group, cols / 256, xt, stride, out, ldy, t == 0)
+    else VPG_X16_ROWS_BY_TOKENS(3, k8_tokens, type, group, cols / 256, xt, stride, out, ldy, t == 0)
 }
 
 VPG_TYPED_PRODUCT(VPG_FN(vpg_matmul_rows_q4_k_x16), k8_rows, 12)
