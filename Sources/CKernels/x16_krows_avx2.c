@@ -39,11 +39,11 @@ INLINE __m256i k8_scaled(__m256i sum, __m256i scale) {
 #endif
 }
 
-/// Bytes ahead of a Q4_K column (two blocks) or a Q6_K column (four blocks) that the first half's pass asks for,
+/// Bytes ahead of a Q4_K column (six blocks) or a Q6_K column (four blocks) that the first half's pass asks for,
 /// one line at a time as it reads the column (`ask`). On Zen 3 the hardware alone left the rows at ~75% (Q4_K) and
 /// ~70% (Q6_K) of a plain read from memory; whole blocks asked for at once (vpg_prefetch_ahead, Intel's choice)
 /// were slower still there (Benchmarks/README.md).
-#define K8_Q4_K_AHEAD 4608
+#define K8_Q4_K_AHEAD 13824
 #define K8_Q6_K_AHEAD 13440
 
 /// One half's step of an interleaved Q4_K block for TT ≤ 4 tokens (x16_step_pq4_k's operations on eight rows).
