@@ -36,7 +36,8 @@ INLINE __m256i x16_fifth_bits(const uint8_t *p) {
     int32_t bits;
     memcpy(&bits, p, 4);
     const __m256i own = _mm256_srlv_epi32(_mm256_set1_epi32(bits), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28));
-    const __m256i spread = _mm256_mullo_epi32(_mm256_and_si256(own, _mm256_set1_epi32(0xF)), _mm256_set1_epi32(0x02040810));
+    const __m256i four = _mm256_and_si256(own, _mm256_set1_epi32(0xF));
+    const __m256i spread = _mm256_mullo_epi32(four, _mm256_set1_epi32(0x02040810));
     return _mm256_and_si256(spread, _mm256_set1_epi32(0x10101010));
 }
 
