@@ -10,6 +10,9 @@
 //       Benchmarks/row_kernel_rate.c -o .build/row_kernel_rate -lm -lpthread
 //   .build/row_kernel_rate q4_k        (q4_0, q5_0, q8_0, q4_k or q6_k, or interleaved: q4_0_x16 … q6_k_x16, or f16, bf16;
 //                                       optional path: generic, avx2, avxvnni, avx512; optional token count)
+//   for n in 1 2 3 4 8; do ROWS=1 .build/row_kernel_rate q6_k_x16 avx2 $n; done
+//       (a row kernel's whole range of token counts: each count is its own unrolled code, and one of them can spill
+//       — Q6_K's four-token step on 16 registers ran at half the three-token rate until session 31)
 #include "CKernels.h"
 #include <stdio.h>
 #include <stdlib.h>
