@@ -220,8 +220,7 @@ INLINE void k8_tokens(const int type, const uint8_t *group, int64_t blocks, cons
 /// cache for the next pass), as vpg_matmul_panels_fn.
 INLINE void k8_rows(const int type, const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
                     int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
-    if (type == 12) VPG_X16_ROWS_BY_TOKENS(4, k8_tokens, type, group, cols / 256, xt, stride, out, ldy, t == 0)
-    else VPG_X16_ROWS_BY_TOKENS(3, k8_tokens, type, group, cols / 256, xt, stride, out, ldy, t == 0)
+    VPG_X16_ROWS_BY_TOKENS(type == 12 ? 4 : 3, k8_tokens, type, group, cols / 256, xt, stride, out, ldy, t == 0)
 }
 
 VPG_TYPED_PRODUCT(VPG_FN(vpg_matmul_rows_q4_k_x16), k8_rows, 12)
