@@ -41,13 +41,17 @@ INLINE __m256i x16_fifth_bits(const uint8_t *p) {
     return _mm256_and_si256(spread, _mm256_set1_epi32(0x10101010));
 }
 
-/// Row r of half h of a block of `type` (lane r): Σ q·x over its 32 unsigned weights, minus aux.
-INLINE __m256i x16_half_sum(const int type, const uint8_t *blk, int h, const int8_t *x, int32_t aux) {
+/// Row r of half h of a block of `type` (lane r), for TT ≤ 4 tokens: s[t] = Σ q·x[t] over the row's 32 unsigned
+/// weights, minus aux[t]. Each column's weights are decoded once for all the tokens (one token at a time, Q5_0's
+/// fifth bits made these rows wait on their instructions at any batch: Benchmarks/README.md).
+INLINE void x16_half_sums(const int type, const uint8_t *blk, int h, const int8_t *const *x, const int32_t *aux,
+                          __m256i *s, const int TT) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
-#if VPG_VNNI
-    __m256i s = _mm256_set1_epi32(-aux);
+#if !VPG_VNNI
+    __m256i low[4], high[4];   // [token]: int16 pair sums of weights 0–15 and 16–31
+    for (int t = 0; t < TT; t++) low[t] = high[t] = _mm256_setzero_si256();
 #else
-    __m256i low = _mm256_setzero_si256(), high = _mm256_setzero_si256();   // int16 pair sums: weights 0–15, 16–31
+    for (int t = 0; t < TT; t++) s[t] = _mm256_set1_epi32(-aux[t]);
 #endif
     for (int c = 0; c < 4; c++) {
         const __m256i q = _mm256_loadu_si256((const __m256i *)(blk + 32 + 64 * c + 32 * h));
@@ -56,55 +60,71 @@ INLINE __m256i x16_half_sum(const int type, const uint8_t *blk, int h, const int
             lo = _mm256_or_si256(lo, x16_fifth_bits(blk + 288 + 16 * c + 4 * h));
             hi = _mm256_or_si256(hi, x16_fifth_bits(blk + 288 + 16 * c + 8 + 4 * h));
         }
-        int32_t four[2];
-        memcpy(&four[0], x + 4 * c, 4);
-        memcpy(&four[1], x + 16 + 4 * c, 4);
+        for (int t = 0; t < TT; t++) {
+            int32_t four[2];
+            memcpy(&four[0], x[t] + 4 * c, 4);
+            memcpy(&four[1], x[t] + 16 + 4 * c, 4);
 #if VPG_VNNI
-        s = VPG_DPBUSD256(s, lo, _mm256_set1_epi32(four[0]));
-        s = VPG_DPBUSD256(s, hi, _mm256_set1_epi32(four[1]));
+            s[t] = VPG_DPBUSD256(s[t], lo, _mm256_set1_epi32(four[0]));
+            s[t] = VPG_DPBUSD256(s[t], hi, _mm256_set1_epi32(four[1]));
 #else
-        low = _mm256_add_epi16(low, _mm256_maddubs_epi16(lo, _mm256_set1_epi32(four[0])));
-        high = _mm256_add_epi16(high, _mm256_maddubs_epi16(hi, _mm256_set1_epi32(four[1])));
+            low[t] = _mm256_add_epi16(low[t], _mm256_maddubs_epi16(lo, _mm256_set1_epi32(four[0])));
+            high[t] = _mm256_add_epi16(high[t], _mm256_maddubs_epi16(hi, _mm256_set1_epi32(four[1])));
 #endif
+        }
     }
-#if VPG_VNNI
-    return s;
-#else
-    const __m256i sum = type == 2 ? x16_pairs_sum(_mm256_add_epi16(low, high))   // Q4_0: eight ≤ 30,480
-                                  : _mm256_add_epi32(x16_pairs_sum(low), x16_pairs_sum(high));
-    return _mm256_sub_epi32(sum, _mm256_set1_epi32(aux));
+#if !VPG_VNNI
+    for (int t = 0; t < TT; t++) {
+        const __m256i sum = type == 2 ? x16_pairs_sum(_mm256_add_epi16(low[t], high[t]))   // Q4_0: eight ≤ 30,480
+                                      : _mm256_add_epi32(x16_pairs_sum(low[t]), x16_pairs_sum(high[t]));
+        s[t] = _mm256_sub_epi32(sum, _mm256_set1_epi32(aux[t]));
+    }
 #endif
 }
 
-/// Rows r0..<r1 (multiples of 16) for every token, a group of sixteen rows at a time (it stays in cache for the
-/// next token), as vpg_matmul_panels_fn.
+/// TT ≤ 4 tokens' products on one group of sixteen rows (aux: their o·Σ x, `blocks` apart); out[t · ldy + r] for
+/// row r of the group. The same integer sums and float steps per token whatever TT: the one-token bits.
+INLINE void x16_tokens32(const int type, const uint8_t *group, int64_t blocks, const void *xq, int64_t stride,
+                         const int32_t *aux, float *out, int64_t ldy, const int TT) {
+    const int64_t block_bytes = 16 * vpg_block32_bytes(type);
+    __m256 acc[2][4];   // [half][token]: rows 8h..8h+7
+    for (int h = 0; h < 2; h++)
+        for (int t = 0; t < TT; t++) acc[h][t] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < blocks; i++) {
+        const uint8_t *blk = group + i * block_bytes;   // [16 f16 d][4 vectors of sixteen rows' dwords]…
+        for (int k = 0; k < block_bytes; k += 64) _mm_prefetch((const char *)blk + X16_PREFETCH + k, _MM_HINT_T0);
+        const vpg_q8_32 *x[4];
+        const int8_t *q[4];
+        int32_t o[4];
+        for (int t = 0; t < TT; t++) {
+            x[t] = (const vpg_q8_32 *)((const uint8_t *)xq + t * stride) + i;
+            q[t] = x[t]->q;
+            o[t] = aux[blocks * t + i];
+        }
+        for (int h = 0; h < 2; h++) {
+            const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16 * h)));
+            __m256i s[4];
+            x16_half_sums(type, blk, h, q, o, s, TT);
+            for (int t = 0; t < TT; t++)
+                acc[h][t] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(x[t]->d)), _mm256_cvtepi32_ps(s[t]), acc[h][t]);
+        }
+    }
+    for (int t = 0; t < TT; t++) {
+        _mm256_storeu_ps(out + t * ldy, acc[0][t]);
+        _mm256_storeu_ps(out + t * ldy + 8, acc[1][t]);
+    }
+}
+
+/// Rows r0..<r1 (multiples of 16) for every token, four tokens per pass over a group of sixteen rows (it stays in
+/// cache for the next pass), as vpg_matmul_panels_fn.
 INLINE void x16_rows_32(const int type, const void *rows, int64_t row_bytes, const void *xq, int64_t stride,
                         int64_t tokens, float *y, int64_t ldy, int64_t r0, int64_t r1, int64_t cols) {
-    const int64_t blocks = cols / 32, block_bytes = 16 * vpg_block32_bytes(type);
+    const int64_t blocks = cols / 32;
     if (tokens <= 0 || blocks <= 0 || r0 >= r1) return;
     int32_t *aux = malloc((size_t)(tokens * blocks) * sizeof(int32_t));   // [tokens, blocks]
     if (!aux) abort();
     x16_aux(type == 2 ? 8 : 16, xq, stride, tokens, blocks, aux);
-    for (int64_t g = r0; g < r1; g += 16) {
-        const uint8_t *group = (const uint8_t *)rows + g * row_bytes;
-        for (int64_t t = 0; t < tokens; t++) {
-            const vpg_q8_32 *x = (const vpg_q8_32 *)((const uint8_t *)xq + t * stride);
-            __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};   // rows g..g+7, g+8..g+15
-            for (int64_t i = 0; i < blocks; i++) {
-                const uint8_t *blk = group + i * block_bytes;   // [16 f16 d][4 vectors of sixteen rows' dwords]…
-                for (int k = 0; k < block_bytes; k += 64)
-                    _mm_prefetch((const char *)blk + X16_PREFETCH + k, _MM_HINT_T0);
-                const __m256 dx = _mm256_set1_ps(x[i].d);
-                for (int h = 0; h < 2; h++) {
-                    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16 * h)));
-                    const __m256i s = x16_half_sum(type, blk, h, x[i].q, aux[blocks * t + i]);
-                    acc[h] = _mm256_fmadd_ps(_mm256_mul_ps(d, dx), _mm256_cvtepi32_ps(s), acc[h]);
-                }
-            }
-            _mm256_storeu_ps(y + t * ldy + (g - r0), acc[0]);
-            _mm256_storeu_ps(y + t * ldy + (g - r0) + 8, acc[1]);
-        }
-    }
+    VPG_X16_ROWS_BY_TOKENS(4, x16_tokens32, type, group, blocks, xt, stride, aux + blocks * t, out, ldy)
     free(aux);
 }
 

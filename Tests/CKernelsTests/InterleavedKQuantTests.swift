@@ -160,7 +160,7 @@ import TestSupport
     /// 256-bit paths, the panels' steps on AVX-512) through SIMDe on any x86-64 CPU, and natively where the CPU has the
     /// path: the bits of that path's panel kernel on the stored rows (vpg_rows_as_panels), with an odd number of
     /// blocks and token counts across the row products' range.
-    @Test(arguments: [2, 6, 12, 14], [1, 3, 4, 8, 16])
+    @Test(arguments: [2, 6, 12, 14], [1, 3, 4, 8, 16, 32])
     func rowsWithThePanelsNumerics(_ type: Int, _ tokens: Int) throws {
         let kind = Self.kind(type), rows = 48, cols = kind.elements == 32 ? 800 : 1280
         let rowBytes = cols / kind.elements * kind.bytes
