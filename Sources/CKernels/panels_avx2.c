@@ -322,6 +322,108 @@ ENTRY(VPG_FN(vpg_matmul_panels_q8_0), panels_q8_0, 34, 128)
 ENTRY(VPG_FN(vpg_matmul_panels_q4_k), panels_q4_k, 144, 0)
 ENTRY(VPG_FN(vpg_matmul_panels_q6_k), panels_q6_k, 210, 0)
 
+// ---- Q4_K and Q6_K interleaved by sixteen rows (CKernels.h): each eight-row panel is half a group, built from the
+// interleaved blocks into the p_block256 that p_unpack256 builds from the stored rows (the same steps, so the same
+// bits). Two adjacent four-byte columns of the layout, side by side (unpacklo / unpackhi_epi32 of their halves), are
+// already the panel's 8-byte runs of rows 0, 1, 4, 5 and 2, 3, 6, 7: no transpose, and the scales are decoded in
+// lanes. Before, these panels put the rows back in their stored form and then unpacked those.
+
+/// The interleaved block at `at` (block index · stored block bytes) of the group that holds the eight-row panel
+/// starting at `first`; *h8: which half of the group the panel is.
+INLINE const uint8_t *x16_panel_block(const void *rows, int64_t row_bytes, const uint8_t *first, int64_t at, int *h8) {
+    const int64_t r = (first - (const uint8_t *)rows) / row_bytes;
+    *h8 = (int)(r % 16 / 8);
+    return (const uint8_t *)rows + (r - r % 16) * row_bytes + 16 * at;
+}
+
+/// Half h8 (rows 8h8..8h8 + 7, one per dword lane) of the layout's 64-byte vector at p.
+INLINE __m256i x16_half8(const uint8_t *p, int h8) { return _mm256_loadu_si256((const __m256i *)(p + 32 * h8)); }
+
+/// Byte k of each row's dword (v: one row per dword lane) laid out as p_row_lanes lays out half h's values: int16
+/// lanes 4i..4i + 3 of each 128-bit lane take row 2h + i of that lane's four. `sign`: the byte is an int8 (Q6_K's
+/// scales), else unsigned. `low`: each int32 lane's high int16 is 0 (the VNNI paths' Q4_K scales, p_unpack256).
+INLINE __m256i x16_row_lanes(__m256i v, int k, int h, int sign, int low) {
+    char pick[16];
+    for (int i = 0; i < 8; i++) {
+        const char b = (char)(4 * (2 * h + i / 4) + k), z = (char)0x80;
+        const int zero = low && i % 2;
+        pick[2 * i] = zero || sign ? z : b;        // the int16's low byte
+        pick[2 * i + 1] = !zero && sign ? b : z;   // its high byte (then shifted down, signed)
+    }
+    const __m256i r = _mm256_shuffle_epi8(v, _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)pick)));
+    return sign ? _mm256_srai_epi16(r, 8) : r;
+}
+
+INLINE void x16_panel_q4_k(const uint8_t *blk, int h8, p_block256 *u) {
+    __m256i sc[2], mn[2];
+    vpg_q4_k_scales8(x16_half8(blk + 64, h8), x16_half8(blk + 128, h8), x16_half8(blk + 192, h8), sc, mn);
+#pragma clang loop unroll(full)
+    for (int g = 0; g < 8; g++) {
+        for (int h = 0; h < 2; h++) u->s[g][h][0] = x16_row_lanes(sc[g / 4], g % 4, h, 0, VPG_VNNI);
+        u->m[g] = vpg_pick256(mn[g / 4], g % 4, 0x80, g % 4, 0x80);   // (m_g, m_g): both halves of group g
+    }
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int p = 0; p < 4; p++)          // quant bytes 32p..32p + 31: groups 2p (low nibbles) and 2p + 1 (high)
+        for (int c = 0; c < 4; c++) {    // elements 8c..8c + 7: the layout's columns 8p + 2c and 8p + 2c + 1
+            const uint8_t *v = blk + 256 + 64 * (8 * p + 2 * c);
+            const __m256i a = x16_half8(v, h8), b = x16_half8(v + 64, h8);
+            const __m256i runs[2] = {_mm256_unpacklo_epi32(a, b), _mm256_unpackhi_epi32(a, b)};   // [h]
+            for (int h = 0; h < 2; h++) {
+                u->v[2 * p][c][h] = _mm256_and_si256(runs[h], m4);
+                u->v[2 * p + 1][c][h] = _mm256_and_si256(_mm256_srli_epi16(runs[h], 4), m4);
+            }
+        }
+    u->d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16 * h8)));
+    u->dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 32 + 16 * h8)));
+}
+
+INLINE void x16_panel_q6_k(const uint8_t *blk, int h8, p_block256 *u) {
+    __m256i sv[4];   // scales 4v..4v + 3 of each row
+    for (int v = 0; v < 4; v++) sv[v] = x16_half8(blk + 64 * v, h8);
+#pragma clang loop unroll(full)
+    for (int g = 0; g < 8; g++) {
+        for (int h = 0; h < 2; h++)
+            for (int p = 0; p < 2; p++) u->s[g][h][p] = x16_row_lanes(sv[(2 * g + p) / 4], (2 * g + p) % 4, h, 1, 0);
+        u->m[g] = vpg_q6_k_pair8(sv, g);
+    }
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+    for (int n = 0; n < 2; n++)          // groups 4n..4n + 3
+        for (int c = 0; c < 4; c++) {    // elements 8c..8c + 7: the half's columns 2c and 2c + 1
+            const uint8_t *v = blk + 256 + 64 * 3 * (8 * n + 2 * c);   // ql of bytes 64n…, of 64n + 32…, qh; the next column
+            __m256i runs[3][2];   // [ql0, ql1, qh][h]
+            for (int j = 0; j < 3; j++) {
+                const __m256i a = x16_half8(v + 64 * j, h8), b = x16_half8(v + 192 + 64 * j, h8);
+                runs[j][0] = _mm256_unpacklo_epi32(a, b);
+                runs[j][1] = _mm256_unpackhi_epi32(a, b);
+            }
+            for (int h = 0; h < 2; h++) {
+                const __m256i ql0 = runs[0][h], ql1 = runs[1][h], qh = runs[2][h];
+#define X16_HIGH(shift) _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, shift), m2), 4)
+                u->v[4 * n][c][h] = _mm256_or_si256(_mm256_and_si256(ql0, m4), X16_HIGH(0));
+                u->v[4 * n + 1][c][h] = _mm256_or_si256(_mm256_and_si256(ql1, m4), X16_HIGH(2));
+                u->v[4 * n + 2][c][h] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), X16_HIGH(4));
+                u->v[4 * n + 3][c][h] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), X16_HIGH(6));
+#undef X16_HIGH
+            }
+        }
+    u->d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 3328 + 16 * h8)));
+    u->dmin = _mm256_mul_ps(_mm256_set1_ps(32), u->d);
+}
+
+/// P_DRIVER's UNPACK on interleaved rows (`rows` and `row_bytes` are the driver's parameters).
+#define X16_PANEL(row, at, UNPACK, u)                                                                              \
+    do {                                                                                                           \
+        int h8;                                                                                                    \
+        const uint8_t *blk = x16_panel_block(rows, row_bytes, row[0], at, &h8);                                   \
+        UNPACK(blk, h8, u);                                                                                        \
+    } while (0)
+#define X16_UNPACK_Q4_K(row, at, u) X16_PANEL(row, at, x16_panel_q4_k, u)
+#define X16_UNPACK_Q6_K(row, at, u) X16_PANEL(row, at, x16_panel_q6_k, u)
+P_DRIVER(x16_panels_q4_k, p_block256, vpg_q8_256, 256, 2, X16_UNPACK_Q4_K, NO_AUX, STEP_Q4_K, P_TOKENS)
+P_DRIVER(x16_panels_q6_k, p_block256, vpg_q8_256, 256, 2, X16_UNPACK_Q6_K, NO_AUX, STEP_Q6_K, P_TOKENS)
+ENTRY(VPG_FN(vpg_matmul_panels_q4_k_x16), x16_panels_q4_k, 144, 0)
+ENTRY(VPG_FN(vpg_matmul_panels_q6_k_x16), x16_panels_q6_k, 210, 0)
+
 // ---- Q7: the records are stored as the step reads them (no unpacking), the offset's share with them.
 
 /// acc += a record's contribution for one token (u = its activations plus 64).

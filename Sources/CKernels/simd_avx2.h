@@ -118,6 +118,29 @@ AVX2 static inline __m128i vpg_dword_pick(int b0, int b1, int b2, int b3) {
 #undef VPG_AT
 }
 
+/// Each dword lane's bytes picked by b0..b3 (0x80: zero), as _mm256_shuffle_epi8 takes them.
+AVX2 static inline __m256i vpg_pick256(__m256i v, int b0, int b1, int b2, int b3) {
+    return _mm256_shuffle_epi8(v, _mm256_broadcastsi128_si256(vpg_dword_pick(b0, b1, b2, b3)));
+}
+
+/// Eight interleaved Q4_K rows' scale dwords a, b, c (bytes 0–3, 4–7, 8–11 of each row's 12, one row per dword
+/// lane) → each row's 6-bit scales 0–3 and 4–7 (sc) and minimums 0–3 and 4–7 (mn), one per byte.
+AVX2 static inline void vpg_q4_k_scales8(__m256i a, __m256i b, __m256i c, __m256i sc[2], __m256i mn[2]) {
+    const __m256i low6 = _mm256_set1_epi32(0x3f3f3f3f), nibble = _mm256_set1_epi32(0x0f0f0f0f);
+    const __m256i top2 = _mm256_set1_epi32(0x03030303);
+    sc[0] = _mm256_and_si256(a, low6);
+    sc[1] = _mm256_or_si256(_mm256_and_si256(c, nibble), _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(a, 6), top2), 4));
+    mn[0] = _mm256_and_si256(b, low6);
+    mn[1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(c, 4), nibble),
+                            _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(b, 6), top2), 4));
+}
+
+/// Eight interleaved Q6_K rows' scales 2g and 2g + 1 (sv: their four scale dwords, one row per dword lane) as a
+/// signed int16 pair per lane: the factors of group g's activation sums.
+AVX2 static inline __m256i vpg_q6_k_pair8(const __m256i *sv, int g) {
+    return _mm256_srai_epi16(vpg_pick256(sv[g / 2], 0x80, (2 * g) % 4, 0x80, (2 * g) % 4 + 1), 8);
+}
+
 /// o·Σ x of a token's 32 activations: the offset's part of Σ (q − o)·x over a block, the same for every row.
 AVX2 static inline int32_t vpg_offset_sum32(const vpg_q8_32 *x, int offset) {
     const __m256i q = _mm256_loadu_si256((const __m256i *)x->q);

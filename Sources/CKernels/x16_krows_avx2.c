@@ -14,11 +14,6 @@
 
 #define INLINE AVX2 static inline __attribute__((always_inline))
 
-/// Each dword lane's bytes picked by b0..b3 (0x80: zero), as _mm256_shuffle_epi8 takes them.
-INLINE __m256i k8_pick(__m256i v, int b0, int b1, int b2, int b3) {
-    return _mm256_shuffle_epi8(v, _mm256_broadcastsi128_si256(vpg_dword_pick(b0, b1, b2, b3)));
-}
-
 /// Half h (rows 8h..8h+7) of the 64-byte vector at p.
 INLINE __m256i k8_load(const uint8_t *p, int h) { return _mm256_loadu_si256((const __m256i *)(p + 32 * h)); }
 
@@ -49,15 +44,12 @@ INLINE __m256i k8_scaled(__m256i sum, __m256i scale) {
 /// One half's step of an interleaved Q4_K block for TT ≤ 4 tokens (x16_step_pq4_k's operations on eight rows).
 INLINE void k8_step_q4_k(const uint8_t *blk, int h8, const vpg_q8_256 *const *x, __m256 *acc, const int TT,
                          const int ask) {
-    const __m256i low6 = _mm256_set1_epi32(0x3f3f3f3f), nibble = _mm256_set1_epi32(0x0f0f0f0f);
-    const __m256i top2 = _mm256_set1_epi32(0x03030303), m4 = _mm256_set1_epi8(0x0F);
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
     const __m256i a = k8_load(blk + 64, h8), b = k8_load(blk + 128, h8), c = k8_load(blk + 192, h8);
     if (ask)
         for (int o = 0; o < 256; o += 64) _mm_prefetch((const char *)blk + K8_Q4_K_AHEAD + o, _MM_HINT_T0);
-    const __m256i sc[2] = {_mm256_and_si256(a, low6), _mm256_or_si256(_mm256_and_si256(c, nibble),
-                           _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(a, 6), top2), 4))};
-    const __m256i mn[2] = {_mm256_and_si256(b, low6), _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(c, 4), nibble),
-                           _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(b, 6), top2), 4))};
+    __m256i sc[2], mn[2];
+    vpg_q4_k_scales8(a, b, c, sc, mn);
     const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16 * h8)));
     const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 32 + 16 * h8)));
     __m256 ddx[4];
@@ -69,8 +61,8 @@ INLINE void k8_step_q4_k(const uint8_t *blk, int h8, const vpg_q8_256 *const *x,
 #pragma clang loop unroll(full)
     for (int h = 0; h < 4; h++) {   // groups 2h (low nibbles) and 2h + 1 (high nibbles)
         const int k_lo = (2 * h) % 4, k_hi = (2 * h + 1) % 4;
-        const __m256i s_lo = k8_pick(sc[h / 2], k_lo, 0x80, VPG_VNNI ? 0x80 : k_lo, 0x80);
-        const __m256i s_hi = k8_pick(sc[h / 2], k_hi, 0x80, VPG_VNNI ? 0x80 : k_hi, 0x80);
+        const __m256i s_lo = vpg_pick256(sc[h / 2], k_lo, 0x80, VPG_VNNI ? 0x80 : k_lo, 0x80);
+        const __m256i s_hi = vpg_pick256(sc[h / 2], k_hi, 0x80, VPG_VNNI ? 0x80 : k_hi, 0x80);
         __m256i lo_sum[4], hi_sum[4];   // [token]: AVX2's int16 pair sums (8 columns: ≤ 16·15·127 each), or int32
         for (int t = 0; t < TT; t++) lo_sum[t] = hi_sum[t] = _mm256_setzero_si256();
 #pragma clang loop unroll(full)
@@ -89,8 +81,8 @@ INLINE void k8_step_q4_k(const uint8_t *blk, int h8, const vpg_q8_256 *const *x,
 #endif
             }
         }
-        const __m256i m_lo = k8_pick(mn[h / 2], k_lo, 0x80, k_lo, 0x80);
-        const __m256i m_hi = k8_pick(mn[h / 2], k_hi, 0x80, k_hi, 0x80);
+        const __m256i m_lo = vpg_pick256(mn[h / 2], k_lo, 0x80, k_lo, 0x80);
+        const __m256i m_hi = vpg_pick256(mn[h / 2], k_hi, 0x80, k_hi, 0x80);
         for (int t = 0; t < TT; t++) {
             const __m256i dots = _mm256_add_epi32(k8_scaled(lo_sum[t], s_lo), k8_scaled(hi_sum[t], s_hi));
             int32_t pair[2];
@@ -107,13 +99,8 @@ INLINE void k8_step_q4_k(const uint8_t *blk, int h8, const vpg_q8_256 *const *x,
 /// Scale s of each row, signed: as an int32 (`wide`), or as the int16 pair (s, s).
 INLINE __m256i k8_q6_scale(const __m256i *sv, int s, int wide) {
     const __m256i sign = _mm256_set1_epi32(0x80);   // (b ^ 0x80) − 0x80: the byte b sign-extended
-    return wide ? _mm256_sub_epi32(_mm256_xor_si256(k8_pick(sv[s / 4], s % 4, 0x80, 0x80, 0x80), sign), sign)
-                : _mm256_srai_epi16(k8_pick(sv[s / 4], 0x80, s % 4, 0x80, s % 4), 8);
-}
-
-/// Scales 2g and 2g + 1 of each row as an int16 pair: the factors of group g's activation sums.
-INLINE __m256i k8_q6_pair(const __m256i *sv, int g) {
-    return _mm256_srai_epi16(k8_pick(sv[g / 2], 0x80, (2 * g) % 4, 0x80, (2 * g) % 4 + 1), 8);
+    return wide ? _mm256_sub_epi32(_mm256_xor_si256(vpg_pick256(sv[s / 4], s % 4, 0x80, 0x80, 0x80), sign), sign)
+                : _mm256_srai_epi16(vpg_pick256(sv[s / 4], 0x80, s % 4, 0x80, s % 4), 8);
 }
 
 /// Bits s, s + 1 of each byte of qh, moved to bits 4 and 5 (a 6-bit weight's top bits).
@@ -178,7 +165,7 @@ INLINE void k8_step_q6_k(const uint8_t *blk, int h8, const vpg_q8_256 *const *x,
         }
         for (int j = 0; j < 2; j++) {
             const int g = 4 * n + 2 * j;
-            const __m256i m_lo = k8_q6_pair(sv, g), m_hi = k8_q6_pair(sv, g + 1);
+            const __m256i m_lo = vpg_q6_k_pair8(sv, g), m_hi = vpg_q6_k_pair8(sv, g + 1);
             for (int t = 0; t < TT; t++) {
                 int32_t pair[2];
                 memcpy(pair, x[t]->bsums + 2 * g, 8);
