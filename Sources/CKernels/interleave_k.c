@@ -135,11 +135,12 @@ void vpg_x16_through_stored(int type, vpg_dotq_rows_fn rows_kernel, vpg_matmul_p
     }
 /// Q8_0 has no panels' products on interleaved rows: its prompts take the exact products on every path. The row
 /// products of the other types on the 256-bit paths are their own (x16_rows_avx2.c, x16_krows_avx2.c), and so are
-/// the k-quants' panels there (panels_avx2.c).
-#define TWINS(S)                                                                                                   \
-    THROUGH_PANELS(q4_0, 2, S) THROUGH_PANELS(q5_0, 6, S) THROUGH_ROWS(q8_0, 8, S) DEQUANT_X16(S)
+/// their panels there (panels_avx2.c).
+#define TWINS(S) THROUGH_ROWS(q8_0, 8, S) DEQUANT_X16(S)
 TWINS(generic)
-THROUGH_PANELS(q4_k, 12, generic)   // (the 256-bit paths' own: panels_avx2.c)
+THROUGH_PANELS(q4_0, 2, generic)   // (the 256-bit paths' own: panels_avx2.c)
+THROUGH_PANELS(q5_0, 6, generic)
+THROUGH_PANELS(q4_k, 12, generic)
 THROUGH_PANELS(q6_k, 14, generic)
 THROUGH_ROWS(q4_0, 2, generic)
 THROUGH_ROWS(q5_0, 6, generic)

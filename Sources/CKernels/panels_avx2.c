@@ -322,8 +322,8 @@ ENTRY(VPG_FN(vpg_matmul_panels_q8_0), panels_q8_0, 34, 128)
 ENTRY(VPG_FN(vpg_matmul_panels_q4_k), panels_q4_k, 144, 0)
 ENTRY(VPG_FN(vpg_matmul_panels_q6_k), panels_q6_k, 210, 0)
 
-// ---- Q4_K and Q6_K interleaved by sixteen rows (CKernels.h): each eight-row panel is half a group, built from the
-// interleaved blocks into the p_block256 that p_unpack256 builds from the stored rows (the same steps, so the same
+// ---- Interleaved by sixteen rows (CKernels.h): each eight-row panel is half a group, built from the interleaved
+// blocks into the p_block256 (p_block32) that p_unpack256 (p_unpack32) builds from the stored rows (the same steps, so the same
 // bits). Two adjacent four-byte columns of the layout, side by side (unpacklo / unpackhi_epi32 of their halves), are
 // already the panel's 8-byte runs of rows 0, 1, 4, 5 and 2, 3, 6, 7: no transpose, and the scales are decoded in
 // lanes. Before, these panels put the rows back in their stored form and then unpacked those.
@@ -410,6 +410,32 @@ INLINE void x16_panel_q6_k(const uint8_t *blk, int h8, p_block256 *u) {
     u->dmin = _mm256_mul_ps(_mm256_set1_ps(32), u->d);
 }
 
+/// Q4_0 (type 2) or Q5_0 (6): half h8 of an interleaved block as p_unpack32 makes the panel from the stored rows.
+/// Column c holds each row's quant bytes 4c..4c + 3: their low nibbles are elements 4c.., their high ones 16 + 4c..
+INLINE void x16_panel32(const int type, const uint8_t *blk, int h8, p_block32 *u) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int j = 0; j < 2; j++) {   // columns 2j, 2j + 1: elements 8j..8j + 7 (low nibbles) and 16 + 8j.. (high)
+        __m256i lo[2], hi[2];   // [column 2j + k]
+        for (int k = 0; k < 2; k++) {
+            const int c = 2 * j + k;
+            const __m256i q = x16_half8(blk + 32 + 64 * c, h8);
+            lo[k] = _mm256_and_si256(q, m4);
+            hi[k] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            if (type == 6) {   // this half's 32 bits of the column's two 64-bit masks (low, high nibbles)
+                lo[k] = _mm256_or_si256(lo[k], vpg_q5_0_fifth8(blk + 288 + 16 * c + 4 * h8));
+                hi[k] = _mm256_or_si256(hi[k], vpg_q5_0_fifth8(blk + 288 + 16 * c + 8 + 4 * h8));
+            }
+        }
+        u->v[j][0] = _mm256_unpacklo_epi32(lo[0], lo[1]);
+        u->v[j][1] = _mm256_unpackhi_epi32(lo[0], lo[1]);
+        u->v[j + 2][0] = _mm256_unpacklo_epi32(hi[0], hi[1]);
+        u->v[j + 2][1] = _mm256_unpackhi_epi32(hi[0], hi[1]);
+    }
+    u->d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16 * h8)));
+}
+#define X16_PANEL_Q4_0(blk, h8, u) x16_panel32(2, blk, h8, u)
+#define X16_PANEL_Q5_0(blk, h8, u) x16_panel32(6, blk, h8, u)
+
 /// P_DRIVER's UNPACK on interleaved rows (`rows` and `row_bytes` are the driver's parameters).
 #define X16_PANEL(row, at, UNPACK, u)                                                                              \
     do {                                                                                                           \
@@ -417,10 +443,16 @@ INLINE void x16_panel_q6_k(const uint8_t *blk, int h8, p_block256 *u) {
         const uint8_t *blk = x16_panel_block(rows, row_bytes, row[0], at, &h8);                                   \
         UNPACK(blk, h8, u);                                                                                        \
     } while (0)
+#define X16_UNPACK_Q4_0(row, at, u) X16_PANEL(row, at, X16_PANEL_Q4_0, u)
+#define X16_UNPACK_Q5_0(row, at, u) X16_PANEL(row, at, X16_PANEL_Q5_0, u)
 #define X16_UNPACK_Q4_K(row, at, u) X16_PANEL(row, at, x16_panel_q4_k, u)
 #define X16_UNPACK_Q6_K(row, at, u) X16_PANEL(row, at, x16_panel_q6_k, u)
+P_DRIVER(x16_panels_q4_0, p_block32, vpg_q8_32, 32, 16, X16_UNPACK_Q4_0, vpg_offset_sum32, STEP_32, P_TOKENS)
+P_DRIVER(x16_panels_q5_0, p_block32, vpg_q8_32, 32, 16, X16_UNPACK_Q5_0, vpg_offset_sum32, STEP_32, P_TOKENS)
 P_DRIVER(x16_panels_q4_k, p_block256, vpg_q8_256, 256, 2, X16_UNPACK_Q4_K, NO_AUX, STEP_Q4_K, P_TOKENS)
 P_DRIVER(x16_panels_q6_k, p_block256, vpg_q8_256, 256, 2, X16_UNPACK_Q6_K, NO_AUX, STEP_Q6_K, P_TOKENS)
+ENTRY(VPG_FN(vpg_matmul_panels_q4_0_x16), x16_panels_q4_0, 18, 8)
+ENTRY(VPG_FN(vpg_matmul_panels_q5_0_x16), x16_panels_q5_0, 22, 16)
 ENTRY(VPG_FN(vpg_matmul_panels_q4_k_x16), x16_panels_q4_k, 144, 0)
 ENTRY(VPG_FN(vpg_matmul_panels_q6_k_x16), x16_panels_q6_k, 210, 0)
 

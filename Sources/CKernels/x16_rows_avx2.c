@@ -28,19 +28,6 @@ INLINE void x16_aux(int offset, const void *xq, int64_t stride, int64_t tokens, 
 /// 31,496: exact), as int32 lanes.
 INLINE __m256i x16_pairs_sum(__m256i pairs) { return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)); }
 
-/// Q5_0's fifth bits of eight rows as bytes: 0x10 in byte 4r + k where bit 4r + k of the 32-bit mask at p is set
-/// (row r's four bits, one per byte of its dword). Each lane shifts its row's bits down, then one multiply by
-/// 2^4 + 2^11 + 2^18 + 2^25 puts bit k at bit 8k + 4 among copies that never overlap (k + 4 + 7j: no carries):
-/// fewer steps than the general bits-to-bytes expansion, which left these rows waiting on their instructions.
-INLINE __m256i x16_fifth_bits(const uint8_t *p) {
-    int32_t bits;
-    memcpy(&bits, p, 4);
-    const __m256i own = _mm256_srlv_epi32(_mm256_set1_epi32(bits), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28));
-    const __m256i four = _mm256_and_si256(own, _mm256_set1_epi32(0xF));
-    const __m256i spread = _mm256_mullo_epi32(four, _mm256_set1_epi32(0x02040810));
-    return _mm256_and_si256(spread, _mm256_set1_epi32(0x10101010));
-}
-
 /// Row r of half h of a block of `type` (lane r), for TT ≤ 4 tokens: s[t] = Σ q·x[t] over the row's 32 unsigned
 /// weights, minus aux[t]. Each column's weights are decoded once for all the tokens (one token at a time, Q5_0's
 /// fifth bits made these rows wait on their instructions at any batch: Benchmarks/README.md).
@@ -57,8 +44,8 @@ INLINE void x16_half_sums(const int type, const uint8_t *blk, int h, const int8_
         const __m256i q = _mm256_loadu_si256((const __m256i *)(blk + 32 + 64 * c + 32 * h));
         __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
         if (type == 6) {   // the fifth bits: two 64-bit masks (low, high nibbles), this half's 32 bits of each
-            lo = _mm256_or_si256(lo, x16_fifth_bits(blk + 288 + 16 * c + 4 * h));
-            hi = _mm256_or_si256(hi, x16_fifth_bits(blk + 288 + 16 * c + 8 + 4 * h));
+            lo = _mm256_or_si256(lo, vpg_q5_0_fifth8(blk + 288 + 16 * c + 4 * h));
+            hi = _mm256_or_si256(hi, vpg_q5_0_fifth8(blk + 288 + 16 * c + 8 + 4 * h));
         }
         for (int t = 0; t < TT; t++) {
             int32_t four[2];
