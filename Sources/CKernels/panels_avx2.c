@@ -336,9 +336,6 @@ INLINE const uint8_t *x16_panel_block(const void *rows, int64_t row_bytes, const
     return (const uint8_t *)rows + (r - r % 16) * row_bytes + 16 * at;
 }
 
-/// Half h8 (rows 8h8..8h8 + 7, one per dword lane) of the layout's 64-byte vector at p.
-INLINE __m256i x16_half8(const uint8_t *p, int h8) { return _mm256_loadu_si256((const __m256i *)(p + 32 * h8)); }
-
 /// Byte k of each row's dword (v: one row per dword lane) laid out as p_row_lanes lays out half h's values: int16
 /// lanes 4i..4i + 3 of each 128-bit lane take row 2h + i of that lane's four. `sign`: the byte is an int8 (Q6_K's
 /// scales), else unsigned. `low`: each int32 lane's high int16 is 0 (the VNNI paths' Q4_K scales, p_unpack256).
@@ -356,7 +353,7 @@ INLINE __m256i x16_row_lanes(__m256i v, int k, int h, int sign, int low) {
 
 INLINE void x16_panel_q4_k(const uint8_t *blk, int h8, p_block256 *u) {
     __m256i sc[2], mn[2];
-    vpg_q4_k_scales8(x16_half8(blk + 64, h8), x16_half8(blk + 128, h8), x16_half8(blk + 192, h8), sc, mn);
+    vpg_q4_k_scales8(vpg_half8(blk + 64, h8), vpg_half8(blk + 128, h8), vpg_half8(blk + 192, h8), sc, mn);
 #pragma clang loop unroll(full)
     for (int g = 0; g < 8; g++) {
         for (int h = 0; h < 2; h++) u->s[g][h][0] = x16_row_lanes(sc[g / 4], g % 4, h, 0, VPG_VNNI);
@@ -366,7 +363,7 @@ INLINE void x16_panel_q4_k(const uint8_t *blk, int h8, p_block256 *u) {
     for (int p = 0; p < 4; p++)          // quant bytes 32p..32p + 31: groups 2p (low nibbles) and 2p + 1 (high)
         for (int c = 0; c < 4; c++) {    // elements 8c..8c + 7: the layout's columns 8p + 2c and 8p + 2c + 1
             const uint8_t *v = blk + 256 + 64 * (8 * p + 2 * c);
-            const __m256i a = x16_half8(v, h8), b = x16_half8(v + 64, h8);
+            const __m256i a = vpg_half8(v, h8), b = vpg_half8(v + 64, h8);
             const __m256i runs[2] = {_mm256_unpacklo_epi32(a, b), _mm256_unpackhi_epi32(a, b)};   // [h]
             for (int h = 0; h < 2; h++) {
                 u->v[2 * p][c][h] = _mm256_and_si256(runs[h], m4);
@@ -379,7 +376,7 @@ INLINE void x16_panel_q4_k(const uint8_t *blk, int h8, p_block256 *u) {
 
 INLINE void x16_panel_q6_k(const uint8_t *blk, int h8, p_block256 *u) {
     __m256i sv[4];   // scales 4v..4v + 3 of each row
-    for (int v = 0; v < 4; v++) sv[v] = x16_half8(blk + 64 * v, h8);
+    for (int v = 0; v < 4; v++) sv[v] = vpg_half8(blk + 64 * v, h8);
 #pragma clang loop unroll(full)
     for (int g = 0; g < 8; g++) {
         for (int h = 0; h < 2; h++)
@@ -392,7 +389,7 @@ INLINE void x16_panel_q6_k(const uint8_t *blk, int h8, p_block256 *u) {
             const uint8_t *v = blk + 256 + 64 * 3 * (8 * n + 2 * c);   // ql of bytes 64n…, of 64n + 32…, qh; the next column
             __m256i runs[3][2];   // [ql0, ql1, qh][h]
             for (int j = 0; j < 3; j++) {
-                const __m256i a = x16_half8(v + 64 * j, h8), b = x16_half8(v + 192 + 64 * j, h8);
+                const __m256i a = vpg_half8(v + 64 * j, h8), b = vpg_half8(v + 192 + 64 * j, h8);
                 runs[j][0] = _mm256_unpacklo_epi32(a, b);
                 runs[j][1] = _mm256_unpackhi_epi32(a, b);
             }
@@ -418,7 +415,7 @@ INLINE void x16_panel32(const int type, const uint8_t *blk, int h8, p_block32 *u
         __m256i lo[2], hi[2];   // [column 2j + k]
         for (int k = 0; k < 2; k++) {
             const int c = 2 * j + k;
-            const __m256i q = x16_half8(blk + 32 + 64 * c, h8);
+            const __m256i q = vpg_half8(blk + 32 + 64 * c, h8);
             lo[k] = _mm256_and_si256(q, m4);
             hi[k] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
             if (type == 6) {   // this half's 32 bits of the column's two 64-bit masks (low, high nibbles)

@@ -118,6 +118,9 @@ AVX2 static inline __m128i vpg_dword_pick(int b0, int b1, int b2, int b3) {
 #undef VPG_AT
 }
 
+/// Half h (rows 8h..8h + 7, one per dword lane) of a 64-byte vector of the layout interleaved by sixteen rows at p.
+AVX2 static inline __m256i vpg_half8(const uint8_t *p, int h) { return _mm256_loadu_si256((const __m256i *)(p + 32 * h)); }
+
 /// Each dword lane's bytes picked by b0..b3 (0x80: zero), as _mm256_shuffle_epi8 takes them.
 AVX2 static inline __m256i vpg_pick256(__m256i v, int b0, int b1, int b2, int b3) {
     return _mm256_shuffle_epi8(v, _mm256_broadcastsi128_si256(vpg_dword_pick(b0, b1, b2, b3)));

@@ -14,9 +14,6 @@
 
 #define INLINE AVX2 static inline __attribute__((always_inline))
 
-/// Half h (rows 8h..8h+7) of the 64-byte vector at p.
-INLINE __m256i k8_load(const uint8_t *p, int h) { return _mm256_loadu_si256((const __m256i *)(p + 32 * h)); }
-
 /// Token t's four activations at q, in every lane.
 INLINE __m256i k8_four(const int8_t *q) {
     int32_t four;
@@ -45,7 +42,7 @@ INLINE __m256i k8_scaled(__m256i sum, __m256i scale) {
 INLINE void k8_step_q4_k(const uint8_t *blk, int h8, const vpg_q8_256 *const *x, __m256 *acc, const int TT,
                          const int ask) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
-    const __m256i a = k8_load(blk + 64, h8), b = k8_load(blk + 128, h8), c = k8_load(blk + 192, h8);
+    const __m256i a = vpg_half8(blk + 64, h8), b = vpg_half8(blk + 128, h8), c = vpg_half8(blk + 192, h8);
     if (ask)
         for (int o = 0; o < 256; o += 64) _mm_prefetch((const char *)blk + K8_Q4_K_AHEAD + o, _MM_HINT_T0);
     __m256i sc[2], mn[2];
@@ -67,7 +64,7 @@ INLINE void k8_step_q4_k(const uint8_t *blk, int h8, const vpg_q8_256 *const *x,
         for (int t = 0; t < TT; t++) lo_sum[t] = hi_sum[t] = _mm256_setzero_si256();
 #pragma clang loop unroll(full)
         for (int c = 0; c < 8; c++) {
-            const __m256i q = k8_load(blk + 256 + 64 * (8 * h + c), h8);
+            const __m256i q = vpg_half8(blk + 256 + 64 * (8 * h + c), h8);
             if (ask) _mm_prefetch((const char *)blk + K8_Q4_K_AHEAD + 256 + 64 * (8 * h + c), _MM_HINT_T0);
             const __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
             for (int t = 0; t < TT; t++) {
@@ -117,7 +114,7 @@ INLINE void k8_step_q6_k(const uint8_t *blk, int h8, const vpg_q8_256 *const *x,
                          const int ask) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     __m256i sv[4];
-    for (int v = 0; v < 4; v++) sv[v] = k8_load(blk + 64 * v, h8);
+    for (int v = 0; v < 4; v++) sv[v] = vpg_half8(blk + 64 * v, h8);
     const char *ahead = (const char *)blk + K8_Q6_K_AHEAD;
     if (ask) {   // the scale and d lines
         for (int o = 0; o < 256; o += 64) _mm_prefetch(ahead + o, _MM_HINT_T0);
@@ -139,7 +136,7 @@ INLINE void k8_step_q6_k(const uint8_t *blk, int h8, const vpg_q8_256 *const *x,
             const uint8_t *v = blk + 256 + 64 * 3 * (8 * n + c);   // ql of bytes 64n…, of 64n + 32…, then qh
             if (ask)   // from `ahead`: written as blk + 13440 + …, the long displacements streamed ~20% slower
                 for (int o = 0; o < 192; o += 64) _mm_prefetch(ahead + (v - blk) + o, _MM_HINT_T0);
-            const __m256i ql0 = k8_load(v, h8), ql1 = k8_load(v + 64, h8), qh = k8_load(v + 128, h8);
+            const __m256i ql0 = vpg_half8(v, h8), ql1 = vpg_half8(v + 64, h8), qh = vpg_half8(v + 128, h8);
             const __m256i w[4] = {   // group 4n + k: ql0's or ql1's low or high nibbles, qh's bits 2k, 2k + 1
                 _mm256_or_si256(_mm256_and_si256(ql0, m4), k8_q6_high(qh, 0)),
                 _mm256_or_si256(_mm256_and_si256(ql1, m4), k8_q6_high(qh, 2)),
