@@ -40,9 +40,9 @@ public final class MatMul: @unchecked Sendable {
     static let generationRowsMaxTokens = 8
     /// The same for a type whose row products have the panels' numerics on the path (`vpg_rows_as_panels`): their
     /// passes of four tokens over each group of rows still beat building the panels at twelve and sixteen sequences
-    /// on AVX-512, and up to `integerMaxTokens` on the 256-bit paths, whose panels on interleaved rows put the rows
-    /// back in their stored form first (Benchmarks/README.md).
-    static func rowsAsPanelsMaxTokens(_ path: KernelPath) -> Int { path == .avx512 ? 16 : integerMaxTokens }
+    /// (AVX-512; on the 256-bit paths the panels built from the interleaved layout level them at 16 and beat them
+    /// at 32: Benchmarks/README.md).
+    static let rowsAsPanelsMaxTokens = 16
     /// Q8_0 matrices of fewer rows (the K and V projections of grouped-query attention) keep the exact products in
     /// prompts: the 16-bit products measured no faster on them (the 1.5B's prompts), and on the 0.5B test model their
     /// products, within 0.01 of exact logits on their own, moved positions whose 8-bit activations (its Q5_0
@@ -202,7 +202,7 @@ public final class MatMul: @unchecked Sendable {
         if !exactActivations, takesIntegerKernels(type, tokens: tokens, generationStep: generationStep, path: path),
            vpg_dotq_rows_kernel(t, path.rawValue) != nil {
             let rowsMax = !generationStep ? fusedMaxTokens
-                : vpg_rows_as_panels(t, path.rawValue) != 0 ? rowsAsPanelsMaxTokens(path) : generationRowsMaxTokens
+                : vpg_rows_as_panels(t, path.rawValue) != 0 ? rowsAsPanelsMaxTokens : generationRowsMaxTokens
             let panels = tokens > rowsMax
                 && type != .q8_0 && vpg_matmul_panels_kernel(t, path.rawValue) != nil
             return panels ? .integerPanels : .integerRows

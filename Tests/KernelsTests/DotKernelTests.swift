@@ -299,9 +299,8 @@ import TestSupport
 }
 
 /// The one decision of how a product runs (MatMul.plan), on every path: f32 weights take sgemm; the types with
-/// integer kernels take their row kernels for generation steps of up to 8 sequences (for Q4_0, Q5_0, Q4_K and Q6_K,
-/// whose row products have the panels' numerics on the SIMD paths: 16 on AVX-512, 32 on the 256-bit paths, whose
-/// panels on interleaved rows put them back first) and prompts of up to 4 tokens,
+/// integer kernels take their row kernels for generation steps of up to 8 sequences (16 for Q4_0, Q5_0, Q4_K and Q6_K
+/// on the SIMD paths, whose row products have the panels' numerics) and prompts of up to 4 tokens,
 /// and the panel kernels beyond (not Q8_0: its prompts take 16-bit activations on AVX-512 where the matrix has 1024 rows or more, the exact path elsewhere); exact activations take the
 /// fused f32 dots up to 4 tokens and the dequantized panels beyond; types without kernels the dequantized panels (BF16
 /// beyond 4 tokens: activations rounded to bf16 where the CPU has AVX512-BF16 and bf16 products are asked for).
@@ -316,10 +315,11 @@ import TestSupport
         #expect(plan(.f32, 1) == .f32Sgemm && plan(.f32, 512, exact: true) == .f32Sgemm)
         for type in [GGMLType.q4_0, .q5_0, .q4_K, .q6_K] {
             #expect(plan(type, 1, generation: true) == .integerRows)
-            let rowsMax = path == .generic ? 8 : path == .avx512 ? 16 : 32
+            let asPanels = path != .generic
+            let rowsMax = asPanels ? 16 : 8
             #expect(plan(type, rowsMax, generation: true) == .integerRows)
             #expect(plan(type, rowsMax + 1, generation: true) == .integerPanels)
-            #expect(plan(type, 33, generation: true) == .integerPanels)
+            #expect(plan(type, 32, generation: true) == .integerPanels && plan(type, 33, generation: true) == .integerPanels)
             #expect(plan(type, 4) == .integerRows && plan(type, 5) == .integerPanels && plan(type, 512) == .integerPanels)
             #expect(plan(type, 4, exact: true) == .f32Dots && plan(type, 5, exact: true) == .dequantizedSgemm)
         }
