@@ -274,6 +274,8 @@ int vpg_rows_as_panels(int ggml_type, int path) {
 
 vpg_exp_shifted_fn vpg_exp_shifted_kernel(int path) { return usable(path)->exp_shifted; }
 
+vpg_swiglu_fn vpg_swiglu_kernel(int path) { return usable(path)->swiglu; }
+
 vpg_quantize_fn vpg_quantize_q7_kernel(int path) { return usable(path)->quantize_q7; }
 
 vpg_matmul_panels_fn vpg_matmul_panels_q7_kernel(int path) { return usable(path)->panels_q7; }

@@ -58,6 +58,17 @@
     }
 VPG_EMULATED_FMA(vpg_emulated_fma, simde__m256, 8, simde_mm256_storeu_ps, simde_mm256_loadu_ps)
 VPG_EMULATED_FMA(vpg_emulated_fma512, simde__m512, 16, simde_mm512_storeu_ps, simde_mm512_loadu_ps)
+/// The same for four doubles (exp_table.h's reduction), through libm's fma.
+static inline simde__m256d vpg_emulated_fma_pd(simde__m256d a, simde__m256d b, simde__m256d c) {
+    double x[4], y[4], z[4];
+    simde_mm256_storeu_pd(x, a);
+    simde_mm256_storeu_pd(y, b);
+    simde_mm256_storeu_pd(z, c);
+    for (int i = 0; i < 4; i++) z[i] = fma(x[i], y[i], z[i]);
+    return simde_mm256_loadu_pd(z);
+}
+#undef _mm256_fmadd_pd
+#define _mm256_fmadd_pd(a, b, c) vpg_emulated_fma_pd(a, b, c)
 #undef _mm256_fmadd_ps
 #undef _mm256_fnmadd_ps
 #undef _mm512_fmadd_ps

@@ -29,13 +29,13 @@ public enum Ops {
         for i in 0..<count { x[i] += y[i] }
     }
 
-    /// SwiGLU in place: `gate = silu(gate) · up`, `[count]`.
+    /// SwiGLU in place: `gate = silu(gate) · up`, `[count]`, in the vector kernel (the bits of
+    /// `g / (1 + expf(-g)) * up` on glibc; the same on every path).
     public static func swiglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count {
-            let g = gate[i]
-            gate[i] = g / (1 + expf(-g)) * up[i]
-        }
+        swigluKernel(gate, up, Int64(count))
     }
+
+    private static let swigluKernel = vpg_swiglu_kernel(KernelPath.selected.rawValue)!
 
     /// NEOX-style rotary embedding in place: within each head, element i pairs with i + headDim/2.
     /// x: `[n, heads * headDim]`; positions: `[n]`.

@@ -42,7 +42,8 @@ import TestSupport
                 #expect((row.dotq == nil) == (plain.dotq == nil) && (row.panels == nil) == (plain.panels == nil && !q8Panels),
                         "\(label) type \(t.type): the same kernels as the generic row")
             }
-            #expect(table.pointee.quantize_q7 != nil && table.pointee.panels_q7 != nil && table.pointee.exp_shifted != nil)
+            #expect(table.pointee.quantize_q7 != nil && table.pointee.panels_q7 != nil && table.pointee.exp_shifted != nil
+                    && table.pointee.swiglu != nil)
         }
     }
 
@@ -204,6 +205,26 @@ import TestSupport
             for (label, table) in Self.tables {
                 let differ = zip(run(table), want).filter { $0 != $1 }.count
                 #expect(differ == 0, "\(label) exp n = \(n): \(differ) of \(want.count) words differ")
+            }
+        }
+    }
+
+    /// SwiGLU on values where the vector exp and the lanes it leaves to the scalar function (|x| ≥ 88, ±∞) meet.
+    @Test func swiglu() {
+        var rng = SplitMix(seed: Self.seed &+ 5)
+        for n in [1, 7, 8, 67, 1000] {
+            var gate = (0..<n).map { i in i % 4 == 0 ? Float.random(in: -110...110, using: &rng) : Float.random(in: -9...9, using: &rng) }
+            if n > 8 { gate[2] = .infinity; gate[5] = -88.5; gate[6] = 88; gate[7] = 1e-40 }
+            let up = (0..<n).map { _ in Float.random(in: -2...2, using: &rng) }
+            let run: (UnsafePointer<vpg_kernel_table>) -> [UInt32] = { table in
+                var h = gate
+                table.pointee.swiglu!(&h, up, Int64(n))
+                return h.map(\.bitPattern)
+            }
+            let want = run(Self.generic)
+            for (label, table) in Self.tables {
+                let differ = zip(run(table), want).filter { $0 != $1 }.count
+                #expect(differ == 0, "\(label) SwiGLU n = \(n): \(differ) of \(n) differ")
             }
         }
     }

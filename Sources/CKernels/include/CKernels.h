@@ -236,6 +236,13 @@ void vpg_q7_panel_set(vpg_q7_panel *panel, int k, float d, const int8_t *q);
 typedef double (*vpg_exp_shifted_fn)(float *x, int64_t n, float *max_out);
 vpg_exp_shifted_fn vpg_exp_shifted_kernel(int path);
 
+// ---- SwiGLU ----
+
+/// gate: [n] ← gate / (1 + e^−gate) · up (up: [n]), with e^x as glibc's expf computes it (exp_table.h): every path
+/// gives the same bits, and on glibc the bits of the same expression written with expf.
+typedef void (*vpg_swiglu_fn)(float *gate, const float *up, int64_t n);
+vpg_swiglu_fn vpg_swiglu_kernel(int path);
+
 // ---- Attention ----
 
 /// Attention of `group` query heads that share one key/value head, over `length` cache rows:
@@ -276,6 +283,7 @@ typedef struct {
     vpg_quantize_fn quantize_q7;
     vpg_matmul_panels_fn panels_q7;
     vpg_exp_shifted_fn exp_shifted;
+    vpg_swiglu_fn swiglu;
     /// Attention over an f32, f16 or q8_0 cache.
     vpg_attend_fn attend[3];
     /// Q4_0, Q5_0, Q8_0, Q4_K and Q6_K interleaved by sixteen rows: the row kernels' and the panels' products (Q8_0:

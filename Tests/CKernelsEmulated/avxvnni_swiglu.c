@@ -1,0 +1,6 @@
+// swiglu_avx2.c built for the avxvnni path through SIMDe.
+#if defined(__x86_64__)
+#define VPG_EMULATED 1
+#define VPG_BUILD_AVXVNNI 1
+#include "../../Sources/CKernels/swiglu_avx2.c"
+#endif
