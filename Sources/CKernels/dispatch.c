@@ -276,6 +276,8 @@ vpg_exp_shifted_fn vpg_exp_shifted_kernel(int path) { return usable(path)->exp_s
 
 vpg_swiglu_fn vpg_swiglu_kernel(int path) { return usable(path)->swiglu; }
 
+vpg_swiglu_backward_fn vpg_swiglu_backward_kernel(int path) { return usable(path)->swiglu_backward; }
+
 vpg_quantize_fn vpg_quantize_q7_kernel(int path) { return usable(path)->quantize_q7; }
 
 vpg_matmul_panels_fn vpg_matmul_panels_q7_kernel(int path) { return usable(path)->panels_q7; }

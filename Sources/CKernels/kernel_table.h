@@ -34,6 +34,7 @@
     VPG_DECLARE_PANELS(vpg_matmul_panels_q7_##S)                                                                   \
     double vpg_exp_shifted_##S(float *, int64_t, float *);                                                         \
     void vpg_swiglu_##S(float *, const float *, int64_t);                                                          \
+    void vpg_swiglu_backward_##S(const float *, const float *, const float *, float *, float *, int64_t);           \
     VPG_DECLARE_ATTEND(vpg_attend_f32_##S)                                                                         \
     VPG_DECLARE_ATTEND(vpg_attend_f16_##S)                                                                         \
     VPG_DECLARE_ATTEND(vpg_attend_q8_0_##S)                                                                        \
@@ -95,6 +96,7 @@ void vpg_dequant_x16_rows_generic(int type, const void *packed, int64_t row_byte
         .panels_q7 = vpg_matmul_panels_q7_##S,                                                                     \
         .exp_shifted = vpg_exp_shifted_##S,                                                                        \
         .swiglu = vpg_swiglu_##S,                                                                                  \
+        .swiglu_backward = vpg_swiglu_backward_##S,                                                                \
         .attend = {vpg_attend_f32_##S, vpg_attend_f16_##S, vpg_attend_q8_0_##S},                                   \
         .rows_q4_0_x16 = vpg_matmul_rows_q4_0_x16_##ROWS_X16,                                                       \
         .panels_q4_0_x16 = vpg_matmul_panels_q4_0_x16_##X16,                                                       \

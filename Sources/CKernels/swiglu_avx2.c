@@ -1,4 +1,4 @@
-// SwiGLU, gate ← gate / (1 + e^−gate) · up, eight lanes at a time: e^x as exp_table.h computes it, in two halves of
+// SwiGLU, gate ← gate / (1 + e^−gate) · up, and its backward, eight lanes at a time: e^x as exp_table.h computes it, in two halves of
 // four doubles (the table entries gathered), with the float steps of the plain twin; lanes with |x| ≥ 88 or NaN
 // take the scalar function. The same bits as swiglu_generic.c. The per-element expf calls it replaced were a few
 // percent of a prompt's time.
@@ -53,8 +53,30 @@ AVX2 void VPG_FN(vpg_swiglu)(float *gate, const float *up, int64_t n) {
         gate[i] = g / (1 + vpg_exp_table_f32(-g)) * up[i];
     }
 }
+
+AVX2 void VPG_FN(vpg_swiglu_backward)(const float *gate, const float *up, const float *dh, float *dgate, float *dup,
+                                      int64_t n) {
+    const int64_t body = n / 8 * 8;
+    const __m256 one = _mm256_set1_ps(1);
+    for (int64_t i = 0; i < body; i += 8) {
+        const __m256 g = _mm256_loadu_ps(gate + i), d = _mm256_loadu_ps(dh + i);
+        const __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, exp_table8(_mm256_xor_ps(g, _mm256_set1_ps(-0.0f)))));
+        _mm256_storeu_ps(dup + i, _mm256_mul_ps(_mm256_mul_ps(d, g), s));
+        const __m256 slope = _mm256_add_ps(one, _mm256_mul_ps(g, _mm256_sub_ps(one, s)));
+        _mm256_storeu_ps(dgate + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(d, _mm256_loadu_ps(up + i)), s), slope));
+    }
+    for (int64_t i = body; i < n; i++) {
+        const float g = gate[i], s = 1 / (1 + vpg_exp_table_f32(-g));
+        dup[i] = dh[i] * g * s;
+        dgate[i] = dh[i] * up[i] * s * (1 + g * (1 - s));
+    }
+}
 #elif !defined(VPG_BUILD_AVXVNNI) && !defined(VPG_BUILD_AVX512)
-// Other CPUs: the AVX2 name leads to the generic twin.
+// Other CPUs: the AVX2 names lead to the generic twins.
 void vpg_swiglu_generic(float *gate, const float *up, int64_t n);
+void vpg_swiglu_backward_generic(const float *, const float *, const float *, float *, float *, int64_t);
 void vpg_swiglu_avx2(float *gate, const float *up, int64_t n) { vpg_swiglu_generic(gate, up, n); }
+void vpg_swiglu_backward_avx2(const float *gate, const float *up, const float *dh, float *dgate, float *dup, int64_t n) {
+    vpg_swiglu_backward_generic(gate, up, dh, dgate, dup, n);
+}
 #endif

@@ -37,6 +37,15 @@ public enum Ops {
 
     private static let swigluKernel = vpg_swiglu_kernel(KernelPath.selected.rawValue)!
 
+    /// SwiGLU's backward, all `[count]`: with `s = σ(gate)`, `dup = dh·gate·s`, `dgate = dh·up·s·(1 + gate·(1 − s))`
+    /// (the vector kernel, with the same exp as `swiglu`).
+    public static func swigluBackward(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, dh: UnsafePointer<Float>,
+                                      dgate: UnsafeMutablePointer<Float>, dup: UnsafeMutablePointer<Float>, count: Int) {
+        swigluBackwardKernel(gate, up, dh, dgate, dup, Int64(count))
+    }
+
+    private static let swigluBackwardKernel = vpg_swiglu_backward_kernel(KernelPath.selected.rawValue)!
+
     /// NEOX-style rotary embedding in place: within each head, element i pairs with i + headDim/2.
     /// x: `[n, heads * headDim]`; positions: `[n]`.
     public static func rope(_ x: UnsafeMutablePointer<Float>, positions: UnsafePointer<Int32>, n: Int, heads: Int,

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Kernels
 
 /// Backward passes of the element-wise and per-row operations, in the forward order of `Kernels.Ops`.
@@ -35,12 +32,7 @@ public enum BackwardOps {
     /// SwiGLU backward: `dup = dh·silu(g)`, `dgate = dh·up·σ(g)·(1 + g·(1−σ(g)))`. Overwrites dgate, dup.
     public static func swiglu(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, _ dh: UnsafePointer<Float>,
                               _ dgate: UnsafeMutablePointer<Float>, _ dup: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count {
-            let g = gate[i]
-            let s = 1 / (1 + expf(-g))
-            dup[i] = dh[i] * g * s
-            dgate[i] = dh[i] * up[i] * s * (1 + g * (1 - s))
-        }
+        Ops.swigluBackward(gate: gate, up: up, dh: dh, dgate: dgate, dup: dup, count: count)
     }
 
     /// Rotary backward: the rotation is orthogonal, so its transpose is the rotation by the opposite angle.

@@ -43,7 +43,7 @@ import TestSupport
                         "\(label) type \(t.type): the same kernels as the generic row")
             }
             #expect(table.pointee.quantize_q7 != nil && table.pointee.panels_q7 != nil && table.pointee.exp_shifted != nil
-                    && table.pointee.swiglu != nil)
+                    && table.pointee.swiglu != nil && table.pointee.swiglu_backward != nil)
         }
     }
 
@@ -225,6 +225,17 @@ import TestSupport
             for (label, table) in Self.tables {
                 let differ = zip(run(table), want).filter { $0 != $1 }.count
                 #expect(differ == 0, "\(label) SwiGLU n = \(n): \(differ) of \(n) differ")
+            }
+            let dh = (0..<n).map { _ in Float.random(in: -1...1, using: &rng) }
+            let backward: (UnsafePointer<vpg_kernel_table>) -> [UInt32] = { table in
+                var dgate = [Float](repeating: 0, count: n), dup = dgate
+                table.pointee.swiglu_backward!(gate, up, dh, &dgate, &dup, Int64(n))
+                return (dgate + dup).map(\.bitPattern)
+            }
+            let wantBackward = backward(Self.generic)
+            for (label, table) in Self.tables {
+                let differ = zip(backward(table), wantBackward).filter { $0 != $1 }.count
+                #expect(differ == 0, "\(label) SwiGLU backward n = \(n): \(differ) of \(2 * n) differ")
             }
         }
     }

@@ -50,6 +50,39 @@ import TestSupport
         }
     }
 
+    /// The backward against Double (σ and both products) and, on glibc, the same expressions written with expf.
+    @Test(arguments: [7, 4096 + 5])
+    func backwardMatchesDoubleAndExpf(_ count: Int) throws {
+        let gate = count < 30 ? (0..<count).map { _ in TestRandom.float(in: -10...10) } : Self.gates(count)
+        let up = (0..<count).map { _ in TestRandom.float(in: -3...3) }
+        let dh = (0..<count).map { _ in TestRandom.float(in: -1...1) }
+        for path in DotKernelTests.paths {
+            let kernel = try #require(vpg_swiglu_backward_kernel(path))
+            var dgate = [Float](repeating: .nan, count: count), dup = dgate
+            kernel(gate, up, dh, &dgate, &dup, Int64(count))
+            for i in 0..<count where gate[i].isFinite {
+                let g = Double(gate[i]), s = 1 / (1 + Double(Float(Foundation.exp(-g))))
+                // σ's 1 − s cancels for large g: its float rounding is up to an ulp of 1, times |g|.
+                let slack = abs(Double(dh[i]) * Double(up[i]) * g) * 1.2e-7 + Double(Float.leastNonzeroMagnitude)
+                func check(_ got: Float, _ want: Double, _ name: String) {
+                    if Float(want).isInfinite {
+                        #expect(got == Float(want), "path \(path) \(name): g = \(gate[i])")
+                    } else {
+                        let tolerance = 6 * Double(Float(abs(want)).ulp) + slack
+                        #expect(abs(Double(got) - want) <= tolerance, "path \(path) \(name): g = \(gate[i]): \(got) against \(want)")
+                    }
+                }
+                check(dup[i], Double(dh[i]) * g * s, "dup")
+                check(dgate[i], Double(dh[i]) * Double(up[i]) * s * (1 + g * (1 - s)), "dgate")
+                if Self.onGlibc {
+                    let gf = gate[i], s = 1 / (1 + expf(-gf))
+                    #expect(dup[i].bitPattern == (dh[i] * gf * s).bitPattern, "path \(path): g = \(gf)")
+                    #expect(dgate[i].bitPattern == (dh[i] * up[i] * s * (1 + gf * (1 - s))).bitPattern, "path \(path): g = \(gf)")
+                }
+            }
+        }
+    }
+
     /// The kernel's exp is glibc's method (exp_table.h), so on glibc its bits are expf's.
     static let onGlibc: Bool = {
         #if canImport(Glibc)

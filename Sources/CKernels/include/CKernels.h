@@ -242,6 +242,11 @@ vpg_exp_shifted_fn vpg_exp_shifted_kernel(int path);
 /// gives the same bits, and on glibc the bits of the same expression written with expf.
 typedef void (*vpg_swiglu_fn)(float *gate, const float *up, int64_t n);
 vpg_swiglu_fn vpg_swiglu_kernel(int path);
+/// Its backward, all [n]: with s = 1 / (1 + e^−gate), dup = dh·gate·s, dgate = dh·up·s·(1 + gate·(1 − s)) (the
+/// same e^x, so the same bits as that expression written with expf on glibc).
+typedef void (*vpg_swiglu_backward_fn)(const float *gate, const float *up, const float *dh, float *dgate, float *dup,
+                                       int64_t n);
+vpg_swiglu_backward_fn vpg_swiglu_backward_kernel(int path);
 
 // ---- Attention ----
 
@@ -284,6 +289,7 @@ typedef struct {
     vpg_matmul_panels_fn panels_q7;
     vpg_exp_shifted_fn exp_shifted;
     vpg_swiglu_fn swiglu;
+    vpg_swiglu_backward_fn swiglu_backward;
     /// Attention over an f32, f16 or q8_0 cache.
     vpg_attend_fn attend[3];
     /// Q4_0, Q5_0, Q8_0, Q4_K and Q6_K interleaved by sixteen rows: the row kernels' and the panels' products (Q8_0:
