@@ -33,7 +33,7 @@
     VPG_DECLARE_PANELS(vpg_matmul_panels_q6_k_##S)                                                                 \
     VPG_DECLARE_PANELS(vpg_matmul_panels_q7_##S)                                                                   \
     double vpg_exp_shifted_##S(float *, int64_t, float *);                                                         \
-    void vpg_swiglu_##S(float *, const float *, int64_t);                                                          \
+    void vpg_swiglu_##S(const float *, const float *, float *, int64_t);                                           \
     void vpg_swiglu_backward_##S(const float *, const float *, const float *, float *, float *, int64_t);           \
     VPG_DECLARE_ATTEND(vpg_attend_f32_##S)                                                                         \
     VPG_DECLARE_ATTEND(vpg_attend_f16_##S)                                                                         \

@@ -2,10 +2,10 @@
 #include "CKernels.h"
 #include "exp_table.h"
 
-void vpg_swiglu_generic(float *gate, const float *up, int64_t n) {
+void vpg_swiglu_generic(const float *gate, const float *up, float *out, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
         const float g = gate[i];
-        gate[i] = g / (1 + vpg_exp_table_f32(-g)) * up[i];
+        out[i] = g / (1 + vpg_exp_table_f32(-g)) * up[i];
     }
 }
 

@@ -32,7 +32,13 @@ public enum Ops {
     /// SwiGLU in place: `gate = silu(gate) · up`, `[count]`, in the vector kernel (the bits of
     /// `g / (1 + expf(-g)) * up` on glibc; the same on every path).
     public static func swiglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
-        swigluKernel(gate, up, Int64(count))
+        swigluKernel(gate, up, gate, Int64(count))
+    }
+
+    /// SwiGLU into `out`, keeping `gate`: `out = silu(gate) · up`, all `[count]` (the same kernel).
+    public static func swiglu(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
+                              count: Int) {
+        swigluKernel(gate, up, out, Int64(count))
     }
 
     private static let swigluKernel = vpg_swiglu_kernel(KernelPath.selected.rawValue)!

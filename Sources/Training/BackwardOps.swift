@@ -25,8 +25,7 @@ public enum BackwardOps {
     /// SwiGLU forward that keeps its inputs: `h = silu(gate)·up`, all `[count]`.
     public static func swigluForward(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, _ h: UnsafeMutablePointer<Float>,
                                      count: Int) {
-        h.update(from: gate, count: count)
-        Ops.swiglu(h, up, count: count)
+        Ops.swiglu(gate, up, into: h, count: count)
     }
 
     /// SwiGLU backward: `dup = dh·silu(g)`, `dgate = dh·up·σ(g)·(1 + g·(1−σ(g)))`. Overwrites dgate, dup.

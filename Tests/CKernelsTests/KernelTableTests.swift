@@ -217,8 +217,8 @@ import TestSupport
             if n > 8 { gate[2] = .infinity; gate[5] = -88.5; gate[6] = 88; gate[7] = 1e-40 }
             let up = (0..<n).map { _ in Float.random(in: -2...2, using: &rng) }
             let run: (UnsafePointer<vpg_kernel_table>) -> [UInt32] = { table in
-                var h = gate
-                table.pointee.swiglu!(&h, up, Int64(n))
+                var h = [Float](repeating: .nan, count: n)
+                table.pointee.swiglu!(gate, up, &h, Int64(n))
                 return h.map(\.bitPattern)
             }
             let want = run(Self.generic)

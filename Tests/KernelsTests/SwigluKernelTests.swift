@@ -26,8 +26,8 @@ import TestSupport
         let up = (0..<count).map { _ in TestRandom.float(in: -3...3) }
         for path in DotKernelTests.paths {
             let kernel = try #require(vpg_swiglu_kernel(path))
-            var h = gate
-            kernel(&h, up, Int64(count))
+            var h = gate   // in place, as the models call it
+            h.withUnsafeMutableBufferPointer { kernel($0.baseAddress, up, $0.baseAddress, Int64(count)) }
             for i in 0..<count {
                 // e^−g rounded to float (as the kernel has it, within its 0.502 ulp), the rest in Double.
                 let g = Double(gate[i]), e = Double(Float(Foundation.exp(-g))), want = g / (1 + e) * Double(up[i])
@@ -103,8 +103,8 @@ import TestSupport
             bits += 4099
         }
         for path in DotKernelTests.paths {
-            var h = gate
-            vpg_swiglu_kernel(path)!(&h, [Float](repeating: 1, count: gate.count), Int64(h.count))
+            var h = [Float](repeating: .nan, count: gate.count)   // into another buffer, as training calls it
+            vpg_swiglu_kernel(path)!(gate, [Float](repeating: 1, count: gate.count), &h, Int64(h.count))
             let differ = (0..<gate.count).filter { i in
                 let want = gate[i] / (1 + expf(-gate[i]))
                 return !(want.isNaN && h[i].isNaN) && want.bitPattern != h[i].bitPattern

@@ -238,9 +238,9 @@ vpg_exp_shifted_fn vpg_exp_shifted_kernel(int path);
 
 // ---- SwiGLU ----
 
-/// gate: [n] ← gate / (1 + e^−gate) · up (up: [n]), with e^x as glibc's expf computes it (exp_table.h): every path
-/// gives the same bits, and on glibc the bits of the same expression written with expf.
-typedef void (*vpg_swiglu_fn)(float *gate, const float *up, int64_t n);
+/// out: [n] ← gate / (1 + e^−gate) · up (gate, up: [n]; out may be gate), with e^x as glibc's expf computes it
+/// (exp_table.h): every path gives the same bits, and on glibc the bits of the same expression written with expf.
+typedef void (*vpg_swiglu_fn)(const float *gate, const float *up, float *out, int64_t n);
 vpg_swiglu_fn vpg_swiglu_kernel(int path);
 /// Its backward, all [n]: with s = 1 / (1 + e^−gate), dup = dh·gate·s, dgate = dh·up·s·(1 + gate·(1 − s)) (the
 /// same e^x, so the same bits as that expression written with expf on glibc).
