@@ -214,6 +214,81 @@ INLINE __m256 p_step256(const p_block256 *u, const vpg_q8_256 *x, const int spli
     return split ? acc : _mm256_fnmadd_ps(_mm256_mul_ps(u->dmin, dx), _mm256_cvtepi32_ps(mins), acc);
 }
 
+#if !VPG_VNNI
+/// p_group of two tokens (AVX2's maddubs, k-quant scales), up to its hadd: out[t][h] is p_group's part[h] for token
+/// t, by the same operations, each weight vector loaded once for both tokens. One token at a time, the block's loads
+/// (weights, scales, broadcast activations: two a cycle on Zen 3) bound the step; written as two p_group calls per
+/// token, the compiler spilled; in this form few registers stay live.
+INLINE void p_group2(const __m256i v[4][2], const __m256i s[2][2], const int8_t *x0, const int8_t *x1,
+                     const int split, __m256i out[2][2]) {
+    __m256i lo[2][2], hi[2][2];   // [token][h]: p_group's int16 sums lo (elements 0..15) and hi (16..31)
+    for (int c = 0; c < 4; c++) {
+        int64_t g0, g1;
+        memcpy(&g0, x0 + 8 * c, 8);
+        memcpy(&g1, x1 + 8 * c, 8);
+        const __m256i b0 = _mm256_set1_epi64x(g0), b1 = _mm256_set1_epi64x(g1);
+        for (int h = 0; h < 2; h++) {
+            const __m256i p0 = _mm256_maddubs_epi16(v[c][h], b0), p1 = _mm256_maddubs_epi16(v[c][h], b1);
+            __m256i *sum0 = c < 2 ? &lo[0][h] : &hi[0][h], *sum1 = c < 2 ? &lo[1][h] : &hi[1][h];
+            *sum0 = c % 2 ? _mm256_add_epi16(*sum0, p0) : p0;
+            *sum1 = c % 2 ? _mm256_add_epi16(*sum1, p1) : p1;
+        }
+    }
+    for (int t = 0; t < 2; t++)
+        for (int h = 0; h < 2; h++)
+            out[t][h] = split ? _mm256_add_epi32(_mm256_madd_epi16(lo[t][h], s[h][0]), _mm256_madd_epi16(hi[t][h], s[h][1]))
+                              : _mm256_madd_epi16(_mm256_add_epi16(lo[t][h], hi[t][h]), s[h][0]);
+}
+
+/// p_step256 for two tokens (acc[0] with xa, acc[1] with xb). A pair of groups' parts are added before one hadd
+/// instead of after two: the same integers (exact, below 2^24), so each token's sums and float steps are
+/// p_step256's, in its order: the same bits.
+INLINE void p_step256_pair(const p_block256 *u, const vpg_q8_256 *xa, const vpg_q8_256 *xb, const int split,
+                           __m256 *acc) {
+    const vpg_q8_256 *x[2] = {xa, xb};
+    __m256 a[2], ddx[2];   // [token]
+    __m256i mins[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+    for (int t = 0; t < 2; t++) {
+        a[t] = acc[t];
+        ddx[t] = _mm256_mul_ps(u->d, _mm256_set1_ps(x[t]->d));
+    }
+    for (int g = 0; g < 8; g += 2) {
+        __m256i sums[2][2][2];   // [group of the pair][token][h]
+        for (int k = 0; k < 2; k++)
+            p_group2(u->v[g + k], u->s[g + k], xa->q + 32 * (g + k), xb->q + 32 * (g + k), split, sums[k]);
+        for (int t = 0; t < 2; t++) {
+            __m256i dots = _mm256_hadd_epi32(_mm256_add_epi32(sums[0][t][0], sums[1][t][0]),
+                                             _mm256_add_epi32(sums[0][t][1], sums[1][t][1]));
+            int32_t pair[2];
+            memcpy(pair, x[t]->bsums + 2 * g, 8);
+            const __m256i m = _mm256_add_epi32(_mm256_madd_epi16(u->m[g], _mm256_set1_epi32(pair[0])),
+                                               _mm256_madd_epi16(u->m[g + 1], _mm256_set1_epi32(pair[1])));
+            if (split) dots = _mm256_sub_epi32(dots, _mm256_slli_epi32(m, 5));
+            else mins[t] = _mm256_add_epi32(mins[t], m);
+            a[t] = _mm256_fmadd_ps(ddx[t], _mm256_cvtepi32_ps(dots), a[t]);
+        }
+    }
+    for (int t = 0; t < 2; t++)
+        acc[t] = split ? a[t] : _mm256_fnmadd_ps(_mm256_mul_ps(u->dmin, _mm256_set1_ps(x[t]->d)),
+                                                 _mm256_cvtepi32_ps(mins[t]), a[t]);
+}
+
+/// P_TOKENS for the k-quant blocks: two tokens per STEP##_PAIR (p_step256_pair), an odd last one by STEP.
+#define P_TOKENS_K(ACC, T, n, STEP)                                                                                \
+    do {                                                                                                           \
+        int t = 0;                                                                                                 \
+        for (; t + 1 < T; t += 2)                                                                                  \
+            for (int i = 0; i < n; i++) STEP##_PAIR(&u[i], x[t] + i0 + i, x[t + 1] + i0 + i, ACC + t);             \
+        for (; t < T; t++)                                                                                         \
+            for (int i = 0; i < n; i++) ACC[t] = STEP(&u[i], x[t] + i0 + i, 0, ACC[t]);                            \
+    } while (0)
+#define STEP_Q4_K_PAIR(u, xa, xb, acc) p_step256_pair(u, xa, xb, 0, acc)
+#define STEP_Q6_K_PAIR(u, xa, xb, acc) p_step256_pair(u, xa, xb, 1, acc)
+#else
+// VNNI's products take p_group's sums in fewer steps; its one-token step is kept as measured.
+#define P_TOKENS_K P_TOKENS
+#endif
+
 // ---- The driver: row panels of eight, token tiles of 32, chunks of blocks unpacked once per panel and tile.
 
 /// A tile's sums to y (rows [T] × ldy, column r − y0 for row r): lane k of acc[p][t] is row first + 8p + k, kept
@@ -306,8 +381,8 @@ P_DRIVER(panels_q5_0, p_block32, vpg_q8_32, 32, 16, UNPACK_Q5_0, vpg_offset_sum3
 #if VPG_VNNI
 P_DRIVER(panels_q8_0, p_block32, vpg_q8_32, 32, 16, UNPACK_Q8_0, vpg_offset_sum32, STEP_32, P_TOKENS)
 #endif
-P_DRIVER(panels_q4_k, p_block256, vpg_q8_256, 256, 2, UNPACK_Q4_K, NO_AUX, STEP_Q4_K, P_TOKENS)
-P_DRIVER(panels_q6_k, p_block256, vpg_q8_256, 256, 2, UNPACK_Q6_K, NO_AUX, STEP_Q6_K, P_TOKENS)
+P_DRIVER(panels_q4_k, p_block256, vpg_q8_256, 256, 2, UNPACK_Q4_K, NO_AUX, STEP_Q4_K, P_TOKENS_K)
+P_DRIVER(panels_q6_k, p_block256, vpg_q8_256, 256, 2, UNPACK_Q6_K, NO_AUX, STEP_Q6_K, P_TOKENS_K)
 
 #define ENTRY(NAME, DRIVER, BYTES, OFFSET)                                                                         \
     AVX2 void NAME(const void *rows, int64_t row_bytes, const void *xq, int64_t stride, int64_t tokens, float *y,  \
@@ -446,8 +521,8 @@ INLINE void x16_panel32(const int type, const uint8_t *blk, int h8, p_block32 *u
 #define X16_UNPACK_Q6_K(row, at, u) X16_PANEL(row, at, x16_panel_q6_k, u)
 P_DRIVER(x16_panels_q4_0, p_block32, vpg_q8_32, 32, 16, X16_UNPACK_Q4_0, vpg_offset_sum32, STEP_32, P_TOKENS)
 P_DRIVER(x16_panels_q5_0, p_block32, vpg_q8_32, 32, 16, X16_UNPACK_Q5_0, vpg_offset_sum32, STEP_32, P_TOKENS)
-P_DRIVER(x16_panels_q4_k, p_block256, vpg_q8_256, 256, 2, X16_UNPACK_Q4_K, NO_AUX, STEP_Q4_K, P_TOKENS)
-P_DRIVER(x16_panels_q6_k, p_block256, vpg_q8_256, 256, 2, X16_UNPACK_Q6_K, NO_AUX, STEP_Q6_K, P_TOKENS)
+P_DRIVER(x16_panels_q4_k, p_block256, vpg_q8_256, 256, 2, X16_UNPACK_Q4_K, NO_AUX, STEP_Q4_K, P_TOKENS_K)
+P_DRIVER(x16_panels_q6_k, p_block256, vpg_q8_256, 256, 2, X16_UNPACK_Q6_K, NO_AUX, STEP_Q6_K, P_TOKENS_K)
 ENTRY(VPG_FN(vpg_matmul_panels_q4_0_x16), x16_panels_q4_0, 18, 8)
 ENTRY(VPG_FN(vpg_matmul_panels_q5_0_x16), x16_panels_q5_0, 22, 16)
 ENTRY(VPG_FN(vpg_matmul_panels_q4_k_x16), x16_panels_q4_k, 144, 0)
