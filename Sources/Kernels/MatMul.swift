@@ -41,7 +41,8 @@ public final class MatMul: @unchecked Sendable {
     /// The same for a type whose row products have the panels' numerics on the path (`vpg_rows_as_panels`): their
     /// passes of four tokens over each group of rows still beat building the panels at twelve and sixteen sequences
     /// (AVX-512; on the 256-bit paths the panels built from the interleaved layout level them at 16 and beat them
-    /// at 32: Benchmarks/README.md).
+    /// at 32: Benchmarks/README.md). Not for AVX2's Q4_K and Q6_K, whose panels take two tokens per pass over a
+    /// block: there the panels beat the rows from ten sequences on, as they do past `generationRowsMaxTokens`.
     static let rowsAsPanelsMaxTokens = 16
     /// Q8_0 matrices of fewer rows (the K and V projections of grouped-query attention) keep the exact products in
     /// prompts: the 16-bit products measured no faster on them (the 1.5B's prompts), and on the 0.5B test model their
@@ -202,7 +203,8 @@ public final class MatMul: @unchecked Sendable {
         if !exactActivations, takesIntegerKernels(type, tokens: tokens, generationStep: generationStep, path: path),
            vpg_dotq_rows_kernel(t, path.rawValue) != nil {
             let rowsMax = !generationStep ? fusedMaxTokens
-                : vpg_rows_as_panels(t, path.rawValue) != 0 ? rowsAsPanelsMaxTokens : generationRowsMaxTokens
+                : vpg_rows_as_panels(t, path.rawValue) == 0 ? generationRowsMaxTokens
+                : path == .avx2 && (type == .q4_K || type == .q6_K) ? generationRowsMaxTokens : rowsAsPanelsMaxTokens
             let panels = tokens > rowsMax
                 && type != .q8_0 && vpg_matmul_panels_kernel(t, path.rawValue) != nil
             return panels ? .integerPanels : .integerRows

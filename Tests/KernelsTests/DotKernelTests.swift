@@ -300,7 +300,8 @@ import TestSupport
 
 /// The one decision of how a product runs (MatMul.plan), on every path: f32 weights take sgemm; the types with
 /// integer kernels take their row kernels for generation steps of up to 8 sequences (16 for Q4_0, Q5_0, Q4_K and Q6_K
-/// on the SIMD paths, whose row products have the panels' numerics) and prompts of up to 4 tokens,
+/// on the SIMD paths, whose row products have the panels' numerics, but not AVX2's Q4_K and Q6_K) and prompts of up
+/// to 4 tokens,
 /// and the panel kernels beyond (not Q8_0: its prompts take 16-bit activations on AVX-512 where the matrix has 1024 rows or more, the exact path elsewhere); exact activations take the
 /// fused f32 dots up to 4 tokens and the dequantized panels beyond; types without kernels the dequantized panels (BF16
 /// beyond 4 tokens: activations rounded to bf16 where the CPU has AVX512-BF16 and bf16 products are asked for).
@@ -315,7 +316,8 @@ import TestSupport
         #expect(plan(.f32, 1) == .f32Sgemm && plan(.f32, 512, exact: true) == .f32Sgemm)
         for type in [GGMLType.q4_0, .q5_0, .q4_K, .q6_K] {
             #expect(plan(type, 1, generation: true) == .integerRows)
-            let asPanels = path != .generic
+            // AVX2's k-quant panels take two tokens per pass: they beat the rows from ten sequences on.
+            let asPanels = path != .generic && !(path == .avx2 && (type == .q4_K || type == .q6_K))
             let rowsMax = asPanels ? 16 : 8
             #expect(plan(type, rowsMax, generation: true) == .integerRows)
             #expect(plan(type, rowsMax + 1, generation: true) == .integerPanels)
