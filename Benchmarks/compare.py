@@ -158,12 +158,14 @@ def main():
 
 
 def kept_rows(old_section, measured):
-    """The table rows of an earlier section whose models this run did not measure, each naming the run it came from
-    (a row already naming one keeps it)."""
-    first = re.search(r"^(\d{4}-\d{2}-\d{2}), commit (\w+)", old_section, re.M)
-    origin = f"{first.group(1)}, commit {first.group(2)}" if first else "an earlier run"
-    rows = []
+    """The table rows of an earlier section whose models this run did not measure, each naming the run it came from:
+    the header line above it (a row already naming one keeps it). Of a model, test and thread count measured by
+    several runs, the last row in the section stays (runs are listed oldest first)."""
+    origin, rows = "an earlier run", {}
     for line in old_section.splitlines():
+        run = re.match(r"^(\d{4}-\d{2}-\d{2}), commit (\w+)", line)
+        if run:
+            origin = f"{run.group(1)}, commit {run.group(2)}"
         if not line.startswith("| ") or line.startswith("| model "):
             continue
         cells = line.split("|")
@@ -172,8 +174,8 @@ def kept_rows(old_section, measured):
             continue
         if " (" not in model:
             cells[1] = f" {model} ({origin}) "
-        rows.append("|".join(cells))
-    return rows
+        rows[(model.split(" (")[0], cells[3].strip(), cells[4].strip())] = "|".join(cells)
+    return list(rows.values())
 
 
 def write_section(path, kind, section, measured):
