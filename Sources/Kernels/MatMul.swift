@@ -42,7 +42,8 @@ public final class MatMul: @unchecked Sendable {
     /// passes of four tokens over each group of rows still beat building the panels at twelve and sixteen sequences
     /// (AVX-512; on the 256-bit paths the panels built from the interleaved layout level them at 16 and beat them
     /// at 32: Benchmarks/README.md). Not for AVX2's Q4_K and Q6_K, whose panels take two tokens per pass over a
-    /// block: there the panels beat the rows from ten sequences on, as they do past `generationRowsMaxTokens`.
+    /// block: there the panels level the rows at 8 sequences and beat them at 10–16, so they take over past
+    /// `generationRowsMaxTokens`.
     static let rowsAsPanelsMaxTokens = 16
     /// Q8_0 matrices of fewer rows (the K and V projections of grouped-query attention) keep the exact products in
     /// prompts: the 16-bit products measured no faster on them (the 1.5B's prompts), and on the 0.5B test model their
