@@ -193,25 +193,35 @@ INLINE void p_unpack256(const uint8_t *const *row, int64_t at, k_unpack_fn unpac
     u->dmin = _mm256_loadu_ps(dmin);
 }
 
-/// acc += the block's contribution for one token (split: Q6_K's scales per 16 weights). The integer sums go to
-/// float one pair of groups at a time: each stays below 2^24, where the conversion is exact (one conversion per
-/// block lost the low bits of large sums before they cancel against the mins: 1.5B perplexity +0.6% against +0.36%
+/// p_step256: acc += the block's contribution for one token (split: Q6_K's scales per 16 weights); p_pair_step:
+/// the float step of groups g, g + 1 given their integer sums. The integer sums go to float one pair of groups at a
+/// time: each stays below 2^24, where the conversion is exact (one conversion per block lost the low bits of large sums before they cancel against the mins: 1.5B perplexity +0.6% against +0.36%
 /// of the row kernels). Q6_K's mins (dmin = 32·d) are subtracted in integers per pair too.
+INLINE __m256 p_pair_step(const p_block256 *u, const vpg_q8_256 *x, const int g, __m256i dots, const __m256 ddx,
+                          const int split, __m256i *mins, const __m256 acc) {
+    int32_t pair[2];
+    memcpy(pair, x->bsums + 2 * g, 8);
+    const __m256i m = _mm256_add_epi32(_mm256_madd_epi16(u->m[g], _mm256_set1_epi32(pair[0])),
+                                       _mm256_madd_epi16(u->m[g + 1], _mm256_set1_epi32(pair[1])));
+    if (split) dots = _mm256_sub_epi32(dots, _mm256_slli_epi32(m, 5));
+    else *mins = _mm256_add_epi32(*mins, m);
+    return _mm256_fmadd_ps(ddx, _mm256_cvtepi32_ps(dots), acc);
+}
+
+/// The end of a block: Q4_K's mins, summed over its pairs, in one float step.
+INLINE __m256 p_block_end(const p_block256 *u, const vpg_q8_256 *x, const int split, const __m256i mins, const __m256 acc) {
+    return split ? acc : _mm256_fnmadd_ps(_mm256_mul_ps(u->dmin, _mm256_set1_ps(x->d)), _mm256_cvtepi32_ps(mins), acc);
+}
+
 INLINE __m256 p_step256(const p_block256 *u, const vpg_q8_256 *x, const int split, __m256 acc) {
-    const __m256 dx = _mm256_set1_ps(x->d), ddx = _mm256_mul_ps(u->d, dx);
+    const __m256 ddx = _mm256_mul_ps(u->d, _mm256_set1_ps(x->d));
     __m256i mins = _mm256_setzero_si256();
     for (int g = 0; g < 8; g += 2) {
-        __m256i dots = _mm256_add_epi32(p_group(u->v[g], u->s[g], x->q + 32 * g, split, 0, 0),
-                                        p_group(u->v[g + 1], u->s[g + 1], x->q + 32 * g + 32, split, 0, 0));
-        int32_t pair[2];
-        memcpy(pair, x->bsums + 2 * g, 8);
-        const __m256i m = _mm256_add_epi32(_mm256_madd_epi16(u->m[g], _mm256_set1_epi32(pair[0])),
-                                           _mm256_madd_epi16(u->m[g + 1], _mm256_set1_epi32(pair[1])));
-        if (split) dots = _mm256_sub_epi32(dots, _mm256_slli_epi32(m, 5));
-        else mins = _mm256_add_epi32(mins, m);
-        acc = _mm256_fmadd_ps(ddx, _mm256_cvtepi32_ps(dots), acc);
+        const __m256i dots = _mm256_add_epi32(p_group(u->v[g], u->s[g], x->q + 32 * g, split, 0, 0),
+                                              p_group(u->v[g + 1], u->s[g + 1], x->q + 32 * g + 32, split, 0, 0));
+        acc = p_pair_step(u, x, g, dots, ddx, split, &mins, acc);
     }
-    return split ? acc : _mm256_fnmadd_ps(_mm256_mul_ps(u->dmin, dx), _mm256_cvtepi32_ps(mins), acc);
+    return p_block_end(u, x, split, mins, acc);
 }
 
 #if !VPG_VNNI
@@ -257,20 +267,12 @@ INLINE void p_step256_pair(const p_block256 *u, const vpg_q8_256 *xa, const vpg_
         for (int k = 0; k < 2; k++)
             p_group2(u->v[g + k], u->s[g + k], xa->q + 32 * (g + k), xb->q + 32 * (g + k), split, sums[k]);
         for (int t = 0; t < 2; t++) {
-            __m256i dots = _mm256_hadd_epi32(_mm256_add_epi32(sums[0][t][0], sums[1][t][0]),
-                                             _mm256_add_epi32(sums[0][t][1], sums[1][t][1]));
-            int32_t pair[2];
-            memcpy(pair, x[t]->bsums + 2 * g, 8);
-            const __m256i m = _mm256_add_epi32(_mm256_madd_epi16(u->m[g], _mm256_set1_epi32(pair[0])),
-                                               _mm256_madd_epi16(u->m[g + 1], _mm256_set1_epi32(pair[1])));
-            if (split) dots = _mm256_sub_epi32(dots, _mm256_slli_epi32(m, 5));
-            else mins[t] = _mm256_add_epi32(mins[t], m);
-            a[t] = _mm256_fmadd_ps(ddx[t], _mm256_cvtepi32_ps(dots), a[t]);
+            const __m256i dots = _mm256_hadd_epi32(_mm256_add_epi32(sums[0][t][0], sums[1][t][0]),
+                                                   _mm256_add_epi32(sums[0][t][1], sums[1][t][1]));
+            a[t] = p_pair_step(u, x[t], g, dots, ddx[t], split, &mins[t], a[t]);
         }
     }
-    for (int t = 0; t < 2; t++)
-        acc[t] = split ? a[t] : _mm256_fnmadd_ps(_mm256_mul_ps(u->dmin, _mm256_set1_ps(x[t]->d)),
-                                                 _mm256_cvtepi32_ps(mins[t]), a[t]);
+    for (int t = 0; t < 2; t++) acc[t] = p_block_end(u, x[t], split, mins[t], a[t]);
 }
 
 /// P_TOKENS for the k-quant blocks: two tokens per STEP##_PAIR (p_step256_pair), an odd last one by STEP.
