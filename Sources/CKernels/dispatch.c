@@ -272,6 +272,11 @@ int vpg_rows_as_panels(int ggml_type, int path) {
     return (panels_numerics && path == VPG_PATH_AVX512) || narrow_rows_x16(ggml_type, path);
 }
 
+int vpg_generation_rows_max(int ggml_type, int path) {
+    const int two_token_panels = path == VPG_PATH_AVX2 && (ggml_type == 12 || ggml_type == 14);
+    return vpg_rows_as_panels(ggml_type, path) && !two_token_panels ? 16 : 8;
+}
+
 vpg_exp_shifted_fn vpg_exp_shifted_kernel(int path) { return usable(path)->exp_shifted; }
 
 vpg_swiglu_fn vpg_swiglu_kernel(int path) { return usable(path)->swiglu; }

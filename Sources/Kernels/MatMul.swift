@@ -6,8 +6,8 @@ import Quants
 /// - integer: the activation rows are quantized to 8 bits (llama.cpp's scheme) and each quantized weight block is
 ///   unpacked once and dotted with up to `VPG_DOTQ_MAX_ROWS` of them in integers (the row kernels), or unpacked
 ///   once into a panel for every token (the panel kernels: eight or sixteen weight rows at a time, where the type
-///   has them on the path). Generation steps of up to `generationRowsMaxTokens` sequences (`rowsAsPanelsMaxTokens`
-///   where the row products have the panels' numerics) and prompts of up to
+///   has them on the path). Generation steps of up to `vpg_generation_rows_max` sequences (a kernel fact, per type
+///   and path) and prompts of up to
 ///   `fusedMaxTokens` tokens take the row kernels; larger ones the panel kernels, or, for a type without them, the
 ///   row kernels up to `integerMaxTokens` sequences. On the SIMD paths the row products of Q4_0, Q5_0, Q4_K and
 ///   Q6_K have the panel kernels' numerics (`vpg_rows_as_panels`), so there a token's results do not depend on the
@@ -34,17 +34,6 @@ public final class MatMul: @unchecked Sendable {
     /// generation does: each weight block is unpacked once for several tokens, with no f32 panel and no sgemm
     /// packing. Past this many, sgemm's throughput, which grows with the batch, overtakes the row kernels'.
     static let integerMaxTokens = 32
-    /// A generation step of more sequences than this takes the panel kernels where the weight type has them: past a
-    /// few tokens, unpacking each weight block once into a panel for every token beats the row kernels (whose
-    /// throughput stops growing with the batch); Benchmarks/README.md has the measurement.
-    static let generationRowsMaxTokens = 8
-    /// The same for a type whose row products have the panels' numerics on the path (`vpg_rows_as_panels`): their
-    /// passes of four tokens over each group of rows still beat building the panels at twelve and sixteen sequences
-    /// (AVX-512; on the 256-bit paths the panels built from the interleaved layout level them at 16 and beat them
-    /// at 32: Benchmarks/README.md). Not for AVX2's Q4_K and Q6_K, whose panels take two tokens per pass over a
-    /// block: there the panels level the rows at 8 sequences and beat them at 10–16, so they take over past
-    /// `generationRowsMaxTokens`.
-    static let rowsAsPanelsMaxTokens = 16
     /// Q8_0 matrices of fewer rows (the K and V projections of grouped-query attention) keep the exact products in
     /// prompts: the 16-bit products measured no faster on them (the 1.5B's prompts), and on the 0.5B test model their
     /// products, within 0.01 of exact logits on their own, moved positions whose 8-bit activations (its Q5_0
@@ -203,9 +192,7 @@ public final class MatMul: @unchecked Sendable {
         }
         if !exactActivations, takesIntegerKernels(type, tokens: tokens, generationStep: generationStep, path: path),
            vpg_dotq_rows_kernel(t, path.rawValue) != nil {
-            let rowsMax = !generationStep ? fusedMaxTokens
-                : vpg_rows_as_panels(t, path.rawValue) == 0 ? generationRowsMaxTokens
-                : path == .avx2 && (type == .q4_K || type == .q6_K) ? generationRowsMaxTokens : rowsAsPanelsMaxTokens
+            let rowsMax = generationStep ? Int(vpg_generation_rows_max(t, path.rawValue)) : fusedMaxTokens
             let panels = tokens > rowsMax
                 && type != .q8_0 && vpg_matmul_panels_kernel(t, path.rawValue) != nil
             return panels ? .integerPanels : .integerRows

@@ -200,6 +200,14 @@ int vpg_cpu_avx512_bf16(void);
 /// eight for Q4_0 and Q5_0), the 256-bit paths' likewise (x16_rows_avx2.c, x16_krows_avx2.c). Then each token's
 /// results do not depend on how many tokens share the product.
 int vpg_rows_as_panels(int ggml_type, int path);
+/// The most sequences of a generation step whose product on a type and path takes the row kernels; more take the
+/// panel kernels (where the type has them). Where the rows take the panels' numerics, their passes of up to four
+/// tokens over each group of rows still beat building the panels at twelve and sixteen sequences (AVX-512; on the
+/// 256-bit paths the panels built from the interleaved layout level them at 16 and beat them at 32): 16. Elsewhere
+/// 8: past a few tokens, unpacking each block once into a panel for every token wins; so too for AVX2's Q4_K and
+/// Q6_K, whose panels take two tokens per pass over a block (they level the rows at 8 sequences and beat them at
+/// 10–16). The measurements: Benchmarks/README.md, and `Benchmarks/kernel_sweep.sh` on a new CPU kind.
+int vpg_generation_rows_max(int ggml_type, int path);
 
 // ---- The trainer's backward products (dX = dY·W) in integers ----
 //
