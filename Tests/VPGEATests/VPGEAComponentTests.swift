@@ -154,6 +154,37 @@ import Training
         #expect(paired == 0 && abs((pairedRatio?["estimate"] ?? 0) - 0.5) < 1e-12, "\(text)")
     }
 
+    /// Tools/eval-compare --strata C groups the problems by how many of C's samples were right and compares A with B
+    /// within each group: a run that loses half of the easy problems shows −50 points there and no change on the hard
+    /// ones; a C of other problems is refused.
+    @Test func comparisonByDifficulty() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func write(_ name: String, right: (Int) -> Bool, problems: Range<Int> = 0..<20) throws -> String {
+            let records = problems.flatMap { p in (0..<2).map { s in
+                EvaluationRecord(problem: "p\(p)", sample: s, seed: UInt64(s), tokens: 100, truncated: false, extracted: "1",
+                                 correct: right(p), text: "…")
+            } }
+            let path = dir.appendingPathComponent(name).path
+            try records.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }.joined(separator: "\n")
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let easy = { (p: Int) in p < 10 }
+        // B also gets two of C's hard problems right (the groups are C's, not B's), and so does A.
+        let c = try write("c.jsonl", right: easy), b = try write("b.jsonl", right: { p in p < 12 })
+        let a = try write("a.jsonl", right: { p in p >= 5 && p < 12 })
+        let (status, output) = try Self.runTool("eval-compare", [a, b, "--json", "--resamples", "200", "--strata", c])
+        #expect(status == 0, "\(output)")
+        let result = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
+        let strata = result?["strata"] as? [[String: Any]] ?? []
+        #expect(strata.map { $0["right_in_c"] as? Int } == [0, 2] && strata.map { $0["problems"] as? Int } == [10, 10], "\(output)")
+        let delta = strata.map { ($0["delta_accuracy"] as? [String: Double])?["estimate"] }
+        #expect(delta.count == 2 && abs((delta[0] ?? 1) - 0) < 1e-12 && abs((delta[1] ?? 0) + 0.5) < 1e-12, "\(output)")
+        let fewer = try write("d.jsonl", right: easy, problems: 0..<19)
+        #expect(try Self.runTool("eval-compare", [a, b, "--strata", fewer]).0 != 0)
+    }
+
     /// A Python script of Tools/ with its arguments: exit status and output (stdout and stderr).
     static func runTool(_ name: String, _ args: [String]) throws -> (Int32, String) {
         let p = Process()
