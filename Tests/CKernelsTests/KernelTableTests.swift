@@ -240,11 +240,13 @@ import TestSupport
         }
     }
 
-    /// Attention over each cache type: the AVX2 path's bits, and within f32 rounding of the generic loops.
-    @Test(arguments: [0, 1, 2])
-    func attention(_ cache: Int) throws {
-        var rng = SplitMix(seed: Self.seed &+ 4 &+ UInt64(cache))
-        let group = 3, headDim = 64, length = 37
+    /// Attention over each cache type: the AVX2 path's bits, and within f32 rounding of the generic loops; a short
+    /// context (one block of value rows, an odd key left after the pairs) and a longer one (three blocks, the last
+    /// partial) with the 1.5B's six heads per group and a head of 72 (a last single 8-wide slice).
+    @Test(arguments: [0, 1, 2], [37, 150])
+    func attention(_ cache: Int, _ length: Int) throws {
+        var rng = SplitMix(seed: Self.seed &+ 4 &+ UInt64(cache) &+ UInt64(length))
+        let group = length < 64 ? 3 : 6, headDim = length < 64 || cache == 2 ? 64 : 72
         let rowBytes = cache == 0 ? headDim * 4 : cache == 1 ? headDim * 2 : headDim / 32 * 34
         let q = (0..<(group * headDim)).map { _ in Float.random(in: -1...1, using: &rng) }
         func cacheRow() -> [UInt8] {
